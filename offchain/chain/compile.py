@@ -1,0 +1,135 @@
+"""Compile ``contracts/*.sol`` with py-solc-x and write deterministic artifacts.
+
+The compiler is pinned here, in one place (:data:`SOLC_VERSION`, :data:`COMPILER_SETTINGS`).
+The ``solc`` executable is found in this order:
+
+1. ``POFL_SOLC`` (or the ``solc_binary`` argument): an explicit path;
+2. a native solc of the pinned version that py-solc-x already has installed;
+3. the project's wrapper over npm's solcjs (``node_modules/solc``), written to ``.solc/``.
+
+Artifacts (``contracts/out/<Name>.json``) hold the ABI, creation and runtime bytecode, the
+compiler version and settings and the source's sha256, so that a user without Node or solc
+can still deploy; ``tests/test_compile.py`` recompiles and checks that they are current.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import solcx
+from solcx.exceptions import SolcNotInstalled
+from solcx.install import get_executable
+
+from offchain.paths import ARTIFACTS_DIR, CONTRACTS_DIR, NODE_MODULES, PROJECT_ROOT, SETUP_HINT
+from offchain.procs import ToolNotFoundError, which_or_none
+
+SOLC_VERSION = "0.8.28"
+EVM_VERSION = "cancun"
+COMPILER_SETTINGS: dict[str, Any] = {
+    "optimizer": {"enabled": True, "runs": 200},
+    "evmVersion": EVM_VERSION,
+    "viaIR": True,
+    "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
+}
+WRAPPER_DIR = PROJECT_ROOT / ".solc"
+
+
+class CompileError(RuntimeError):
+    """solc reported errors; the message lists them."""
+
+
+def solcjs_wrapper() -> Path:
+    """Write (or reuse) ``.solc/solc-v<version>``, a solc CLI over npm solcjs, and return it."""
+    solcjs = NODE_MODULES / "solc"
+    if not (solcjs / "package.json").is_file():
+        raise ToolNotFoundError(f"no solc found: no native solc {SOLC_VERSION} and no solcjs at {solcjs}. "
+                                f"Install it: {SETUP_HINT}, or set POFL_SOLC to a solc {SOLC_VERSION} binary.")
+    installed = json.loads((solcjs / "package.json").read_text())["version"]
+    if installed != SOLC_VERSION:
+        raise ToolNotFoundError(f"node_modules/solc is {installed}, the project pins {SOLC_VERSION}: {SETUP_HINT}")
+    node = which_or_none("node")
+    if node is None:
+        raise ToolNotFoundError("Node.js (`node`) is not on PATH; the solcjs wrapper needs it")
+    shim = Path(__file__).with_name("solcjs_shim.js")
+    script = (f"#!/bin/sh\nPOFL_SOLCJS_DIR={json.dumps(str(solcjs))} exec {json.dumps(str(node))} "
+              f"{json.dumps(str(shim))} \"$@\"\n")
+    wrapper = WRAPPER_DIR / f"solc-v{SOLC_VERSION}"
+    if not wrapper.exists() or wrapper.read_text() != script:
+        WRAPPER_DIR.mkdir(parents=True, exist_ok=True)
+        tmp = wrapper.with_suffix(".tmp")
+        tmp.write_text(script)
+        tmp.chmod(tmp.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        tmp.replace(wrapper)
+    return wrapper
+
+
+def find_solc(explicit: str | Path | None = None) -> Path:
+    """The solc executable to use, by the order in the module docstring."""
+    explicit = explicit or os.environ.get("POFL_SOLC")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ToolNotFoundError(f"POFL_SOLC / solc_binary points at {path}, which does not exist")
+        return path
+    try:
+        return Path(get_executable(SOLC_VERSION))
+    except SolcNotInstalled:
+        return solcjs_wrapper()
+
+
+def source_files(contracts_dir: Path = CONTRACTS_DIR) -> list[Path]:
+    return sorted(contracts_dir.glob("*.sol"))
+
+
+def compile_contracts(contracts_dir: Path = CONTRACTS_DIR, solc_binary: str | Path | None = None,
+                      ) -> dict[str, dict[str, Any]]:
+    """Compile every ``*.sol`` in ``contracts_dir``; return artifacts by contract name."""
+    sources = {p.name: p.read_text() for p in source_files(contracts_dir)}
+    if not sources:
+        raise CompileError(f"no .sol files in {contracts_dir}")
+    solc = find_solc(solc_binary)
+    request = {"language": "Solidity", "sources": {n: {"content": s} for n, s in sources.items()},
+               "settings": COMPILER_SETTINGS}
+    output = solcx.compile_standard(request, solc_binary=solc, allow_paths=[str(contracts_dir)])
+    errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
+    if errors:
+        raise CompileError("\n".join(e.get("formattedMessage", e["message"]) for e in errors))
+    version = _binary_version(solc)
+    artifacts: dict[str, dict[str, Any]] = {}
+    for source_name, contracts in output["contracts"].items():
+        for name, out in contracts.items():
+            artifacts[name] = {
+                "contractName": name,
+                "sourcePath": f"contracts/{source_name}",
+                "sourceSha256": hashlib.sha256(sources[source_name].encode()).hexdigest(),
+                "compiler": {"version": version, "settings": {k: v for k, v in COMPILER_SETTINGS.items()
+                                                               if k != "outputSelection"}},
+                "abi": out["abi"],
+                "bytecode": "0x" + out["evm"]["bytecode"]["object"],
+                "deployedBytecode": "0x" + out["evm"]["deployedBytecode"]["object"],
+            }
+    return artifacts
+
+
+def _binary_version(solc: Path) -> str:
+    return str(solcx.wrapper.get_solc_version(solc, with_commit_hash=True))
+
+
+def artifact_text(artifact: dict[str, Any]) -> str:
+    """The canonical, byte-stable JSON form of an artifact."""
+    return json.dumps(artifact, indent=2, sort_keys=True) + "\n"
+
+
+def write_artifacts(artifacts: dict[str, dict[str, Any]], out_dir: Path = ARTIFACTS_DIR) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, artifact in sorted(artifacts.items()):
+        path = out_dir / f"{name}.json"
+        path.write_text(artifact_text(artifact))
+        written.append(path)
+    return written

@@ -1,0 +1,147 @@
+"""Sending contract transactions: local signing, batched submission, decoded reverts.
+
+:func:`send` estimates gas (which surfaces a revert as a decoded :class:`ContractRevert`
+before anything is broadcast), signs with the sender's key and returns a
+:class:`PendingTx` at once; callers that send many transactions wait for all the
+receipts together (:func:`wait_all`) instead of one after another.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from web3 import Web3
+from web3.contract.contract import ContractConstructor, ContractFunction
+from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted
+from web3.types import TxReceipt
+
+from offchain.chain.accounts import LocalSigner
+from offchain.chain.errors import ContractRevert, ErrorDecoder
+
+GAS_HEADROOM = 1.25
+
+
+class TransactionFailed(RuntimeError):
+    """A transaction was mined but reverted, for a reason the ABI does not name."""
+
+
+@dataclass
+class PendingTx:
+    """A broadcast transaction; :meth:`wait` returns its receipt or raises its revert."""
+
+    w3: Web3
+    tx_hash: bytes
+    action: str
+    decoder: ErrorDecoder
+    call: dict[str, Any]
+
+    def wait(self, timeout: float = 120.0) -> TxReceipt:
+        try:
+            receipt = self.w3.eth.wait_for_transaction_receipt(self.tx_hash, timeout=timeout, poll_latency=0.01)
+        except TimeExhausted:
+            raise TimeoutError(f"{self.action}: no receipt for 0x{self.tx_hash.hex()} within {timeout:.0f} s; "
+                               f"is the node mining?") from None
+        if receipt["status"] != 1:
+            self._raise_replayed(receipt["blockNumber"])
+        return receipt
+
+    def _raise_replayed(self, block: int) -> None:
+        try:
+            self.w3.eth.call(self.call, block_identifier=block - 1)
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise_decoded(exc, self.decoder, self.action)
+        raise TransactionFailed(f"{self.action}: transaction 0x{self.tx_hash.hex()} reverted in block {block}")
+
+
+def raise_decoded(exc: Exception, decoder: ErrorDecoder, action: str) -> None:
+    """Re-raise a web3 revert as the contract's own error when its data names one."""
+    data = getattr(exc, "data", None)
+    if isinstance(data, dict):
+        data = data.get("data")
+    if isinstance(data, str) and len(data) >= 10:
+        decoded = decoder.decode(data, action)
+        if decoded is not None:
+            raise decoded from None
+    raise exc
+
+
+def _call_fields(fn: ContractFunction | ContractConstructor) -> dict[str, Any]:
+    if isinstance(fn, ContractConstructor):
+        return {"data": fn.data_in_transaction}
+    return {"to": fn.address, "data": fn._encode_transaction_data()}
+
+
+def send(signer: LocalSigner, fn: ContractFunction | ContractConstructor, decoder: ErrorDecoder, *, value: int = 0,
+         gas: int | None = None, action: str | None = None) -> PendingTx:
+    """Estimate, sign and broadcast ``fn`` from ``signer``; return without waiting for a receipt."""
+    w3 = signer.w3
+    action = action or getattr(fn, "fn_name", "deploy")
+    call = {"from": signer.address, "value": value, **_call_fields(fn)}
+    try:
+        if gas is None:
+            gas = int(w3.eth.estimate_gas(call) * GAS_HEADROOM) + 10_000
+    except (ContractCustomError, ContractLogicError) as exc:
+        raise_decoded(exc, decoder, action)
+    tx = {**call, **_fees(w3), "gas": gas, "nonce": signer.next_nonce(), "chainId": _chain_id(w3)}
+    signed = signer.account.sign_transaction(tx)
+    try:
+        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+    except ValueError as exc:
+        if "nonce" in str(exc).lower():
+            signer.resync()
+        raise
+    return PendingTx(w3, bytes(tx_hash), action, decoder, call)
+
+
+def wait_all(pending: Iterable[PendingTx], timeout: float = 120.0) -> list[TxReceipt]:
+    """Receipts of all ``pending`` transactions, in order; raises the first revert."""
+    return [p.wait(timeout) for p in pending]
+
+
+_chain_ids: dict[int, int] = {}
+
+
+def _chain_id(w3: Web3) -> int:
+    key = id(w3.provider)
+    if key not in _chain_ids:
+        _chain_ids[key] = w3.eth.chain_id
+    return _chain_ids[key]
+
+
+_FEE_TTL_S = 1.0
+_DEFAULT_TIP = 10**9
+_fee_cache: dict[int, tuple[float, dict[str, int]]] = {}
+
+
+def _fees(w3: Web3) -> dict[str, int]:
+    """EIP-1559 fee fields: a max fee of twice the latest base fee plus the tip, cached for a second."""
+    key = id(w3.provider)
+    cached = _fee_cache.get(key)
+    if cached and time.monotonic() - cached[0] < _FEE_TTL_S:
+        return cached[1]
+    base_fee = int(w3.eth.get_block("latest").get("baseFeePerGas", 0))
+    try:
+        tip = min(int(w3.eth.max_priority_fee), _DEFAULT_TIP)
+    except Exception:  # nodes without eth_maxPriorityFeePerGas
+        tip = _DEFAULT_TIP
+    fees = {"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip}
+    _fee_cache[key] = (time.monotonic(), fees)
+    return fees
+
+
+def poll(condition: Any, timeout: float, interval: float = 0.05, what: str = "condition") -> Any:
+    """Call ``condition`` until it returns something truthy; raise TimeoutError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.1f} s waiting for {what}")
+        time.sleep(interval)
+
+
+__all__ = ["ContractRevert", "PendingTx", "TransactionFailed", "poll", "send", "wait_all"]

@@ -1,0 +1,144 @@
+"""Local EVM devnets: an Anvil or Hardhat 2 node on loopback, owned by this process.
+
+    with start_devnet() as devnet:            # Anvil on a free port
+        w3 = Web3(Web3.HTTPProvider(devnet.rpc_url))
+
+Both chains use chain id 31337 and the well-known development mnemonic, so the same
+:func:`offchain.chain.accounts.dev_key` keys are funded on either.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from offchain.paths import NODE_MODULES, PROJECT_ROOT, SETUP_HINT
+from offchain.procs import (
+    LauncherError,
+    ManagedProcess,
+    ToolNotFoundError,
+    ensure_port_free,
+    free_port,
+    which_or_none,
+)
+
+DevnetKind = Literal["anvil", "hardhat"]
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+DEV_CHAIN_ID = 31337
+LOOPBACK = "127.0.0.1"
+
+
+def anvil_binary() -> Path:
+    """Anvil from node_modules (``@foundry-rs/anvil-<os>-<arch>``), else ``anvil`` on PATH."""
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        platform.machine().lower(), platform.machine().lower())
+    bundled = NODE_MODULES / "@foundry-rs" / f"anvil-{platform.system().lower()}-{arch}" / "bin" / "anvil"
+    explicit = os.environ.get("POFL_ANVIL")
+    found = which_or_none(*(c for c in (explicit, bundled, "anvil") if c))
+    if found is None:
+        raise ToolNotFoundError(
+            f"Anvil not found: looked at {explicit or '$POFL_ANVIL (unset)'}, {bundled} and PATH. "
+            f"Install it: {SETUP_HINT}, or install Foundry, or set POFL_ANVIL to the binary.")
+    return found
+
+
+def hardhat_cli() -> Path:
+    """The Hardhat 2 CLI script in node_modules."""
+    cli = NODE_MODULES / "hardhat" / "internal" / "cli" / "cli.js"
+    if not cli.is_file():
+        raise ToolNotFoundError(f"Hardhat not found at {cli}. Install it: {SETUP_HINT}.")
+    return cli
+
+
+def rpc_call(url: str, method: str, params: list[object] | None = None, timeout: float = 2.0) -> object:
+    """One JSON-RPC call over HTTP; returns ``result`` or raises with the node's error."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
+    req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        reply = json.loads(resp.read())
+    if "error" in reply:
+        raise LauncherError(f"{method} on {url} failed: {reply['error']}")
+    return reply["result"]
+
+
+@dataclass
+class Devnet:
+    """A running local chain."""
+
+    kind: DevnetKind
+    host: str
+    port: int
+    process: ManagedProcess = field(repr=False)
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    def chain_id(self) -> int:
+        return int(str(rpc_call(self.rpc_url, "eth_chainId")), 16)
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def _anvil_argv(port: int, accounts: int, state: Path | None, block_time: float | None) -> list[str]:
+    argv = [str(anvil_binary()), "--host", LOOPBACK, "--port", str(port), "--chain-id", str(DEV_CHAIN_ID),
+            "--mnemonic", DEV_MNEMONIC, "--accounts", str(accounts), "--balance", "1000000"]
+    if state is not None:
+        # --state loads the file when it exists and dumps to it on exit; the interval dump keeps
+        # it current if this process is killed without a chance to stop Anvil gracefully.
+        argv += ["--state", str(state), "--state-interval", "1"]
+    if block_time:
+        argv += ["--block-time", str(block_time)]
+    return argv
+
+
+def _hardhat_argv(port: int) -> list[str]:
+    return ["node", str(hardhat_cli()), "node", "--hostname", LOOPBACK, "--port", str(port)]
+
+
+def launch_devnet(kind: DevnetKind = "anvil", *, port: int = 0, accounts: int = 20, state: Path | None = None,
+                  block_time: float | None = None, log_dir: Path | None = None,
+                  ready_timeout: float = 60.0) -> Devnet:
+    """Start a devnet and return once its RPC answers ``eth_chainId``; the caller stops it."""
+    if port:
+        ensure_port_free(LOOPBACK, port, f"{kind} devnet")
+    else:
+        port = free_port(LOOPBACK)
+    env = dict(os.environ)
+    if kind == "anvil":
+        argv = _anvil_argv(port, accounts, state, block_time)
+    elif kind == "hardhat":
+        if state is not None or block_time:
+            raise LauncherError("--state and --block-time are Anvil options; use --kind anvil for them")
+        argv = _hardhat_argv(port)
+        env.update(HARDHAT_DISABLE_TELEMETRY_PROMPT="true", HARDHAT_ACCOUNTS=str(accounts))
+    else:
+        raise LauncherError(f"unknown devnet kind {kind!r}: use 'anvil' or 'hardhat'")
+    log_dir = log_dir or Path(tempfile.mkdtemp(prefix=f"pofl-{kind}-"))
+    proc = ManagedProcess(kind, argv, env=env, cwd=PROJECT_ROOT, log_path=log_dir / f"{kind}.log").start()
+    devnet = Devnet(kind, LOOPBACK, port, proc)
+    proc.wait_until(lambda: devnet.chain_id() == DEV_CHAIN_ID, ready_timeout, f"its RPC answering on {port}")
+    return devnet
+
+
+@contextmanager
+def start_devnet(kind: DevnetKind = "anvil", **kwargs: object) -> Iterator[Devnet]:
+    """Context manager around :func:`launch_devnet` that always stops the node."""
+    devnet = launch_devnet(kind, **kwargs)  # type: ignore[arg-type]
+    try:
+        yield devnet
+    finally:
+        devnet.stop()

@@ -1,0 +1,22 @@
+"""Where the project's files and tools live, resolved once and overridable by environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+"""The installed ``offchain`` package."""
+
+PROJECT_ROOT = Path(os.environ.get("POFL_ROOT", PACKAGE_DIR.parent)).resolve()
+"""The repository root (``POFL_ROOT`` overrides it for installs outside a checkout)."""
+
+NODE_MODULES = Path(os.environ.get("POFL_NODE_MODULES", PROJECT_ROOT / "node_modules")).resolve()
+"""Where ``npm install`` put the Node tools (Anvil, Hardhat, solcjs, js-ipfs)."""
+
+CONTRACTS_DIR = PROJECT_ROOT / "contracts"
+ARTIFACTS_DIR = CONTRACTS_DIR / "out"
+DEPLOYMENTS_DIR = Path(os.environ.get("POFL_DEPLOYMENTS", PROJECT_ROOT / "deployments"))
+DATA_DIR = PACKAGE_DIR / "data"
+
+SETUP_HINT = "run ./scripts/setup.sh (it runs `npm install` in the repository root)"
