@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import solcx
-from solcx.exceptions import SolcNotInstalled
+from solcx.exceptions import SolcError, SolcNotInstalled
 from solcx.install import get_executable
 
 from offchain.paths import ARTIFACTS_DIR, CONTRACTS_DIR, NODE_MODULES, PROJECT_ROOT, SETUP_HINT
@@ -95,7 +95,13 @@ def compile_contracts(contracts_dir: Path = CONTRACTS_DIR, solc_binary: str | Pa
     solc = find_solc(solc_binary)
     request = {"language": "Solidity", "sources": {n: {"content": s} for n, s in sources.items()},
                "settings": COMPILER_SETTINGS}
-    output = solcx.compile_standard(request, solc_binary=solc, allow_paths=[str(contracts_dir)])
+    try:
+        output = solcx.compile_standard(request, solc_binary=solc, allow_paths=[str(contracts_dir)])
+    except SolcError as exc:  # py-solc-x raises on any error entry; report solc's own messages
+        try:
+            output = json.loads(exc.stdout_data)
+        except (TypeError, ValueError):
+            raise CompileError(f"{solc} failed: {exc}") from None
     errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
     if errors:
         raise CompileError("\n".join(e.get("formattedMessage", e["message"]) for e in errors))

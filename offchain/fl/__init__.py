@@ -1,0 +1,1 @@
+"""The federated-learning engine: data, federations, models, local training, aggregation, evaluation."""

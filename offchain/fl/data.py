@@ -1,0 +1,114 @@
+"""MNIST, shipped with the project and checked by sha256 before use.
+
+Images come back as uint8 ``(N, 28, 28)`` and labels as int64 ``(N,)``; the canonical byte
+form of an evaluation set (idx3 images followed by idx1 labels) has a sha256 that the
+consensus contract stores, so every miner provably evaluates on the same data.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import struct
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from offchain.paths import DATA_DIR
+
+MNIST_DIR = DATA_DIR / "mnist"
+Split = Literal["train", "test"]
+
+# sha256 of the uncompressed idx files (the published md5s are in offchain/data/LICENSE-MNIST.md's source).
+MNIST_FILES: dict[str, tuple[str, str]] = {
+    "train-images": ("train-images-idx3-ubyte.gz", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+    "train-labels": ("train-labels-idx1-ubyte.gz", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+    "test-images": ("t10k-images-idx3-ubyte.gz", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+    "test-labels": ("t10k-labels-idx1-ubyte.gz", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+}
+
+
+class DataIntegrityError(ValueError):
+    """A data file is missing, corrupt or not what its checksum says."""
+
+
+@dataclass(frozen=True)
+class LabeledImages:
+    """Images (uint8, N x H x W) and their labels (int64, N)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.images.dtype != np.uint8 or self.images.ndim != 3:
+            raise ValueError(f"images must be uint8 (N, H, W), got {self.images.dtype} {self.images.shape}")
+        if self.labels.shape != (len(self.images),):
+            raise ValueError(f"labels must have shape ({len(self.images)},), got {self.labels.shape}")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, indices: np.ndarray) -> LabeledImages:
+        return LabeledImages(self.images[indices], self.labels[indices])
+
+    def sha256(self) -> str:
+        """sha256 of the canonical byte form: idx3 images then idx1 labels."""
+        return hashlib.sha256(encode_idx(self.images) + encode_idx(self.labels.astype(np.uint8))).hexdigest()
+
+
+def read_checked(path: Path, sha256: str) -> bytes:
+    """The uncompressed bytes of ``path`` (gzip or raw), verified against ``sha256``."""
+    if not path.is_file():
+        raise DataIntegrityError(f"{path} is missing: restore it from the repository (git checkout -- {path.name})")
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise DataIntegrityError(f"{path} is not a valid gzip file ({exc}); restore it from the repository",
+                                     ) from None
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != sha256:
+        raise DataIntegrityError(f"{path} has sha256 {digest}, expected {sha256}: the file is corrupt or "
+                                 f"another version; restore it from the repository")
+    return raw
+
+
+def decode_idx(raw: bytes) -> np.ndarray:
+    """An idx-format array (the MNIST file format) as numpy."""
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise DataIntegrityError("not an idx file: bad magic number")
+    dtype = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}.get(raw[2])
+    if dtype is None:
+        raise DataIntegrityError(f"idx file with unknown element type 0x{raw[2]:02x}")
+    ndim = raw[3]
+    shape = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+    data = np.frombuffer(raw, dtype=dtype, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(shape)):
+        raise DataIntegrityError(f"idx file holds {data.size} elements, its header says {shape}")
+    return data.reshape(shape)
+
+
+def encode_idx(array: np.ndarray) -> bytes:
+    """The idx bytes of a uint8 array."""
+    if array.dtype != np.uint8:
+        raise ValueError(f"encode_idx takes uint8 arrays, got {array.dtype}")
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + np.ascontiguousarray(array).tobytes()
+
+
+@cache
+def load_mnist(split: Split = "train", data_dir: Path = MNIST_DIR) -> LabeledImages:
+    """MNIST's ``train`` (60,000) or ``test`` (10,000) split, checksum-verified."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    images_name, images_sha = MNIST_FILES[f"{split}-images"]
+    labels_name, labels_sha = MNIST_FILES[f"{split}-labels"]
+    images = decode_idx(read_checked(data_dir / images_name, images_sha))
+    labels = decode_idx(read_checked(data_dir / labels_name, labels_sha)).astype(np.int64)
+    images.setflags(write=False)
+    labels.setflags(write=False)
+    return LabeledImages(images, labels)

@@ -1,0 +1,52 @@
+"""Shared fixtures: real servers, started once per test session and always stopped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from web3 import Web3
+
+from offchain.chain.accounts import LocalSigner, dev_key
+from offchain.chain.connect import connect, in_process_web3
+from offchain.devnet import Devnet, launch_devnet
+from offchain.ipfs_daemon import IpfsDaemon, launch_ipfs_daemon
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[Devnet]:
+    devnet = launch_devnet("anvil", accounts=120)
+    yield devnet
+    devnet.stop()
+
+
+@pytest.fixture(scope="session")
+def anvil_w3(anvil: Devnet) -> Web3:
+    return connect(anvil.rpc_url)
+
+
+@pytest.fixture(scope="session")
+def hardhat() -> Iterator[Devnet]:
+    devnet = launch_devnet("hardhat", accounts=20)
+    yield devnet
+    devnet.stop()
+
+
+@pytest.fixture(scope="session")
+def ipfs_daemon() -> Iterator[IpfsDaemon]:
+    daemon = launch_ipfs_daemon()
+    yield daemon
+    daemon.stop()
+
+
+@pytest.fixture(params=["anvil", "eth-tester"])
+def any_w3(request: pytest.FixtureRequest) -> Web3:
+    """The same test on a real Anvil and on the in-process eth-tester chain."""
+    if request.param == "anvil":
+        return request.getfixturevalue("anvil_w3")
+    return in_process_web3()
+
+
+def signers(w3: Web3, indices: range | list[int]) -> list[LocalSigner]:
+    """Fresh signers (fresh nonce counters) for dev accounts ``indices``."""
+    return [LocalSigner(w3, dev_key(i)) for i in indices]
