@@ -74,12 +74,12 @@ contract PoFLConsensus {
         uint16 reveals;
         uint16 approvals; // for the current candidate
         uint16 rejections; // for the current candidate
-        uint16 committeeN; // miners.length when validation opened (committee is drawn from [0, N))
+        uint16 committeeN; // miners.length at the last reveal (committee is drawn from [0, N))
         uint16 committeeK; // committee size for this round
         uint16 quorum; // votes that decide
         Phase phase; // recorded phase; `phase()` gives the effective one
         address candidate; // best unrejected eligible claim
-        uint256 seed; // block.prevrandao when validation opened
+        uint256 seed; // hash chain over every reveal's salt and block.prevrandao
     }
 
     struct Block {
@@ -341,6 +341,13 @@ contract PoFLConsensus {
         claim.accuracyBps = accuracyBps;
         claim.cid = cid;
         r.reveals += 1;
+        // The committee is fixed by the last reveal, before any transaction records the
+        // Validation phase: every miner can tell whether it sits on it as soon as reveals close.
+        r.seed = uint256(keccak256(abi.encode(r.seed, salt, block.prevrandao)));
+        uint256 k = _committeeSize(_miners.length);
+        r.committeeN = uint16(_miners.length);
+        r.committeeK = uint16(k);
+        r.quorum = uint16(k == 0 ? 0 : _max(1, (k * _config.quorumBps + BPS - 1) / BPS));
         if (eligible) {
             _eligibleClaimants[round].push(msg.sender);
             if (r.candidate == address(0) || accuracyBps > _claims[round][r.candidate].accuracyBps) {
@@ -382,7 +389,7 @@ contract PoFLConsensus {
     }
 
     /// @notice Records deadline-driven phase changes of the current round. Anyone may call
-    /// it; actions do the same implicitly. Validators call it to fix the committee seed.
+    /// it; every action does the same implicitly.
     function advance() external {
         _advance(_rounds[currentRound]);
     }
@@ -502,7 +509,8 @@ contract PoFLConsensus {
 
     /// @notice Whether `miner` sits on the committee of `round`'s current candidate.
     /// @dev The committee is the `committeeK` miners that follow `seed % N` cyclically in the
-    /// miner list, skipping the candidate. O(1). Meaningful while the round is current.
+    /// miner list, skipping the candidate; seed, N and K are fixed by the round's last reveal.
+    /// O(1). Meaningful while the round is current.
     function isValidator(uint64 round, address miner) public view returns (bool) {
         Round storage r = _rounds[round];
         MinerInfo storage info = _minerInfo[miner];
@@ -576,7 +584,7 @@ contract PoFLConsensus {
         if (p == Phase.Reveal) {
             if (t < revealDeadline) return (p, revealDeadline, validationDeadline);
             validationDeadline = revealDeadline + _config.validationDuration;
-            if (r.candidate == address(0) || _committeeSize(_miners.length) == 0) {
+            if (r.candidate == address(0) || r.committeeK == 0) {
                 return (Phase.Finalize, revealDeadline, validationDeadline);
             }
             p = Phase.Validation;
@@ -602,7 +610,7 @@ contract PoFLConsensus {
 
     /// @dev Opens validation of the best claim, or goes to Finalize when there is none to validate.
     function _closeReveal(Round storage r, uint64 validationDeadline) private {
-        if (r.candidate == address(0) || _committeeSize(_miners.length) == 0) {
+        if (r.candidate == address(0) || r.committeeK == 0) {
             _setPhase(r, currentRound, Phase.Finalize, 0);
         } else {
             _openValidation(r, currentRound, validationDeadline);
@@ -610,11 +618,6 @@ contract PoFLConsensus {
     }
 
     function _openValidation(Round storage r, uint64 round, uint64 deadline) private {
-        uint256 k = _committeeSize(_miners.length);
-        r.committeeN = uint16(_miners.length);
-        r.committeeK = uint16(k);
-        r.quorum = uint16(k == 0 ? 0 : _max(1, (k * _config.quorumBps + BPS - 1) / BPS));
-        r.seed = block.prevrandao;
         r.approvals = 0;
         r.rejections = 0;
         r.validationDeadline = deadline;
@@ -622,7 +625,7 @@ contract PoFLConsensus {
         emit ValidationOpened(
             round, r.candidate, _claims[round][r.candidate].accuracyBps, deadline, r.seed, r.committeeK, r.quorum
         );
-        if (k == 0) _setPhase(r, round, Phase.Finalize, 0);
+        if (r.committeeK == 0) _setPhase(r, round, Phase.Finalize, 0);
     }
 
     function _setPhase(Round storage r, uint64 round, Phase p, uint64 deadline) private {
@@ -689,10 +692,17 @@ contract PoFLConsensus {
         emit RoundOpened(round, uint64(block.timestamp));
     }
 
+    /// @dev Sends ETH; a receiver that reverts with data has its error bubbled up, one that
+    /// reverts without data gets TransferFailed.
     function _pay(address to, uint256 amount) private {
         if (amount == 0) return;
-        (bool ok,) = to.call{value: amount}("");
-        if (!ok) revert TransferFailed(to, amount);
+        (bool ok, bytes memory data) = to.call{value: amount}("");
+        if (!ok) {
+            if (data.length == 0) revert TransferFailed(to, amount);
+            assembly ("memory-safe") {
+                revert(add(data, 32), mload(data))
+            }
+        }
     }
 
     function _checkCid(string memory cid) private pure {

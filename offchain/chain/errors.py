@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from eth_abi import decode as abi_decode
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 
 class ContractRevert(RuntimeError):
@@ -167,7 +167,8 @@ class ErrorDecoder:
         if known is None:
             return None
         name, names, types = known
-        values = abi_decode(types, raw[4:])
+        values = [to_checksum_address(v) if t == "address" else v for t, v in zip(types, abi_decode(types, raw[4:]),
+                                                                                  strict=True)]
         cls = ERRORS.get(name, ContractRevert)
         return cls(name, dict(zip(names, values, strict=True)), action)
 

@@ -20,12 +20,11 @@ from typing import Any
 from eth_abi import encode as abi_encode
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractCustomError, ContractLogicError
 
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.deploy import DeploymentRecord, attach, deploy_contract, load_artifact
 from offchain.chain.errors import ErrorDecoder
-from offchain.chain.tx import PendingTx, poll, raise_decoded, send
+from offchain.chain.tx import REVERT_ERRORS, PendingTx, poll, raise_decoded, send
 from offchain.paths import DEPLOYMENTS_DIR
 
 CONTRACT_NAME = "PoFLConsensus"
@@ -201,7 +200,7 @@ class PoFLContract:
     def _view(self, name: str, *args: Any) -> Any:
         try:
             return getattr(self._functions, name)(*args).call()
-        except (ContractCustomError, ContractLogicError) as exc:
+        except REVERT_ERRORS as exc:
             raise_decoded(exc, self.errors, name)
 
     def config(self) -> PoFLConfig:

@@ -8,6 +8,7 @@ receipts together (:func:`wait_all`) instead of one after another.
 
 from __future__ import annotations
 
+import ast
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +18,12 @@ from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted
 from web3.types import TxReceipt
+
+try:
+    from eth_tester.exceptions import TransactionFailed as EthTesterTransactionFailed
+except ImportError:  # eth-tester is only the in-process backend
+    class EthTesterTransactionFailed(Exception):  # type: ignore[no-redef]
+        pass
 
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.errors import ContractRevert, ErrorDecoder
@@ -51,9 +58,26 @@ class PendingTx:
     def _raise_replayed(self, block: int) -> None:
         try:
             self.w3.eth.call(self.call, block_identifier=block - 1)
-        except (ContractCustomError, ContractLogicError) as exc:
+        except REVERT_ERRORS as exc:
             raise_decoded(exc, self.decoder, self.action)
         raise TransactionFailed(f"{self.action}: transaction 0x{self.tx_hash.hex()} reverted in block {block}")
+
+
+def _eth_tester_revert_data(exc: Exception) -> str | None:
+    """web3's eth-tester provider reports a custom-error revert as the text
+    ``execution reverted: b'...'``; recover the bytes (a literal, parsed without evaluation)."""
+    text = str(exc.args[0]) if exc.args else ""
+    literal = text.removeprefix("execution reverted: ")
+    if not literal.startswith(("b'", 'b"')):
+        return None
+    try:
+        raw = ast.literal_eval(literal)
+    except (ValueError, SyntaxError):
+        return None
+    return "0x" + raw.hex() if isinstance(raw, bytes) else None
+
+
+REVERT_ERRORS: tuple[type[Exception], ...] = (ContractCustomError, ContractLogicError, EthTesterTransactionFailed)
 
 
 def raise_decoded(exc: Exception, decoder: ErrorDecoder, action: str) -> None:
@@ -61,6 +85,8 @@ def raise_decoded(exc: Exception, decoder: ErrorDecoder, action: str) -> None:
     data = getattr(exc, "data", None)
     if isinstance(data, dict):
         data = data.get("data")
+    if data is None and isinstance(exc, EthTesterTransactionFailed):
+        data = _eth_tester_revert_data(exc)
     if isinstance(data, str) and len(data) >= 10:
         decoded = decoder.decode(data, action)
         if decoded is not None:
@@ -83,7 +109,7 @@ def send(signer: LocalSigner, fn: ContractFunction | ContractConstructor, decode
     try:
         if gas is None:
             gas = int(w3.eth.estimate_gas(call) * GAS_HEADROOM) + 10_000
-    except (ContractCustomError, ContractLogicError) as exc:
+    except REVERT_ERRORS as exc:
         raise_decoded(exc, decoder, action)
     tx = {**call, **_fees(w3), "gas": gas, "nonce": signer.next_nonce(), "chainId": _chain_id(w3)}
     signed = signer.account.sign_transaction(tx)

@@ -1,0 +1,54 @@
+"""The one small interface every model store offers, and its errors."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from offchain.store.cid import MalformedCid
+
+DEFAULT_MAX_BLOB = 256 * 1024 * 1024
+
+
+class StoreError(RuntimeError):
+    """A store operation failed."""
+
+
+class IntegrityError(StoreError):
+    """Bytes a store returned do not hash to the CID asked for; they were discarded."""
+
+
+class NotFound(StoreError, KeyError):
+    """The store does not have this CID."""
+
+
+class BlobTooLarge(StoreError):
+    """A blob is over the store's size limit; it was not read whole."""
+
+
+class StoreUnavailable(StoreError, ConnectionError):
+    """The store's server did not answer after retries."""
+
+
+@runtime_checkable
+class ModelStore(Protocol):
+    """Content-addressed bytes: ``put`` returns the CID, ``get`` verifies it."""
+
+    def put(self, data: bytes) -> str:
+        """Store ``data`` (pinned) and return its CID."""
+        ...
+
+    def get(self, cid: str) -> bytes:
+        """The bytes of ``cid``, verified to hash to it (IntegrityError otherwise)."""
+        ...
+
+    def pin(self, cid: str) -> None:
+        """Keep ``cid`` from garbage collection."""
+        ...
+
+    def has(self, cid: str) -> bool:
+        """Whether the store holds ``cid`` locally."""
+        ...
+
+
+__all__ = ["DEFAULT_MAX_BLOB", "BlobTooLarge", "IntegrityError", "MalformedCid", "ModelStore", "NotFound",
+           "StoreError", "StoreUnavailable"]

@@ -1,0 +1,187 @@
+"""Content identifiers exactly as Kubo's ``ipfs add`` makes them, in pure Python.
+
+The default layout is Kubo's: 256 KiB fixed-size chunks, each a dag-pb node holding a UnixFS
+``File`` leaf; a balanced tree of dag-pb nodes with at most 174 links each above them; the
+root's sha256 multihash is the CID. Version 0 (``Qm...``, base58btc) is Kubo's default;
+:func:`compute_cid` can also give CIDv1 (base32 ``b...``), with dag-pb or raw leaves.
+
+Everything here is a pure function of the bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+
+CHUNK_SIZE = 256 * 1024
+MAX_LINKS = 174
+
+_DAG_PB = 0x70
+_RAW = 0x55
+_SHA2_256 = 0x12
+_UNIXFS_FILE = 2
+_B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+class MalformedCid(ValueError):
+    """A string that is not a CID this project can verify."""
+
+
+# ---------------------------------------------------------------- encodings
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _field_varint(field: int, value: int) -> bytes:
+    return _varint(field << 3) + _varint(value)
+
+
+def _field_bytes(field: int, value: bytes) -> bytes:
+    return _varint((field << 3) | 2) + _varint(len(value)) + value
+
+
+def b58encode(data: bytes) -> str:
+    n = int.from_bytes(data, "big")
+    out = ""
+    while n:
+        n, rem = divmod(n, 58)
+        out = _B58_ALPHABET[rem] + out
+    pad = len(data) - len(data.lstrip(b"\0"))
+    return "1" * pad + out
+
+
+def b58decode(text: str) -> bytes:
+    n = 0
+    for ch in text:
+        idx = _B58_ALPHABET.find(ch)
+        if idx < 0:
+            raise MalformedCid(f"{text!r} is not base58btc: bad character {ch!r}")
+        n = n * 58 + idx
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    pad = len(text) - len(text.lstrip("1"))
+    return b"\0" * pad + body
+
+
+# ---------------------------------------------------------------- dag-pb / UnixFS
+
+
+def _unixfs_file(data: bytes | None, filesize: int, blocksizes: list[int]) -> bytes:
+    out = _field_varint(1, _UNIXFS_FILE)
+    if data:
+        out += _field_bytes(2, data)
+    out += _field_varint(3, filesize)
+    for size in blocksizes:
+        out += _field_varint(4, size)
+    return out
+
+
+def _pb_node(data: bytes, links: list[tuple[bytes, int]]) -> bytes:
+    """A dag-pb node: links (field 2) first, then data (field 1), as the dag-pb spec orders them."""
+    out = b""
+    for cid_bytes, tsize in links:
+        link = _field_bytes(1, cid_bytes) + _field_bytes(2, b"") + _field_varint(3, tsize)
+        out += _field_bytes(2, link)
+    return out + _field_bytes(1, data)
+
+
+def _multihash(data: bytes) -> bytes:
+    return bytes([_SHA2_256, 32]) + hashlib.sha256(data).digest()
+
+
+@dataclass(frozen=True)
+class _Node:
+    cid: bytes  # binary CID: the bare multihash for v0, version + codec + multihash for v1
+    filesize: int  # bytes of file content below this node
+    tsize: int  # bytes of all serialized blocks below and including this node
+
+
+def _leaf(chunk: bytes, version: int, raw_leaves: bool) -> _Node:
+    if raw_leaves:
+        return _Node(bytes([1, _RAW]) + _multihash(chunk), len(chunk), len(chunk))
+    block = _pb_node(_unixfs_file(chunk, len(chunk), []), [])
+    return _Node(_binary_cid(block, version), len(chunk), len(block))
+
+
+def _binary_cid(block: bytes, version: int) -> bytes:
+    mh = _multihash(block)
+    return mh if version == 0 else bytes([1, _DAG_PB]) + mh
+
+
+def _parent(children: list[_Node], version: int) -> _Node:
+    data = _unixfs_file(None, sum(c.filesize for c in children), [c.filesize for c in children])
+    block = _pb_node(data, [(c.cid, c.tsize) for c in children])
+    return _Node(_binary_cid(block, version), sum(c.filesize for c in children),
+                 len(block) + sum(c.tsize for c in children))
+
+
+def _root(data: bytes, version: int, raw_leaves: bool) -> _Node:
+    level = [_leaf(data[i:i + CHUNK_SIZE], version, raw_leaves) for i in range(0, len(data), CHUNK_SIZE)]
+    if not level:  # the empty file is one empty leaf
+        level = [_leaf(b"", version, raw_leaves=False)]
+    while len(level) > 1:
+        level = [_parent(level[i:i + MAX_LINKS], version) for i in range(0, len(level), MAX_LINKS)]
+    return level[0]
+
+
+def compute_cid(data: bytes, *, version: int = 0, raw_leaves: bool = False) -> str:
+    """The CID ``ipfs add`` gives ``data`` (``--cid-version``, ``--raw-leaves`` as given)."""
+    if version not in (0, 1):
+        raise ValueError(f"CID version must be 0 or 1, got {version}")
+    if version == 0 and raw_leaves:
+        raise ValueError("raw leaves need CID version 1 (as in Kubo)")
+    cid = _root(bytes(data), version, raw_leaves).cid
+    if version == 0:
+        return b58encode(cid)
+    return "b" + base64.b32encode(cid).decode().lower().rstrip("=")
+
+
+# ---------------------------------------------------------------- parsing
+
+
+@dataclass(frozen=True)
+class ParsedCid:
+    version: int
+    codec: int
+    digest: bytes
+
+
+def parse_cid(text: str) -> ParsedCid:
+    """Check that ``text`` is a sha256 CIDv0 or a base32 CIDv1 (dag-pb or raw); raise MalformedCid if not."""
+    if not isinstance(text, str) or not text:
+        raise MalformedCid(f"a CID must be a non-empty string, got {text!r}")
+    if text.startswith("Qm"):
+        if len(text) != 46:
+            raise MalformedCid(f"{text!r} is not a CIDv0: expected 46 characters, got {len(text)}")
+        raw = b58decode(text)
+        if len(raw) != 34 or raw[:2] != bytes([_SHA2_256, 32]):
+            raise MalformedCid(f"{text!r} is not a CIDv0: not a sha2-256 multihash")
+        return ParsedCid(0, _DAG_PB, raw[2:])
+    if text.startswith(("b", "z")):
+        body = text[1:]
+        try:
+            raw = b58decode(body) if text[0] == "z" else base64.b32decode(body.upper() + "=" * (-len(body) % 8))
+        except (ValueError, binascii.Error):
+            raise MalformedCid(f"{text!r} is not a multibase (base32 or base58btc) CIDv1") from None
+        if len(raw) != 36 or raw[0] != 1 or raw[1] not in (_DAG_PB, _RAW) or raw[2:4] != bytes([_SHA2_256, 32]):
+            raise MalformedCid(f"{text!r} is not a CIDv1 of a sha2-256 dag-pb or raw block")
+        return ParsedCid(1, raw[1], raw[4:])
+    raise MalformedCid(f"{text!r} is not a CID: expected 'Qm...' (v0) or 'b...'/'z...' (v1)")
+
+
+def cid_matches(data: bytes, cid: str) -> bool:
+    """Whether ``data`` is the content of ``cid``: Kubo's ``ipfs add`` layout, CIDv0 or
+    CIDv1 as ``ipfs add --cid-version=1`` makes it (raw leaves)."""
+    parsed = parse_cid(cid)
+    return parse_cid(compute_cid(data, version=parsed.version, raw_leaves=parsed.version == 1)) == parsed
