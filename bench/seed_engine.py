@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""The flexBlock notebook's workload on the FL engine alone (no chain, no store), as JSON.
+
+    .venv/bin/python bench/seed_engine.py                       # W1, W2 for seeds 0 1 2, and the scale run
+    .venv/bin/python bench/seed_engine.py --workload w2 --seeds 0 --out w2.json
+
+W1: rounds and seconds until the first consensus block at or above 0.6.
+W2: 30 rounds with threshold 0: the consensus accuracy per round, rounds to 0.8 and 0.9.
+Scale: 100 miners, 1,000 clients a round. Every miner that trained is evaluated on all
+10,000 test images every round. Seconds per round are split into train / aggregate /
+evaluate; peak RSS is the process's maximum resident set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch
+
+from offchain.fl.data import load_mnist
+from offchain.fl.device import default_device
+from offchain.fl.federation import BENCHMARK_FEDERATION, from_file
+from offchain.fl.simulation import EngineConfig, PoFLEngine
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run(federation_path: Path, config: EngineConfig, rounds: int | None, until: float | None) -> dict:
+    device = default_device()
+    engine = PoFLEngine(from_file(federation_path), load_mnist("train"), load_mnist("test"), config, device)
+    engine.run_round()  # warm-up: first vmap/kernels; the engine is then reset to a fresh run
+    engine = PoFLEngine(from_file(federation_path), load_mnist("train"), load_mnist("test"), config, device)
+    curve, parts, walls = [], [], []
+    start = time.perf_counter()
+    first_block = None
+    while True:
+        t0 = time.perf_counter()
+        result = engine.run_round()
+        walls.append(time.perf_counter() - t0)
+        parts.append(result.seconds)
+        curve.append(round(result.consensus_accuracy, 4))
+        if first_block is None and result.winner is not None:
+            first_block = {"round": result.round, "seconds": round(time.perf_counter() - start, 3),
+                           "accuracy": round(result.consensus_accuracy, 4)}
+        if until is not None and first_block is not None:
+            break
+        if rounds is not None and result.round >= rounds:
+            break
+        if until is not None and result.round >= 200:
+            break
+    return {
+        "seed": config.seed, "device": str(device), "rounds": len(walls),
+        "first_block": first_block, "wall_seconds": round(time.perf_counter() - start, 3),
+        "round_seconds_median": round(statistics.median(walls), 4),
+        "round_seconds_split_median": {k: round(statistics.median(p[k] for p in parts), 4) for k in parts[0]},
+        "consensus_accuracy_per_round": curve,
+        "rounds_to": {str(t): next((i + 1 for i, a in enumerate(curve) if a >= t), None) for t in (0.6, 0.8, 0.9)},
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--federation", type=Path, default=BENCHMARK_FEDERATION)
+    parser.add_argument("--workload", choices=["w1", "w2", "scale", "all"], default="all")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(torch.get_num_threads())
+    report: dict[str, object] = {"federation": str(args.federation), "threads": torch.get_num_threads()}
+    if args.workload in ("w1", "all"):
+        runs = [run(args.federation, EngineConfig(threshold=0.6, seed=s), None, 0.6) for s in args.seeds]
+        report["W1"] = {"runs": runs, "median_seconds_to_first_block": statistics.median(
+            r["first_block"]["seconds"] for r in runs), "median_rounds_to_first_block": statistics.median(
+            r["first_block"]["round"] for r in runs)}
+    if args.workload in ("w2", "all"):
+        runs = [run(args.federation, EngineConfig(threshold=0.0, seed=s), 30, None) for s in args.seeds]
+        report["W2"] = {"runs": runs,
+                        "median_round_seconds": statistics.median(r["round_seconds_median"] for r in runs),
+                        "median_accuracy_round_30": statistics.median(r["consensus_accuracy_per_round"][-1]
+                                                                     for r in runs)}
+    if args.workload in ("scale", "all"):
+        report["scale_100_miners_1000_clients"] = run(
+            args.federation, EngineConfig(n_miners=100, clients_per_round=1000, threshold=0.0, seed=0), 5, None)
+    report["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

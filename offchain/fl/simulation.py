@@ -1,0 +1,105 @@
+"""The PoFL workload without chain or store: the reference engine and the seed benchmark's core.
+
+Each round: ``clients_per_round`` clients are drawn from all clients; every miner trains its
+own drawn clients from its current model and averages them; every miner that trained is
+evaluated on the whole evaluation set; the best model at or above the threshold (and, with
+``require_improvement``, better than the consensus) becomes the consensus, which every miner
+adopts — the contract's rule. Miners without a drawn client keep their model.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from offchain.fl.data import LabeledImages
+from offchain.fl.evaluation import Evaluator
+from offchain.fl.federation import Federation, assign_to_miners
+from offchain.fl.models import build_model
+from offchain.fl.pool_trainer import PoolTrainer, synchronize
+from offchain.fl.training import DeviceDataset, FlatParams, TrainConfig
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    n_miners: int = 10
+    clients_per_round: int = 20
+    threshold: float = 0.6
+    require_improvement: bool = True
+    architecture: str = "simplenet"
+    aggregator: str = "fedavg"
+    seed: int = 0
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+@dataclass
+class RoundResult:
+    round: int
+    accuracies: dict[int, float]  # miner -> accuracy of its new model (miners that trained)
+    winner: int | None  # miner whose model became the consensus, if any
+    consensus_accuracy: float
+    clients_trained: int
+    seconds: dict[str, float]
+
+
+def genesis_model(architecture: str, seed: int) -> torch.nn.Module:
+    """The initial model every miner starts from, seeded."""
+    torch.manual_seed(seed)
+    return build_model(architecture)
+
+
+class PoFLEngine:
+    """Miners' models as rows of one tensor; rounds as in the module docstring."""
+
+    def __init__(self, federation: Federation, train_set: LabeledImages, eval_set: LabeledImages,
+                 config: EngineConfig, device: torch.device) -> None:
+        self.config = config
+        self.device = device
+        module = genesis_model(config.architecture, config.seed).to(device)
+        self.flat = FlatParams(module)
+        genesis = self.flat.flatten(module.state_dict())
+        self.models = genesis.unsqueeze(0).repeat(config.n_miners, 1)
+        self.consensus = genesis.clone()
+        self.consensus_accuracy = 0.0
+        self.round = 0
+        self.rng = np.random.default_rng(config.seed)
+        data = DeviceDataset(train_set.images, train_set.labels, device)
+        owners = assign_to_miners(federation.n_clients, config.n_miners, config.seed)
+        self.trainer = PoolTrainer(federation, owners, data, self.flat, config.train, config.aggregator)
+        self.evaluator = Evaluator(eval_set, self.flat, config.architecture, device)
+        self.n_clients = federation.n_clients
+
+    def select_clients(self) -> np.ndarray:
+        return np.sort(self.rng.choice(self.n_clients, size=min(self.config.clients_per_round, self.n_clients),
+                                       replace=False))
+
+    def run_round(self) -> RoundResult:
+        self.round += 1
+        pool = self.trainer.train(self.models, self.select_clients())
+        t0 = time.perf_counter()
+        accs = self.evaluator.accuracies(pool.models).tolist() if pool.trained_miners else []
+        synchronize(self.device)
+        seconds = {**pool.seconds, "evaluate": time.perf_counter() - t0}
+        for row, miner in enumerate(pool.trained_miners):
+            self.models[miner] = pool.models[row]
+        accuracies = dict(zip(pool.trained_miners, accs, strict=True))
+        winner = self._decide(accuracies)
+        if winner is not None:
+            self.consensus = self.models[winner].clone()
+            self.consensus_accuracy = accuracies[winner]
+            self.models[:] = self.consensus
+        return RoundResult(self.round, accuracies, winner, self.consensus_accuracy, len(pool.selected), seconds)
+
+    def _decide(self, accuracies: dict[int, float]) -> int | None:
+        """The contract's rule: best claim at or above the threshold and, if required, above the consensus;
+        ties go to the first (the contract: earliest reveal)."""
+        best: int | None = None
+        for miner, acc in accuracies.items():
+            eligible = acc >= self.config.threshold and (
+                not self.config.require_improvement or acc > self.consensus_accuracy)
+            if eligible and (best is None or acc > accuracies[best]):
+                best = miner
+        return best
