@@ -104,6 +104,11 @@ class ChainBlock:
     def accuracy(self) -> float:
         return self.accuracy_bps / BPS
 
+    @property
+    def hash(self) -> bytes:
+        """flexBlock's name for the block hash."""
+        return self.block_hash
+
     def expected_hash(self) -> bytes:
         """keccak256(abi.encode(parentHash, round, miner, cid, accuracyBps)), as the contract computes it."""
         return Web3.keccak(abi_encode(["bytes32", "uint64", "address", "string", "uint16"],

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from offchain.cli import chain_cmds, store_cmds
+from offchain.cli import chain_cmds, run_cmds, store_cmds
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -39,7 +39,7 @@ def cli() -> None:
     """PoFL-chain: federated learning whose consensus is a smart contract."""
 
 
-for command in [*chain_cmds.COMMANDS, *store_cmds.COMMANDS]:
+for command in [*chain_cmds.COMMANDS, *store_cmds.COMMANDS, *run_cmds.COMMANDS]:
     cli.add_command(command)
 
 

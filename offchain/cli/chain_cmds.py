@@ -56,14 +56,17 @@ def _wait_for_interrupt() -> None:
 
 
 @contextlib.contextmanager
-def chain_endpoint(rpc_url: str | None, devnet_kind: str | None = "anvil") -> Iterator[str]:
-    """``rpc_url``, or an auto-started devnet's URL for the duration of the block."""
+def chain_endpoint(rpc_url: str | None, devnet_kind: str | None = "anvil", state: Path | None = None,
+                   ) -> Iterator[str]:
+    """``rpc_url``, or an auto-started devnet's URL (with Anvil's ``--state``) for the duration of the block."""
     if rpc_url:
+        if state is not None:
+            raise click.UsageError("--state applies to an auto-started Anvil; leave out --rpc-url")
         yield rpc_url
         return
     from offchain.devnet import start_devnet
 
-    with start_devnet(devnet_kind or "anvil") as devnet:  # type: ignore[arg-type]
+    with start_devnet(devnet_kind or "anvil", state=state, accounts=256) as devnet:  # type: ignore[arg-type]
         click.echo(f"auto-started {devnet.kind} on {devnet.rpc_url} (pid {devnet.pid})", err=True)
         yield devnet.rpc_url
 
@@ -129,4 +132,66 @@ def _print_info(contract: object) -> None:
                "blocks": contract.block_count(), "latestBlock": asdict(head), **contract.balances()})
 
 
-COMMANDS = [compile_cmd, devnet_cmd, deploy_cmd, info_cmd]
+@click.command("blocks")
+@rpc_url_option(required=True)
+@click.option("--contract", "address", default=None, help="Address; default: the recorded deployment.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def blocks_cmd(rpc_url: str, address: str | None, as_json: bool) -> None:
+    """List the PoFL chain's blocks as the contract stores them."""
+    from dataclasses import asdict
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from offchain.chain.connect import connect
+    from offchain.chain.pofl import PoFLContract
+
+    blocks = PoFLContract.attach(connect(rpc_url), address).blocks()
+    if as_json:
+        echo_json([asdict(b) for b in blocks])
+        return
+    table = Table(title="PoFL blocks")
+    for col in ("height", "round", "miner", "accuracy", "CID", "hash", "parent"):
+        table.add_column(col)
+    for b in blocks:
+        table.add_row(str(b.height), str(b.round), b.miner[:10] + "…", f"{b.accuracy:.4f}", b.cid,
+                      "0x" + b.block_hash.hex()[:10] + "…", "0x" + b.parent_hash.hex()[:10] + "…")
+    Console().print(table)
+
+
+@click.command("verify")
+@rpc_url_option(required=True)
+@click.option("--contract", "address", default=None, help="Address; default: the recorded deployment.")
+@click.option("--store-dir", type=click.Path(file_okay=False), default=".pofl/store", show_default=True)
+@click.option("--ipfs-api", envvar="POFL_IPFS_API", default=None)
+def verify_cmd(rpc_url: str, address: str | None, store_dir: str, ipfs_api: str | None) -> None:
+    """Replay the chain: every block's model by CID, its integrity, parent links and accuracy. Exit 1 on a mismatch."""
+    from offchain.chain.connect import connect
+    from offchain.chain.pofl import PoFLContract
+    from offchain.miner.verify import verify_chain
+    from offchain.store import open_store
+
+    report = verify_chain(PoFLContract.attach(connect(rpc_url), address), open_store(ipfs_api, store_dir))
+    for b in report.blocks:
+        measured = "-" if b.measured is None else f"{b.measured:.4f}"
+        status = "ok" if not b.problems else "; ".join(b.problems)
+        click.echo(f"block {b.height} (round {b.round}) {b.cid}: claimed {b.claimed:.4f}, measured {measured}: "
+                   f"{status}")
+    for problem in report.problems:
+        click.echo(f"chain: {problem}")
+    click.echo(f"{len(report.blocks)} blocks verified: " + ("OK" if report.ok else "MISMATCH"))
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@click.command("plot")
+@click.argument("metrics", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def plot_cmd(metrics: Path, output: Path | None) -> None:
+    """Plot accuracy per round (each miner and the chain) from a `pofl run --metrics` file to a PNG."""
+    from offchain.miner.metrics import plot_metrics
+
+    click.echo(plot_metrics(metrics, output or metrics.with_suffix(".png")))
+
+
+COMMANDS = [compile_cmd, devnet_cmd, deploy_cmd, info_cmd, blocks_cmd, verify_cmd, plot_cmd]

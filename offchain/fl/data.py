@@ -22,7 +22,7 @@ from offchain.paths import DATA_DIR
 MNIST_DIR = DATA_DIR / "mnist"
 Split = Literal["train", "test"]
 
-# sha256 of the uncompressed idx files (the published md5s are in offchain/data/LICENSE-MNIST.md's source).
+# sha256 of the uncompressed idx files (the published md5s are in offchain/assets/LICENSE-MNIST.md's source).
 MNIST_FILES: dict[str, tuple[str, str]] = {
     "train-images": ("train-images-idx3-ubyte.gz", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
     "train-labels": ("train-labels-idx1-ubyte.gz", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),

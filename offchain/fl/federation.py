@@ -1,6 +1,6 @@
 """Federations: which training samples each client owns, and which clients each miner leads.
 
-A :class:`Federation` is two arrays, as in ``offchain/data/federations/*.npz``: client ``i``
+A :class:`Federation` is two arrays, as in ``offchain/assets/federations/*.npz``: client ``i``
 owns samples ``indices[offsets[i]:offsets[i+1]]``. Every partitioner is a pure function of
 its inputs and seed.
 """

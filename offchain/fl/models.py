@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Callable
@@ -63,3 +64,23 @@ def architecture_id(name: str) -> bytes:
     """32-byte id of an architecture: sha256 of its name and tensor spec (names, shapes, dtypes)."""
     spec = {"architecture": name, "tensors": tensor_spec(build_model(name))}
     return hashlib.sha256(json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()).digest()
+
+
+def register_architecture(name: str, factory: Callable[[], nn.Module]) -> str:
+    """Make a user's architecture known by ``name`` (for ids, safe loading and verification)."""
+    existing = ARCHITECTURES.get(name)
+    if existing is not None and tensor_spec(existing()) != tensor_spec(factory()):
+        raise ValueError(f"architecture {name!r} is already registered with other tensors")
+    ARCHITECTURES[name] = factory
+    return name
+
+
+def architecture_for(module: nn.Module) -> str:
+    """The registered name of a module's architecture: a built-in one when the tensors match
+    (the notebook's SimpleNet is ``simplenet``), else the module's class, registered."""
+    spec = tensor_spec(module)
+    for name, factory in ARCHITECTURES.items():
+        if tensor_spec(factory()) == spec:
+            return name
+    template = copy.deepcopy(module).cpu()
+    return register_architecture(f"custom:{type(module).__name__}", lambda: copy.deepcopy(template))

@@ -1,0 +1,3 @@
+from offchain.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Miners: one miner's protocol steps (agent), its per-process loop (worker), and the in-process runner."""

@@ -1,0 +1,81 @@
+"""A run's learning side, built from its configuration: data, federation, model, trainer, evaluator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from offchain.fl import federation as fedmod
+from offchain.fl.data import LabeledImages, load_mnist
+from offchain.fl.device import default_device
+from offchain.fl.evaluation import Evaluator
+from offchain.fl.pool_trainer import PoolTrainer
+from offchain.fl.simulation import genesis_model
+from offchain.fl.training import DeviceDataset, FlatParams, TrainConfig
+
+PARTITIONS = ("benchmark", "iid", "dirichlet", "shards")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything miners must agree on, with the flexBlock notebook's values as defaults."""
+
+    n_miners: int = 10
+    clients_per_round: int = 20
+    threshold: float = 0.6
+    require_improvement: bool = True
+    architecture: str = "simplenet"
+    aggregator: str = "fedavg"
+    partition: str = "benchmark"  # one of PARTITIONS, or a path to an offsets/indices .npz
+    n_clients: int = 1000
+    alpha: float = 0.5
+    seed: int = 0
+    train: TrainConfig = field(default_factory=TrainConfig)
+    phase_seconds: int = 30
+    tolerance_bps: int = 100
+
+
+def build_federation(config: RunConfig, train: LabeledImages) -> fedmod.Federation:
+    if config.partition == "benchmark":
+        return fedmod.from_file(fedmod.BENCHMARK_FEDERATION, n_samples=len(train))
+    if config.partition == "iid":
+        return fedmod.iid(len(train), config.n_clients, config.seed)
+    if config.partition == "dirichlet":
+        return fedmod.dirichlet(train.labels, config.n_clients, config.alpha, config.seed)
+    if config.partition == "shards":
+        return fedmod.shards(train.labels, config.n_clients, 2, config.seed)
+    path = Path(config.partition)
+    if not path.is_file():
+        raise ValueError(f"--partition {config.partition!r}: not one of {PARTITIONS} and not a federation .npz file")
+    return fedmod.from_file(path, n_samples=len(train))
+
+
+class Workload:
+    """The data, federation, client ownership, model layout, trainer and evaluator of a run."""
+
+    def __init__(self, config: RunConfig, device: torch.device | None = None) -> None:
+        self.config = config
+        self.device = device or default_device()
+        train, self.eval_set = load_mnist("train"), load_mnist("test")
+        self.federation = build_federation(config, train)
+        self.owners = fedmod.assign_to_miners(self.federation.n_clients, config.n_miners, config.seed)
+        module = genesis_model(config.architecture, config.seed).to(self.device)
+        self.flat = FlatParams(module)
+        self.genesis = self.flat.flatten(module.state_dict())
+        self.trainer = PoolTrainer(self.federation, self.owners, DeviceDataset(train.images, train.labels, self.device),
+                                   self.flat, config.train, config.aggregator)
+        self.evaluator = Evaluator(self.eval_set, self.flat, config.architecture, self.device)
+
+    @property
+    def eval_set_hash(self) -> bytes:
+        return bytes.fromhex(self.evaluator.sha256)
+
+    def restricted_to(self, clients: np.ndarray) -> PoolTrainer:
+        """A trainer whose miner 0 owns exactly ``clients`` (one miner's view in its own process)."""
+        owners = np.full(self.federation.n_clients, -1, dtype=np.int64)
+        owners[clients] = 0
+        return PoolTrainer(self.federation, owners, self.trainer.data, self.flat, self.config.train,
+                           self.config.aggregator)

@@ -1,0 +1,66 @@
+"""flex's FlexPool: a set of actors (miners or clients) and ``map`` over them."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from offchain.data import Dataset
+from offchain.model import FlexModel
+from offchain.pool.decorators import COLLECT, DEPLOY, kind_of
+
+
+class FlexPool:
+    """Actors by id: their FlexModels, their data (clients), and which miner leads each client."""
+
+    def __init__(self, models: dict[str, FlexModel], data: dict[str, Dataset], miner_of: dict[str, str],
+                 rng: random.Random) -> None:
+        self.models = models
+        self.data = data
+        self.miner_of = miner_of
+        self._rng = rng
+
+    @property
+    def actor_ids(self) -> list[str]:
+        return list(self.models)
+
+    def __len__(self) -> int:
+        return len(self.models)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.models)
+
+    def select(self, n: int) -> FlexPool:
+        """``n`` actors drawn at random (flex's ``select``)."""
+        if n > len(self.models):
+            raise ValueError(f"cannot select {n} of {len(self.models)} actors")
+        chosen = self._rng.sample(self.actor_ids, n)
+        return FlexPool({i: self.models[i] for i in chosen}, {i: self.data[i] for i in chosen if i in self.data},
+                        self.miner_of, self._rng)
+
+    def map(self, func: Callable[..., Any], dst_pool: FlexPool | None = None, **kwargs: Any) -> list[Any]:
+        """Apply ``func`` as its decorator says (see offchain.pool.decorators); otherwise to every actor
+        with its data, as ``func(model, data)``, or ``func(model)`` for actors without data."""
+        kind = kind_of(func)
+        if kind == DEPLOY:
+            if dst_pool is None:
+                raise ValueError("deploying a miner's model needs the destination pool of clients")
+            for client_id in dst_pool:
+                miner_id = self.miner_of[client_id]
+                if miner_id in self.models:
+                    copy = func(self.models[miner_id], **kwargs)
+                    copy.actor_id = client_id
+                    dst_pool.models[client_id].clear()
+                    dst_pool.models[client_id].update(copy)
+            return []
+        if kind == COLLECT:
+            if dst_pool is None:
+                raise ValueError("collecting weights needs the pool of clients to collect from")
+            for client_id in dst_pool:
+                miner_id = self.miner_of[client_id]
+                if miner_id in self.models:
+                    self.models[miner_id].setdefault("weights", []).append(func(dst_pool.models[client_id], **kwargs))
+            return []
+        return [func(model, self.data[i], **kwargs) if i in self.data else func(model, **kwargs)
+                for i, model in self.models.items()]

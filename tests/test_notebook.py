@@ -1,0 +1,75 @@
+"""The flexBlock PoFL MNIST notebook, run unchanged but for its flex/flexBlock imports (-> offchain)
+and its data set name (federated_emnist -> the offline federated_mnist), on a real Anvil and store.
+
+When torchvision is not installed (it does not import beside the CPU torch wheel this project
+uses), its `transforms` are replaced by the equivalent callables in tests/transforms_shim.py.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+from pathlib import Path
+
+import pytest
+
+from offchain.miner.verify import verify_chain
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "pofl_mnist_notebook.txt"
+
+
+def notebook_cells(text: str) -> list[str]:
+    """The code of each ``In [None]:`` cell: the longest run of paragraphs after the marker that compiles."""
+    cells = []
+    for chunk in text.split("In [None]:")[1:]:
+        paragraphs = chunk.strip("\n").split("\n\n")
+        code = ""
+        for i in range(len(paragraphs), 0, -1):
+            candidate = "\n\n".join(paragraphs[:i])
+            try:
+                compile(candidate, "<cell>", "exec")
+            except SyntaxError:
+                continue
+            code = candidate
+            break
+        cells.append(code)
+    return cells
+
+
+def adapt(code: str) -> str:
+    code = code.replace("from flexBlock.", "from offchain.").replace("from flex.", "from offchain.")
+    code = code.replace('"federated_emnist"', '"federated_mnist"')
+    if importlib.util.find_spec("torchvision") is None:
+        code = code.replace("from torchvision import transforms", "from tests.transforms_shim import transforms")
+    return code
+
+
+def test_cells_are_extracted_whole() -> None:
+    if not NOTEBOOK.exists():
+        pytest.skip(f"{NOTEBOOK} not present (it is in the project's shared folder)")
+    cells = notebook_cells(NOTEBOOK.read_text())
+    assert len(cells) == 11
+    assert cells[-1].strip() == "train_until_acc(acc=0.6)"
+    assert "class SimpleNet" in cells[2] and "def evaluate_global_model" in cells[8]
+
+
+@pytest.mark.slow
+def test_seed_notebook_runs_on_chain_and_reaches_the_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not NOTEBOOK.exists():
+        pytest.skip(f"{NOTEBOOK} not present (it is in the project's shared folder)")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__name__": "notebook"}
+    try:
+        for cell in notebook_cells(NOTEBOOK.read_text()):
+            exec(compile(adapt(cell), "<notebook>", "exec"), namespace)
+        pool = namespace["pool"]
+        last = pool.blockchain.get_last_block()
+        assert last.height >= 1 and last.accuracy >= 0.6
+        chain = pool.blockchain.chain
+        assert [b.height for b in chain] == list(range(len(chain)))
+        assert all(child.parent_hash == parent.hash for parent, child in itertools.pairwise(chain))
+        report = verify_chain(pool.contract, pool.store)
+        assert report.ok, report.as_dict()
+    finally:
+        if "pool" in namespace:
+            namespace["pool"].close()
