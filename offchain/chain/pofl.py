@@ -29,6 +29,9 @@ from offchain.paths import DEPLOYMENTS_DIR
 
 CONTRACT_NAME = "PoFLConsensus"
 BPS = 10_000
+# Upper bounds of the gas of the O(1) round actions (bench/gas.py measures at most ~90k, ~215k and
+# ~105k with CIDv0; a 128-byte CID adds two storage words to a reveal), used instead of estimating.
+GAS_LIMITS = {"commit": 150_000, "reveal": 400_000, "vote": 200_000}
 
 
 class Phase(IntEnum):
@@ -174,8 +177,10 @@ def _build(cls: type, values: tuple[Any, ...]) -> Any:
 class PoFLContract:
     """A deployed PoFLConsensus."""
 
-    def __init__(self, contract: Contract, artifact: dict[str, Any] | None = None) -> None:
+    def __init__(self, contract: Contract, artifact: dict[str, Any] | None = None, *,
+                 estimate_gas: bool = True) -> None:
         self.contract = contract
+        self.estimate_gas = estimate_gas  # False: commit/reveal/vote use GAS_LIMITS; reverts surface at wait()
         self.w3: Web3 = contract.w3
         self.address: str = contract.address
         self.artifact = artifact or load_artifact(CONTRACT_NAME)
@@ -202,9 +207,9 @@ class PoFLContract:
 
     # ---------------------------------------------------------------- views
 
-    def _view(self, name: str, *args: Any) -> Any:
+    def _view(self, name: str, *args: Any, at: str | int = "latest") -> Any:
         try:
-            return getattr(self._functions, name)(*args).call()
+            return getattr(self._functions, name)(*args).call(block_identifier=at)
         except REVERT_ERRORS as exc:
             raise_decoded(exc, self.errors, name)
 
@@ -214,9 +219,15 @@ class PoFLContract:
     def current_round(self) -> int:
         return int(self._view("currentRound"))
 
-    def current_phase(self) -> PhaseState:
-        round_id, phase, deadline = self._view("currentPhase")
+    def current_phase(self, at: str | int = "latest") -> PhaseState:
+        """The effective phase as of block ``at``; ``"pending"`` asks at the node's own current time."""
+        round_id, phase, deadline = self._view("currentPhase", at=at)
         return PhaseState(round_id, Phase(phase), deadline)
+
+    def deadline_passed(self) -> bool:
+        """Whether, at the node's current time, a deadline has moved the phase on without a transaction
+        recording it yet (then anyone may call advance()). Uses the node's clock, never the local one."""
+        return self.current_phase("pending") != self.current_phase("latest")
 
     def round_info(self, round_id: int) -> RoundState:
         return _build(RoundState, self._view("roundInfo", round_id))
@@ -271,7 +282,12 @@ class PoFLContract:
     # -------------------------------------------------------------- actions
 
     def _send(self, signer: LocalSigner, name: str, *args: Any, value: int = 0) -> PendingTx:
-        return send(signer, getattr(self._functions, name)(*args), self.errors, value=value, action=name)
+        gas = None if self.estimate_gas else GAS_LIMITS.get(name)
+        return send(signer, getattr(self._functions, name)(*args), self.errors, value=value, gas=gas, action=name)
+
+    def without_estimates(self) -> PoFLContract:
+        """The same contract whose round actions skip gas estimation (one round trip fewer each)."""
+        return PoFLContract(self.contract, self.artifact, estimate_gas=False)
 
     def register(self, signer: LocalSigner, stake: int) -> PendingTx:
         return self._send(signer, "register", value=stake)
@@ -342,11 +358,6 @@ class PoFLContract:
     def wait_for_event(self, name: str, from_block: int, timeout: float = 300.0, interval: float = 0.1) -> Any:
         """The first ``name`` event at or after ``from_block``, polling until ``timeout``."""
         return poll(lambda: self.events(name, from_block), timeout, interval, f"event {name}")[0]
-
-
-def chain_time(w3: Web3) -> int:
-    """The latest block's timestamp."""
-    return int(w3.eth.get_block("latest")["timestamp"])
 
 
 def increase_time(w3: Web3, seconds: int) -> None:

@@ -15,7 +15,7 @@ from web3.types import TxReceipt
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.errors import StaleCandidate, WrongPhase, WrongRound
 from offchain.chain.pofl import Phase, PoFLContract
-from offchain.chain.tx import PendingTx, wait_all
+from offchain.chain.tx import wait_all
 
 
 @dataclass(frozen=True)
@@ -42,24 +42,36 @@ def reveal_claims(contract: PoFLContract, claims: Sequence[tuple[LocalSigner, Se
 
 
 def committee_of(contract: PoFLContract, round_id: int, miners: Iterable[LocalSigner]) -> list[LocalSigner]:
-    """The miners that sit on the current candidate's committee."""
+    """The miners that sit on the current candidate's committee (asking the contract)."""
     return [m for m in miners if contract.is_validator(round_id, m.address)]
+
+
+def committee_indices(seed: int, n: int, k: int, candidate_index: int) -> list[int]:
+    """Positions in the miner list of a candidate's committee: the ``k`` positions that follow
+    ``seed % n`` cyclically, skipping the candidate's. A pure mirror of the contract's isValidator
+    (tests/test_contract_protocol.py checks the two agree); inactive members are not filtered here."""
+    if n == 0 or k == 0:
+        return []
+    start = seed % n
+    window = [(start + d) % n for d in range(min(k + 1, n))]
+    return [i for i in window if i != candidate_index][:k]
 
 
 def cast_votes(contract: PoFLContract, round_id: int, votes: Sequence[tuple[LocalSigner, int]]) -> list[TxReceipt]:
     """Send each validator's measured accuracy for the current candidate.
 
-    Votes are sent in order; once the candidate is decided (quorum reached) the phase leaves
-    Validation and the remaining votes are not sent: a decided vote is not an error.
+    Votes are sent one after another, each mined before the next is estimated; once the candidate
+    is decided (quorum reached) the phase leaves Validation and the remaining votes are not sent:
+    a decided vote is not an error.
     """
     candidate = contract.round_info(round_id).candidate
-    pending: list[PendingTx] = []
+    receipts: list[TxReceipt] = []
     for signer, measured_bps in votes:
         try:
-            pending.append(contract.vote(signer, round_id, candidate, measured_bps))
+            receipts.append(contract.vote(signer, round_id, candidate, measured_bps).wait())
         except (WrongPhase, WrongRound, StaleCandidate):
             break
-    return wait_all(pending)
+    return receipts
 
 
 def finalize_if_due(contract: PoFLContract, signer: LocalSigner) -> TxReceipt | None:

@@ -22,7 +22,17 @@ from offchain.fl.training import FlatParams
 from offchain.store.base import ModelStore
 from offchain.store.model_bytes import DEFAULT_MAX_BYTES, load_model_bytes, model_to_bytes
 
-BENIGN = (WrongPhase, WrongRound, StaleCandidate)
+BENIGN = (WrongPhase, WrongRound, StaleCandidate)  # the round moved on or was decided by others first
+
+
+def wait_benign(pending: PendingTx | None) -> int:
+    """Gas used by ``pending``, or 0 when it was None or lost a race that another miner won."""
+    if pending is None:
+        return 0
+    try:
+        return int(pending.wait()["gasUsed"])
+    except BENIGN:
+        return 0
 
 
 @dataclass

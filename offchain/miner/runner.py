@@ -15,13 +15,15 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import torch
 
-from offchain.chain.pofl import ChainBlock, Phase, PoFLContract, chain_time
+from offchain.chain.pofl import ChainBlock, Phase, PoFLContract, to_bps
+from offchain.chain.rounds import committee_indices
 from offchain.chain.tx import PendingTx, wait_all
-from offchain.miner.agent import MinerAgent
+from offchain.miner.agent import MinerAgent, wait_benign
 from offchain.miner.metrics import RoundRecord
 from offchain.miner.selection import select_clients
 from offchain.miner.workload import Workload
@@ -49,12 +51,16 @@ class InProcessRun:
     def __init__(self, workload: Workload, contract: PoFLContract, agents: list[MinerAgent],
                  cheaters: frozenset[int] = frozenset(), progress: Callable[[str], None] | None = None) -> None:
         self.workload = workload
-        self.contract = contract
+        self.contract = contract.without_estimates()  # round actions use known gas limits: fewer round trips
+        for agent in agents:
+            agent.contract = self.contract
         self.agents = agents
         self.by_address = {a.address: a for a in agents}
         self.cheaters = cheaters
         self.progress = progress or (lambda _msg: None)
         self.records: list[RoundRecord] = []
+        self.tolerance_bps = contract.config().tolerance_bps
+        self.inactive = {a.address for a in agents if not contract.miner_info(a.address).active}
 
     # ---------------------------------------------------------------- start
 
@@ -105,9 +111,9 @@ class InProcessRun:
             accs = wl.evaluator.accuracies(pool.models).tolist() if pool.trained_miners else []
         self._last_accuracies = dict(zip(pool.trained_miners, accs, strict=True))
         self._clients_trained = len(selected)
-        with watch("store"):
-            for row, (miner, acc) in enumerate(self._last_accuracies.items()):
-                self.agents[miner].publish(pool.models[row], acc, round_id)
+        with watch("store"), ThreadPoolExecutor(max_workers=8) as publishers:
+            list(publishers.map(lambda job: self.agents[job[1]].publish(pool.models[job[0]], job[2], round_id),
+                                [(row, miner, acc) for row, (miner, acc) in enumerate(self._last_accuracies.items())]))
         self.progress(f"round {round_id}: commit and reveal")
         with watch("chain"):
             commits = wait_all([a.commit(round_id, CHEAT_ACCURACY if a.index in self.cheaters else None)
@@ -119,6 +125,10 @@ class InProcessRun:
         gas = 0
         self._validated: dict[str, list[float]] = defaultdict(list)
         self._fetched: dict[tuple[int, str], torch.Tensor] = {}
+        self._rejected_any = False
+        with watch("chain"):
+            miners = self.contract.miners()
+        voted: set[tuple[str, int]] = set()
         while True:
             with watch("chain"):
                 state = self.contract.current_phase()
@@ -126,44 +136,69 @@ class InProcessRun:
                 return gas
             if state.phase == Phase.VALIDATION:
                 with watch("chain"):
-                    duties = [(a, d) for a in self.agents if (d := a.validation_duty(round_id))]
+                    info = self.contract.round_info(round_id)
+                duties = self._duties(round_id, info, miners, voted)
                 if duties:
-                    gas += self._vote(round_id, duties, watch)
+                    gas += self._vote(round_id, info, duties, voted, watch)
                     continue
             if state.phase == Phase.FINALIZE:
                 with watch("chain"):
-                    pending = next((p for a in self.agents if (p := a.finalize()) is not None), None)
-                    if pending is not None:
-                        gas += pending.wait()["gasUsed"]
+                    gas += wait_benign(self.agents[0].finalize())
                 continue
             with watch("chain"):
                 gas += self._step_stalled(round_id)
 
-    def _vote(self, round_id: int, duties: list, watch: Stopwatch) -> int:  # type: ignore[type-arg]
-        self.progress(f"round {round_id}: {len(duties)} validators re-evaluate the candidate")
-        with watch("store"):
-            copies = [agent.fetch(cid, self.workload.device) for agent, (_, cid) in duties]
+    def _duties(self, round_id: int, info, miners: list[str], voted: set[tuple[str, int]],  # type: ignore[no-untyped-def]
+                ) -> list[tuple[MinerAgent, str, str]]:
+        """(agent, candidate, cid) for each of our committee members that has not voted on this candidate."""
+        candidate = info.candidate
+        owner = self.by_address.get(candidate)
+        cid = owner.claim.cid if owner and owner.claim and owner.claim.round_id == round_id else \
+            self.contract.claim_of(round_id, candidate).cid
+        members = committee_indices(info.seed, info.committee_n, info.committee_k, miners.index(candidate))
+        agents = [self.by_address.get(miners[i]) for i in members]
+        return [(a, candidate, cid) for a in agents
+                if a is not None and a.address not in self.inactive and (cid, a.index) not in voted]
+
+    def _vote(self, round_id: int, info, duties: list[tuple[MinerAgent, str, str]],  # type: ignore[no-untyped-def]
+              voted: set[tuple[str, int]], watch: Stopwatch) -> int:
+        """Committee members fetch, verify and evaluate the candidate themselves and vote, as many as it
+        takes to reach the quorum (the contract refuses votes once a candidate is decided)."""
+        candidate, cid = duties[0][1], duties[0][2]
+        claimed = self.by_address[candidate].claim.accuracy_bps if candidate in self.by_address else \
+            self.contract.claim_of(round_id, candidate).accuracy_bps
+        approvals, rejections = info.approvals, info.rejections
+        batch = duties[:max(1, info.quorum - max(approvals, rejections))]
+        self.progress(f"round {round_id}: {len(batch)} validators re-evaluate the candidate")
+        with watch("store"), ThreadPoolExecutor(max_workers=8) as fetchers:  # each fetches and verifies its own copy
+            copies = list(fetchers.map(lambda duty: duty[0].fetch(cid, self.workload.device), batch))
         with watch("validate"):
             measured = self.workload.evaluator.accuracies(torch.stack(copies)).tolist()
         pending: list[PendingTx] = []
         with watch("chain"):
-            for (agent, (candidate, cid)), params, acc in zip(duties, copies, measured, strict=True):
+            for (agent, _, _), params, acc in zip(batch, copies, measured, strict=True):
+                if approvals >= info.quorum or rejections >= info.quorum:
+                    break
                 self._validated[cid].append(acc)
                 self._fetched[(agent.index, cid)] = params
-                p = agent.vote(round_id, candidate, cid, acc)
-                if p is not None:
-                    pending.append(p)
+                voted.add((cid, agent.index))
+                pending.append(self.contract.vote(agent.signer, round_id, candidate, to_bps(acc)))
+                agent.measured[cid] = acc
+                if to_bps(acc) + self.tolerance_bps >= claimed:
+                    approvals += 1
+                else:
+                    rejections += 1
+            if rejections >= info.quorum:
+                self._rejected_any = True
+                self.inactive.add(candidate)  # slashed by this vote
             return sum(r["gasUsed"] for r in wait_all(pending))
 
     def _step_stalled(self, round_id: int) -> int:
         """Nothing to do but wait: once a deadline passes, record it with advance()."""
-        state = self.contract.current_phase()
-        if state.deadline and chain_time(self.contract.w3) < state.deadline <= time.time():
-            pending = self.agents[0].advance()
-            return pending.wait()["gasUsed"] if pending else 0
-        if state.phase == Phase.FINALIZE:
-            pending = self.agents[0].finalize()
-            return pending.wait()["gasUsed"] if pending else 0
+        if self.contract.deadline_passed():
+            return wait_benign(self.agents[0].advance())
+        if self.contract.current_phase().phase == Phase.FINALIZE:
+            return wait_benign(self.agents[0].finalize())
         time.sleep(POLL_S)
         return 0
 
@@ -172,7 +207,8 @@ class InProcessRun:
             head = self.contract.latest_block()
             rejected = [self.by_address[e["args"]["miner"]].index
                         for e in self.contract.events("ClaimRejected", first_block)
-                        if e["args"]["round"] == round_id and e["args"]["miner"] in self.by_address]
+                        if e["args"]["round"] == round_id and e["args"]["miner"] in self.by_address
+                        ] if self._rejected_any else []
         made_block = head.round == round_id
         if made_block:
             with watch("store"):
@@ -189,9 +225,13 @@ class InProcessRun:
             clients_trained=self._clients_trained, seconds={k: round(v, 4) for k, v in watch.seconds.items()})
 
     def _adopt(self, block: ChainBlock) -> None:
-        for agent in self.agents:
+        """Every miner takes the block's model: its own, the copy it validated, or one it fetches itself."""
+        def take(agent: MinerAgent) -> None:
             if agent.model is not None and agent.model.cid == block.cid:
                 agent.adopt(block, agent.model.params)
-                continue
+                return
             params = self._fetched.get((agent.index, block.cid))
             agent.adopt(block, params if params is not None else agent.fetch(block.cid, self.workload.device))
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(take, self.agents))

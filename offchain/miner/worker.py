@@ -16,8 +16,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from offchain.chain.pofl import Phase, PoFLContract, chain_time
-from offchain.miner.agent import MinerAgent
+from offchain.chain.pofl import Phase, PoFLContract
+from offchain.miner.agent import MinerAgent, wait_benign
 from offchain.miner.selection import select_clients
 from offchain.miner.workload import Workload
 
@@ -84,16 +84,13 @@ class MinerWorker:
         elif state.phase == Phase.VALIDATION and (duty := self.agent.validation_duty(r)):
             candidate, cid = duty
             measured = self._evaluate(self.agent.fetch(cid, self.workload.device))
-            pending = self.agent.vote(r, candidate, cid, measured)
-            if pending is not None:
-                pending.wait()
+            wait_benign(self.agent.vote(r, candidate, cid, measured))
         elif state.phase == Phase.FINALIZE:
             time.sleep(self.finalize_delay_s * (self.agent.index % 8))  # stagger: usually one miner finalizes
-            if self.contract.current_phase().phase == Phase.FINALIZE and (p := self.agent.finalize()):
-                p.wait()
-        elif state.deadline and chain_time(self.contract.w3) < state.deadline <= time.time():
-            if p := self.agent.advance():
-                p.wait()
+            if self.contract.current_phase().phase == Phase.FINALIZE:
+                wait_benign(self.agent.finalize())
+        elif self.contract.deadline_passed():
+            wait_benign(self.agent.advance())
         else:
             time.sleep(self.poll_s)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import random
 import tempfile
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +28,7 @@ from offchain.devnet import Devnet, launch_devnet
 from offchain.fl.federation import assign_to_miners
 from offchain.fl.models import architecture_for, architecture_id
 from offchain.fl.training import FlatParams
-from offchain.miner.agent import MinerAgent
+from offchain.miner.agent import MinerAgent, wait_benign
 from offchain.miner.network import STAKE, ensure_registered
 from offchain.model import FlexModel
 from offchain.pool.blockchain import BlockchainView
@@ -169,19 +170,20 @@ class PoFLBlockchainPool:
             if state.round != round_id:
                 return
             if state.phase == Phase.FINALIZE:
-                next(p for a in self.agents.values() if (p := a.finalize()) is not None).wait()
+                wait_benign(next(iter(self.agents.values())).finalize())
                 continue
             duties = [(miner_id, d) for miner_id, a in self.agents.items() if (d := a.validation_duty(round_id))]
-            if not duties:
-                raise RuntimeError(f"round {round_id} is in {state.phase.name} with nothing left to do: "
-                                   f"are all committee members registered here?")
+            if not duties:  # undecided with every vote cast (or a seat empty): the deadline decides
+                if contract.deadline_passed():
+                    wait_benign(next(iter(self.agents.values())).advance())
+                else:
+                    time.sleep(0.1)
+                continue
             for miner_id, (candidate, cid) in duties:
                 agent = self.agents[miner_id]
                 trial = copy.deepcopy(self._servers.models[miner_id])  # the validator's own copy
                 self._load(trial, agent.fetch(cid, torch.device("cpu")))
-                pending = agent.vote(round_id, candidate, cid, float(eval_function(trial, eval_dataset)))
-                if pending is not None:
-                    pending.wait()
+                wait_benign(agent.vote(round_id, candidate, cid, float(eval_function(trial, eval_dataset))))
 
     def close(self) -> None:
         """Stop the auto-started devnet, if any."""
