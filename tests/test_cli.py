@@ -46,3 +46,12 @@ def test_deploy_and_info_on_anvil(anvil: Devnet, tmp_path: Path) -> None:
     assert (tmp_path / "31337.json").exists()
     code, out = run("info", "--rpc-url", anvil.rpc_url, "--contract", out.split(" at ")[1].split()[0])
     assert code == 0 and '"threshold_bps": 6000' in out and '"phase": "COMMIT"' in out
+
+
+def test_deploy_publishes_a_genesis_model_when_none_is_given(anvil: Devnet, tmp_path: Path) -> None:
+    store = str(tmp_path / "store")
+    code, out = run("deploy", "--rpc-url", anvil.rpc_url, "--store-dir", store, "--deployments-dir", str(tmp_path))
+    assert code == 0, out
+    cid = out.split("stored as ")[1].split()[0]
+    code, out = run("store", "verify", cid, "--architecture", "simplenet", "--store-dir", store)
+    assert code == 0 and "a valid simplenet model" in out

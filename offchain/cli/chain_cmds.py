@@ -76,16 +76,20 @@ def chain_endpoint(rpc_url: str | None, devnet_kind: str | None = "anvil", state
 @key_option("Deployer key (0x-hex); on a devnet, dev account 0 by default.")
 @click.option("--threshold", type=float, default=0.6, show_default=True, help="Accuracy a block must reach.")
 @click.option("--architecture", default="simplenet", show_default=True)
-@click.option("--genesis-cid", required=True, help="CID of the initial model.")
+@click.option("--genesis-cid", default=None,
+              help="CID of the initial model (default: a seeded model of --architecture, put into the store).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the default genesis model.")
+@click.option("--store-dir", type=click.Path(file_okay=False), default=".pofl/store", show_default=True)
+@click.option("--ipfs-api", envvar="POFL_IPFS_API", default=None)
 @click.option("--no-improvement", is_flag=True, help="flexBlock's rule: blocks need not beat their parent.")
 @click.option("--min-stake", type=float, default=1.0, show_default=True, help="ETH a miner stakes.")
 @click.option("--block-reward", type=float, default=0.1, show_default=True, help="ETH per block.")
 @click.option("--reward-pool", type=float, default=10.0, show_default=True, help="ETH sent to fund rewards.")
 @click.option("--phase-seconds", type=int, default=60, show_default=True, help="Each phase's duration.")
 @click.option("--deployments-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
-def deploy_cmd(rpc_url: str | None, key: str | None, threshold: float, architecture: str, genesis_cid: str,
-               no_improvement: bool, min_stake: float, block_reward: float, reward_pool: float, phase_seconds: int,
-               deployments_dir: Path | None) -> None:
+def deploy_cmd(rpc_url: str | None, key: str | None, threshold: float, architecture: str, genesis_cid: str | None,
+               seed: int, store_dir: str, ipfs_api: str | None, no_improvement: bool, min_stake: float,
+               block_reward: float, reward_pool: float, phase_seconds: int, deployments_dir: Path | None) -> None:
     """Deploy PoFLConsensus and record it in deployments/<chainId>.json (no --rpc-url: on a fresh Anvil)."""
     from offchain.chain.accounts import LocalSigner
     from offchain.chain.connect import connect
@@ -94,6 +98,14 @@ def deploy_cmd(rpc_url: str | None, key: str | None, threshold: float, architect
     from offchain.fl.models import architecture_id
     from offchain.paths import DEPLOYMENTS_DIR
 
+    if genesis_cid is None:
+        from offchain.fl.simulation import genesis_model
+        from offchain.store import open_store
+        from offchain.store.model_bytes import model_to_bytes
+
+        genesis_cid = open_store(ipfs_api, store_dir).put(
+            model_to_bytes(genesis_model(architecture, seed).state_dict(), architecture, 0))
+        click.echo(f"genesis model (architecture {architecture}, seed {seed}) stored as {genesis_cid}")
     with chain_endpoint(rpc_url) as url:
         w3 = connect(url)
         signer = LocalSigner(w3, resolve_key(key, w3.eth.chain_id))
