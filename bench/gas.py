@@ -12,13 +12,13 @@ best (the bounded search), and that one is approved. For each action: min / medi
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._report import emit
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
 from offchain.chain.pofl import PoFLConfig, PoFLContract
@@ -86,10 +86,7 @@ def main() -> None:
     report["o1"] = {a: {"median_small": report[lo][a]["median"], "median_large": report[hi][a]["median"],
                         "same": report[lo][a]["median"] == report[hi][a]["median"]}
                     for a in ("commit", "reveal", "vote")}
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(report, args.out)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ evaluate; peak RSS is the process's maximum resident set.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import statistics
 import sys
@@ -25,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 
+from bench._report import emit
 from offchain.fl.data import load_mnist
 from offchain.fl.device import default_device
 from offchain.fl.federation import BENCHMARK_FEDERATION, from_file
@@ -93,10 +93,7 @@ def main() -> None:
         report["scale_100_miners_1000_clients"] = run(
             args.federation, EngineConfig(n_miners=100, clients_per_round=1000, threshold=0.0, seed=0), 5, None)
     report["peak_rss_mb"] = round(peak_rss_mb(), 1)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(report, args.out)
 
 
 if __name__ == "__main__":

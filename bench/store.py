@@ -8,7 +8,6 @@ embedded LocalStore and on a js-ipfs daemon, and pure-Python CID computation spe
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._report import emit
 from offchain.fl.models import SimpleNet
 from offchain.ipfs_daemon import start_ipfs_daemon
 from offchain.store import LocalStore, ModelStore, compute_cid
@@ -66,10 +66,7 @@ def main() -> None:
     seconds = timed(lambda: compute_cid(big), args.repeats)
     report["compute_cid"] = {"bytes": len(big), "seconds": round(seconds, 4),
                              "MBps": round(len(big) / 1e6 / seconds, 1)}
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(report, args.out)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from offchain.chain.rounds import (
     SealedClaim,
     cast_votes,
     commit_claims,
+    committee_indices,
     committee_of,
     finalize_if_due,
     reveal_claims,
@@ -225,3 +226,21 @@ def test_happy_path_on_other_backends(backend: str, request: pytest.FixtureReque
         play_honest_round(d, [6000 + 200 * k + 10 * i for i in range(10)], tag=str(k))
     assert [b.accuracy_bps for b in d.contract.blocks()] == [0, 6090, 6290]
     assert_chain_linked(d)
+
+
+@pytest.mark.parametrize("committee_size", [0, 1, 3, 9])
+def test_local_committee_mirror_agrees_with_the_contract(anvil_w3: Web3, committee_size: int) -> None:
+    d = deploy_with_miners(anvil_w3, 10, committee_size=committee_size)
+    c = d.contract
+    for k in range(3):  # several rounds: several seeds and candidates
+        r = c.current_round()
+        claims = [(m, SealedClaim(r, f"QmC{k}x{i}", 6000 + 300 * k + (i * 7) % 10)) for i, m in enumerate(d.miners)]
+        commit_claims(c, claims)
+        reveal_claims(c, claims)
+        info = c.round_info(r)
+        miners = c.miners()
+        local = {miners[i] for i in committee_indices(info.seed, info.committee_n, info.committee_k,
+                                                       miners.index(info.candidate))}
+        assert local == {m.address for m in committee_of(c, r, d.miners)}
+        cast_votes(c, r, [(v, 10_000) for v in committee_of(c, r, d.miners)])
+        c.finalize(d.owner).wait()

@@ -74,7 +74,7 @@ def plot_metrics(metrics_path: Path, png_path: Path) -> Path:
     ax.set_ylabel("test accuracy")
     ax.set_title(f"PoFL on {meta.get('dataset', 'MNIST')}: {meta.get('n_miners', '?')} miners")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    ax.legend(fontsize=7, ncol=2, loc="best")
     fig.tight_layout()
     png_path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png_path)

@@ -114,11 +114,15 @@ class InProcessRun:
         with watch("store"), ThreadPoolExecutor(max_workers=8) as publishers:
             list(publishers.map(lambda job: self.agents[job[1]].publish(pool.models[job[0]], job[2], round_id),
                                 [(row, miner, acc) for row, (miner, acc) in enumerate(self._last_accuracies.items())]))
-        self.progress(f"round {round_id}: commit and reveal")
+        n = len(self.agents)
+        self.progress(f"round {round_id} Commit: {len(selected)} clients trained by {len(pool.trained_miners)} "
+                      f"miners; {n} miners committing")
         with watch("chain"):
             commits = wait_all([a.commit(round_id, CHEAT_ACCURACY if a.index in self.cheaters else None)
                                 for a in self.agents])
+            self.progress(f"round {round_id} Reveal: {len(commits)}/{n} miners committed; revealing")
             reveals = wait_all([a.reveal() for a in self.agents])
+            self.progress(f"round {round_id}: {len(reveals)}/{n} miners revealed")
         return sum(r["gasUsed"] for r in commits + reveals)
 
     def _validate_and_finalize(self, round_id: int, watch: Stopwatch) -> int:
@@ -169,7 +173,8 @@ class InProcessRun:
             self.contract.claim_of(round_id, candidate).accuracy_bps
         approvals, rejections = info.approvals, info.rejections
         batch = duties[:max(1, info.quorum - max(approvals, rejections))]
-        self.progress(f"round {round_id}: {len(batch)} validators re-evaluate the candidate")
+        self.progress(f"round {round_id} Validation: {approvals + rejections}/{info.committee_k} votes; "
+                      f"{len(batch)} committee members fetch and re-evaluate the candidate")
         with watch("store"), ThreadPoolExecutor(max_workers=8) as fetchers:  # each fetches and verifies its own copy
             copies = list(fetchers.map(lambda duty: duty[0].fetch(cid, self.workload.device), batch))
         with watch("validate"):

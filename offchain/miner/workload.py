@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,27 +13,20 @@ from offchain.fl.data import LabeledImages, load_mnist
 from offchain.fl.device import default_device
 from offchain.fl.evaluation import Evaluator
 from offchain.fl.pool_trainer import PoolTrainer
-from offchain.fl.simulation import genesis_model
-from offchain.fl.training import DeviceDataset, FlatParams, TrainConfig
+from offchain.fl.simulation import EngineConfig, genesis_model
+from offchain.fl.training import DeviceDataset, FlatParams
 
 PARTITIONS = ("benchmark", "iid", "dirichlet", "shards")
 
 
 @dataclass(frozen=True)
-class RunConfig:
-    """Everything miners must agree on, with the flexBlock notebook's values as defaults."""
+class RunConfig(EngineConfig):
+    """Everything miners must agree on (the engine's rules plus the federation and the contract's
+    timing), with the flexBlock notebook's values as defaults."""
 
-    n_miners: int = 10
-    clients_per_round: int = 20
-    threshold: float = 0.6
-    require_improvement: bool = True
-    architecture: str = "simplenet"
-    aggregator: str = "fedavg"
     partition: str = "benchmark"  # one of PARTITIONS, or a path to an offsets/indices .npz
     n_clients: int = 1000
     alpha: float = 0.5
-    seed: int = 0
-    train: TrainConfig = field(default_factory=TrainConfig)
     phase_seconds: int = 30
     tolerance_bps: int = 100
 
