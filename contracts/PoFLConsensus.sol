@@ -94,22 +94,32 @@ contract PoFLConsensus {
 
     // -------------------------------------------------------------- constants
 
+    /// @notice The most miners the contract admits; bounds every loop.
     uint256 public constant MAX_MINERS = 256;
+    /// @notice The longest CID (bytes) a claim or the genesis may carry.
     uint256 public constant MAX_CID_LENGTH = 128;
+    /// @notice Basis points in 1.0 (accuracies and shares are in basis points).
     uint16 public constant BPS = 10000;
 
     // ------------------------------------------------------------------ state
 
+    /// @notice The account that may change the adjustable configuration.
     address public owner;
     Config private _config;
+    /// @notice The round now open (starts at 1).
     uint64 public currentRound;
+    /// @notice Wei staked by all miners.
     uint256 public totalStaked;
+    /// @notice Wei available for block rewards (funding plus slashed stakes).
     uint256 public rewardPool;
+    /// @notice Wei credited to miners and not yet withdrawn.
     uint256 public totalPendingRewards;
+    /// @notice Registered miners whose stake is at least minStake.
     uint256 public activeMinerCount;
 
     address[] private _miners;
     mapping(address => MinerInfo) private _minerInfo;
+    /// @notice Wei credited to each miner and not yet withdrawn.
     mapping(address => uint256) public pendingRewards;
     mapping(uint64 => Round) private _rounds;
     mapping(uint64 => mapping(address => Claim)) private _claims;

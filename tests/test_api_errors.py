@@ -1,0 +1,105 @@
+"""Rejection paths of the miner configuration and the flexBlock API: each bad input, its clear error."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from web3 import Web3
+
+from offchain.chain.accounts import LocalSigner, dev_key
+from offchain.chain.pofl import PoFLContract
+from offchain.data import Dataset, FedDataset
+from offchain.datasets import load
+from offchain.fl.data import load_mnist
+from offchain.miner.network import ConfigMismatch, check_compatible, contract_config
+from offchain.miner.selection import parse_clients, select_clients
+from offchain.miner.workload import RunConfig, Workload, build_federation
+from offchain.model import FlexModel
+from offchain.pool import PoFLBlockchainPool, fed_avg
+from offchain.pool.flex_pool import FlexPool
+
+
+@pytest.fixture(scope="module")
+def workload() -> Workload:
+    return Workload(RunConfig(n_miners=4), torch.device("cpu"))
+
+
+def test_client_specs(workload: Workload) -> None:
+    mine = parse_clients("1/4", workload.owners)
+    assert len(mine) == 250 and set(workload.owners[mine]) == {1}
+    assert parse_clients("0-2,7", workload.owners).tolist() == [0, 1, 2, 7]
+    with pytest.raises(ValueError, match="N = the run's miner count"):
+        parse_clients("1/5", workload.owners)
+    with pytest.raises(ValueError, match="0 <= i < N"):
+        parse_clients("4/4", workload.owners)
+    with pytest.raises(ValueError, match="within 0..999"):
+        parse_clients("990-1000", workload.owners)
+
+
+def test_selection_is_a_pure_function_of_seed_and_round() -> None:
+    a = select_clients(0, 5, 1000, 20)
+    assert np.array_equal(a, select_clients(0, 5, 1000, 20)) and len(set(a.tolist())) == 20
+    assert not np.array_equal(a, select_clients(0, 6, 1000, 20))
+
+
+def test_unknown_partition_is_refused() -> None:
+    with pytest.raises(ValueError, match="not one of .* and not a federation .npz file"):
+        build_federation(RunConfig(partition="zipf"), load_mnist("train"))
+
+
+def test_miner_refuses_a_contract_for_another_evaluation_set(anvil_w3: Web3, workload: Workload) -> None:
+    owner = LocalSigner(anvil_w3, dev_key(0))
+    other = replace(contract_config(workload.config, workload), eval_set_hash=b"\x01" * 32)
+    contract, _ = PoFLContract.deploy(owner, other, "QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN",
+                                      deployments_dir=None)
+    with pytest.raises(ConfigMismatch, match="evaluation set sha256"):
+        check_compatible(contract, workload)
+    other = replace(contract_config(workload.config, workload), architecture_id=b"\x02" * 32)
+    contract, _ = PoFLContract.deploy(owner, other, "QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN",
+                                      deployments_dir=None)
+    with pytest.raises(ConfigMismatch, match="architecture"):
+        check_compatible(contract, workload)
+
+
+def test_flex_api_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="unknown dataset"):
+        load("cifar10")
+    with pytest.raises(ValueError, match="images but"):
+        Dataset(np.zeros((3, 28, 28), np.uint8), np.zeros(2))
+    with pytest.raises(ValueError, match="collected no client weights"):
+        fed_avg([])
+    with pytest.raises(ValueError, match="different lengths"):
+        fed_avg([[torch.zeros(2)], [torch.zeros(2), torch.zeros(1)]])
+    pool = FlexPool({"a": FlexModel()}, {}, {}, __import__("random").Random(0))
+    with pytest.raises(ValueError, match="cannot select 2 of 1"):
+        pool.select(2)
+    fed = FedDataset({"c0": Dataset(np.zeros((2, 28, 28), np.uint8), np.zeros(2, np.int64))})
+    with pytest.raises(ValueError, match="at least one miner"):
+        PoFLBlockchainPool(fed, FlexModel, 0)
+
+
+def test_the_threshold_is_fixed_when_the_pool_deploys(anvil: object) -> None:
+    from offchain.fl.models import SimpleNet
+    from offchain.pool import init_server_model
+
+    @init_server_model
+    def build() -> FlexModel:
+        model = FlexModel()
+        model["model"] = SimpleNet()
+        return model
+
+    test = Dataset.from_labeled(load_mnist("test"))
+    fed = FedDataset({f"c{i}": Dataset(test.X_data[i * 10:(i + 1) * 10], test.y_data[i * 10:(i + 1) * 10])
+                      for i in range(4)})
+    pool = PoFLBlockchainPool(fed, build, 2, rpc_url=anvil.rpc_url)  # type: ignore[attr-defined]
+
+    def evaluate(model: FlexModel, data: Dataset) -> float:
+        return 0.0
+
+    assert pool.aggregate(fed_avg, lambda m, w: None, eval_function=evaluate, eval_dataset=test, accuracy=0.5) is False
+    with pytest.raises(ValueError, match="fixed when the pool's contract is deployed"):
+        pool.aggregate(fed_avg, lambda m, w: None, eval_function=evaluate, eval_dataset=test, accuracy=0.7)
+    assert len(pool.blockchain.chain) == 1 and pool.blockchain.get_last_block().height == 0
