@@ -61,9 +61,15 @@ def e2e(rounds: int, store_kind: str) -> dict:
             walls.append(time.perf_counter() - start)
         records = run.records[1:]  # the first round warms up vmap and the kernels
         split = {k: round(statistics.median(r.seconds.get(k, 0.0) for r in records), 4) for k in CATEGORIES}
+        validated = [(w, r) for w, r in zip(walls[1:], records, strict=True) if r.seconds.get("validate")]
         return {"store": repr(store), "rounds": rounds,
                 "round_seconds_median": round(statistics.median(walls[1:]), 4),
                 "split_median": split,
+                "rounds_with_validation": {
+                    "count": len(validated),
+                    "round_seconds_median": round(statistics.median(w for w, _ in validated), 4) if validated else None,
+                    "split_median": {k: round(statistics.median(r.seconds.get(k, 0.0) for _, r in validated), 4)
+                                     for k in CATEGORIES} if validated else None},
                 "chain_plus_store_median": round(statistics.median(
                     r.seconds.get("chain", 0) + r.seconds.get("store", 0) for r in records), 4),
                 "blocks": contract.block_count() - 1,

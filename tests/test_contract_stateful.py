@@ -143,7 +143,7 @@ class PoFLMachine(RuleBasedStateMachine):
 def test_random_protocol_sequences_keep_invariants(anvil_w3: Web3) -> None:
     PoFLMachine.w3 = anvil_w3
     run_state_machine_as_test(PoFLMachine, settings=settings(
-        max_examples=15, stateful_step_count=40, deadline=None,
+        max_examples=15, stateful_step_count=40, deadline=None, derandomize=True, database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
     # the random walks must reach the interesting states, or the invariants prove little
     assert PoFLMachine.seen["blocks"] > 0 and PoFLMachine.seen["rejections"] > 0, PoFLMachine.seen

@@ -46,7 +46,7 @@ def round_table(records: list[RoundRecord], title: str = "PoFL rounds") -> Any:
             str(r.round), "-" if r.winner is None else f"miner {r.winner}",
             "-" if r.claimed_accuracy is None else f"{r.claimed_accuracy:.4f}",
             "-" if r.validated_accuracy is None else f"{r.validated_accuracy:.4f}",
-            f"{r.chain_accuracy:.4f}", (r.cid or "-")[:18] + ("…" if r.cid else ""), f"{r.gas_used:,}",
+            f"{r.chain_accuracy:.4f}", (r.cid or "-")[:14] + ("…" if r.cid else ""), f"{r.gas_used / 1e6:.2f}M",
             f"{sum(r.seconds.values()):.2f}")
     return table
 
