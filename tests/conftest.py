@@ -13,11 +13,16 @@ from offchain.devnet import Devnet, launch_devnet
 from offchain.ipfs_daemon import IpfsDaemon, launch_ipfs_daemon
 
 
+def _running(server: Devnet | IpfsDaemon) -> Iterator[Devnet | IpfsDaemon]:
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def anvil() -> Iterator[Devnet]:
-    devnet = launch_devnet("anvil", accounts=120)
-    yield devnet
-    devnet.stop()
+    yield from _running(launch_devnet("anvil", accounts=120))  # type: ignore[misc]
 
 
 @pytest.fixture(scope="session")
@@ -27,16 +32,12 @@ def anvil_w3(anvil: Devnet) -> Web3:
 
 @pytest.fixture(scope="session")
 def hardhat() -> Iterator[Devnet]:
-    devnet = launch_devnet("hardhat", accounts=20)
-    yield devnet
-    devnet.stop()
+    yield from _running(launch_devnet("hardhat", accounts=20))  # type: ignore[misc]
 
 
 @pytest.fixture(scope="session")
 def ipfs_daemon() -> Iterator[IpfsDaemon]:
-    daemon = launch_ipfs_daemon()
-    yield daemon
-    daemon.stop()
+    yield from _running(launch_ipfs_daemon())  # type: ignore[misc]
 
 
 @pytest.fixture(params=["anvil", "eth-tester"])

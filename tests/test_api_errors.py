@@ -18,7 +18,7 @@ from offchain.miner.network import ConfigMismatch, check_compatible, contract_co
 from offchain.miner.selection import parse_clients, select_clients
 from offchain.miner.workload import RunConfig, Workload, build_federation
 from offchain.model import FlexModel
-from offchain.pool import PoFLBlockchainPool, fed_avg
+from offchain.pool import PoFLBlockchainPool, deploy_miner_model, fed_avg, send_weights_to_miner
 from offchain.pool.flex_pool import FlexPool
 
 
@@ -76,6 +76,10 @@ def test_flex_api_rejects_bad_input() -> None:
     pool = FlexPool({"a": FlexModel()}, {}, {}, __import__("random").Random(0))
     with pytest.raises(ValueError, match="cannot select 2 of 1"):
         pool.select(2)
+    with pytest.raises(ValueError, match="deploying a miner's model needs the pool of clients"):
+        pool.map(deploy_miner_model(lambda model: model))
+    with pytest.raises(ValueError, match="collecting weights needs the pool of clients"):
+        pool.map(send_weights_to_miner(lambda model: []))
     fed = FedDataset({"c0": Dataset(np.zeros((2, 28, 28), np.uint8), np.zeros(2, np.int64))})
     with pytest.raises(ValueError, match="at least one miner"):
         PoFLBlockchainPool(fed, FlexModel, 0)

@@ -39,28 +39,30 @@ class FlexPool:
         return FlexPool({i: self.models[i] for i in chosen}, {i: self.data[i] for i in chosen if i in self.data},
                         self.miner_of, self._rng)
 
+    def _led_clients(self, dst_pool: FlexPool | None, what: str) -> Iterator[tuple[str, str]]:
+        """(client, its miner) for every client of ``dst_pool`` led by a miner of this pool."""
+        if dst_pool is None:
+            raise ValueError(f"{what} needs the pool of clients as the destination")
+        for client_id in dst_pool:
+            miner_id = self.miner_of[client_id]
+            if miner_id in self.models:
+                yield client_id, miner_id
+
     def map(self, func: Callable[..., Any], dst_pool: FlexPool | None = None, **kwargs: Any) -> list[Any]:
         """Apply ``func`` as its decorator says (see offchain.pool.decorators); otherwise to every actor
         with its data, as ``func(model, data)``, or ``func(model)`` for actors without data."""
         kind = kind_of(func)
         if kind == DEPLOY:
-            if dst_pool is None:
-                raise ValueError("deploying a miner's model needs the destination pool of clients")
-            for client_id in dst_pool:
-                miner_id = self.miner_of[client_id]
-                if miner_id in self.models:
-                    copy = func(self.models[miner_id], **kwargs)
-                    copy.actor_id = client_id
-                    dst_pool.models[client_id].clear()
-                    dst_pool.models[client_id].update(copy)
+            for client_id, miner_id in self._led_clients(dst_pool, "deploying a miner's model"):
+                copy = func(self.models[miner_id], **kwargs)
+                copy.actor_id = client_id
+                dst_pool.models[client_id].clear()  # type: ignore[union-attr]
+                dst_pool.models[client_id].update(copy)  # type: ignore[union-attr]
             return []
         if kind == COLLECT:
-            if dst_pool is None:
-                raise ValueError("collecting weights needs the pool of clients to collect from")
-            for client_id in dst_pool:
-                miner_id = self.miner_of[client_id]
-                if miner_id in self.models:
-                    self.models[miner_id].setdefault("weights", []).append(func(dst_pool.models[client_id], **kwargs))
+            for client_id, miner_id in self._led_clients(dst_pool, "collecting weights"):
+                weights = func(dst_pool.models[client_id], **kwargs)  # type: ignore[union-attr]
+                self.models[miner_id].setdefault("weights", []).append(weights)
             return []
         return [func(model, self.data[i], **kwargs) if i in self.data else func(model, **kwargs)
                 for i, model in self.models.items()]
