@@ -16,6 +16,7 @@ from offchain.chain.connect import connect
 from offchain.chain.pofl import PoFLContract
 from offchain.cli import cli
 from offchain.devnet import Devnet
+from offchain.fl.data import load_mnist
 from offchain.ipfs_daemon import IpfsDaemon
 from offchain.miner.network import deploy_or_attach, ensure_registered
 from offchain.miner.processes import start_miner
@@ -135,3 +136,27 @@ def test_four_miner_processes_survive_a_killed_miner(anvil: Devnet, tmp_path: Pa
         for p in procs:
             p.stop()
     assert all("Traceback" not in (logs / f"miner-{i}.log").read_text() for i in range(4))
+
+
+def test_on_chain_run_follows_the_in_memory_engine_round_for_round(anvil: Devnet, tmp_path: Path) -> None:
+    """Same seed, same clients drawn, same rule: the chain's accuracy per round is the engine's (to 1 bps)."""
+    from offchain.fl.simulation import PoFLEngine
+    from offchain.miner.agent import MinerAgent
+    from offchain.miner.network import miner_signers
+    from offchain.miner.runner import InProcessRun
+
+    config = RunConfig(threshold=0.0)
+    workload = Workload(config)
+    w3 = connect(anvil.rpc_url)
+    store = LocalStore(tmp_path)
+    contract = deploy_or_attach(w3, LocalSigner(w3, dev_key(0)), config, workload, store, None)
+    signers = miner_signers(w3, config.n_miners)
+    ensure_registered(contract, signers)
+    run = InProcessRun(workload, contract, [MinerAgent(i, s, contract, store, workload.flat, config.architecture)
+                                            for i, s in enumerate(signers)])
+    run.bootstrap()
+    engine = PoFLEngine(workload.federation, load_mnist("train"), workload.eval_set, config, workload.device)
+    for _ in range(6):
+        on_chain, in_memory = run.run_round(), engine.run_round()
+        assert on_chain.chain_accuracy == pytest.approx(in_memory.consensus_accuracy, abs=1.5e-4)
+        assert (on_chain.winner is None) == (in_memory.winner is None)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from offchain.devnet import DEV_CHAIN_ID
@@ -41,7 +39,3 @@ def echo_json(obj: object) -> None:
     import json
 
     click.echo(json.dumps(obj, indent=2, sort_keys=True, default=_json_default))
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").lower() in ("1", "true", "yes")

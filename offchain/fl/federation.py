@@ -113,3 +113,13 @@ def assign_to_miners(n_clients: int, n_miners: int, seed: int) -> np.ndarray:
     owner = np.empty(n_clients, dtype=np.int64)
     owner[perm] = np.arange(n_clients) % n_miners
     return owner
+
+
+def select_clients(seed: int, round_id: int, n_clients: int, k: int) -> np.ndarray:
+    """The ``k`` distinct clients drawn for ``round_id`` (the notebook's ``pool.clients.select(k)``), sorted.
+
+    A pure function of the run's seed and the round: every miner, in one process or many, and the
+    in-memory engine draw the same clients.
+    """
+    rng = np.random.default_rng([seed, round_id])
+    return np.sort(rng.choice(n_clients, size=min(k, n_clients), replace=False))

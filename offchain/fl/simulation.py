@@ -12,12 +12,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 
 from offchain.fl.data import LabeledImages
 from offchain.fl.evaluation import Evaluator
-from offchain.fl.federation import Federation, assign_to_miners
+from offchain.fl.federation import Federation, assign_to_miners, select_clients
 from offchain.fl.models import build_model
 from offchain.fl.pool_trainer import PoolTrainer, synchronize
 from offchain.fl.training import DeviceDataset, FlatParams, TrainConfig
@@ -65,20 +64,16 @@ class PoFLEngine:
         self.consensus = genesis.clone()
         self.consensus_accuracy = 0.0
         self.round = 0
-        self.rng = np.random.default_rng(config.seed)
         data = DeviceDataset(train_set.images, train_set.labels, device)
         owners = assign_to_miners(federation.n_clients, config.n_miners, config.seed)
         self.trainer = PoolTrainer(federation, owners, data, self.flat, config.train, config.aggregator)
         self.evaluator = Evaluator(eval_set, self.flat, config.architecture, device)
         self.n_clients = federation.n_clients
 
-    def select_clients(self) -> np.ndarray:
-        return np.sort(self.rng.choice(self.n_clients, size=min(self.config.clients_per_round, self.n_clients),
-                                       replace=False))
-
     def run_round(self) -> RoundResult:
         self.round += 1
-        pool = self.trainer.train(self.models, self.select_clients())
+        pool = self.trainer.train(self.models, select_clients(self.config.seed, self.round, self.n_clients,
+                                                              self.config.clients_per_round))
         t0 = time.perf_counter()
         accs = self.evaluator.accuracies(pool.models).tolist() if pool.trained_miners else []
         synchronize(self.device)

@@ -1,18 +1,17 @@
-"""Which clients train in a round: a pure function of the run's seed and the round number.
+"""Which clients a miner leads and trains.
 
-Every miner computes the same global draw (the notebook's ``pool.clients.select(20)``) and
-trains the drawn clients that belong to it, so one-process and many-process runs agree.
+Every miner computes the same global draw of a round's clients (``select_clients``, a pure
+function of the run's seed and the round) and trains the drawn clients that belong to it, so
+one-process and many-process runs agree.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from offchain.fl.federation import select_clients
 
-def select_clients(seed: int, round_id: int, n_clients: int, k: int) -> np.ndarray:
-    """``k`` distinct client ids drawn for ``round_id``, sorted."""
-    rng = np.random.default_rng([seed, round_id])
-    return np.sort(rng.choice(n_clients, size=min(k, n_clients), replace=False))
+__all__ = ["parse_clients", "select_clients"]
 
 
 def parse_clients(spec: str, owners: np.ndarray) -> np.ndarray:
