@@ -97,7 +97,6 @@ def _run(url: str, key: str | None, address: str | None, state: Path | None, ipf
     from offchain.miner.network import check_compatible, deploy_or_attach, ensure_registered, miner_signers
     from offchain.miner.runner import InProcessRun
     from offchain.miner.workload import Workload
-    from offchain.paths import DEPLOYMENTS_DIR
     from offchain.store import open_store
 
     console = Console()
@@ -106,8 +105,8 @@ def _run(url: str, key: str | None, address: str | None, state: Path | None, ipf
     store = open_store(ipfs_api, store_dir)
     with console.status("loading MNIST and the federation"):
         workload = Workload(config)
-    deployments = state.with_suffix(".deployments") if state else (DEPLOYMENTS_DIR if url and not url.startswith(
-        "http://127.0.0.1") else None)
+    # A fresh contract per run, unless --contract names one or --state resumes the recorded one.
+    deployments = state.with_suffix(".deployments") if state else None
     contract = deploy_or_attach(w3, owner, config, workload, store, deployments, address)
     check_compatible(contract, workload)
     signers = miner_signers(w3, config.n_miners)
