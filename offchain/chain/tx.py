@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import time
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -115,9 +116,8 @@ def send(signer: LocalSigner, fn: ContractFunction | ContractConstructor, decode
     signed = signer.account.sign_transaction(tx)
     try:
         tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
-    except ValueError as exc:
-        if "nonce" in str(exc).lower():
-            signer.resync()
+    except Exception:
+        signer.resync()  # the nonce was taken but nothing was broadcast: read it from the node again
         raise
     return PendingTx(w3, bytes(tx_hash), action, decoder, call)
 
@@ -127,24 +127,24 @@ def wait_all(pending: Iterable[PendingTx], timeout: float = 120.0) -> list[TxRec
     return [p.wait(timeout) for p in pending]
 
 
-_chain_ids: dict[int, int] = {}
+# Per provider object (weak keys: a provider that is gone can never lend its cache to a new one).
+_chain_ids: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()
 
 
 def _chain_id(w3: Web3) -> int:
-    key = id(w3.provider)
-    if key not in _chain_ids:
-        _chain_ids[key] = w3.eth.chain_id
-    return _chain_ids[key]
+    if w3.provider not in _chain_ids:
+        _chain_ids[w3.provider] = w3.eth.chain_id
+    return _chain_ids[w3.provider]
 
 
 _FEE_TTL_S = 1.0
 _DEFAULT_TIP = 10**9
-_fee_cache: dict[int, tuple[float, dict[str, int]]] = {}
+_fee_cache: weakref.WeakKeyDictionary[object, tuple[float, dict[str, int]]] = weakref.WeakKeyDictionary()
 
 
 def _fees(w3: Web3) -> dict[str, int]:
     """EIP-1559 fee fields: a max fee of twice the latest base fee plus the tip, cached for a second."""
-    key = id(w3.provider)
+    key = w3.provider
     cached = _fee_cache.get(key)
     if cached and time.monotonic() - cached[0] < _FEE_TTL_S:
         return cached[1]

@@ -7,10 +7,14 @@ import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from offchain.cli.options import echo_json, key_option, resolve_key, rpc_url_option
+
+if TYPE_CHECKING:
+    from offchain.chain.pofl import PoFLContract
 
 
 @click.command("compile")
@@ -101,10 +105,10 @@ def deploy_cmd(rpc_url: str | None, key: str | None, threshold: float, architect
     if genesis_cid is None:
         from offchain.fl.simulation import genesis_model
         from offchain.store import open_store
-        from offchain.store.model_bytes import model_to_bytes
+        from offchain.store.models import publish_model
 
-        genesis_cid = open_store(ipfs_api, store_dir).put(
-            model_to_bytes(genesis_model(architecture, seed).state_dict(), architecture, 0))
+        genesis_cid = publish_model(open_store(ipfs_api, store_dir), genesis_model(architecture, seed).state_dict(),
+                                    architecture)
         click.echo(f"genesis model (architecture {architecture}, seed {seed}) stored as {genesis_cid}")
     with chain_endpoint(rpc_url) as url:
         w3 = connect(url)
@@ -131,12 +135,9 @@ def info_cmd(rpc_url: str, address: str | None) -> None:
     _print_info(PoFLContract.attach(connect(rpc_url), address))
 
 
-def _print_info(contract: object) -> None:
+def _print_info(contract: PoFLContract) -> None:
     from dataclasses import asdict
 
-    from offchain.chain.pofl import PoFLContract
-
-    assert isinstance(contract, PoFLContract)
     state = contract.current_phase()
     head = contract.latest_block()
     echo_json({"address": contract.address, "config": asdict(contract.config()),

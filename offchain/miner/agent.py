@@ -20,7 +20,8 @@ from offchain.chain.rounds import SealedClaim
 from offchain.chain.tx import PendingTx
 from offchain.fl.training import FlatParams
 from offchain.store.base import ModelStore
-from offchain.store.model_bytes import DEFAULT_MAX_BYTES, load_model_bytes, model_to_bytes
+from offchain.store.model_bytes import DEFAULT_MAX_BYTES
+from offchain.store.models import fetch_model, publish_model
 
 BENIGN = (WrongPhase, WrongRound, StaleCandidate)  # the round moved on or was decided by others first
 
@@ -41,7 +42,7 @@ class LocalModel:
 
     params: torch.Tensor
     cid: str
-    accuracy: float
+    accuracy: float | None  # None until this miner has evaluated it itself
 
 
 @dataclass
@@ -66,22 +67,27 @@ class MinerAgent:
 
     def publish(self, params: torch.Tensor, accuracy: float, round_id: int) -> LocalModel:
         """Store ``params`` (its accuracy measured by this miner) and make it the current model."""
-        data = model_to_bytes(self.flat.unflatten(params.detach().cpu()), self.architecture, round_id)
-        cid = self.store.put(data)
+        cid = publish_model(self.store, self.flat.unflatten(params.detach().cpu()), self.architecture, round_id)
         self.measured[cid] = accuracy
         self.model = LocalModel(params, cid, accuracy)
         return self.model
 
     def fetch(self, cid: str, device: torch.device) -> torch.Tensor:
         """The model stored under ``cid``: bytes verified against the CID, tensors checked, never unpickled."""
-        state, _ = load_model_bytes(self.store.get(cid), self.architecture, max_bytes=self.max_model_bytes)
+        state = fetch_model(self.store, cid, self.architecture, max_bytes=self.max_model_bytes)
         return self.flat.flatten(state).to(device)
 
     def adopt(self, block: ChainBlock, params: torch.Tensor) -> None:
-        """Make the block's model (fetched and verified by the caller) the current model."""
-        accuracy = self.measured.get(block.cid, block.accuracy)
-        self.model = LocalModel(params, block.cid, accuracy)
+        """Make the block's model (fetched and verified by the caller) the current model. Its accuracy is
+        what this miner measured itself, or unknown until it does (never the block's claimed number)."""
+        self.model = LocalModel(params, block.cid, self.measured.get(block.cid))
         self.adopted_height = block.height
+
+    def record_measurement(self, accuracy: float) -> None:
+        """This miner's own evaluation of its current model."""
+        assert self.model is not None
+        self.model.accuracy = accuracy
+        self.measured[self.model.cid] = accuracy
 
     # ------------------------------------------------------------- chain
 
@@ -93,6 +99,8 @@ class MinerAgent:
         if self.model is None:
             raise RuntimeError(f"miner {self.index} has no model to claim")
         accuracy = self.model.accuracy if claimed_accuracy is None else claimed_accuracy
+        if accuracy is None:
+            raise RuntimeError(f"miner {self.index} has not measured its model {self.model.cid}: evaluate it first")
         self.claim = SealedClaim(round_id, self.model.cid, to_bps(accuracy))
         return self.contract.commit(self.signer, round_id, self.claim.commitment(self.contract, self.address))
 

@@ -13,7 +13,7 @@ from offchain.chain.tx import wait_all
 from offchain.fl.models import architecture_id
 from offchain.miner.workload import RunConfig, Workload
 from offchain.store.base import ModelStore
-from offchain.store.model_bytes import model_to_bytes
+from offchain.store.models import publish_model
 
 STAKE = 10**18
 
@@ -31,8 +31,7 @@ def contract_config(config: RunConfig, workload: Workload) -> PoFLConfig:
 
 
 def publish_genesis(store: ModelStore, workload: Workload) -> str:
-    state = workload.flat.unflatten(workload.genesis.detach().cpu())
-    return store.put(model_to_bytes(state, workload.config.architecture, 0))
+    return publish_model(store, workload.flat.unflatten(workload.genesis.detach().cpu()), workload.config.architecture)
 
 
 def deploy_or_attach(w3: Web3, owner: LocalSigner, config: RunConfig, workload: Workload, store: ModelStore,

@@ -107,9 +107,15 @@ class InProcessRun:
         pool = wl.trainer.train(models, selected)
         watch.seconds["train"] += pool.seconds["train"]
         watch.seconds["aggregate"] += pool.seconds["aggregate"]
+        # miners that did not train claim the model they hold: one they have not evaluated yet (a block
+        # adopted without validating it) is evaluated here, with the trained models, in the same pass
+        unmeasured = [a for a in self.agents if a.index not in pool.trained_miners and a.model.accuracy is None]  # type: ignore[union-attr]
         with watch("evaluate"):
-            accs = wl.evaluator.accuracies(pool.models).tolist() if pool.trained_miners else []
-        self._last_accuracies = dict(zip(pool.trained_miners, accs, strict=True))
+            batch = torch.cat([pool.models, *(a.model.params.unsqueeze(0) for a in unmeasured)])  # type: ignore[union-attr]
+            accs = wl.evaluator.accuracies(batch).tolist() if len(batch) else []
+        for agent, acc in zip(unmeasured, accs[len(pool.trained_miners):], strict=True):
+            agent.record_measurement(acc)
+        self._last_accuracies = dict(zip(pool.trained_miners, accs, strict=False))
         self._clients_trained = len(selected)
         with watch("store"), ThreadPoolExecutor(max_workers=8) as publishers:
             list(publishers.map(lambda job: self.agents[job[1]].publish(pool.models[job[0]], job[2], round_id),
@@ -187,8 +193,8 @@ class InProcessRun:
                 self._validated[cid].append(acc)
                 self._fetched[(agent.index, cid)] = params
                 voted.add((cid, agent.index))
-                pending.append(self.contract.vote(agent.signer, round_id, candidate, to_bps(acc)))
-                agent.measured[cid] = acc
+                if (p := agent.vote(round_id, candidate, cid, acc)) is not None:
+                    pending.append(p)
                 if to_bps(acc) + self.tolerance_bps >= claimed:
                     approvals += 1
                 else:

@@ -19,7 +19,8 @@ from offchain.fl.models import ARCHITECTURES, architecture_id, build_model
 from offchain.fl.training import FlatParams
 from offchain.store.base import ModelStore, StoreError
 from offchain.store.cid import MalformedCid
-from offchain.store.model_bytes import ModelFormatError, load_model_bytes
+from offchain.store.model_bytes import ModelFormatError
+from offchain.store.models import fetch_model
 
 
 @dataclass
@@ -75,7 +76,7 @@ def verify_chain(contract: PoFLContract, store: ModelStore, device: torch.device
         if previous is not None and config.require_improvement and block.accuracy_bps <= previous.accuracy_bps:
             check.problems.append("accuracy does not improve on the parent")
         try:
-            state, _ = load_model_bytes(store.get(block.cid), architecture)
+            state = fetch_model(store, block.cid, architecture)
             check.measured = evaluator.accuracy(flat.flatten(state).to(device))
             if block.height > 0 and check.measured * 10_000 + config.tolerance_bps < block.accuracy_bps:
                 check.problems.append(f"measured accuracy {check.measured:.4f} is below the claimed "

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from offchain.chain.pofl import Phase, PoFLContract
-from offchain.miner.agent import MinerAgent, wait_benign
+from offchain.miner.agent import BENIGN, MinerAgent, wait_benign
 from offchain.miner.selection import select_clients
 from offchain.miner.workload import Workload
 
@@ -96,4 +96,7 @@ class MinerWorker:
 
     def run(self, stop: Callable[[], bool]) -> None:
         while not stop():
-            self.step()
+            try:
+                self.step()
+            except BENIGN as exc:  # a deadline or another miner moved the round on: look again
+                log.info("miner %d: %s", self.agent.index, exc)

@@ -35,7 +35,7 @@ from offchain.pool.blockchain import BlockchainView
 from offchain.pool.decorators import INIT, kind_of
 from offchain.pool.flex_pool import FlexPool
 from offchain.store import open_store
-from offchain.store.model_bytes import model_to_bytes
+from offchain.store.models import publish_model
 
 
 class PoFLBlockchainPool:
@@ -66,7 +66,7 @@ class PoFLBlockchainPool:
         self._rpc_url, self._require_improvement, self._phase_seconds = rpc_url, require_improvement, phase_seconds
         self._devnet: Devnet | None = None
         self.store = open_store(ipfs_api, store_dir or tempfile.mkdtemp(prefix="pofl-pool-store-"))
-        self._genesis_cid = self.store.put(model_to_bytes(genesis, self.architecture, 0))
+        self._genesis_cid = publish_model(self.store, genesis, self.architecture)
         self.contract: PoFLContract | None = None
         self.agents: dict[str, MinerAgent] = {}
         self.blockchain = BlockchainView(None)
@@ -140,7 +140,7 @@ class PoFLBlockchainPool:
             weights = model.pop("weights", [])
             if weights:
                 set_weights_fn(model, aggregate_fn(weights))
-            if weights or agent.model is None:
+            if weights or agent.model is None or agent.model.accuracy is None:
                 params = self._params_of(miner_id)
                 if agent.model is None and self._genesis_cid in agent.measured:
                     agent.publish(params, agent.measured[self._genesis_cid], round_id)
