@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from offchain.errors import PoflValueError
 from offchain.data import Dataset, FedDataset
 from offchain.fl import federation as fedmod
 from offchain.fl.data import LabeledImages, load_mnist
@@ -34,5 +35,5 @@ def load(name: str, return_test: bool = False, split: str | None = None, **_: An
         fed_dataset = _federate(train, fedmod.by_writer(writers))
         test = Dataset.from_labeled(test_set)
     else:
-        raise ValueError(f"unknown dataset {name!r}: choose one of {DATASETS}")
+        raise PoflValueError(f"unknown dataset {name!r}: choose one of {DATASETS}")
     return (fed_dataset, test) if return_test else fed_dataset

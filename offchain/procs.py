@@ -22,9 +22,10 @@ import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
+from offchain.errors import PoflRuntimeError
 
 
-class LauncherError(RuntimeError):
+class LauncherError(PoflRuntimeError):
     """A local server could not be started; the message says why and what to do."""
 
 

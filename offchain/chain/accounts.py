@@ -15,6 +15,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from offchain.errors import PoflValueError
 from offchain.devnet import DEV_MNEMONIC
 
 Account.enable_unaudited_hdwallet_features()
@@ -24,7 +25,7 @@ Account.enable_unaudited_hdwallet_features()
 def dev_key(index: int, mnemonic: str = DEV_MNEMONIC) -> str:
     """Private key (0x-hex) of account ``index`` of the development mnemonic (m/44'/60'/0'/0/i)."""
     if index < 0:
-        raise ValueError(f"account index must be >= 0, got {index}")
+        raise PoflValueError(f"account index must be >= 0, got {index}")
     return Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{index}").key.to_0x_hex()
 
 

@@ -25,6 +25,7 @@ import solcx
 from solcx.exceptions import SolcError, SolcNotInstalled
 from solcx.install import get_executable
 
+from offchain.errors import PoflRuntimeError
 from offchain.paths import ARTIFACTS_DIR, CONTRACTS_DIR, NODE_MODULES, PROJECT_ROOT, SETUP_HINT
 from offchain.procs import ToolNotFoundError, which_or_none
 
@@ -39,7 +40,7 @@ COMPILER_SETTINGS: dict[str, Any] = {
 WRAPPER_DIR = PROJECT_ROOT / ".solc"
 
 
-class CompileError(RuntimeError):
+class CompileError(PoflRuntimeError):
     """solc reported errors; the message lists them."""
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from web3 import EthereumTesterProvider, Web3
 
+from offchain.errors import PoflConnectionError
 from offchain.devnet import DEV_MNEMONIC
 
 IN_PROCESS = "eth-tester"
 
 
-class ChainConnectionError(ConnectionError):
+class ChainConnectionError(PoflConnectionError):
     """The chain's RPC endpoint did not answer."""
 
 

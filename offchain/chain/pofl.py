@@ -21,6 +21,7 @@ from eth_abi import encode as abi_encode
 from web3 import Web3
 from web3.contract import Contract
 
+from offchain.errors import PoflValueError
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.deploy import DeploymentRecord, attach, deploy_contract, load_artifact
 from offchain.chain.errors import ErrorDecoder
@@ -56,7 +57,7 @@ class VoteKind(IntEnum):
 def to_bps(accuracy: float) -> int:
     """Accuracy in [0, 1] as basis points, rounded down (a claim never overstates)."""
     if not 0.0 <= accuracy <= 1.0:
-        raise ValueError(f"accuracy must be within [0, 1], got {accuracy}")
+        raise PoflValueError(f"accuracy must be within [0, 1], got {accuracy}")
     return int(accuracy * BPS + 1e-9)
 
 

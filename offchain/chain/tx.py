@@ -26,13 +26,14 @@ except ImportError:  # eth-tester is only the in-process backend
     class EthTesterTransactionFailed(Exception):  # type: ignore[no-redef]
         pass
 
+from offchain.errors import PoflRuntimeError, PoflTimeoutError
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.errors import ContractRevert, ErrorDecoder
 
 GAS_HEADROOM = 1.25
 
 
-class TransactionFailed(RuntimeError):
+class TransactionFailed(PoflRuntimeError):
     """A transaction was mined but reverted, for a reason the ABI does not name."""
 
 
@@ -50,7 +51,7 @@ class PendingTx:
         try:
             receipt = self.w3.eth.wait_for_transaction_receipt(self.tx_hash, timeout=timeout, poll_latency=0.01)
         except TimeExhausted:
-            raise TimeoutError(f"{self.action}: no receipt for 0x{self.tx_hash.hex()} within {timeout:.0f} s; "
+            raise PoflTimeoutError(f"{self.action}: no receipt for 0x{self.tx_hash.hex()} within {timeout:.0f} s; "
                                f"is the node mining?") from None
         if receipt["status"] != 1:
             self._raise_replayed(receipt["blockNumber"])
@@ -166,7 +167,7 @@ def poll(condition: Any, timeout: float, interval: float = 0.05, what: str = "co
         if result:
             return result
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.1f} s waiting for {what}")
+            raise PoflTimeoutError(f"timed out after {timeout:.1f} s waiting for {what}")
         time.sleep(interval)
 
 

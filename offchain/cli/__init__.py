@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -11,32 +12,31 @@ import click
 from offchain.cli import chain_cmds, run_cmds, store_cmds
 
 
-def _user_errors() -> tuple[type[BaseException], ...]:
-    """Errors whose message already says what went wrong and what to do: shown without a traceback."""
-    from offchain.chain.connect import ChainConnectionError
-    from offchain.chain.deploy import DeploymentError
-    from offchain.chain.errors import ContractRevert
-    from offchain.fl.data import DataIntegrityError
-    from offchain.procs import LauncherError
-    from offchain.store.base import StoreError
-    from offchain.store.cid import MalformedCid
-    from offchain.store.model_bytes import ModelFormatError
-
-    return (ChainConnectionError, DeploymentError, ContractRevert, DataIntegrityError, LauncherError, StoreError,
-            MalformedCid, ModelFormatError, TimeoutError)
+def _debug_requested() -> bool:
+    return os.environ.get("POFL_DEBUG", "") not in ("", "0", "false")
 
 
 class PoflGroup(click.Group):
+    """Turns every :class:`~offchain.errors.PoflError` into one line naming what was wrong and what
+    to do (exit 1); ``--debug`` or ``POFL_DEBUG=1`` shows the traceback instead."""
+
     def invoke(self, ctx: click.Context) -> Any:
+        from offchain.errors import PoflError
+
         try:
             return super().invoke(ctx)
-        except _user_errors() as exc:
+        except PoflError as exc:
+            if ctx.meta.get("pofl.debug") or _debug_requested():
+                raise
             raise click.ClickException(f"{exc.__class__.__name__}: {exc}") from None
 
 
 @click.group(cls=PoflGroup, context_settings={"help_option_names": ["-h", "--help"]})
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors (also POFL_DEBUG=1).")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
     """PoFL-chain: federated learning whose consensus is a smart contract."""
+    ctx.meta["pofl.debug"] = debug
 
 
 for command in [*chain_cmds.COMMANDS, *store_cmds.COMMANDS, *run_cmds.COMMANDS]:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import torch.utils.data
 
+from offchain.errors import PoflValueError
 from offchain.fl.data import LabeledImages
 
 
@@ -35,7 +36,7 @@ class Dataset:
         self.X_data = np.asarray(X_data)
         self.y_data = np.asarray(y_data)
         if len(self.X_data) != len(self.y_data):
-            raise ValueError(f"{len(self.X_data)} images but {len(self.y_data)} labels")
+            raise PoflValueError(f"{len(self.X_data)} images but {len(self.y_data)} labels")
 
     @classmethod
     def from_labeled(cls, data: LabeledImages) -> Dataset:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 import torch
+from offchain.errors import PoflValueError
 
 StateDict = Mapping[str, torch.Tensor]
 
@@ -23,7 +24,7 @@ def weighted_fed_avg_flat(stacked: torch.Tensor, weights: torch.Tensor) -> torch
     """FedAvg weighted by ``weights`` (e.g. sample counts); weights need not sum to one."""
     weights = torch.as_tensor(weights, dtype=stacked.dtype, device=stacked.device)
     if weights.shape != stacked.shape[:1] or bool((weights < 0).any()) or float(weights.sum()) <= 0:
-        raise ValueError("weights must be non-negative, one per client, and not all zero")
+        raise PoflValueError("weights must be non-negative, one per client, and not all zero")
     return (weights / weights.sum()) @ stacked
 
 
@@ -35,7 +36,7 @@ def median_flat(stacked: torch.Tensor) -> torch.Tensor:
 def trimmed_mean_flat(stacked: torch.Tensor, trim_ratio: float = 0.1) -> torch.Tensor:
     """Coordinate-wise mean after dropping the ``trim_ratio`` largest and smallest values."""
     if not 0 <= trim_ratio < 0.5:
-        raise ValueError(f"trim_ratio must be in [0, 0.5), got {trim_ratio}")
+        raise PoflValueError(f"trim_ratio must be in [0, 0.5), got {trim_ratio}")
     n = stacked.shape[0]
     k = int(n * trim_ratio)
     ordered = stacked.sort(dim=0).values
@@ -45,11 +46,11 @@ def trimmed_mean_flat(stacked: torch.Tensor, trim_ratio: float = 0.1) -> torch.T
 def stack_states(states: Sequence[StateDict]) -> tuple[torch.Tensor, list[tuple[str, torch.Size]]]:
     """States as one (n, P) tensor, and the (name, shape) layout to undo it."""
     if not states:
-        raise ValueError("nothing to aggregate: no client models")
+        raise PoflValueError("nothing to aggregate: no client models")
     names = sorted(states[0])
     for s in states[1:]:
         if sorted(s) != names or any(s[k].shape != states[0][k].shape for k in names):
-            raise ValueError("client models differ in tensor names or shapes")
+            raise PoflValueError("client models differ in tensor names or shapes")
     layout = [(k, states[0][k].shape) for k in names]
     return torch.stack([torch.cat([s[k].reshape(-1).float() for k in names]) for s in states]), layout
 

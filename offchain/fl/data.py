@@ -17,6 +17,7 @@ from typing import Literal
 
 import numpy as np
 
+from offchain.errors import PoflValueError
 from offchain.paths import DATA_DIR
 
 MNIST_DIR = DATA_DIR / "mnist"
@@ -31,7 +32,7 @@ MNIST_FILES: dict[str, tuple[str, str]] = {
 }
 
 
-class DataIntegrityError(ValueError):
+class DataIntegrityError(PoflValueError):
     """A data file is missing, corrupt or not what its checksum says."""
 
 
@@ -44,9 +45,9 @@ class LabeledImages:
 
     def __post_init__(self) -> None:
         if self.images.dtype != np.uint8 or self.images.ndim != 3:
-            raise ValueError(f"images must be uint8 (N, H, W), got {self.images.dtype} {self.images.shape}")
+            raise PoflValueError(f"images must be uint8 (N, H, W), got {self.images.dtype} {self.images.shape}")
         if self.labels.shape != (len(self.images),):
-            raise ValueError(f"labels must have shape ({len(self.images)},), got {self.labels.shape}")
+            raise PoflValueError(f"labels must have shape ({len(self.images)},), got {self.labels.shape}")
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -95,7 +96,7 @@ def decode_idx(raw: bytes) -> np.ndarray:
 def encode_idx(array: np.ndarray) -> bytes:
     """The idx bytes of a uint8 array."""
     if array.dtype != np.uint8:
-        raise ValueError(f"encode_idx takes uint8 arrays, got {array.dtype}")
+        raise PoflValueError(f"encode_idx takes uint8 arrays, got {array.dtype}")
     header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     return header + np.ascontiguousarray(array).tobytes()
 
@@ -104,7 +105,7 @@ def encode_idx(array: np.ndarray) -> bytes:
 def load_mnist(split: Split = "train", data_dir: Path = MNIST_DIR) -> LabeledImages:
     """MNIST's ``train`` (60,000) or ``test`` (10,000) split, checksum-verified."""
     if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        raise PoflValueError(f"split must be 'train' or 'test', got {split!r}")
     images_name, images_sha = MNIST_FILES[f"{split}-images"]
     labels_name, labels_sha = MNIST_FILES[f"{split}-labels"]
     images = decode_idx(read_checked(data_dir / images_name, images_sha))

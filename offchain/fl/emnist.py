@@ -24,13 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
+from offchain.errors import PoflRuntimeError
 from offchain.fl.data import DataIntegrityError, LabeledImages
 
 EMNIST_URL = "https://biometrics.nist.gov/cs_links/EMNIST/matlab.zip"
 MEMBER = "matlab/emnist-{split}.mat"
 
 
-class EmnistUnavailable(RuntimeError):
+class EmnistUnavailable(PoflRuntimeError):
     """EMNIST is not cached and cannot be downloaded."""
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from offchain.errors import PoflValueError
 from offchain.paths import DATA_DIR
 
 FEDERATIONS_DIR = DATA_DIR / "federations"
@@ -25,9 +26,9 @@ class Federation:
 
     def __post_init__(self) -> None:
         if self.offsets.ndim != 1 or len(self.offsets) < 2 or self.offsets[0] != 0:
-            raise ValueError("offsets must be 1-D, start at 0 and have one entry per client plus one")
+            raise PoflValueError("offsets must be 1-D, start at 0 and have one entry per client plus one")
         if np.any(np.diff(self.offsets) < 0) or self.offsets[-1] != len(self.indices):
-            raise ValueError("offsets must be non-decreasing and end at len(indices)")
+            raise PoflValueError("offsets must be non-decreasing and end at len(indices)")
 
     @property
     def n_clients(self) -> int:
@@ -56,11 +57,11 @@ def from_file(path: str | Path, n_samples: int | None = None) -> Federation:
     with np.load(path, allow_pickle=False) as npz:
         missing = {"offsets", "indices"} - set(npz.files)
         if missing:
-            raise ValueError(f"{path} lacks array(s) {sorted(missing)}: a federation file holds 'offsets' and "
+            raise PoflValueError(f"{path} lacks array(s) {sorted(missing)}: a federation file holds 'offsets' and "
                              f"'indices'")
         fed = Federation(npz["offsets"].astype(np.int64), npz["indices"].astype(np.int64))
     if n_samples is not None and len(fed.indices) and (fed.indices.min() < 0 or fed.indices.max() >= n_samples):
-        raise ValueError(f"{path} refers to samples outside 0..{n_samples - 1}")
+        raise PoflValueError(f"{path} refers to samples outside 0..{n_samples - 1}")
     return fed
 
 
@@ -77,7 +78,7 @@ def dirichlet(labels: np.ndarray, n_clients: int, alpha: float, seed: int) -> Fe
     shipped benchmark federation (scripts/make_federation.py).
     """
     if alpha <= 0:
-        raise ValueError(f"alpha must be > 0, got {alpha}")
+        raise PoflValueError(f"alpha must be > 0, got {alpha}")
     rng = np.random.default_rng(seed)
     owners: list[list[int]] = [[] for _ in range(n_clients)]
     for k in range(int(labels.max()) + 1):
@@ -108,7 +109,7 @@ def by_writer(writers: np.ndarray) -> Federation:
 def assign_to_miners(n_clients: int, n_miners: int, seed: int) -> np.ndarray:
     """Miner index of every client: clients shuffled with ``seed`` and dealt round-robin."""
     if n_miners < 1:
-        raise ValueError(f"need at least one miner, got {n_miners}")
+        raise PoflValueError(f"need at least one miner, got {n_miners}")
     perm = np.random.default_rng(seed).permutation(n_clients)
     owner = np.empty(n_clients, dtype=np.int64)
     owner[perm] = np.arange(n_clients) % n_miners

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
+from offchain.errors import PoflValueError
 
 
 class SimpleNet(nn.Module):
@@ -51,7 +52,7 @@ def build_model(name: str) -> nn.Module:
     try:
         return ARCHITECTURES[name]()
     except KeyError:
-        raise ValueError(f"unknown architecture {name!r}: choose one of {sorted(ARCHITECTURES)}") from None
+        raise PoflValueError(f"unknown architecture {name!r}: choose one of {sorted(ARCHITECTURES)}") from None
 
 
 def tensor_spec(model: nn.Module) -> dict[str, tuple[list[int], str]]:
@@ -70,7 +71,7 @@ def register_architecture(name: str, factory: Callable[[], nn.Module]) -> str:
     """Make a user's architecture known by ``name`` (for ids, safe loading and verification)."""
     existing = ARCHITECTURES.get(name)
     if existing is not None and tensor_spec(existing()) != tensor_spec(factory()):
-        raise ValueError(f"architecture {name!r} is already registered with other tensors")
+        raise PoflValueError(f"architecture {name!r} is already registered with other tensors")
     ARCHITECTURES[name] = factory
     return name
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from offchain.errors import PoflValueError
 from offchain.fl.aggregation import fed_avg_flat, median_flat, trimmed_mean_flat, weighted_fed_avg_flat
 from offchain.fl.federation import Federation
 from offchain.fl.training import DeviceDataset, FlatParams, TrainConfig, make_plan, train_clients
@@ -43,7 +44,7 @@ class PoolTrainer:
     def __init__(self, federation: Federation, miner_of_client: np.ndarray, data: DeviceDataset, flat: FlatParams,
                  config: TrainConfig, aggregator: str = "fedavg") -> None:
         if aggregator not in AGGREGATORS:
-            raise ValueError(f"unknown aggregator {aggregator!r}: choose one of {AGGREGATORS}")
+            raise PoflValueError(f"unknown aggregator {aggregator!r}: choose one of {AGGREGATORS}")
         self.federation = federation
         self.miner_of_client = miner_of_client
         self.data = data

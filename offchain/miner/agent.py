@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from offchain.errors import PoflRuntimeError
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.errors import ContractRevert, StaleCandidate, WrongPhase, WrongRound
 from offchain.chain.pofl import ChainBlock, Phase, PoFLContract, to_bps
@@ -97,16 +98,16 @@ class MinerAgent:
         ``claimed_accuracy`` overrides the claim: only a dishonest miner (a test, a demo) does that.
         """
         if self.model is None:
-            raise RuntimeError(f"miner {self.index} has no model to claim")
+            raise PoflRuntimeError(f"miner {self.index} has no model to claim")
         accuracy = self.model.accuracy if claimed_accuracy is None else claimed_accuracy
         if accuracy is None:
-            raise RuntimeError(f"miner {self.index} has not measured its model {self.model.cid}: evaluate it first")
+            raise PoflRuntimeError(f"miner {self.index} has not measured its model {self.model.cid}: evaluate it first")
         self.claim = SealedClaim(round_id, self.model.cid, to_bps(accuracy))
         return self.contract.commit(self.signer, round_id, self.claim.commitment(self.contract, self.address))
 
     def reveal(self) -> PendingTx:
         if self.claim is None:
-            raise RuntimeError(f"miner {self.index} has nothing committed to reveal")
+            raise PoflRuntimeError(f"miner {self.index} has nothing committed to reveal")
         c = self.claim
         return self.contract.reveal(self.signer, c.round_id, c.cid, c.accuracy_bps, c.salt)
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from web3 import Web3
 
+from offchain.errors import ConfigError, PoflValueError
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.deploy import DeploymentError
 from offchain.chain.pofl import PoFLConfig, PoFLContract, to_bps
@@ -18,7 +19,7 @@ from offchain.store.models import publish_model
 STAKE = 10**18
 
 
-class ConfigMismatch(RuntimeError):
+class ConfigMismatch(ConfigError):
     """The contract was deployed for another evaluation set or architecture than this miner's."""
 
 
@@ -65,7 +66,7 @@ def miner_signers(w3: Web3, n: int, keys: list[str] | None = None) -> list[Local
     """Signers for the miners: the given keys, or dev accounts 1..n on a devnet."""
     if keys is not None:
         if len(keys) < n:
-            raise ValueError(f"{n} miners need {n} keys, got {len(keys)}")
+            raise PoflValueError(f"{n} miners need {n} keys, got {len(keys)}")
         return [LocalSigner(w3, k) for k in keys[:n]]
     return [LocalSigner(w3, dev_key(i)) for i in range(1, n + 1)]
 

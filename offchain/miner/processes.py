@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from offchain.errors import PoflRuntimeError
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.pofl import PoFLContract
 from offchain.miner.metrics import RoundRecord
@@ -71,7 +72,7 @@ def run_miner_processes(url: str, contract: PoFLContract, signers: list[LocalSig
                 break
             dead = [p.name for p in procs if not p.alive()]
             if dead:
-                raise RuntimeError(f"{', '.join(dead)} exited; see the logs in {log_dir}")
+                raise PoflRuntimeError(f"{', '.join(dead)} exited; see the logs in {log_dir}")
     finally:
         for p in procs:
             p.stop()

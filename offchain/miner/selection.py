@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from offchain.errors import PoflValueError
 from offchain.fl.federation import select_clients
 
 __all__ = ["parse_clients", "select_clients"]
@@ -20,7 +21,7 @@ def parse_clients(spec: str, owners: np.ndarray) -> np.ndarray:
         index, _, total = spec.partition("/")
         i, n = int(index), int(total)
         if not 0 <= i < n or n != int(owners.max()) + 1:
-            raise ValueError(f"--clients {spec!r}: need i/N with 0 <= i < N and N = the run's miner count "
+            raise PoflValueError(f"--clients {spec!r}: need i/N with 0 <= i < N and N = the run's miner count "
                              f"({int(owners.max()) + 1})")
         return np.flatnonzero(owners == i)
     ids: list[int] = []
@@ -29,5 +30,5 @@ def parse_clients(spec: str, owners: np.ndarray) -> np.ndarray:
         ids.extend(range(int(lo), int(hi or lo) + 1))
     out = np.unique(np.array(ids, dtype=np.int64))
     if len(out) == 0 or out.min() < 0 or out.max() >= len(owners):
-        raise ValueError(f"--clients {spec!r}: ids must lie within 0..{len(owners) - 1}")
+        raise PoflValueError(f"--clients {spec!r}: ids must lie within 0..{len(owners) - 1}")
     return out

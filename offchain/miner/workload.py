@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from offchain.errors import PoflValueError
 from offchain.fl import federation as fedmod
 from offchain.fl.data import LabeledImages, load_mnist
 from offchain.fl.device import default_device
@@ -42,7 +43,7 @@ def build_federation(config: RunConfig, train: LabeledImages) -> fedmod.Federati
         return fedmod.shards(train.labels, config.n_clients, 2, config.seed)
     path = Path(config.partition)
     if not path.is_file():
-        raise ValueError(f"--partition {config.partition!r}: not one of {PARTITIONS} and not a federation .npz file")
+        raise PoflValueError(f"--partition {config.partition!r}: not one of {PARTITIONS} and not a federation .npz file")
     return fedmod.from_file(path, n_samples=len(train))
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from offchain.errors import PoflValueError
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
 from offchain.chain.pofl import Phase, PoFLConfig, PoFLContract, to_bps
@@ -45,9 +46,9 @@ class PoFLBlockchainPool:
                  rpc_url: str | None = None, ipfs_api: str | None = None, store_dir: str | None = None,
                  require_improvement: bool = True, phase_seconds: int = 60, seed: int = 0) -> None:
         if kind_of(init_func) not in (INIT, None):
-            raise ValueError("init_func must build a miner's FlexModel (decorate it with @init_server_model)")
+            raise PoflValueError("init_func must build a miner's FlexModel (decorate it with @init_server_model)")
         if number_of_miners < 1:
-            raise ValueError(f"a PoFL pool needs at least one miner, got {number_of_miners}")
+            raise PoflValueError(f"a PoFL pool needs at least one miner, got {number_of_miners}")
         rng = random.Random(seed)
         client_ids = list(fed_dataset)
         owners = assign_to_miners(len(client_ids), number_of_miners, seed)
@@ -95,7 +96,7 @@ class PoFLBlockchainPool:
         if self.contract is not None:
             onchain = self.contract.config()
             if onchain.threshold_bps != to_bps(threshold) or onchain.eval_set_hash != eval_hash:
-                raise ValueError("the accuracy threshold and evaluation set are fixed when the pool's contract is "
+                raise PoflValueError("the accuracy threshold and evaluation set are fixed when the pool's contract is "
                                  "deployed (at the first aggregate); call aggregate with the same ones")
             return self.contract
         if self._rpc_url is None:

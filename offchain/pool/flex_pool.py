@@ -6,6 +6,7 @@ import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from offchain.errors import PoflValueError
 from offchain.data import Dataset
 from offchain.model import FlexModel
 from offchain.pool.decorators import COLLECT, DEPLOY, kind_of
@@ -34,7 +35,7 @@ class FlexPool:
     def select(self, n: int) -> FlexPool:
         """``n`` actors drawn at random (flex's ``select``)."""
         if n > len(self.models):
-            raise ValueError(f"cannot select {n} of {len(self.models)} actors")
+            raise PoflValueError(f"cannot select {n} of {len(self.models)} actors")
         chosen = self._rng.sample(self.actor_ids, n)
         return FlexPool({i: self.models[i] for i in chosen}, {i: self.data[i] for i in chosen if i in self.data},
                         self.miner_of, self._rng)
@@ -42,7 +43,7 @@ class FlexPool:
     def _led_clients(self, dst_pool: FlexPool | None, what: str) -> Iterator[tuple[str, str]]:
         """(client, its miner) for every client of ``dst_pool`` led by a miner of this pool."""
         if dst_pool is None:
-            raise ValueError(f"{what} needs the pool of clients as the destination")
+            raise PoflValueError(f"{what} needs the pool of clients as the destination")
         for client_id in dst_pool:
             miner_id = self.miner_of[client_id]
             if miner_id in self.models:

@@ -1,5 +1,6 @@
 """Model storage: canonical safetensors bytes, Kubo-compatible CIDs, IPFS and local stores."""
 
+from offchain.errors import PoflValueError
 from offchain.store.base import (
     BlobTooLarge,
     IntegrityError,
@@ -23,5 +24,5 @@ def open_store(ipfs_api: str | None = None, store_dir: str | None = None, **kwar
 
         return IpfsStore(ipfs_api, **kwargs)  # type: ignore[arg-type]
     if not store_dir:
-        raise ValueError("give an IPFS API address (--ipfs-api) or a store directory (--store-dir)")
+        raise PoflValueError("give an IPFS API address (--ipfs-api) or a store directory (--store-dir)")
     return LocalStore(store_dir, **kwargs)  # type: ignore[arg-type]

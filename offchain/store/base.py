@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from offchain.errors import PoflRuntimeError
 from offchain.store.cid import MalformedCid
 
 DEFAULT_MAX_BLOB = 256 * 1024 * 1024
 
 
-class StoreError(RuntimeError):
+class StoreError(PoflRuntimeError):
     """A store operation failed."""
 
 

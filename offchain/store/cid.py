@@ -14,6 +14,7 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass
+from offchain.errors import PoflValueError
 
 CHUNK_SIZE = 256 * 1024
 MAX_LINKS = 174
@@ -25,7 +26,7 @@ _UNIXFS_FILE = 2
 _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 
-class MalformedCid(ValueError):
+class MalformedCid(PoflValueError):
     """A string that is not a CID this project can verify."""
 
 
@@ -138,9 +139,9 @@ def _root(data: bytes, version: int, raw_leaves: bool) -> _Node:
 def compute_cid(data: bytes, *, version: int = 0, raw_leaves: bool = False) -> str:
     """The CID ``ipfs add`` gives ``data`` (``--cid-version``, ``--raw-leaves`` as given)."""
     if version not in (0, 1):
-        raise ValueError(f"CID version must be 0 or 1, got {version}")
+        raise PoflValueError(f"CID version must be 0 or 1, got {version}")
     if version == 0 and raw_leaves:
-        raise ValueError("raw leaves need CID version 1 (as in Kubo)")
+        raise PoflValueError("raw leaves need CID version 1 (as in Kubo)")
     cid = _root(bytes(data), version, raw_leaves).cid
     if version == 0:
         return b58encode(cid)

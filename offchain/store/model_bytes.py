@@ -19,6 +19,7 @@ from collections.abc import Mapping
 import torch
 from safetensors.torch import load as st_load
 
+from offchain.errors import PoflValueError
 from offchain.fl.models import architecture_id, build_model, tensor_spec
 
 if sys.byteorder != "little":  # safetensors is little-endian; tensor bytes are written as they lie in memory
@@ -34,7 +35,7 @@ _DTYPE_CODES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF1
 _DTYPE_SIZES = {"F32": 4, "F16": 2, "BF16": 2, "F64": 8, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
 
 
-class ModelFormatError(ValueError):
+class ModelFormatError(PoflValueError):
     """Bytes that are not a valid model of the expected architecture; nothing was loaded."""
 
 
