@@ -28,9 +28,9 @@ from offchain.fl.data import load_mnist
 from offchain.fl.federation import BENCHMARK_FEDERATION, from_file
 from offchain.fl.simulation import EngineConfig, PoFLEngine
 from offchain.ipfs_daemon import start_ipfs_daemon
-from offchain.miner.agent import MinerAgent
+from offchain.miner.driver import RoundDriver
 from offchain.miner.network import deploy_or_attach, ensure_registered, miner_signers
-from offchain.miner.runner import InProcessRun
+from offchain.miner.strategy import WorkloadStrategy
 from offchain.miner.workload import RunConfig, Workload
 from offchain.store import LocalStore
 from offchain.store.ipfs import IpfsStore
@@ -51,9 +51,7 @@ def e2e(rounds: int, store_kind: str) -> dict:
         contract = deploy_or_attach(w3, LocalSigner(w3, dev_key(0)), config, workload, store, None)
         signers = miner_signers(w3, config.n_miners)
         ensure_registered(contract, signers)
-        agents = [MinerAgent(i, s, contract, store, workload.flat, config.architecture) for i, s in enumerate(signers)]
-        run = InProcessRun(workload, contract, agents)
-        run.bootstrap()
+        run = RoundDriver(contract, store, workload.flat, config.architecture, signers, WorkloadStrategy(workload))
         walls = []
         for _ in range(rounds):
             start = time.perf_counter()

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 
 class PoflError(Exception):
-    """Root of every PoFL-chain exception. Its message says what was wrong and what to do."""
+    """Root of every PoFL-chain exception. Its message says what was wrong and what to do.
+
+    ``exit_code`` is the command line's exit status for it: 1, or a distinct code for the faults
+    a supervisor may want to tell apart (an RPC down for good: 3, an unfunded key: 4).
+    """
+
+    exit_code: int = 1
 
 
 class PoflValueError(PoflError, ValueError):

@@ -141,9 +141,9 @@ def test_four_miner_processes_survive_a_killed_miner(anvil: Devnet, tmp_path: Pa
 def test_on_chain_run_follows_the_in_memory_engine_round_for_round(anvil: Devnet, tmp_path: Path) -> None:
     """Same seed, same clients drawn, same rule: the chain's accuracy per round is the engine's (to 1 bps)."""
     from offchain.fl.simulation import PoFLEngine
-    from offchain.miner.agent import MinerAgent
+    from offchain.miner.driver import RoundDriver
     from offchain.miner.network import miner_signers
-    from offchain.miner.runner import InProcessRun
+    from offchain.miner.strategy import WorkloadStrategy
 
     config = RunConfig(threshold=0.0)
     workload = Workload(config)
@@ -152,9 +152,7 @@ def test_on_chain_run_follows_the_in_memory_engine_round_for_round(anvil: Devnet
     contract = deploy_or_attach(w3, LocalSigner(w3, dev_key(0)), config, workload, store, None)
     signers = miner_signers(w3, config.n_miners)
     ensure_registered(contract, signers)
-    run = InProcessRun(workload, contract, [MinerAgent(i, s, contract, store, workload.flat, config.architecture)
-                                            for i, s in enumerate(signers)])
-    run.bootstrap()
+    run = RoundDriver(contract, store, workload.flat, config.architecture, signers, WorkloadStrategy(workload))
     engine = PoFLEngine(workload.federation, load_mnist("train"), workload.eval_set, config, workload.device)
     for _ in range(6):
         on_chain, in_memory = run.run_round(), engine.run_round()

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+
 from offchain.errors import PoflRuntimeError
 
 

@@ -21,18 +21,21 @@ from eth_abi import encode as abi_encode
 from web3 import Web3
 from web3.contract import Contract
 
-from offchain.errors import PoflValueError
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.deploy import DeploymentRecord, attach, deploy_contract, load_artifact
 from offchain.chain.errors import ErrorDecoder
 from offchain.chain.tx import REVERT_ERRORS, PendingTx, poll, raise_decoded, send
+from offchain.errors import PoflValueError
 from offchain.paths import DEPLOYMENTS_DIR
 
 CONTRACT_NAME = "PoFLConsensus"
 BPS = 10_000
 # Upper bounds of the gas of the O(1) round actions (bench/gas.py measures at most ~90k, ~215k and
 # ~105k with CIDv0; a 128-byte CID adds two storage words to a reveal), used instead of estimating.
-GAS_LIMITS = {"commit": 150_000, "reveal": 400_000, "vote": 200_000}
+# advance() and finalize() are deadline-driven: their gas is not estimated (an estimate taken before a
+# deadline is wrong after it) but fixed above their worst case (finalize's next-best search over 256
+# claimants, ~1.4M gas).
+GAS_LIMITS = {"commit": 150_000, "reveal": 400_000, "vote": 200_000, "advance": 2_000_000, "finalize": 2_000_000}
 
 
 class Phase(IntEnum):

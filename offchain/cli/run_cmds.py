@@ -92,10 +92,11 @@ def _run(url: str, key: str | None, address: str | None, state: Path | None, ipf
 
     from offchain.chain.accounts import LocalSigner
     from offchain.chain.connect import connect
-    from offchain.miner.agent import MinerAgent
+    from offchain.miner.claims import HonestClaims, InflatedClaims
+    from offchain.miner.driver import RoundDriver
     from offchain.miner.metrics import plot_metrics, round_table, write_metrics
     from offchain.miner.network import check_compatible, deploy_or_attach, ensure_registered, miner_signers
-    from offchain.miner.runner import InProcessRun
+    from offchain.miner.strategy import WorkloadStrategy
     from offchain.miner.workload import Workload
     from offchain.store import open_store
 
@@ -119,21 +120,21 @@ def _run(url: str, key: str | None, address: str | None, state: Path | None, ipf
         records = run_miner_processes(url, contract, signers, config, ipfs_api, store_dir, rounds, until_accuracy,
                                       console)
     else:
-        agents = [MinerAgent(i, s, contract, store, workload.flat, config.architecture) for i, s in enumerate(signers)]
-        run = InProcessRun(workload, contract, agents, cheaters)
+        claims = InflatedClaims(frozenset(cheaters)) if cheaters else HonestClaims()
         with console.status("starting") as status:
-            run.progress = lambda msg: status.update(msg)
-            run.bootstrap()
+            driver = RoundDriver(contract, store, workload.flat, config.architecture, signers,
+                                 WorkloadStrategy(workload), claims=claims, progress=status.update)
             started = time.perf_counter()
             while True:
-                record = run.run_round()
+                record = driver.run_round()
                 console.print(_row(record))
-                if rounds is not None and len(run.records) >= rounds:
+                if rounds is not None and len(driver.records) >= rounds:
                     break
                 if rounds is None and until_accuracy is not None and record.chain_accuracy >= until_accuracy \
                         and record.winner is not None:
                     break
-        records = run.records
+        driver.close()
+        records = driver.records
         console.print(f"{len(records)} rounds in {time.perf_counter() - started:.1f} s")
     console.print(round_table(records))
     meta = {"n_miners": config.n_miners, "threshold": config.threshold, "dataset": "MNIST",
@@ -179,10 +180,10 @@ def miner_cmd(rpc_url: str, address: str, key: str | None, key_env: str | None, 
     from offchain.chain.accounts import LocalSigner
     from offchain.chain.connect import connect
     from offchain.chain.pofl import PoFLContract
-    from offchain.miner.agent import MinerAgent
+    from offchain.miner.driver import RoundDriver
     from offchain.miner.network import check_compatible, ensure_registered
     from offchain.miner.selection import parse_clients
-    from offchain.miner.worker import MinerWorker
+    from offchain.miner.strategy import WorkloadStrategy
     from offchain.miner.workload import Workload
     from offchain.store import open_store
 
@@ -196,13 +197,18 @@ def miner_cmd(rpc_url: str, address: str, key: str | None, key_env: str | None, 
     contract = PoFLContract.attach(w3, address)
     workload = Workload(config)
     check_compatible(contract, workload)
+    clients = parse_clients(clients_spec, workload.owners)
     signer = LocalSigner(w3, key)
     ensure_registered(contract, [signer])
-    agent = MinerAgent(index, signer, contract, open_store(ipfs_api, store_dir), workload.flat, config.architecture)
-    worker = MinerWorker(agent, workload, parse_clients(clients_spec, workload.owners))
+    strategy = WorkloadStrategy(workload, workload.restricted_to(clients), trainer_index={0: 0})
+    driver = RoundDriver(contract, open_store(ipfs_api, store_dir), workload.flat, config.architecture, [signer],
+                         strategy, indices=[index], poll_s=0.1, finalize_stagger_s=0.15)
     first = contract.current_round()
-    click.echo(f"miner {index} ({signer.address}) with {len(worker.clients)} clients, from round {first}")
-    worker.run(lambda: rounds is not None and contract.current_round() >= first + rounds)
+    click.echo(f"miner {index} ({signer.address}) with {len(clients)} clients, from round {first}")
+    try:
+        driver.run(lambda: rounds is not None and len(driver.records) >= rounds)
+    finally:
+        driver.close()
 
 
 COMMANDS = [run_cmd, miner_cmd]

@@ -6,11 +6,11 @@ from pathlib import Path
 
 from web3 import Web3
 
-from offchain.errors import ConfigError, PoflValueError
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.deploy import DeploymentError
 from offchain.chain.pofl import PoFLConfig, PoFLContract, to_bps
 from offchain.chain.tx import wait_all
+from offchain.errors import ConfigError, PoflValueError
 from offchain.fl.models import architecture_id
 from offchain.miner.workload import RunConfig, Workload
 from offchain.store.base import ModelStore

@@ -7,9 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from offchain.errors import PoflRuntimeError
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.pofl import PoFLContract
+from offchain.errors import PoflRuntimeError
 from offchain.miner.metrics import RoundRecord
 from offchain.miner.workload import RunConfig
 from offchain.procs import ManagedProcess

@@ -43,7 +43,8 @@ def build_federation(config: RunConfig, train: LabeledImages) -> fedmod.Federati
         return fedmod.shards(train.labels, config.n_clients, 2, config.seed)
     path = Path(config.partition)
     if not path.is_file():
-        raise PoflValueError(f"--partition {config.partition!r}: not one of {PARTITIONS} and not a federation .npz file")
+        raise PoflValueError(f"--partition {config.partition!r}: not one of {PARTITIONS} and not a federation "
+                             f".npz file")
     return fedmod.from_file(path, n_samples=len(train))
 
 

@@ -14,6 +14,7 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass
+
 from offchain.errors import PoflValueError
 
 CHUNK_SIZE = 256 * 1024
