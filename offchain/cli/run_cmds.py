@@ -123,7 +123,8 @@ def _run(url: str, key: str | None, address: str | None, state: Path | None, ipf
         claims = InflatedClaims(frozenset(cheaters)) if cheaters else HonestClaims()
         with console.status("starting") as status:
             driver = RoundDriver(contract, store, workload.flat, config.architecture, signers,
-                                 WorkloadStrategy(workload), claims=claims, progress=status.update)
+                                 WorkloadStrategy(workload), claims=claims, fetch_timeout_s=config.fetch_timeout_s,
+                                 progress=status.update)
             started = time.perf_counter()
             while True:
                 record = driver.run_round()
@@ -201,8 +202,9 @@ def miner_cmd(rpc_url: str, address: str, key: str | None, key_env: str | None, 
     signer = LocalSigner(w3, key)
     ensure_registered(contract, [signer])
     strategy = WorkloadStrategy(workload, workload.restricted_to(clients), trainer_index={0: 0})
-    driver = RoundDriver(contract, open_store(ipfs_api, store_dir), workload.flat, config.architecture, [signer],
-                         strategy, indices=[index], poll_s=0.1, finalize_stagger_s=0.15)
+    store = open_store(ipfs_api, store_dir, timeout=config.fetch_timeout_s)
+    driver = RoundDriver(contract, store, workload.flat, config.architecture, [signer], strategy, indices=[index],
+                         poll_s=0.1, fetch_timeout_s=config.fetch_timeout_s, finalize_stagger_s=0.15)
     first = contract.current_round()
     click.echo(f"miner {index} ({signer.address}) with {len(clients)} clients, from round {first}")
     try:

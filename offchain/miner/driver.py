@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import requests
 import torch
+from web3.exceptions import ProviderConnectionError, Web3RPCError
 
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.errors import ContractRevert
@@ -63,9 +64,11 @@ from offchain.store.models import fetch_model, publish_model
 
 log = logging.getLogger("pofl.miner")
 
-# Transport failures of the chain RPC or the store: retried until the grace period runs out.
+# Failures of the chain RPC or the store — transport errors, and error answers of the node itself
+# (a node behind a load balancer, a pruned range): retried until the grace period runs out.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (requests.exceptions.ConnectionError,
-                                                     requests.exceptions.Timeout, ConnectionError, TimeoutError)
+                                                     requests.exceptions.Timeout, ConnectionError, TimeoutError,
+                                                     Web3RPCError, ProviderConnectionError)
 HEAD_RETRY_FIRST_S = 1.0
 HEAD_RETRY_MAX_S = 60.0
 
@@ -279,7 +282,7 @@ class RoundDriver:
             self._log = None
         if self._log is None:
             opened_here = bool(self.records)  # this driver saw the round open: no claim of ours is in it yet
-            self._log = _RoundLog(view.round, self.contract.w3.eth.block_number + 1)
+            self._log = _RoundLog(view.round, self.contract.w3.eth.block_number)
             for m in self.miners:
                 m.copies.clear()
                 if opened_here and view.phase == Phase.COMMIT:

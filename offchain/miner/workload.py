@@ -31,6 +31,12 @@ class RunConfig(EngineConfig):
     phase_seconds: int = 30
     tolerance_bps: int = 100
 
+    @property
+    def fetch_timeout_s(self) -> float:
+        """How long a validator waits for a candidate's model before measuring it 0: a third of a phase,
+        within [2, 20] s, so that a withheld model cannot make honest votes miss the deadline."""
+        return max(2.0, min(20.0, self.phase_seconds / 3))
+
 
 def build_federation(config: RunConfig, train: LabeledImages) -> fedmod.Federation:
     if config.partition == "benchmark":
