@@ -153,6 +153,7 @@ def test_a_miner_frozen_after_committing_never_stops_the_others(anvil: Devnet, t
     logs = tmp_path / "logs"
     procs = start_honest(anvil.rpc_url, contract, signers, config, None, str(tmp_path / "s"), logs)
     try:
+        unrevealed = 0
         for rep in range(20):
             victim = rep % 3
             others = [p for i, p in enumerate(procs) if i != victim]
@@ -162,9 +163,11 @@ def test_a_miner_frozen_after_committing_never_stops_the_others(anvil: Devnet, t
                          others)
             finally:
                 os.kill(procs[victim].pid, signal.SIGCONT)  # type: ignore[arg-type]
-            assert not contract.claim_of(r, signers[victim].address).revealed  # it was frozen through the reveal
+            # frozen before it could reveal (unless it committed last and revealed at once): the reveal
+            # deadline, and the validation deadline for want of its vote, closed the round
+            unrevealed += not contract.claim_of(r, signers[victim].address).revealed
             assert all(p.alive() for p in procs), f"repetition {rep}: a miner exited"
-        assert contract.block_count() > 1
+        assert unrevealed >= 1 and contract.block_count() > 1
     finally:
         for p in procs:
             p.stop()

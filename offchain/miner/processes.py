@@ -15,18 +15,11 @@ from offchain.miner.workload import RunConfig
 from offchain.procs import ManagedProcess
 
 
-def miner_argv(url: str, contract: str, key_env: str, index: int, config: RunConfig, ipfs_api: str | None,
-               store_dir: str) -> list[str]:
-    argv = [sys.executable, "-m", "offchain.cli", "miner", "--rpc-url", url, "--contract", contract,
-            "--key-env", key_env, "--clients", f"{index}/{config.n_miners}", "--index", str(index),
-            "--miners", str(config.n_miners), "--clients-per-round", str(config.clients_per_round),
-            "--epochs", str(config.train.epochs), "--batch-size", str(config.train.batch_size),
-            "--lr", str(config.train.lr), "--partition", config.partition, "--n-clients", str(config.n_clients),
-            "--alpha", str(config.alpha), "--architecture", config.architecture, "--aggregator", config.aggregator,
-            "--seed", str(config.seed), "--threshold", str(config.threshold),
-            "--phase-seconds", str(config.phase_seconds), "--store-dir", store_dir]
-    if not config.require_improvement:
-        argv.append("--no-improvement")
+def miner_argv(url: str, contract: str, key_env: str, index: int, config_file: Path, ipfs_api: str | None,
+               store_dir: str, n_miners: int) -> list[str]:
+    argv = [sys.executable, "-m", "offchain.cli", "miner", "--config", str(config_file), "--rpc-url", url,
+            "--contract", contract, "--key-env", key_env, "--clients", f"{index}/{n_miners}", "--index", str(index),
+            "--store-dir", store_dir]
     if ipfs_api:
         argv += ["--ipfs-api", ipfs_api]
     return argv
@@ -34,10 +27,16 @@ def miner_argv(url: str, contract: str, key_env: str, index: int, config: RunCon
 
 def start_miner(url: str, contract: str, signer: LocalSigner, index: int, config: RunConfig, ipfs_api: str | None,
                 store_dir: str, log_dir: Path) -> ManagedProcess:
-    """A `pofl miner` child; its key travels in its environment, never on a command line."""
+    """A `pofl miner` child; the run's settings travel as a file beside its log, its key in its environment
+    (never on a command line)."""
     key_env = "POFL_MINER_KEY"
     env = dict(os.environ, **{key_env: signer.account.key.to_0x_hex()})
-    argv = miner_argv(url, contract, key_env, index, config, ipfs_api, store_dir)
+    config_file = log_dir / "run-config.json"
+    if not config_file.exists() or config_file.read_text() != config.to_json():
+        tmp = config_file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(config.to_json())
+        tmp.replace(config_file)
+    argv = miner_argv(url, contract, key_env, index, config_file, ipfs_api, store_dir, config.n_miners)
     return ManagedProcess(f"miner {index}", argv, env=env, log_path=log_dir / f"miner-{index}.log").start()
 
 

@@ -24,20 +24,23 @@ import torch
 
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
+from offchain.chain.keys import check_private_key, dev_keys_allowed
 from offchain.chain.pofl import PoFLConfig, PoFLContract, to_bps
 from offchain.data import Dataset, FedDataset
+from offchain.defaults import REWARD_POOL_WEI, STAKE_WEI
 from offchain.devnet import Devnet, launch_devnet
-from offchain.errors import PoflValueError
+from offchain.errors import ConfigError, KeyPolicyError, PoflValueError
 from offchain.fl.federation import assign_to_miners
 from offchain.fl.models import architecture_for, architecture_id
 from offchain.fl.training import FlatParams
 from offchain.miner.driver import RoundDriver
-from offchain.miner.network import STAKE, ensure_registered
+from offchain.miner.network import ensure_registered
 from offchain.miner.strategy import Trained
 from offchain.model import FlexModel
 from offchain.pool.blockchain import BlockchainView
 from offchain.pool.decorators import INIT, kind_of
 from offchain.pool.flex_pool import FlexPool
+from offchain.redaction import redact_url
 from offchain.store import open_store
 from offchain.store.models import publish_model
 
@@ -47,7 +50,11 @@ class PoFLBlockchainPool:
 
     def __init__(self, fed_dataset: FedDataset, init_func: Callable[[], FlexModel], number_of_miners: int, *,
                  rpc_url: str | None = None, ipfs_api: str | None = None, store_dir: str | None = None,
-                 require_improvement: bool = True, phase_seconds: int = 60, seed: int = 0) -> None:
+                 require_improvement: bool = True, phase_seconds: int = 60, seed: int = 0,
+                 owner_key: str | None = None, miner_keys: list[str] | None = None) -> None:
+        """``rpc_url`` and ``ipfs_api`` select a chain and an IPFS node (default: an auto-started Anvil and
+        a temporary embedded store). Off a local devnet the public test keys are refused: give
+        ``owner_key`` (deploys the contract) and ``miner_keys`` (one per miner)."""
         if kind_of(init_func) not in (INIT, None):
             raise PoflValueError("init_func must build a miner's FlexModel (decorate it with @init_server_model)")
         if number_of_miners < 1:
@@ -68,6 +75,7 @@ class PoFLBlockchainPool:
         self.architecture = architecture_for(servers[miner_ids[0]]["model"])
         self.flat = FlatParams(copy.deepcopy(servers[miner_ids[0]]["model"]).cpu())
         self._rpc_url, self._require_improvement, self._phase_seconds = rpc_url, require_improvement, phase_seconds
+        self._owner_key, self._miner_keys = owner_key, miner_keys
         self._devnet: Devnet | None = None
         self.store = open_store(ipfs_api, store_dir or tempfile.mkdtemp(prefix="pofl-pool-store-"))
         self._genesis_cid = publish_model(self.store, genesis, self.architecture)
@@ -107,19 +115,34 @@ class PoFLBlockchainPool:
             self._devnet = launch_devnet("anvil", accounts=len(self._servers) + 2)
             self._rpc_url = self._devnet.rpc_url
         w3 = connect(self._rpc_url)
-        owner = LocalSigner(w3, dev_key(0))
+        owner_key, miner_keys = self._keys(self._rpc_url, w3.eth.chain_id)
+        owner = LocalSigner(w3, owner_key)
         config = PoFLConfig(threshold_bps=to_bps(threshold), eval_set_hash=eval_hash,
                             architecture_id=architecture_id(self.architecture),
                             require_improvement=self._require_improvement, commit_duration=self._phase_seconds,
                             reveal_duration=self._phase_seconds, validation_duration=self._phase_seconds,
-                            min_stake=STAKE)
-        self.contract, _ = PoFLContract.deploy(owner, config, self._genesis_cid, reward_pool=10 * 10**18,
+                            min_stake=STAKE_WEI)
+        self.contract, _ = PoFLContract.deploy(owner, config, self._genesis_cid, reward_pool=REWARD_POOL_WEI,
                                                deployments_dir=None)
-        signers = [LocalSigner(w3, dev_key(i + 1)) for i in range(len(self._servers))]
+        signers = [LocalSigner(w3, k) for k in miner_keys]
         ensure_registered(self.contract, signers)
         self._driver = RoundDriver(self.contract, self.store, self.flat, self.architecture, signers, self._strategy)
         self.blockchain = BlockchainView(self.contract)
         return self._driver
+
+    def _keys(self, rpc_url: str, chain_id: int) -> tuple[str, list[str]]:
+        """The owner's and the miners' keys: the given ones, or the dev accounts on a local devnet."""
+        n = len(self._servers)
+        if self._owner_key is not None and self._miner_keys is not None:
+            if len(self._miner_keys) != n:
+                raise ConfigError(f"miner_keys: {n} miners need {n} keys, got {len(self._miner_keys)}")
+            return (check_private_key(self._owner_key, "owner_key"),
+                    [check_private_key(k, f"miner_keys[{i}]") for i, k in enumerate(self._miner_keys)])
+        if not dev_keys_allowed(rpc_url, chain_id, started_here=self._devnet is not None):
+            raise KeyPolicyError(f"chain {chain_id} at {redact_url(rpc_url)} is not a local devnet, so the public "
+                                 f"test keys are not used there: pass owner_key= and miner_keys= (e.g. from "
+                                 f"POFL_KEY or a keystore)")
+        return dev_key(0), [dev_key(i + 1) for i in range(n)]
 
     def _params_of(self, miner_id: str) -> torch.Tensor:
         return self.flat.flatten({k: v.detach().cpu() for k, v in self._servers.models[miner_id]["model"]
