@@ -189,12 +189,12 @@ def verify_cmd(rpc_url: str, address: str | None, store_dir: str, ipfs_api: str 
     report = verify_chain(PoFLContract.attach(connect(rpc_url), address), open_store(ipfs_api, store_dir))
     for b in report.blocks:
         measured = "-" if b.measured is None else f"{b.measured:.4f}"
-        status = "ok" if not b.problems else "; ".join(b.problems)
-        click.echo(f"block {b.height} (round {b.round}) {b.cid}: claimed {b.claimed:.4f}, measured {measured}: "
+        status = "ok" if not b.problems else "; ".join(str(p) for p in b.problems)
+        click.echo(f"block {b.height} (round {b.round}) {b.cid}: recorded {b.claimed:.4f}, measured {measured}: "
                    f"{status}")
     for problem in report.problems:
         click.echo(f"chain: {problem}")
-    click.echo(f"{len(report.blocks)} blocks verified: " + ("OK" if report.ok else "MISMATCH"))
+    click.echo(f"{len(report.blocks)} blocks verified: {report.verdict}")
     if not report.ok:
         raise SystemExit(1)
 

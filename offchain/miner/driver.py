@@ -60,7 +60,7 @@ from offchain.miner.protocol import (
 from offchain.miner.strategy import MinerStrategy
 from offchain.store.base import ModelStore
 from offchain.store.model_bytes import DEFAULT_MAX_BYTES
-from offchain.store.models import fetch_model, publish_model
+from offchain.store.models import fetch_untrusted, publish_model
 
 log = logging.getLogger("pofl.miner")
 
@@ -344,16 +344,15 @@ class RoundDriver:
             elif block.cid in m.copies:
                 params = m.copies[block.cid]
             else:
-                try:
-                    params = self._fetch(block.cid)
-                except Exception as exc:
+                fetched, error = self._fetch(block.cid)
+                if fetched is None:
                     m.head_failures += 1
                     wait = min(HEAD_RETRY_MAX_S, HEAD_RETRY_FIRST_S * 2 ** (m.head_failures - 1))
                     m.memory.head_retry_at = time.monotonic() + wait
-                    log.warning("miner %d cannot fetch block %d's model %s (%s: %s); keeping its model, "
-                                "validating on, retrying in %.0f s", m.index, block.height, block.cid,
-                                exc.__class__.__name__, str(exc)[:200], wait)
+                    log.warning("miner %d cannot fetch block %d's model %s (%s); keeping its model, validating "
+                                "on, retrying in %.0f s", m.index, block.height, block.cid, error[:300], wait)
                     return
+                params = fetched
             m.head_failures = 0
             m.params, m.cid = params, block.cid
             m.memory.adopted_height = block.height
@@ -486,22 +485,24 @@ class RoundDriver:
     def _publish(self, params: torch.Tensor, round_id: int) -> str:
         return publish_model(self.store, self.flat.unflatten(params.detach().cpu()), self.architecture, round_id)
 
-    def _fetch(self, cid: str) -> torch.Tensor:
-        """The model stored under ``cid``: bytes verified against the CID, tensors checked, never unpickled,
-        within ``fetch_timeout_s``."""
-        future = self._fetcher.submit(fetch_model, self.store, cid, self.architecture, max_bytes=self.max_model_bytes)
+    def _fetch(self, cid: str) -> tuple[torch.Tensor | None, str]:
+        """This miner's own copy of the model under ``cid`` — bytes verified against the CID, tensors checked,
+        never unpickled, within ``fetch_timeout_s`` — or None and the reason. Never raises for what the CID
+        or its bytes are: another miner chose them."""
+        future = self._fetcher.submit(fetch_untrusted, self.store, cid, self.architecture,
+                                      max_bytes=self.max_model_bytes)
         try:
-            state = future.result(timeout=self.fetch_timeout_s)
+            fetched = future.result(timeout=self.fetch_timeout_s)
         except FutureTimeout:
             future.cancel()
-            raise TimeoutError(f"{cid} could not be fetched within {self.fetch_timeout_s:.0f} s") from None
-        return self.flat.flatten(state).to(self.strategy.device)
+            return None, f"TimeoutError: not fetched within {self.fetch_timeout_s:.0f} s"
+        if fetched.state is None:
+            return None, fetched.error
+        return self.flat.flatten(fetched.state).to(self.strategy.device), ""
 
     def _fetch_candidate(self, m: LocalMiner, cid: str) -> torch.Tensor | None:
         """This validator's own copy of the candidate, or None (measured 0) if anything is wrong with it."""
-        try:
-            return self._fetch(cid)
-        except Exception as exc:
-            log.warning("miner %d measures candidate %s at 0: %s: %s", m.index, cid[:64], exc.__class__.__name__,
-                        str(exc)[:200])
-            return None
+        params, error = self._fetch(cid)
+        if params is None:
+            log.warning("miner %d measures candidate %s at 0: %s", m.index, cid[:64], error[:300])
+        return params
