@@ -150,18 +150,18 @@ BAD_CIDS: dict[str, tuple[str, str]] = {
     "full-width Qm": ("Ｑｍ" + CID0[2:], "non-ASCII character 'Ｑ' (U+FF31) at position 0"),
     "a full-width digit inside": (CID0[:10] + "５" + CID0[11:], "non-ASCII character '５' (U+FF15) at position 10"),
     "a v1 with a Devanagari digit": (CID1[:-1] + "२", "non-ASCII character '२'"),
-    "v0 one short": (CID0[:-1], "a CIDv0 has 46 characters, this has 45"),
-    "v0 one long": (CID0 + "1", "a CIDv0 has 46 characters, this has 47"),
-    "v0 with 0": (CID0[:-1] + "0", "base58btc, which has no character '0' (U+0030) at position 45"),
+    "v0 one short": (CID0[:-1], "is not a CIDv0: it has 45 characters, a CIDv0 has 46"),
+    "v0 one long": (CID0 + "1", "is not a CIDv0: it has 47 characters, a CIDv0 has 46"),
+    "v0 with 0": (CID0[:-1] + "0", "is not a CIDv0: base58btc has no character '0' (U+0030) at position 45"),
     "v0 with l": (CID0[:5] + "l" + CID0[6:], "no character 'l' (U+006C) at position 5"),
-    "v0 of another multihash": ("Qm" + "z" * 44, "a CIDv0 is a sha2-256 multihash"),
+    "v0 of another multihash": ("Qm" + "z" * 44, "is not a CIDv0: it does not decode to a sha2-256 multihash"),
     "uppercase multibase B": ("B" + CID1[1:].upper(), "starts with neither 'Qm' (CIDv0) nor 'b'"),
-    "uppercase base32": ("b" + CID1[1:].upper(), "lowercase base32 without padding, which has no character 'A' "
-                                                "(U+0041) at position 1"),
+    "uppercase base32": ("b" + CID1[1:].upper(), "is not a CIDv1: lowercase base32 without padding has no character "
+                                                "'A' (U+0041) at position 1"),
     "base32 padding": (v1(RAW_V1 + b"\0") + "=", "no character '='"),
     "base58btc v1 (z)": ("zb2rhhVnhotR7a6SHsQa6WSvMZmaWKxqJgBGg43Q8YEM2cpGr", "`ipfs cid base32 CID` prints its"),
     "base32 of no whole bytes": (CID1[:-1], "57 base32 characters are not a whole number of bytes"),
-    "v1 too short": (v1(bytes([1, 0x55])), "it decodes to 2 bytes, a CIDv1 has 36"),
+    "v1 too short": (v1(bytes([1, 0x55])), "is not a CIDv1: it decodes to 2 bytes, a CIDv1 has 36"),
     "v1 of version 2": (v1(bytes([2, 0x55, 0x12, 32]) + DIGEST), "it starts with version 2, not 1"),
     "v1 of version 0": (v1(bytes([0, 0x55, 0x12, 32]) + DIGEST), "it starts with version 0, not 1"),
     "codec dag-cbor": (v1(bytes([1, 0x71, 0x12, 32]) + DIGEST), "codec 0x71 is neither dag-pb (0x70) nor raw"),
@@ -173,7 +173,7 @@ BAD_CIDS: dict[str, tuple[str, str]] = {
     "trailing bytes": (v1(RAW_V1 + b"\0\0\0\0\0"), "it has 5 trailing byte(s) after the 32-byte digest"),
     "unused bits set": (CID1[:-1] + _B32[_B32.index(CID1[-1]) ^ 1], "unused bits set (not canonical base32)"),
     "leading space": (" " + CID0, "starts with neither"),
-    "trailing newline": (CID0 + "\n", "a CIDv0 has 46 characters, this has 47"),
+    "trailing newline": (CID0 + "\n", "it has 47 characters, a CIDv0 has 46"),
     "a space inside": (CID0[:20] + " " + CID0[21:], "no character ' ' (U+0020) at position 20"),
     "a tab inside v1": (CID1[:9] + "\t" + CID1[10:], "no character '\\t' (U+0009) at position 9"),
     "a NUL": (CID0[:-1] + "\0", "no character '\\x00' (U+0000) at position 45"),
@@ -181,7 +181,7 @@ BAD_CIDS: dict[str, tuple[str, str]] = {
     "absolute path": ("/etc/passwd", "starts with neither"),
     "v0-shaped path": (("Qm/../../../../../../etc/passwd" + "1" * 46)[:46], "no character '/' (U+002F) at position 2"),
     "v1-shaped path": ("b/../../../secret".ljust(59, "a"), "no character '/' (U+002F) at position 1"),
-    "a URL query": (CID0 + "?arg=/etc", "this has 55"),
+    "a URL query": (CID0 + "?arg=/etc", "it has 55 characters, a CIDv0 has 46"),
 }
 
 
@@ -198,7 +198,8 @@ def test_cids_that_are_not_strings_or_huge_are_refused_in_a_short_message() -> N
             parse_cid(value)  # type: ignore[arg-type]
     with pytest.raises(MalformedCid) as caught:
         parse_cid("b" + "a" * 1_000_000)
-    assert "a CIDv1 has 59 characters, this has 1000001" in str(caught.value) and len(str(caught.value)) < 400
+    message = str(caught.value)
+    assert "is not a CIDv1: it has 1000001 characters, a CIDv1 has 59" in message and len(message) < 400
 
 
 def _spelled(parsed: ParsedCid) -> str:

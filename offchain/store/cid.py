@@ -167,8 +167,8 @@ class ParsedCid:
     digest: bytes
 
 
-def _bad(text: str, what: str) -> MalformedCid:
-    return MalformedCid(f"{_REPR.repr(text)} is not a CID: {what}; expected 'Qm...' ({_V0_LENGTH} base58btc "
+def _bad(text: str, what: str, kind: str = "CID") -> MalformedCid:
+    return MalformedCid(f"{_REPR.repr(text)} is not a {kind}: {what}; expected 'Qm...' ({_V0_LENGTH} base58btc "
                         f"characters) or 'b...' ({_V1_LENGTH} lowercase base32 characters), as `ipfs add` prints")
 
 
@@ -179,40 +179,40 @@ def _first_bad(text: str, allowed: Callable[[str], bool]) -> str | None:
 
 def _parse_v0(text: str) -> ParsedCid:
     if len(text) != _V0_LENGTH:
-        raise _bad(text, f"a CIDv0 has {_V0_LENGTH} characters, this has {len(text)}")
+        raise _bad(text, f"it has {len(text)} characters, a CIDv0 has {_V0_LENGTH}", "CIDv0")
     if bad := _first_bad(text, _B58_ALPHABET.__contains__):
-        raise _bad(text, f"a CIDv0 is base58btc, which has no character {bad}")
+        raise _bad(text, f"base58btc has no character {bad}", "CIDv0")
     raw = _b58decode(text)
     if len(raw) != 34 or raw[:2] != _SHA2_256_MULTIHASH:
-        raise _bad(text, "a CIDv0 is a sha2-256 multihash (0x12 0x20 and a 32-byte digest), this is not")
+        raise _bad(text, "it does not decode to a sha2-256 multihash (0x12 0x20 and a 32-byte digest)", "CIDv0")
     return ParsedCid(0, _DAG_PB, raw[2:])
 
 
 def _parse_v1(text: str) -> ParsedCid:
     body = text[1:]
     if len(text) > 2 * _V1_LENGTH:
-        raise _bad(text, f"a CIDv1 has {_V1_LENGTH} characters, this has {len(text)}")
+        raise _bad(text, f"it has {len(text)} characters, a CIDv1 has {_V1_LENGTH}", "CIDv1")
     if bad := _first_bad(text, _B32_ALPHABET.__contains__):  # the multibase prefix b is base32 too
-        raise _bad(text, f"a 'b' CIDv1 is lowercase base32 without padding, which has no character {bad}")
+        raise _bad(text, f"lowercase base32 without padding has no character {bad}", "CIDv1")
     if len(body) % 8 in (1, 3, 6):
-        raise _bad(text, f"{len(body)} base32 characters are not a whole number of bytes")
+        raise _bad(text, f"{len(body)} base32 characters are not a whole number of bytes", "CIDv1")
     raw = base64.b32decode(body.upper() + "=" * (-len(body) % 8))
     if len(raw) < 4:
-        raise _bad(text, f"it decodes to {len(raw)} bytes, a CIDv1 has 36")
+        raise _bad(text, f"it decodes to {len(raw)} bytes, a CIDv1 has 36", "CIDv1")
     if raw[0] != 1:
-        raise _bad(text, f"it starts with version {raw[0]}, not 1")
+        raise _bad(text, f"it starts with version {raw[0]}, not 1", "CIDv1")
     if raw[1] not in (_DAG_PB, _RAW):
-        raise _bad(text, f"codec 0x{raw[1]:02x} is neither dag-pb (0x70) nor raw (0x55)")
+        raise _bad(text, f"codec 0x{raw[1]:02x} is neither dag-pb (0x70) nor raw (0x55)", "CIDv1")
     if raw[2] != _SHA2_256:
-        raise _bad(text, f"hash function 0x{raw[2]:02x} is not sha2-256 (0x12)")
+        raise _bad(text, f"hash function 0x{raw[2]:02x} is not sha2-256 (0x12)", "CIDv1")
     if raw[3] != 32:
-        raise _bad(text, f"its multihash declares a {raw[3]}-byte digest, a sha2-256 digest has 32")
+        raise _bad(text, f"its multihash declares a {raw[3]}-byte digest, a sha2-256 digest has 32", "CIDv1")
     if len(raw) < 36:
-        raise _bad(text, f"its digest is cut to {len(raw) - 4} bytes, a sha2-256 digest has 32")
+        raise _bad(text, f"its digest is cut to {len(raw) - 4} bytes, a sha2-256 digest has 32", "CIDv1")
     if len(raw) > 36:
-        raise _bad(text, f"it has {len(raw) - 36} trailing byte(s) after the 32-byte digest")
+        raise _bad(text, f"it has {len(raw) - 36} trailing byte(s) after the 32-byte digest", "CIDv1")
     if _b32(raw) != body:
-        raise _bad(text, "its last character has unused bits set (not canonical base32)")
+        raise _bad(text, "its last character has unused bits set (not canonical base32)", "CIDv1")
     return ParsedCid(1, raw[1], raw[4:])
 
 
