@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from offchain.store.base import ModelStore, NotFound, StoreUnavailable
+from offchain.store.cid import parse_cid
 from offchain.store.model_bytes import DEFAULT_MAX_BYTES, load_model_bytes, model_to_bytes
 
 
@@ -18,7 +19,9 @@ def publish_model(store: ModelStore, state: Mapping[str, torch.Tensor], architec
 
 def fetch_model(store: ModelStore, cid: str, architecture: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
                 ) -> dict[str, torch.Tensor]:
-    """The verified, checked state dict stored under ``cid`` (IntegrityError / ModelFormatError otherwise)."""
+    """The verified, checked state dict stored under ``cid`` (MalformedCid / IntegrityError / ModelFormatError
+    otherwise). The CID is checked here too, before any store sees it, whatever store it is."""
+    parse_cid(cid)
     state, _ = load_model_bytes(store.get(cid), architecture, max_bytes=max_bytes)
     return state
 
