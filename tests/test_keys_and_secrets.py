@@ -129,14 +129,14 @@ def test_malformed_keys_are_refused_naming_their_source(text: str, tmp_path: Pat
 def test_commands_refuse_the_dev_keys_on_a_chain_that_is_not_a_devnet(sepolia_like: str, tmp_path: Path) -> None:
     block = connect(sepolia_like).eth.block_number
     code, out = pofl("deploy", "--rpc-url", sepolia_like, "--store-dir", str(tmp_path), env={"POFL_KEY": ""})
-    assert code == 1 and "KeyPolicyError" in out and "POFL_KEY" in out and "--keystore" in out, out
+    assert code == 2 and "KeyPolicyError" in out and "POFL_KEY" in out and "--keystore" in out, out
     owner = Account.create().key.to_0x_hex()
     code, out = pofl("run", "--rpc-url", sepolia_like, "--rounds", "1", "--store-dir", str(tmp_path),
                      env={"POFL_KEY": owner})
-    assert code == 1 and "--miner-keys" in out, out
+    assert code == 2 and "--miner-keys" in out, out
     code, out = pofl("miner", "--rpc-url", sepolia_like, "--contract", "0x" + "11" * 20, "--clients", "0/10",
                      env={"POFL_KEY": ""})
-    assert code == 1 and "KeyPolicyError" in out and "POFL_KEY" in out, out
+    assert code == 2 and "KeyPolicyError" in out and "POFL_KEY" in out, out
     assert connect(sepolia_like).eth.block_number == block  # nothing was sent
 
 
