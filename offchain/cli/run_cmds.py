@@ -12,6 +12,8 @@ from offchain.cli.config_options import any_setting_given, config_from_options, 
 from offchain.cli.options import Endpoint, key_options, rpc_url_option, signing_key
 from offchain.cli.store_cmds import store_options
 
+DEFAULT_MAX_ROUNDS = 200
+
 
 def _run_config_class() -> type:
     from offchain.miner.run_config import RunConfig
@@ -24,9 +26,11 @@ run_options = config_options(_run_config_class())
 
 @click.command("run")
 @run_options
-@click.option("--rounds", type=int, default=None, help="Run this many rounds.")
+@click.option("--rounds", type=click.IntRange(min=1), default=None, help="Run this many rounds.")
 @click.option("--until-accuracy", type=float, default=None,
               help="Stop at the first block at or above this accuracy (default 0.6 when --rounds is not given).")
+@click.option("--max-rounds", type=click.IntRange(min=1), default=DEFAULT_MAX_ROUNDS, show_default=True,
+              help="Stop after this many rounds even if --until-accuracy is not reached.")
 @rpc_url_option()
 @key_options("Owner key that deploys the contract; on a devnet, dev account 0.")
 @click.option("--miner-keys", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -44,7 +48,8 @@ run_options = config_options(_run_config_class())
 @click.option("--cheat", "cheaters", type=int, multiple=True, hidden=True,
               help="Miner index that claims 0.99 (a demo of a false claim being slashed).")
 @click.pass_context
-def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None, rpc_url: str | None,
+def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None, max_rounds: int,
+            rpc_url: str | None,
             key: str | None, key_file: Path | None, keystore: Path | None, miner_keys: Path | None,
             address: str | None, devnet: str, state: Path | None, ipfs_api: str | None, store_dir: str,
             processes: bool, metrics: Path | None, plot: Path | None, cheaters: tuple[int, ...], **options) -> None:  # type: ignore[no-untyped-def]
@@ -53,18 +58,19 @@ def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None
 
     if rounds is None and until_accuracy is None:
         until_accuracy = 0.6
+    rounds_cap = rounds if rounds is not None else max_rounds
     overrides = {}
     if until_accuracy is not None and not given_on_command_line(ctx, ("threshold",)):
         overrides["threshold"] = until_accuracy
     config = config_from_options(_run_config_class(), options, **overrides)
     with chain_endpoint(rpc_url, devnet, state) as endpoint:
         _run(endpoint, (key, key_file, keystore), miner_keys, address, state, ipfs_api, store_dir, processes, config,
-             rounds, until_accuracy, metrics, plot, frozenset(cheaters))
+             rounds_cap, until_accuracy if rounds is None else None, metrics, plot, frozenset(cheaters))
 
 
 def _run(endpoint: Endpoint, owner_key: tuple[str | None, Path | None, Path | None], miner_keys: Path | None,
          address: str | None, state: Path | None, ipfs_api: str | None, store_dir: str, processes: bool,
-         config, rounds: int | None, until_accuracy: float | None,  # type: ignore[no-untyped-def]
+         config, rounds: int, until_accuracy: float | None,  # type: ignore[no-untyped-def]
          metrics: Path | None, plot: Path | None, cheaters: frozenset[int]) -> None:
     from rich.console import Console
 
@@ -99,6 +105,7 @@ def _run(endpoint: Endpoint, owner_key: tuple[str | None, Path | None, Path | No
     if processes:
         from offchain.miner.processes import run_miner_processes
 
+        started_from = contract.latest_block()  # each child adopts the head it finds
         records = run_miner_processes(url, contract, signers, config, ipfs_api, store_dir, rounds, until_accuracy,
                                       console)
     else:
@@ -111,18 +118,23 @@ def _run(endpoint: Endpoint, owner_key: tuple[str | None, Path | None, Path | No
             while True:
                 record = driver.run_round()
                 console.print(_row(record))
-                if rounds is not None and len(driver.records) >= rounds:
-                    break
-                if rounds is None and until_accuracy is not None and record.chain_accuracy >= until_accuracy \
+                if until_accuracy is not None and record.chain_accuracy >= until_accuracy \
                         and record.winner is not None:
+                    break
+                if len(driver.records) >= rounds:
+                    if until_accuracy is not None:
+                        console.print(f"stopped after {rounds} rounds (--max-rounds) without a block at "
+                                      f"{until_accuracy}")
                     break
         driver.close()
         records = driver.records
+        started_from = driver.started_from
         console.print(f"{len(records)} rounds in {time.perf_counter() - started:.1f} s")
     console.print(round_table(records))
     meta = {"n_miners": config.n_miners, "threshold": config.threshold, "dataset": "MNIST",
             "contract": contract.address, "rpc_url": redact_url(url), "seed": config.seed,
-            "clients_per_round": config.clients_per_round}
+            "clients_per_round": config.clients_per_round,
+            "started_from": {"height": started_from.height, "cid": started_from.cid} if started_from else None}
     if metrics or plot:
         metrics = metrics or plot.with_suffix(".json")  # type: ignore[union-attr]
         write_metrics(records, metrics, meta)
@@ -169,7 +181,8 @@ def _row(r) -> str:  # type: ignore[no-untyped-def]
 @click.option("--clients", "clients_spec", required=True,
               help="This miner's clients: 'i/N' (miner i of N under the run's seeded assignment) or '0-99,150'.")
 @click.option("--index", type=int, default=0, help="This miner's number, for logs.")
-@click.option("--rounds", type=int, default=None, help="Stop after this many rounds (default: run until stopped).")
+@click.option("--rounds", type=click.IntRange(min=1), default=None,
+              help="Stop after this many rounds (default: run until stopped).")
 @store_options
 @click.pass_context
 def miner_cmd(ctx: click.Context, config_file: Path | None, rpc_url: str, address: str, key: str | None,

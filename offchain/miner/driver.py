@@ -127,6 +127,7 @@ class _RoundLog:
     watch: Stopwatch = field(default_factory=Stopwatch)
     gas: int = 0
     clients_trained: int = 0
+    validations: int = 0
     miner_accuracies: dict[int, float] = field(default_factory=dict)
 
 
@@ -173,6 +174,7 @@ class RoundDriver:
         self.finalize_stagger_s = finalize_stagger_s
         self.progress = progress or (lambda _msg: None)
         self.records: list[RoundRecord] = []
+        self.started_from: ChainBlock | None = None  # the first block the local miners adopted (the resume point)
         self._log: _RoundLog | None = None
         self._roster: tuple[int, list[str]] | None = None  # (round, the contract's miner list)
         self._cids: dict[tuple[int, str], str] = {}  # (round, claimant) -> revealed CID
@@ -307,7 +309,7 @@ class RoundDriver:
             validated_accuracy=sum(validated) / len(validated) if validated else None,
             cid=head.cid if made_block else None, chain_accuracy=head.accuracy,
             miner_accuracies=dict(log_.miner_accuracies), rejected=rejected, gas_used=log_.gas,
-            clients_trained=log_.clients_trained,
+            clients_trained=log_.clients_trained, validations=log_.validations,
             seconds={k: round(v, 4) for k, v in log_.watch.seconds.items()})
         self.records.append(record)
 
@@ -358,9 +360,12 @@ class RoundDriver:
             m.memory.adopted_height = block.height
             m.memory.has_model = True
             self.strategy.adopted(m.position, params)
+            log.info("miner %d adopted block %d (%s)", m.index, block.height, block.cid)
 
         with self._log.watch("store"):
             list(self._io.map(take, [m for m, _ in batch]))
+        if self.started_from is None and any(m.cid == block.cid for m, _ in batch):
+            self.started_from = block
 
     def _learn(self, view: ChainView, batch: list[tuple[LocalMiner, Action]]) -> None:
         """A round seen for the first time: what the chain holds of each miner's claim (a resumed miner)."""
@@ -442,6 +447,7 @@ class RoundDriver:
         cid = self._cids[key]
         voters = [m for m, _ in batch][:votes_needed(view.info)]
         self.progress(f"round {r} Validation: {len(voters)} committee members fetch and re-evaluate {cid[:14]}…")
+        self._log.validations += len(voters)
         with watch("store"):
             copies = list(self._io.map(lambda m: self._fetch_candidate(m, cid), voters))
         valid = [(m, p) for m, p in zip(voters, copies, strict=True) if p is not None]

@@ -41,7 +41,7 @@ def start_miner(url: str, contract: str, signer: LocalSigner, index: int, config
 
 
 def run_miner_processes(url: str, contract: PoFLContract, signers: list[LocalSigner], config: RunConfig,
-                        ipfs_api: str | None, store_dir: str, rounds: int | None, until_accuracy: float | None,
+                        ipfs_api: str | None, store_dir: str, rounds: int, until_accuracy: float | None,
                         console, log_dir: Path | None = None) -> list[RoundRecord]:  # type: ignore[no-untyped-def]
     log_dir = log_dir or Path(store_dir).resolve().parent / "miner-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -64,9 +64,9 @@ def run_miner_processes(url: str, contract: PoFLContract, signers: list[LocalSig
                                            head.accuracy, {}))
                 console.print(f"round {r}: " + (f"block {block.height} by miner {records[-1].winner} "
                                                 f"({block.accuracy:.4f})" if block else "no block"))
-            if rounds is not None and len(records) >= rounds:
+            if len(records) >= rounds:
                 break
-            if rounds is None and until_accuracy is not None and records and records[-1].winner is not None \
+            if until_accuracy is not None and records and records[-1].winner is not None \
                     and records[-1].chain_accuracy >= until_accuracy:
                 break
             dead = [p.name for p in procs if not p.alive()]
