@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import signal
 import struct
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -267,3 +269,36 @@ def test_an_unfunded_miner_exits_with_its_own_exit_code(anvil: Devnet, tmp_path:
     assert result.exit_code == 4, result.output
     assert "InsufficientFunds" in result.output and "Traceback" not in result.output
     assert contract.miner_info(poor.address).stake == 0 and not contract.miner_info(poor.address).registered
+
+
+def test_a_miner_whose_rpc_stays_down_exits_with_its_own_exit_code(anvil: Devnet, tmp_path: Path) -> None:
+    """The miner's own fault: its RPC down for longer than --rpc-grace ends it with one line and exit status 3."""
+    from offchain.store import LocalStore
+
+    config = RunConfig(n_miners=2, threshold=0.0, phase_seconds=4)
+    workload = Workload(config)
+    w3 = connect(anvil.rpc_url)
+    contract = deploy_or_attach(w3, LocalSigner(w3, dev_key(0)), config, workload, LocalStore(tmp_path / "s"), None)
+    signer = LocalSigner(w3, dev_key(105))
+    ensure_registered(contract, [signer])
+    host, port = anvil.rpc_url.removeprefix("http://").split(":")
+    proxy = FlakyProxy(host, int(port))
+    env = dict(os.environ, POFL_MINER_KEY=signer.account.key.to_0x_hex())
+    argv = [sys.executable, "-m", "offchain.cli", "miner", "--config", str(tmp_path / "c.json"), "--rpc-url",
+            proxy.url, "--contract", contract.address, "--key-env", "POFL_MINER_KEY", "--clients", "0/2",
+            "--store-dir", str(tmp_path / "s"), "--rpc-grace", "3"]
+    (tmp_path / "c.json").write_text(config.to_json())
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(lambda: any(contract.claim_of(contract.current_round(), signer.address).commitment), 120,
+                 "the miner to commit")
+        proxy.cut()
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proxy.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 3, out[-2000:]
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("Error: RpcUnavailable:") and "restart the miner" in last, out[-2000:]
+    assert "Traceback" not in out

@@ -181,13 +181,15 @@ def _row(r) -> str:  # type: ignore[no-untyped-def]
 @click.option("--clients", "clients_spec", required=True,
               help="This miner's clients: 'i/N' (miner i of N under the run's seeded assignment) or '0-99,150'.")
 @click.option("--index", type=int, default=0, help="This miner's number, for logs.")
+@click.option("--rpc-grace", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="Seconds the chain RPC or the store may fail before the miner gives up (exit status 3).")
 @click.option("--rounds", type=click.IntRange(min=1), default=None,
               help="Stop after this many rounds (default: run until stopped).")
 @store_options
 @click.pass_context
 def miner_cmd(ctx: click.Context, config_file: Path | None, rpc_url: str, address: str, key: str | None,
               key_file: Path | None, keystore: Path | None, key_env: str | None, clients_spec: str, index: int,
-              rounds: int | None, ipfs_api: str | None, store_dir: str, **options) -> None:  # type: ignore[no-untyped-def]
+              rpc_grace: float, rounds: int | None, ipfs_api: str | None, store_dir: str, **options) -> None:  # type: ignore[no-untyped-def]
     """Run one miner: its own key, its own clients, talking to the others only through the chain and the store."""
     import logging
 
@@ -221,7 +223,8 @@ def miner_cmd(ctx: click.Context, config_file: Path | None, rpc_url: str, addres
     strategy = WorkloadStrategy(workload, workload.restricted_to(clients), trainer_index={0: 0})
     store = open_store(ipfs_api, store_dir, timeout=config.fetch_timeout_s)
     driver = RoundDriver(contract, store, workload.flat, config.architecture, [signer], strategy, indices=[index],
-                         poll_s=0.1, fetch_timeout_s=config.fetch_timeout_s, finalize_stagger_s=0.15)
+                         poll_s=0.1, fetch_timeout_s=config.fetch_timeout_s, rpc_grace_s=rpc_grace,
+                         finalize_stagger_s=0.15)
     first = contract.current_round()
     click.echo(f"miner {index} ({signer.address}) with {len(clients)} clients, from round {first}")
     try:
