@@ -17,11 +17,11 @@ from offchain.cli import cli
 from offchain.devnet import Devnet
 from offchain.fl.data import load_mnist
 from offchain.ipfs_daemon import IpfsDaemon
-from offchain.miner.network import deploy_or_attach, ensure_registered
 from offchain.miner.processes import start_miner
 from offchain.miner.verify import verify_chain
 from offchain.miner.workload import RunConfig, Workload
 from offchain.store import LocalStore
+from tests.run_setup import deploy_run
 
 pytestmark = pytest.mark.slow
 
@@ -104,12 +104,10 @@ def test_four_miner_processes_survive_a_killed_miner(anvil: Devnet, tmp_path: Pa
 
     config = RunConfig(n_miners=4, threshold=0.0, phase_seconds=6)
     workload = Workload(config)
-    w3 = connect(anvil.rpc_url)
     store_dir = str(tmp_path / "store")
     store = LocalStore(store_dir)
-    contract = deploy_or_attach(w3, LocalSigner(w3, dev_key(0)), config, workload, store, None)
-    signers = [LocalSigner(w3, dev_key(60 + i)) for i in range(4)]
-    ensure_registered(contract, signers)
+    run = deploy_run(anvil.rpc_url, config, workload, store, 60)
+    contract, signers = run.contract, run.signers
     logs = tmp_path / "logs"
     logs.mkdir()
     procs = [start_miner(anvil.rpc_url, contract.address, s, i, config, None, store_dir, logs)
@@ -157,16 +155,13 @@ def test_on_chain_run_follows_the_in_memory_engine_round_for_round(anvil: Devnet
     """Same seed, same clients drawn, same rule: the chain's accuracy per round is the engine's (to 1 bps)."""
     from offchain.fl.simulation import PoFLEngine
     from offchain.miner.driver import RoundDriver
-    from offchain.miner.network import miner_signers
     from offchain.miner.strategy import WorkloadStrategy
 
     config = RunConfig(threshold=0.0)
     workload = Workload(config)
-    w3 = connect(anvil.rpc_url)
     store = LocalStore(tmp_path)
-    contract = deploy_or_attach(w3, LocalSigner(w3, dev_key(0)), config, workload, store, None)
-    signers = miner_signers(w3, config.n_miners)
-    ensure_registered(contract, signers)
+    chain = deploy_run(anvil.rpc_url, config, workload, store, 1)
+    contract, signers = chain.contract, chain.signers
     run = RoundDriver(contract, store, workload.flat, config.architecture, signers, WorkloadStrategy(workload))
     engine = PoFLEngine(workload.federation, load_mnist("train"), workload.eval_set, config, workload.device)
     for _ in range(6):
