@@ -55,18 +55,23 @@ class ModelTooLarge(ModelFormatError):
 
 
 def model_to_bytes(state: Mapping[str, torch.Tensor], architecture: str, round_id: int = 0) -> bytes:
-    """Canonical safetensors bytes of ``state`` (a state dict) with the architecture in the metadata.
+    """Canonical safetensors bytes of ``state`` (a state dict) with the architecture in the metadata."""
+    metadata = {"architecture": architecture, "architecture_id": architecture_id(architecture).hex(),
+                "format": FORMAT, "round": str(int(round_id))}
+    return canonical_safetensors(state, metadata)
+
+
+def canonical_safetensors(tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str]) -> bytes:
+    """Safetensors bytes of ``tensors`` and ``metadata``: the same tensors give the same bytes.
 
     Written here rather than by ``safetensors.save``, whose metadata order varies between
     calls: the header is compact JSON with sorted keys, tensors are laid out in name order,
     and the header is padded with spaces to a multiple of 8 bytes, as the format allows.
     """
-    metadata = {"architecture": architecture, "architecture_id": architecture_id(architecture).hex(),
-                "format": FORMAT, "round": str(int(round_id))}
-    header: dict[str, object] = {"__metadata__": metadata}
+    header: dict[str, object] = {"__metadata__": dict(metadata)}
     chunks, offset = [], 0
-    for name in sorted(state):
-        tensor = state[name].detach().to("cpu").contiguous()
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().to("cpu").contiguous()
         raw = tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b""
         header[name] = {"dtype": _DTYPE_CODES[tensor.dtype], "shape": list(tensor.shape),
                         "data_offsets": [offset, offset + len(raw)]}
