@@ -5,15 +5,24 @@ own drawn clients from its current model and averages them; every miner that tra
 evaluated on the whole evaluation set; the best model at or above the threshold (and, with
 ``require_improvement``, better than the consensus) becomes the consensus, which every miner
 adopts — the contract's rule. Miners without a drawn client keep their model.
+
+Hold-out mode (``holdout_shards``): round ``r``'s claims are measured on shard ``r`` only, and
+"better than the consensus" compares like with like: the consensus (the parent) is measured on
+the same shard. The ``eval_trainer`` option makes one miner an attacker that also trains on every
+evaluation image it can read — ``eval_set``, which in hold-out mode is only the public part:
+the images join the training set as extra clients of that miner, trained every round.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
+from offchain.errors import PoflRuntimeError
 from offchain.fl.data import LabeledImages
 from offchain.fl.evaluation import Evaluator
 from offchain.fl.federation import Federation, assign_to_miners, select_clients
@@ -21,6 +30,20 @@ from offchain.fl.models import ARCHITECTURES, build_model
 from offchain.fl.pool_trainer import AGGREGATORS, PoolTrainer, synchronize
 from offchain.fl.training import DeviceDataset, FlatParams, TrainConfig
 from offchain.options import setting
+
+
+@dataclass(frozen=True)
+class EvalTrainer:
+    """An attacker: ``miner`` also trains on every evaluation image it can read, each round, as extra
+    clients of its pool holding ``client_size`` images each, repeated ``epochs`` times."""
+
+    miner: int
+    client_size: int = 500
+    epochs: int = 10
+
+
+class ShardsExhausted(PoflRuntimeError):
+    """Hold-out mode: every selection shard has judged a round; no claim can be judged any more."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +71,7 @@ class RoundResult:
     consensus_accuracy: float
     clients_trained: int
     seconds: dict[str, float]
+    parent_accuracy: float | None = None  # hold-out mode: the consensus before the round, on this round's shard
 
 
 def genesis_model(architecture: str, seed: int) -> torch.nn.Module:
@@ -57,10 +81,23 @@ def genesis_model(architecture: str, seed: int) -> torch.nn.Module:
 
 
 class PoFLEngine:
-    """Miners' models as rows of one tensor; rounds as in the module docstring."""
+    """Miners' models as rows of one tensor; rounds as in the module docstring.
+
+    Parameters:
+        federation, train_set: the clients and their samples.
+        eval_set: the public evaluation set. Public mode judges every claim on it; in hold-out mode
+            it judges nothing and is what anyone may read (the split's public part).
+        config: the run's rules.
+        device: where models train and are evaluated.
+        holdout_shards: hold-out mode if given: round ``r`` is judged on ``holdout_shards[r - 1]``,
+            the parent included; a round past the last shard raises :class:`ShardsExhausted`.
+        eval_trainer: the attacker, if any, that also trains on every image of ``eval_set``
+            (:class:`EvalTrainer`).
+    """
 
     def __init__(self, federation: Federation, train_set: LabeledImages, eval_set: LabeledImages,
-                 config: EngineConfig, device: torch.device) -> None:
+                 config: EngineConfig, device: torch.device, *, holdout_shards: Sequence[LabeledImages] = (),
+                 eval_trainer: EvalTrainer | None = None) -> None:
         self.config = config
         self.device = device
         module = genesis_model(config.architecture, config.seed).to(device)
@@ -70,18 +107,36 @@ class PoFLEngine:
         self.consensus = genesis.clone()
         self.consensus_accuracy = 0.0
         self.round = 0
-        data = DeviceDataset(train_set.images, train_set.labels, device)
-        owners = assign_to_miners(federation.n_clients, config.n_miners, config.seed)
-        self.trainer = PoolTrainer(federation, owners, data, self.flat, config.train, config.aggregator)
-        self.evaluator = Evaluator(eval_set, self.flat, config.architecture, device)
         self.n_clients = federation.n_clients
+        owners = assign_to_miners(federation.n_clients, config.n_miners, config.seed)
+        self.eval_clients = np.zeros(0, dtype=np.int64)  # clients trained every round: the attacker's
+        if eval_trainer is not None:
+            if not 0 <= eval_trainer.miner < config.n_miners:
+                raise PoflRuntimeError(f"eval_trainer must be a miner 0..{config.n_miners - 1}, got "
+                                       f"{eval_trainer.miner}")
+            federation, train_set, owners, self.eval_clients = add_eval_clients(
+                federation, train_set, owners, eval_set, eval_trainer)
+        data = DeviceDataset(train_set.images, train_set.labels, device)
+        self.trainer = PoolTrainer(federation, owners, data, self.flat, config.train, config.aggregator)
+        self.holdout_shards = tuple(holdout_shards)
+        self.evaluator = None if self.holdout_shards else Evaluator(eval_set, self.flat, config.architecture, device)
 
     def run_round(self) -> RoundResult:
+        if self.holdout_shards and self.round >= len(self.holdout_shards):
+            raise ShardsExhausted(f"all {len(self.holdout_shards)} hold-out shards have judged a round: append "
+                                  f"shards to go on")
         self.round += 1
-        pool = self.trainer.train(self.models, select_clients(self.config.seed, self.round, self.n_clients,
-                                                              self.config.clients_per_round))
+        selected = select_clients(self.config.seed, self.round, self.n_clients, self.config.clients_per_round)
+        pool = self.trainer.train(self.models, np.concatenate([selected, self.eval_clients]))
         t0 = time.perf_counter()
-        accs = self.evaluator.accuracies(pool.models).tolist() if pool.trained_miners else []
+        parent_accuracy = None
+        if self.holdout_shards:  # the parent is measured beside the candidates, on this round's shard
+            evaluator = Evaluator(self.holdout_shards[self.round - 1], self.flat, self.config.architecture,
+                                  self.device)
+            *accs, parent_accuracy = evaluator.accuracies(torch.cat([pool.models, self.consensus[None]])).tolist()
+            self.consensus_accuracy = parent_accuracy
+        else:
+            accs = self.evaluator.accuracies(pool.models).tolist() if pool.trained_miners else []
         synchronize(self.device)
         seconds = {**pool.seconds, "evaluate": time.perf_counter() - t0}
         for row, miner in enumerate(pool.trained_miners):
@@ -92,11 +147,13 @@ class PoFLEngine:
             self.consensus = self.models[winner].clone()
             self.consensus_accuracy = accuracies[winner]
             self.models[:] = self.consensus
-        return RoundResult(self.round, accuracies, winner, self.consensus_accuracy, len(pool.selected), seconds)
+        return RoundResult(self.round, accuracies, winner, self.consensus_accuracy, len(pool.selected), seconds,
+                           parent_accuracy)
 
     def _decide(self, accuracies: dict[int, float]) -> int | None:
-        """The contract's rule: best claim at or above the threshold and, if required, above the consensus;
-        ties go to the first (the contract: earliest reveal)."""
+        """The contract's rule: best claim at or above the threshold and, if required, above the consensus
+        (in hold-out mode: the consensus measured on this round's shard); ties go to the first (the
+        contract: earliest reveal)."""
         best: int | None = None
         for miner, acc in accuracies.items():
             eligible = acc >= self.config.threshold and (
@@ -104,3 +161,20 @@ class PoFLEngine:
             if eligible and (best is None or acc > accuracies[best]):
                 best = miner
         return best
+
+
+def add_eval_clients(federation: Federation, train_set: LabeledImages, owners: np.ndarray, eval_set: LabeledImages,
+                     attacker: EvalTrainer) -> tuple[Federation, LabeledImages, np.ndarray, np.ndarray]:
+    """``eval_set`` appended to ``train_set`` and cut into clients of ``attacker.client_size`` images (each
+    image ``attacker.epochs`` times, in order) owned by ``attacker.miner``.
+
+    Returns the extended federation, training set and client owners, and the new clients' ids.
+    """
+    base = len(train_set)
+    n_new = max(1, -(-len(eval_set) // attacker.client_size))
+    cuts = [np.tile(c, attacker.epochs) for c in np.array_split(np.arange(base, base + len(eval_set)), n_new)]
+    parts = [federation.client(i) for i in range(federation.n_clients)] + cuts
+    extended = LabeledImages(np.concatenate([train_set.images, eval_set.images]),
+                             np.concatenate([train_set.labels, eval_set.labels]))
+    new_ids = np.arange(federation.n_clients, federation.n_clients + n_new, dtype=np.int64)
+    return Federation.from_parts(parts), extended, np.concatenate([owners, np.full(n_new, attacker.miner)]), new_ids

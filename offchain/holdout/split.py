@@ -83,16 +83,23 @@ def split_holdout(data: LabeledImages, *, n_shards: int = DEFAULT_SHARDS, shard_
         final_size: images in the final held-out shard (at least 1).
         seed: the split's seed; the same inputs give the same split.
     """
+    public, final, *shards = (data.subset(p) for p in split_indices(data.labels, n_shards=n_shards,
+                                                                    shard_size=shard_size, final_size=final_size,
+                                                                    seed=seed))
+    return HoldoutSplit(public, tuple(shards), final)
+
+
+def split_indices(labels: np.ndarray, *, n_shards: int, shard_size: int, final_size: int, seed: int,
+                  ) -> list[np.ndarray]:
+    """The sample indices of :func:`split_holdout`'s parts: public, final, then the selection shards."""
     if n_shards < 1 or shard_size < 1 or final_size < 1:
         raise PoflValueError(f"need at least one shard of at least one image and a final shard: got n_shards="
                              f"{n_shards}, shard_size={shard_size}, final_size={final_size}")
     private = n_shards * shard_size + final_size
-    if private > len(data):
+    if private > len(labels):
         raise PoflValueError(f"{n_shards} shards of {shard_size} images and a final shard of {final_size} need "
-                             f"{private} images, the evaluation set has {len(data)}: use fewer or smaller shards")
-    parts = stratified_parts(data.labels, [len(data) - private, final_size] + [shard_size] * n_shards, seed)
-    public, final, *shards = (data.subset(p) for p in parts)
-    return HoldoutSplit(public, tuple(shards), final)
+                             f"{private} images, the evaluation set has {len(labels)}: use fewer or smaller shards")
+    return stratified_parts(labels, [len(labels) - private, final_size] + [shard_size] * n_shards, seed)
 
 
 def mnist_split(seed: int = 0) -> HoldoutSplit:
