@@ -20,8 +20,10 @@ one trains on): the *gap* of a block is its claimed accuracy minus its final-sha
 report gives, per mode: blocks won by the attacker, the mean claimed and final accuracy of the
 blocks it won and their gap (also for the other miners' blocks), the round after which the chain
 froze (no block in the last ``FROZEN_AFTER`` rounds or more; null if it did not) and the engine's
-seconds per round. Each mode is one function (``engine_public``, ``engine_holdout``), so an
-end-to-end run on a chain can be added beside them.
+seconds per round; ``without_attacker``: the same run with no attacker (its seconds per round are
+the mode's own cost; the attacker's extra training dominates the others). Each mode is one
+function (``engine_public``, ``engine_holdout``), so an end-to-end run on a chain can be added
+beside them.
 """
 
 from __future__ import annotations
@@ -79,10 +81,12 @@ def run_engine(engine: PoFLEngine, final: LabeledImages, rounds: int) -> dict:
 
     def summary(of: list[dict]) -> dict:
         if not of:
-            return {"blocks": 0, "mean_claimed": None, "mean_final": None, "gap_points": None}
+            return {"blocks": 0, "mean_claimed": None, "mean_final": None, "gap_points": None,
+                    "last_block_gap_points": None}
         claimed, final_acc = statistics.mean(b["claimed"] for b in of), statistics.mean(b["final"] for b in of)
         return {"blocks": len(of), "mean_claimed": round(claimed, 4), "mean_final": round(final_acc, 4),
-                "gap_points": round(100 * (claimed - final_acc), 2)}
+                "gap_points": round(100 * (claimed - final_acc), 2),
+                "last_block_gap_points": round(100 * (of[-1]["claimed"] - of[-1]["final"]), 2)}
 
     return {
         "rounds": rounds,
@@ -98,20 +102,36 @@ def run_engine(engine: PoFLEngine, final: LabeledImages, rounds: int) -> dict:
 
 
 def engine_public(split: HoldoutSplit, config: EngineConfig, rounds: int, device: torch.device) -> dict:
-    """Public mode on the in-memory engine: judged on, and attacked with, MNIST test less the final shard."""
+    """Public mode on the in-memory engine: judged on, and attacked with, MNIST test less the final shard;
+    the same run without the attacker beside it."""
     public_eval = public_minus_final(config.seed)
-    engine = PoFLEngine(from_file(BENCHMARK_FEDERATION), load_mnist("train"), public_eval, config, device,
-                        eval_trainer=EvalTrainer(ATTACKER))
+
+    def engine(attacker: EvalTrainer | None) -> PoFLEngine:
+        return PoFLEngine(from_file(BENCHMARK_FEDERATION), load_mnist("train"), public_eval, config, device,
+                          eval_trainer=attacker)
+
     return {"evaluation_images": len(public_eval), "attacker_reads": len(public_eval),
-            **run_engine(engine, split.final, rounds)}
+            **run_engine(engine(EvalTrainer(ATTACKER)), split.final, rounds),
+            "without_attacker": without_attacker(run_engine(engine(None), split.final, rounds))}
 
 
 def engine_holdout(split: HoldoutSplit, config: EngineConfig, rounds: int, device: torch.device) -> dict:
-    """Hold-out mode on the in-memory engine: round r judged on shard r; the attacker reads the public part."""
-    engine = PoFLEngine(from_file(BENCHMARK_FEDERATION), load_mnist("train"), split.public, config, device,
-                        holdout_shards=split.shards, eval_trainer=EvalTrainer(ATTACKER))
+    """Hold-out mode on the in-memory engine: round r judged on shard r; the attacker reads the public part;
+    the same run without the attacker beside it."""
+    def engine(attacker: EvalTrainer | None) -> PoFLEngine:
+        return PoFLEngine(from_file(BENCHMARK_FEDERATION), load_mnist("train"), split.public, config, device,
+                          holdout_shards=split.shards, eval_trainer=attacker)
+
     return {"evaluation_images": len(split.shards[0]), "attacker_reads": len(split.public),
-            **run_engine(engine, split.final, rounds)}
+            **run_engine(engine(EvalTrainer(ATTACKER)), split.final, rounds),
+            "without_attacker": without_attacker(run_engine(engine(None), split.final, rounds))}
+
+
+def without_attacker(run: dict) -> dict:
+    """The figures of a run with no attacker: its seconds per round and the gap of all its blocks."""
+    keep = ("blocks", "froze_after_round", "final_accuracy_of_last_block", "round_seconds_median",
+            "round_seconds_mean")
+    return {**{k: run[k] for k in keep}, "gap_points": run["honest"]["gap_points"]}
 
 
 MODES = {"public": engine_public, "holdout": engine_holdout}

@@ -37,3 +37,15 @@ def test_store_smoke() -> None:
     report = run_bench("store.py", "--tiny")
     assert set(report) == {"LocalStore", "IpfsStore (js-ipfs 0.18 daemon)", "compute_cid"}
     assert report["LocalStore"]["blob 1 MB"]["get_MBps"] > 0 and report["compute_cid"]["bytes"] == 1024 * 1024
+
+
+@pytest.mark.timeout(600)
+def test_holdout_smoke() -> None:
+    report = run_bench("holdout.py", "--tiny")
+    assert report["split"] == {"public": 1000, "shards": 30, "shard_size": 250, "final": 1500}
+    for mode, images, reads in (("public", 8500, 8500), ("holdout", 250, 1000)):
+        run = report[mode]
+        assert run["rounds"] == 3 and run["evaluation_images"] == images and run["attacker_reads"] == reads
+        assert run["attacker"]["blocks"] + run["honest"]["blocks"] == run["blocks"] == len(run["per_block"])
+        assert all(0 <= b["claimed"] <= 1 and 0 <= b["final"] <= 1 for b in run["per_block"])
+        assert run["round_seconds_median"] > 0 and run["without_attacker"]["round_seconds_median"] > 0

@@ -341,3 +341,25 @@ def _correct(engine: PoFLEngine, data: LabeledImages) -> np.ndarray:
     with torch.no_grad():
         logits = functional_call(engine.flat.module, engine.flat.unflatten(engine.consensus), (inputs,))
     return (logits.argmax(dim=1) == torch.from_numpy(data.labels)).numpy()
+
+
+# ------------------------------------------------------------------ the engine: the evaluation-set attacker
+
+
+def test_the_evaluation_set_attacker_pays_in_public_mode_and_not_in_holdout_mode(test_set) -> None:
+    """Miner 0 also trains on the 200 evaluation images anyone can read. Judged on those images (public
+    mode) it wins the blocks with claims far above what its models score on 1,000 unseen images; judged on
+    fresh shards (hold-out mode) its blocks' claims are what they score on unseen images."""
+    from bench.holdout import ATTACKER, run_engine
+
+    data = test_set.subset(np.random.default_rng(0).permutation(len(test_set))[:3700])
+    split = split_holdout(data, n_shards=5, shard_size=500, final_size=1000, seed=0)
+    assert len(split.public) == 200
+    federation, train, config = from_file(BENCHMARK_FEDERATION), load_mnist("train"), EngineConfig(threshold=0.0)
+    attacker = EvalTrainer(ATTACKER, client_size=200, epochs=5)
+    public = run_engine(PoFLEngine(federation, train, split.public, config, CPU, eval_trainer=attacker),
+                        split.final, 5)
+    holdout = run_engine(PoFLEngine(federation, train, split.public, config, CPU, holdout_shards=split.shards,
+                                    eval_trainer=attacker), split.final, 5)
+    assert public["attacker"]["blocks"] >= 3 and public["attacker"]["gap_points"] >= 5, public
+    assert holdout["attacker"]["blocks"] >= 1 and abs(holdout["attacker"]["gap_points"]) < 2, holdout
