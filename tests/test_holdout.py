@@ -257,6 +257,13 @@ def test_a_sealed_blob_that_is_not_a_shard_is_a_format_error(tmp_path) -> None:
     assert isinstance(caught.value, PoflError)
 
 
+def test_an_oversized_sealed_blob_is_refused_before_decrypting(sealed, monkeypatch) -> None:
+    store, task, keys, _ = sealed
+    monkeypatch.setattr("offchain.holdout.task.MAX_SEALED_BYTES", 1000)
+    with pytest.raises(UnsealFailed, match=r"is 198229 bytes, over the 1000-byte limit"):
+        open_shard(store, task.shards[0].cid, keys.shards[0], task.shards[0].key_hash, task=TASK, index=0)
+
+
 def test_nonces_are_fresh_and_the_associated_data_binds_task_and_index() -> None:
     key = new_key()
     assert seal(b"x", key, TASK, 0) != seal(b"x", key, TASK, 0)
