@@ -353,6 +353,14 @@ def _correct(engine: PoFLEngine, data: LabeledImages) -> np.ndarray:
 # ------------------------------------------------------------------ the engine: the evaluation-set attacker
 
 
+def test_eval_trainer_options_are_checked(test_set) -> None:
+    with pytest.raises(PoflValueError, match="client_size >= 1 and epochs >= 1, got 0 and 5"):
+        EvalTrainer(0, client_size=0)
+    with pytest.raises(PoflValueError, match=r"eval_trainer must be a miner 0..9, got 10"):
+        PoFLEngine(from_file(BENCHMARK_FEDERATION), load_mnist("train"), test_set, EngineConfig(), CPU,
+                   eval_trainer=EvalTrainer(10))
+
+
 def test_the_evaluation_set_attacker_pays_in_public_mode_and_not_in_holdout_mode(test_set) -> None:
     """Miner 0 also trains on the 200 evaluation images anyone can read. Judged on those images (public
     mode) it wins the blocks with claims far above what its models score on 1,000 unseen images; judged on

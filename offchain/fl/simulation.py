@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from offchain.errors import PoflRuntimeError
+from offchain.errors import PoflRuntimeError, PoflValueError
 from offchain.fl.data import LabeledImages
 from offchain.fl.evaluation import Evaluator
 from offchain.fl.federation import Federation, assign_to_miners, select_clients
@@ -37,14 +37,20 @@ class EvalTrainer:
     """An attacker: ``miner`` also trains on every evaluation image it can read, each round, as extra
     clients of its pool holding ``client_size`` images each, repeated ``epochs`` times.
 
-    The defaults were chosen by measurement (bench/holdout.py, public mode, 12 rounds): few large
-    clients memorize the images best for the compute (8,500 images as 17 clients of 500 x 10 epochs:
-    a 1.9-point gap; as 5 clients of 2,000 x 5 epochs: 2.8 points, at half the compute).
+    The defaults were chosen by measurement (bench/holdout.py's public mode, 8,500 readable images):
+    few large clients memorize them best for the compute (17 clients of 500 x 10 epochs: a mean gap
+    of 1.8 points over 15 rounds; 5 clients of 2,000 x 5 epochs: 2.2 points over 12 rounds, at half
+    the compute; 100-image clients x 1 epoch: 1.7 points over 30 rounds).
     """
 
     miner: int
     client_size: int = 2000
     epochs: int = 5
+
+    def __post_init__(self) -> None:
+        if self.client_size < 1 or self.epochs < 1:
+            raise PoflValueError(f"EvalTrainer needs client_size >= 1 and epochs >= 1, got {self.client_size} and "
+                                 f"{self.epochs}")
 
 
 class ShardsExhausted(PoflRuntimeError):
@@ -117,8 +123,8 @@ class PoFLEngine:
         self.eval_clients = np.zeros(0, dtype=np.int64)  # clients trained every round: the attacker's
         if eval_trainer is not None:
             if not 0 <= eval_trainer.miner < config.n_miners:
-                raise PoflRuntimeError(f"eval_trainer must be a miner 0..{config.n_miners - 1}, got "
-                                       f"{eval_trainer.miner}")
+                raise PoflValueError(f"eval_trainer must be a miner 0..{config.n_miners - 1}, got "
+                                     f"{eval_trainer.miner}")
             federation, train_set, owners, self.eval_clients = add_eval_clients(
                 federation, train_set, owners, eval_set, eval_trainer)
         data = DeviceDataset(train_set.images, train_set.labels, device)
