@@ -20,7 +20,8 @@ one trains on): the *gap* of a block is its claimed accuracy minus its final-sha
 report gives, per mode: blocks won by the attacker, the mean claimed and final accuracy of the
 blocks it won and their gap (also for the other miners' blocks), the round after which the chain
 froze (no block in the last ``FROZEN_AFTER`` rounds or more; null if it did not) and the engine's
-seconds per round; ``without_attacker``: the same run with no attacker (its seconds per round are
+seconds per round (wall, and the process's CPU seconds, which a machine shared with other work
+disturbs less); ``without_attacker``: the same run with no attacker (its seconds per round are
 the mode's own cost; the attacker's extra training dominates the others). Each mode is one
 function (``engine_public``, ``engine_holdout``), so an end-to-end run on a chain can be added
 beside them.
@@ -69,11 +70,12 @@ def public_minus_final(seed: int) -> LabeledImages:
 def run_engine(engine: PoFLEngine, final: LabeledImages, rounds: int) -> dict:
     """Run ``rounds`` rounds; every block measured on ``final``; the attacker's figures summarised."""
     final_eval = Evaluator(final, engine.flat, engine.config.architecture, engine.device)
-    blocks, walls = [], []
+    blocks, walls, cpus = [], [], []
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = engine.run_round()
         walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
         if result.winner is not None:
             blocks.append({"round": result.round, "miner": result.winner, "claimed": result.consensus_accuracy,
                            "final": final_eval.accuracy(engine.consensus)})
@@ -97,6 +99,7 @@ def run_engine(engine: PoFLEngine, final: LabeledImages, rounds: int) -> dict:
         "final_accuracy_of_last_block": round(blocks[-1]["final"], 4) if blocks else None,
         "round_seconds_median": round(statistics.median(walls), 4),
         "round_seconds_mean": round(statistics.mean(walls), 4),
+        "round_cpu_seconds_median": round(statistics.median(cpus), 4),
         "per_block": [{k: round(v, 4) if isinstance(v, float) else v for k, v in b.items()} for b in blocks],
     }
 
@@ -130,7 +133,7 @@ def engine_holdout(split: HoldoutSplit, config: EngineConfig, rounds: int, devic
 def without_attacker(run: dict) -> dict:
     """The figures of a run with no attacker: its seconds per round and the gap of all its blocks."""
     keep = ("blocks", "froze_after_round", "final_accuracy_of_last_block", "round_seconds_median",
-            "round_seconds_mean")
+            "round_seconds_mean", "round_cpu_seconds_median")
     return {**{k: run[k] for k in keep}, "gap_points": run["honest"]["gap_points"]}
 
 
