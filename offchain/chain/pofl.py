@@ -195,11 +195,13 @@ class PoFLContract:
 
     @classmethod
     def deploy(cls, signer: LocalSigner, config: PoFLConfig, genesis_cid: str, *, reward_pool: int = 0,
-               deployments_dir: Path | None = DEPLOYMENTS_DIR) -> tuple[PoFLContract, DeploymentRecord]:
-        """Deploy with ``config``; ``reward_pool`` wei fund block rewards. Records the deployment."""
+               deployments_dir: Path | None = DEPLOYMENTS_DIR, settings: dict[str, Any] | None = None,
+               ) -> tuple[PoFLContract, DeploymentRecord]:
+        """Deploy with ``config``; ``reward_pool`` wei fund block rewards. Records the deployment (with the
+        run's ``settings``, which miners read) in ``deployments_dir`` unless that is None."""
         artifact = load_artifact(CONTRACT_NAME)
         contract, record = deploy_contract(signer, artifact, [config.as_tuple(), genesis_cid], value=reward_pool,
-                                           deployments_dir=deployments_dir)
+                                           deployments_dir=deployments_dir, settings=settings)
         return cls(contract, artifact), record
 
     @classmethod
