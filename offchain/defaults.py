@@ -18,3 +18,9 @@ REWARD_POOL_WEI = 10 * ETH
 
 STORE_DIR = ".pofl/store"
 """The embedded model store's directory when neither ``--store-dir`` nor ``--ipfs-api`` is given."""
+
+MAX_MINERS = 256
+"""The contract's cap on registered miners (``PoFLConsensus.MAX_MINERS``)."""
+
+IPFS_TIMEOUT_S = 10.0
+"""Seconds an IPFS read waits for content before the store reports it absent (``--ipfs-timeout``)."""

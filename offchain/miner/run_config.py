@@ -8,17 +8,30 @@ The command line derives its run options from these fields (:mod:`offchain.cli.c
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from offchain.errors import ConfigError
+from offchain.defaults import MAX_MINERS
+from offchain.errors import ConfigError, PoflValueError
 from offchain.fl.simulation import EngineConfig
 from offchain.fl.training import TrainConfig
 from offchain.options import setting
 
 PARTITIONS = ("benchmark", "iid", "dirichlet", "shards")
+MAX_SEED = 2**32 - 1
+
+
+@functools.lru_cache(maxsize=16)
+def _clients_in(path: Path, _mtime_ns: int) -> int:
+    from offchain.fl.federation import from_file
+
+    try:
+        return from_file(path).n_clients
+    except PoflValueError as exc:
+        raise ConfigError(f"--partition {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -40,7 +53,9 @@ class RunConfig(EngineConfig):
             (self.n_miners >= 1, f"--miners must be at least 1, got {self.n_miners}"),
             (self.clients_per_round >= 1, f"--clients-per-round must be at least 1, got {self.clients_per_round}"),
             (0.0 <= self.threshold <= 1.0, f"--threshold must lie within [0, 1], got {self.threshold}"),
-            (self.seed >= 0, f"--seed must be >= 0, got {self.seed}"),
+            (self.n_miners <= MAX_MINERS, f"--miners must be at most {MAX_MINERS} (the contract's cap), "
+                                          f"got {self.n_miners}"),
+            (0 <= self.seed <= MAX_SEED, f"--seed must lie within [0, {MAX_SEED}], got {self.seed}"),
             (self.n_clients >= 1, f"--n-clients must be at least 1, got {self.n_clients}"),
             (self.alpha > 0, f"--alpha must be > 0, got {self.alpha}"),
             (self.phase_seconds >= 1, f"--phase-seconds must be at least 1, got {self.phase_seconds}"),
@@ -54,6 +69,25 @@ class RunConfig(EngineConfig):
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        clients = self.federation_clients()
+        if self.clients_per_round > clients:
+            raise ConfigError(f"--clients-per-round {self.clients_per_round} is more than the federation's "
+                              f"{clients} clients")
+        if self.n_miners > clients:
+            raise ConfigError(f"--miners {self.n_miners} is more than the federation's {clients} clients: every "
+                              f"miner leads at least one")
+
+    def federation_clients(self) -> int:
+        """How many clients the federation has (a federation file is read, and checked, to know)."""
+        if self.partition in PARTITIONS and self.partition != "benchmark":
+            return self.n_clients
+        from offchain.fl.federation import BENCHMARK_FEDERATION
+
+        path = BENCHMARK_FEDERATION if self.partition == "benchmark" else Path(self.partition)
+        try:
+            return _clients_in(path, path.stat().st_mtime_ns)
+        except OSError as exc:
+            raise ConfigError(f"--partition {self.partition}: cannot read it ({exc.strerror})") from None
 
     @property
     def fetch_timeout_s(self) -> float:
