@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from offchain.errors import PoflRuntimeError
+from offchain.errors import ConfigError, PoflRuntimeError
 from offchain.store.cid import MalformedCid
 
 DEFAULT_MAX_BLOB = 256 * 1024 * 1024
@@ -30,6 +30,10 @@ class StoreUnavailable(StoreError, ConnectionError):
     """The store's server did not answer after retries."""
 
 
+class StoreMisconfigured(StoreError, ConfigError):
+    """The store's address is wrong: not a multiaddr, or what answers there is not an IPFS RPC API (exit 2)."""
+
+
 @runtime_checkable
 class ModelStore(Protocol):
     """Content-addressed bytes: ``put`` returns the CID, ``get`` verifies it."""
@@ -52,4 +56,4 @@ class ModelStore(Protocol):
 
 
 __all__ = ["DEFAULT_MAX_BLOB", "BlobTooLarge", "IntegrityError", "MalformedCid", "ModelStore", "NotFound",
-           "StoreError", "StoreUnavailable"]
+           "StoreError", "StoreMisconfigured", "StoreUnavailable"]
