@@ -307,7 +307,7 @@ class RoundDriver:
             winner=winner.index if winner else None,
             claimed_accuracy=head.accuracy if made_block else None,
             validated_accuracy=sum(validated) / len(validated) if validated else None,
-            cid=head.cid if made_block else None, chain_accuracy=head.accuracy,
+            cid=head.cid if made_block else None, chain_accuracy=head.accuracy, chain_height=head.height,
             miner_accuracies=dict(log_.miner_accuracies), rejected=rejected, gas_used=log_.gas,
             clients_trained=log_.clients_trained, validations=log_.validations,
             seconds={k: round(v, 4) for k, v in log_.watch.seconds.items()})

@@ -1,18 +1,33 @@
-"""``pofl run --processes``: one ``pofl miner`` process per miner, watched from here."""
+"""``pofl run --processes``: one ``pofl miner`` process per miner, watched from here.
+
+A miner that exits is restarted (with its key it resumes from the chain), up to a budget; past it,
+the run rides on without it, since the contract's deadlines close every round whoever is missing. The
+run's per-round records are read from the chain's events (:class:`RoundsFromEvents`), so they say
+what every miner claimed, what the committee measured, who was rejected and the gas used, whichever
+process did it.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 import time
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from offchain.chain.accounts import LocalSigner
-from offchain.chain.pofl import PoFLContract
+from offchain.chain.pofl import BPS, ChainBlock, PoFLContract
 from offchain.errors import PoflRuntimeError
 from offchain.miner.metrics import RoundRecord
 from offchain.miner.workload import RunConfig
 from offchain.procs import ManagedProcess
+
+MAX_RESTARTS = 3
+"""How many times a miner that exits is restarted before the run rides on without it."""
+EVENTS = ("RoundOpened", "Committed", "Revealed", "Voted", "ClaimRejected", "BlockFinalized", "PhaseChanged",
+          "RoundFailed")
 
 
 def miner_argv(url: str, contract: str, key_env: str, index: int, config_file: Path, ipfs_api: str | None,
@@ -26,7 +41,7 @@ def miner_argv(url: str, contract: str, key_env: str, index: int, config_file: P
 
 
 def start_miner(url: str, contract: str, signer: LocalSigner, index: int, config: RunConfig, ipfs_api: str | None,
-                store_dir: str, log_dir: Path) -> ManagedProcess:
+                store_dir: str, log_dir: Path, *, append_log: bool = False) -> ManagedProcess:
     """A `pofl miner` child; the run's settings travel as a file beside its log, its key in its environment
     (never on a command line)."""
     key_env = "POFL_MINER_KEY"
@@ -37,41 +52,103 @@ def start_miner(url: str, contract: str, signer: LocalSigner, index: int, config
         tmp.write_text(config.to_json())
         tmp.replace(config_file)
     argv = miner_argv(url, contract, key_env, index, config_file, ipfs_api, store_dir, config.n_miners)
-    return ManagedProcess(f"miner {index}", argv, env=env, log_path=log_dir / f"miner-{index}.log").start()
+    return ManagedProcess(f"miner {index}", argv, env=env, log_path=log_dir / f"miner-{index}.log",
+                          append_log=append_log).start()
+
+
+class RoundsFromEvents:
+    """Round records built from the contract's events, for rounds run by other processes."""
+
+    def __init__(self, contract: PoFLContract, by_address: dict[str, int], from_block: int) -> None:
+        self.contract = contract
+        self.by_address = by_address
+        self.cursor = from_block
+        self.events: dict[int, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+        self.head: ChainBlock = contract.latest_block()
+
+    def _fetch(self) -> None:
+        latest = self.contract.w3.eth.block_number
+        if latest < self.cursor:
+            return
+        for name in EVENTS:
+            for event in self.contract.events(name, self.cursor, latest):
+                self.events[int(event["args"]["round"])][name].append(event)
+        self.cursor = latest + 1
+
+    def record(self, round_id: int) -> RoundRecord:
+        """The record of ``round_id``, a round that has ended."""
+        if round_id + 1 not in self.events or "RoundOpened" not in self.events[round_id + 1]:
+            self._fetch()
+        ev = self.events[round_id]
+        who = self.by_address.get
+        finalized = ev.get("BlockFinalized", [])
+        block = finalized[-1]["args"] if finalized else None
+        if block is not None:
+            self.head = self.contract.block_at(int(block["height"]))
+        winner = who(block["miner"]) if block is not None else None
+        votes = [v["args"]["measuredBps"] / BPS for v in ev.get("Voted", [])
+                 if block is not None and v["args"]["claimant"] == block["miner"]]
+        opened = [e["args"]["openedAt"] for e in ev.get("RoundOpened", [])]
+        next_opened = [e["args"]["openedAt"] for e in self.events.get(round_id + 1, {}).get("RoundOpened", [])]
+        txs = {e["transactionHash"] for events in ev.values() for e in events}
+        gas = sum(int(self.contract.w3.eth.get_transaction_receipt(tx)["gasUsed"]) for tx in txs)
+        return RoundRecord(
+            round=round_id, block_height=int(block["height"]) if block is not None else None, winner=winner,
+            claimed_accuracy=block["accuracyBps"] / BPS if block is not None else None,
+            validated_accuracy=sum(votes) / len(votes) if votes else None,
+            cid=block["cid"] if block is not None else None, chain_accuracy=self.head.accuracy,
+            miner_accuracies={who(e["args"]["miner"], e["args"]["miner"]): e["args"]["accuracyBps"] / BPS
+                              for e in ev.get("Revealed", [])},
+            rejected=[who(e["args"]["miner"], e["args"]["miner"]) for e in ev.get("ClaimRejected", [])],
+            gas_used=gas, validations=len(ev.get("Voted", [])),
+            seconds={"round": float(next_opened[0] - opened[0])} if opened and next_opened else {},
+            chain_height=self.head.height)
 
 
 def run_miner_processes(url: str, contract: PoFLContract, signers: list[LocalSigner], config: RunConfig,
-                        ipfs_api: str | None, store_dir: str, rounds: int, until_accuracy: float | None,
-                        console, log_dir: Path | None = None) -> list[RoundRecord]:  # type: ignore[no-untyped-def]
-    log_dir = log_dir or Path(store_dir).resolve().parent / "miner-logs"
+                        ipfs_api: str | None, store_dir: str, rounds: int, until_accuracy: float | None, *,
+                        log_dir: Path, on_round: Callable[[list[RoundRecord]], None] = lambda _r: None,
+                        note: Callable[[str], None] = lambda _m: None,
+                        max_restarts: int = MAX_RESTARTS) -> list[RoundRecord]:
+    """Run one `pofl miner` per signer until ``rounds`` rounds have ended (or a block reaches
+    ``until_accuracy``); ``on_round`` gets the records after every round. A miner that exits is restarted
+    up to ``max_restarts`` times, then left out."""
     log_dir.mkdir(parents=True, exist_ok=True)
     procs = [start_miner(url, contract.address, s, i, config, ipfs_api, store_dir, log_dir)
              for i, s in enumerate(signers)]
-    by_address = {s.address: i for i, s in enumerate(signers)}
+    restarts = [0] * len(procs)
+    given_up: set[int] = set()
+    events = RoundsFromEvents(contract, {s.address: i for i, s in enumerate(signers)},
+                              contract.w3.eth.block_number)
     start_round = contract.current_round()
     records: list[RoundRecord] = []
     try:
         while True:
             time.sleep(0.2)
             current = contract.current_round()
-            while start_round + len(records) < current:
-                r = start_round + len(records)
-                block = next((b for b in reversed(contract.blocks()) if b.round == r), None)
-                head = contract.latest_block()
-                records.append(RoundRecord(r, block.height if block else None,
-                                           by_address.get(block.miner) if block else None,
-                                           block.accuracy if block else None, None, block.cid if block else None,
-                                           head.accuracy, {}))
-                console.print(f"round {r}: " + (f"block {block.height} by miner {records[-1].winner} "
-                                                f"({block.accuracy:.4f})" if block else "no block"))
+            while start_round + len(records) < current and len(records) < rounds:
+                records.append(events.record(start_round + len(records)))
+                on_round(records)
             if len(records) >= rounds:
                 break
             if until_accuracy is not None and records and records[-1].winner is not None \
                     and records[-1].chain_accuracy >= until_accuracy:
                 break
-            dead = [p.name for p in procs if not p.alive()]
-            if dead:
-                raise PoflRuntimeError(f"{', '.join(dead)} exited; see the logs in {log_dir}")
+            for i, p in enumerate(procs):
+                if i in given_up or p.alive():
+                    continue
+                log = log_dir / f"miner-{i}.log"
+                if restarts[i] < max_restarts:
+                    restarts[i] += 1
+                    note(f"miner {i} exited (status {p.returncode}); restarting it ({restarts[i]} of "
+                         f"{max_restarts}; log {log})")
+                    procs[i] = start_miner(url, contract.address, signers[i], i, config, ipfs_api, store_dir,
+                                           log_dir, append_log=True)
+                else:
+                    given_up.add(i)
+                    note(f"miner {i} exited {max_restarts + 1} times; the run goes on without it (log {log})")
+            if len(given_up) == len(procs):
+                raise PoflRuntimeError(f"every miner exited {max_restarts + 1} times; see the logs in {log_dir}")
     finally:
         for p in procs:
             p.stop()
