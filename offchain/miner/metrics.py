@@ -132,10 +132,8 @@ def plot_metrics(metrics_path: Path, png_path: Path) -> Path:
             ax.plot(*zip(*points, strict=True), ".", alpha=0.45, label=f"miner {m}" if len(miners) <= 10 else None)
     genesis = meta.get("genesis_accuracy")
     steps = [(r["round"], head_accuracy({"chain_height": None, **r}, genesis)) for r in rounds]
-    start = meta.get("started_from") or {}
-    if rounds and start.get("accuracy") is not None:  # the chain before the first round
-        steps.insert(0, (rounds[0]["round"] - 1, genesis if start.get("height") == 0 and genesis is not None
-                         else start["accuracy"]))
+    if rounds and genesis is not None and (meta.get("started_from") or {}).get("height") == 0:
+        steps.insert(0, (rounds[0]["round"] - 1, genesis))  # the chain before the first round: the genesis model
     if steps:
         ax.step(*zip(*steps, strict=True), where="post", color="black", linewidth=2, label="chain (latest block)")
     if meta.get("threshold") is not None:

@@ -75,8 +75,9 @@ class RoundsFromEvents:
                 self.events[int(event["args"]["round"])][name].append(event)
         self.cursor = latest + 1
 
-    def record(self, round_id: int) -> RoundRecord:
-        """The record of ``round_id``, a round that has ended."""
+    def record(self, round_id: int, seconds: float | None = None) -> RoundRecord:
+        """The record of ``round_id``, a round that has ended (in ``seconds``, as seen from here; else as the
+        chain's timestamps, in whole seconds, say)."""
         if round_id + 1 not in self.events or "RoundOpened" not in self.events[round_id + 1]:
             self._fetch()
         ev = self.events[round_id]
@@ -88,8 +89,10 @@ class RoundsFromEvents:
         winner = who(block["miner"]) if block is not None else None
         votes = [v["args"]["measuredBps"] / BPS for v in ev.get("Voted", [])
                  if block is not None and v["args"]["claimant"] == block["miner"]]
-        opened = [e["args"]["openedAt"] for e in ev.get("RoundOpened", [])]
-        next_opened = [e["args"]["openedAt"] for e in self.events.get(round_id + 1, {}).get("RoundOpened", [])]
+        if seconds is None:
+            opened = [e["args"]["openedAt"] for e in ev.get("RoundOpened", [])]
+            next_opened = [e["args"]["openedAt"] for e in self.events.get(round_id + 1, {}).get("RoundOpened", [])]
+            seconds = float(next_opened[0] - opened[0]) if opened and next_opened else None
         txs = {e["transactionHash"] for events in ev.values() for e in events}
         gas = sum(int(self.contract.w3.eth.get_transaction_receipt(tx)["gasUsed"]) for tx in txs)
         return RoundRecord(
@@ -101,7 +104,7 @@ class RoundsFromEvents:
                               for e in ev.get("Revealed", [])},
             rejected=[who(e["args"]["miner"], e["args"]["miner"]) for e in ev.get("ClaimRejected", [])],
             gas_used=gas, validations=len(ev.get("Voted", [])),
-            seconds={"round": float(next_opened[0] - opened[0])} if opened and next_opened else {},
+            seconds={"round": round(seconds, 4)} if seconds is not None else {},
             chain_height=self.head.height)
 
 
@@ -122,13 +125,18 @@ def run_miner_processes(url: str, contract: PoFLContract, signers: list[LocalSig
                               contract.w3.eth.block_number)
     start_round = contract.current_round()
     records: list[RoundRecord] = []
+    round_started = time.perf_counter()  # the first round's start: when its miners were started
     try:
         while True:
             time.sleep(0.2)
             current = contract.current_round()
-            while start_round + len(records) < current and len(records) < rounds:
-                records.append(events.record(start_round + len(records)))
-                on_round(records)
+            if start_round + len(records) < current:
+                now = time.perf_counter()
+                ended = range(start_round + len(records), min(current, start_round + rounds))
+                for r in ended:  # rounds that ended between two looks share the time
+                    records.append(events.record(r, (now - round_started) / len(ended)))
+                    on_round(records)
+                round_started = now
             if len(records) >= rounds:
                 break
             if until_accuracy is not None and records and records[-1].winner is not None \
