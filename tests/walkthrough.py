@@ -69,7 +69,8 @@ class Terminal:
             return self.proc.wait()
 
 
-def pofl(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120.0) -> subprocess.CompletedProcess:
+def pofl(*args: str, cwd: Path, env: dict[str, str] | None = None,
+         timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
     """Run a `pofl` command to its end, as in a terminal."""
     base = {k: v for k, v in os.environ.items() if k != "POFL_DEPLOYMENTS"}
     return subprocess.run([*POFL, *args], cwd=cwd, env={**base, **(env or {})}, capture_output=True, text=True,

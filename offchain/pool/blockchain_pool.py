@@ -127,7 +127,8 @@ class PoFLBlockchainPool:
         signers = [LocalSigner(w3, k) for k in miner_keys]
         ensure_registered(self.contract, signers)
         self._driver = RoundDriver(self.contract, self.store, self.flat, self.architecture, signers, self._strategy)
-        self.blockchain = BlockchainView(self.contract)
+        self.blockchain = BlockchainView(self.contract, self.store, self.architecture,
+                                         list(self.flat.module.state_dict()))
         return self._driver
 
     def _keys(self, rpc_url: str, chain_id: int) -> tuple[str, list[str]]:
