@@ -7,6 +7,7 @@ tampered store, from a committee that lied, and from a hostile RPC that rewrites
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import struct
 from collections.abc import Iterator
@@ -129,6 +130,9 @@ def test_a_missing_model_is_unavailable_not_a_mismatch(chain: HonestChain) -> No
     assert kinds(report) == [(2, ProblemKind.UNAVAILABLE)] and report.verdict == "UNAVAILABLE"
     code, out = verify_cli(chain)
     assert code == 1 and "unavailable: NotFound" in out and "verified: UNAVAILABLE" in out, out
+    code, out = verify_cli(chain, "--json")
+    report = json.loads(out)
+    assert code == 1 and report["verdict"] == "UNAVAILABLE" and not report["ok"]
 
 
 def test_a_block_whose_committee_lied_about_its_accuracy(chain: HonestChain) -> None:
