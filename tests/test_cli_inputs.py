@@ -98,6 +98,8 @@ CASES = [
     ("genesis not a CID", ["deploy", "--rpc-url", "URL", "--genesis-cid", "notacid"], "--genesis-cid"),
     ("miners 100000", ["run", "--miners", "100000"], "--miners"),
     ("deploy without an RPC", ["deploy"], "--rpc-url"),
+    ("deploy to a chain inside the command", ["deploy", "--rpc-url", "eth-tester"], "--rpc-url"),
+    ("mine on a chain inside the command", ["miner", "--rpc-url", "eth-tester", "--clients", "0/3"], "--rpc-url"),
     ("miner keys file with a bad key", ["run", "--rpc-url", "URL", "--miner-keys", "TMP/bad-keys"], "--miner-keys"),
     ("miner keys too few", ["run", "--rpc-url", "URL", "--miners", "3", "--miner-keys", "TMP/one-key"],
      "--miner-keys"),

@@ -90,7 +90,7 @@ def deploy_cmd(ctx: click.Context, rpc_url: str | None, key: str | None, key_fil
     """Deploy PoFLConsensus for a run and record it, with the run's settings every miner reads, in
     ./deployments/<chainId>-<genesis>/ (start a chain first: `pofl devnet`)."""
     from offchain.chain.accounts import LocalSigner
-    from offchain.chain.connect import connect
+    from offchain.chain.connect import IN_PROCESS, connect
     from offchain.chain.deploy import record_path
     from offchain.chain.pofl import PoFLContract
     from offchain.chain.tx import InsufficientFunds
@@ -99,9 +99,11 @@ def deploy_cmd(ctx: click.Context, rpc_url: str | None, key: str | None, key_fil
     from offchain.paths import DEPLOYMENTS_DIR
     from offchain.redaction import redact_url
 
-    if not rpc_url:
-        raise click.UsageError("--rpc-url is required: a contract on a devnet this command started would die with "
-                               "it. Start a chain with `pofl devnet` (it prints its URL) and pass --rpc-url URL", ctx)
+    if not rpc_url or rpc_url == IN_PROCESS:
+        raise click.UsageError(("--rpc-url is required" if not rpc_url else f"--rpc-url {IN_PROCESS} is a chain "
+                                "inside this command") + ": a contract on a chain this command started would die "
+                               "with it. Start a chain with `pofl devnet` (it prints its URL) and pass --rpc-url URL",
+                               ctx)
     out = output(as_json)
     config = config_from_file_or_options(ctx, run_config_class(), config_file, options)
     sources = key_sources(key, key_file, keystore)

@@ -375,7 +375,7 @@ def miner_cmd(ctx: click.Context, config_file: Path | None, rpc_url: str, addres
     deployment record `pofl deploy` wrote for this chain, else from the options; they are checked against the
     contract, and the miner stakes only after every check has passed."""
     from offchain.chain.accounts import LocalSigner
-    from offchain.chain.connect import connect
+    from offchain.chain.connect import IN_PROCESS, connect
     from offchain.chain.keys import dev_keys_allowed
     from offchain.chain.pofl import PoFLContract
     from offchain.chain.tx import InsufficientFunds
@@ -394,6 +394,9 @@ def miner_cmd(ctx: click.Context, config_file: Path | None, rpc_url: str, addres
     from offchain.miner.strategy import WorkloadStrategy
     from offchain.miner.workload import Workload
 
+    if rpc_url == IN_PROCESS:
+        raise click.UsageError(f"--rpc-url {IN_PROCESS} is a chain inside one process: a miner needs the chain the "
+                               "other miners use (`pofl devnet` prints its URL)", ctx)
     out = output()
     configure_logging(ctx.find_root().meta.get("pofl.verbosity", NORMAL), default=logging.INFO)
     sources = key_sources(key, key_file, keystore, key_env)
