@@ -10,18 +10,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from offchain.chain.accounts import LocalSigner, dev_key
-from offchain.chain.connect import connect
 from offchain.chain.pofl import to_bps
 from offchain.chain.rounds import SealedClaim
 from offchain.devnet import Devnet
 from offchain.miner.claims import HeldModel, HonestClaims
 from offchain.miner.driver import RoundDriver
-from offchain.miner.network import deploy_or_attach, ensure_registered
 from offchain.miner.strategy import WorkloadStrategy
 from offchain.miner.workload import RunConfig, Workload
 from offchain.store import LocalStore
 from offchain.store.models import fetch_model
+from tests.run_setup import deploy_run, mine_blocks
 
 CONFIG = RunConfig(n_miners=3, threshold=0.0, require_improvement=False, phase_seconds=5)
 
@@ -62,18 +60,11 @@ class PublishesOtherBytes:
         return SealedClaim(round_id, model.cid, 0)
 
 
-def setup(anvil: Devnet, workload: Workload, store: LocalStore, first_key: int) -> tuple:  # type: ignore[type-arg]
-    w3 = connect(anvil.rpc_url)
-    contract = deploy_or_attach(w3, LocalSigner(w3, dev_key(0)), CONFIG, workload, store, None)
-    signers = [LocalSigner(w3, dev_key(first_key + i)) for i in range(CONFIG.n_miners)]
-    ensure_registered(contract, signers)
-    return contract, signers
-
-
 def test_validators_measure_the_published_bytes_each_from_its_own_fetch(anvil: Devnet, workload: Workload,
                                                                         tmp_path: Path) -> None:
     store = CountingStore(tmp_path)
-    contract, signers = setup(anvil, workload, store, 120)
+    run = deploy_run(anvil.rpc_url, CONFIG, workload, store, 120)
+    contract, signers = run.contract, run.signers
     genesis = contract.latest_block().cid
     cheat_round = contract.current_round() + 3
     driver = RoundDriver(contract, store, workload.flat, CONFIG.architecture, signers, WorkloadStrategy(workload),
@@ -102,17 +93,11 @@ def test_validators_measure_the_published_bytes_each_from_its_own_fetch(anvil: D
 def test_a_restarted_driver_resumes_from_the_head_blocks_model(anvil: Devnet, workload: Workload,
                                                                tmp_path: Path) -> None:
     store = LocalStore(tmp_path)
-    contract, signers = setup(anvil, workload, store, 124)
-    first = RoundDriver(contract, store, workload.flat, CONFIG.architecture, signers, WorkloadStrategy(workload))
-    try:
-        while contract.block_count() < 3:
-            first.run_round(max_seconds=120)
-    finally:
-        first.close()
+    run = deploy_run(anvil.rpc_url, CONFIG, workload, store, 124)
+    contract, signers = run.contract, run.signers
+    mine_blocks(run, workload, store, 2)
     head = contract.latest_block()
-    assert head.height >= 2
-    for s in signers:
-        s.resync()
+    assert head.height == 2
     restarted = RoundDriver(contract, store, workload.flat, CONFIG.architecture, signers,
                             WorkloadStrategy(workload), claims=HonestClaims())
     try:

@@ -15,15 +15,14 @@ from typing import Any
 
 import pytest
 
-from offchain.chain.accounts import LocalSigner, dev_key
-from offchain.chain.connect import connect
+from offchain.chain.accounts import LocalSigner
 from offchain.chain.pofl import PoFLContract
 from offchain.devnet import Devnet
 from offchain.fl.models import build_model
 from offchain.ipfs_daemon import IpfsDaemon
 from offchain.miner.claims import ForgedClaims
 from offchain.miner.driver import RoundDriver
-from offchain.miner.network import deploy_or_attach, ensure_registered
+from offchain.miner.network import ensure_registered
 from offchain.miner.processes import start_miner
 from offchain.miner.strategy import WorkloadStrategy
 from offchain.miner.workload import RunConfig, Workload
@@ -32,6 +31,7 @@ from offchain.store.cid import compute_cid
 from offchain.store.ipfs import IpfsStore
 from offchain.store.models import publish_model
 from tests.netproxy import FlakyProxy
+from tests.run_setup import deploy_run
 
 pytestmark = pytest.mark.slow
 
@@ -75,12 +75,9 @@ def test_hostile_cids_are_voted_down_and_no_honest_miner_exits(anvil: Devnet, ip
     # flexBlock's rule (no improvement needed): every round with an honest claim can make a block
     config = RunConfig(n_miners=n_honest + 1, threshold=0.05, require_improvement=False, phase_seconds=12)
     workload = Workload(config)
-    w3 = connect(anvil.rpc_url)
     store = IpfsStore(ipfs_daemon.api_multiaddr)
-    contract = deploy_or_attach(w3, LocalSigner(w3, dev_key(0)), config, workload, store, None)
-    honest = [LocalSigner(w3, dev_key(70 + i)) for i in range(n_honest)]
-    attacker = LocalSigner(w3, dev_key(70 + n_honest))
-    ensure_registered(contract, [*honest, attacker])
+    run = deploy_run(anvil.rpc_url, config, workload, store, 70)
+    contract, (*honest, attacker) = run.contract, run.signers
     cnn = build_model("cnn")
     attacks = {
         "absent": compute_cid(b"a model nobody ever stored"),
@@ -149,10 +146,8 @@ def test_a_miner_frozen_after_committing_never_stops_the_others(anvil: Devnet, t
 
     config = RunConfig(n_miners=3, threshold=0.0, phase_seconds=3)
     workload = Workload(config)
-    w3 = connect(anvil.rpc_url)
-    contract = deploy_or_attach(w3, LocalSigner(w3, dev_key(0)), config, workload, LocalStore(tmp_path / "s"), None)
-    signers = [LocalSigner(w3, dev_key(80 + i)) for i in range(3)]
-    ensure_registered(contract, signers)
+    run = deploy_run(anvil.rpc_url, config, workload, LocalStore(tmp_path / "s"), 80)
+    contract, signers = run.contract, run.signers
     logs = tmp_path / "logs"
     procs = start_honest(anvil.rpc_url, contract, signers, config, None, str(tmp_path / "s"), logs)
     try:
@@ -184,10 +179,8 @@ def test_miners_ride_out_an_rpc_that_drops_connections(anvil: Devnet, tmp_path: 
 
     config = RunConfig(n_miners=3, threshold=0.0, phase_seconds=4)
     workload = Workload(config)
-    w3 = connect(anvil.rpc_url)
-    contract = deploy_or_attach(w3, LocalSigner(w3, dev_key(0)), config, workload, LocalStore(tmp_path / "s"), None)
-    signers = [LocalSigner(w3, dev_key(90 + i)) for i in range(3)]
-    ensure_registered(contract, signers)
+    run = deploy_run(anvil.rpc_url, config, workload, LocalStore(tmp_path / "s"), 90)
+    contract, signers = run.contract, run.signers
     host, port = anvil.rpc_url.removeprefix("http://").split(":")
     proxy = FlakyProxy(host, int(port))
     logs = tmp_path / "logs"
@@ -219,11 +212,9 @@ def test_a_restarted_miner_lives_with_an_unfetchable_head(anvil: Devnet, tmp_pat
 
     config = RunConfig(n_miners=3, threshold=0.0, phase_seconds=4)
     workload = Workload(config)
-    w3 = connect(anvil.rpc_url)
     store_dir = tmp_path / "s"
-    contract = deploy_or_attach(w3, LocalSigner(w3, dev_key(0)), config, workload, LocalStore(store_dir), None)
-    signers = [LocalSigner(w3, dev_key(100 + i)) for i in range(3)]
-    ensure_registered(contract, signers)
+    run = deploy_run(anvil.rpc_url, config, workload, LocalStore(store_dir), 100)
+    contract, signers = run.contract, run.signers
     logs = tmp_path / "logs"
     procs = start_honest(anvil.rpc_url, contract, signers[:2], config, None, str(store_dir), logs)
     try:
@@ -255,10 +246,9 @@ def test_an_unfunded_miner_exits_with_its_own_exit_code(anvil: Devnet, tmp_path:
 
     config = RunConfig(n_miners=2, threshold=0.0, phase_seconds=4)
     workload = Workload(config)
-    w3 = connect(anvil.rpc_url)
     from offchain.store import LocalStore
 
-    contract = deploy_or_attach(w3, LocalSigner(w3, dev_key(0)), config, workload, LocalStore(tmp_path), None)
+    contract = deploy_run(anvil.rpc_url, config, workload, LocalStore(tmp_path), 0, n_miners=0).contract
     poor = Account.create()
     env = dict(os.environ, POFL_KEY=poor.key.to_0x_hex())
     from click.testing import CliRunner
@@ -277,10 +267,8 @@ def test_a_miner_whose_rpc_stays_down_exits_with_its_own_exit_code(anvil: Devnet
 
     config = RunConfig(n_miners=2, threshold=0.0, phase_seconds=4)
     workload = Workload(config)
-    w3 = connect(anvil.rpc_url)
-    contract = deploy_or_attach(w3, LocalSigner(w3, dev_key(0)), config, workload, LocalStore(tmp_path / "s"), None)
-    signer = LocalSigner(w3, dev_key(105))
-    ensure_registered(contract, [signer])
+    run = deploy_run(anvil.rpc_url, config, workload, LocalStore(tmp_path / "s"), 105, n_miners=1)
+    contract, (signer,) = run.contract, run.signers
     host, port = anvil.rpc_url.removeprefix("http://").split(":")
     proxy = FlakyProxy(host, int(port))
     env = dict(os.environ, POFL_MINER_KEY=signer.account.key.to_0x_hex())

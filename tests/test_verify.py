@@ -23,13 +23,11 @@ from offchain.chain.rounds import SealedClaim
 from offchain.chain.tx import wait_all
 from offchain.cli import cli
 from offchain.devnet import Devnet
-from offchain.miner.driver import RoundDriver
-from offchain.miner.network import deploy_or_attach, ensure_registered
-from offchain.miner.strategy import WorkloadStrategy
 from offchain.miner.verify import Problem, ProblemKind, check_accuracy, check_links, verify_chain
 from offchain.miner.workload import RunConfig, Workload
 from offchain.store import LocalStore
 from tests.pofl_fixtures import BASE_CONFIG
+from tests.run_setup import deploy_run, mine_blocks
 
 CONFIG = RunConfig(n_miners=3, threshold=0.0, phase_seconds=30)
 
@@ -50,18 +48,11 @@ def workload() -> Workload:
 @pytest.fixture(scope="module")
 def honest_chain(anvil: Devnet, workload: Workload, tmp_path_factory: pytest.TempPathFactory) -> HonestChain:
     """Two honest blocks made by three miners; an Anvil snapshot to return to."""
-    w3 = connect(anvil.rpc_url)
     store_dir = tmp_path_factory.mktemp("store")
     store = LocalStore(store_dir)
-    contract = deploy_or_attach(w3, LocalSigner(w3, dev_key(0)), CONFIG, workload, store, None)
-    signers = [LocalSigner(w3, dev_key(110 + i)) for i in range(3)]
-    ensure_registered(contract, signers)
-    driver = RoundDriver(contract, store, workload.flat, CONFIG.architecture, signers, WorkloadStrategy(workload))
-    try:
-        while contract.block_count() < 3:
-            driver.run_round(max_seconds=120)
-    finally:
-        driver.close()
+    run = deploy_run(anvil.rpc_url, CONFIG, workload, store, 110)
+    contract, signers, w3 = run.contract, run.signers, run.contract.w3
+    mine_blocks(run, workload, store, 2)
     return HonestChain(contract, signers, store_dir, w3.provider.make_request("evm_snapshot", [])["result"])
 
 

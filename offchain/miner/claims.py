@@ -14,7 +14,6 @@ from typing import Protocol
 
 from offchain.chain.pofl import to_bps
 from offchain.chain.rounds import SealedClaim
-from offchain.errors import PoflRuntimeError
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,3 @@ class ForgedClaims:
 
     def claim(self, round_id: int, model: HeldModel) -> SealedClaim:
         return SealedClaim(round_id, self.cid_for(round_id), to_bps(self.accuracy))
-
-
-class UnmeasuredModel(PoflRuntimeError):
-    """A miner was asked to claim a model it has not evaluated itself."""

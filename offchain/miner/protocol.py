@@ -68,42 +68,37 @@ class Adopt:
 
 
 @dataclass(frozen=True)
-class Commit:
+class RoundAction:
+    """An action in round ``round``; its class says which."""
+
+    round: int
+
+
+class Learn(RoundAction):
+    """Ask the chain what it holds of this miner's claim in the round (a round first seen)."""
+
+
+class Commit(RoundAction):
     """Train this round's clients, evaluate, publish and commit the claim."""
 
-    round: int
+
+class Reveal(RoundAction):
+    """Reveal the sealed claim."""
 
 
 @dataclass(frozen=True)
-class Reveal:
-    round: int
-
-
-@dataclass(frozen=True)
-class Vote:
+class Vote(RoundAction):
     """Fetch the candidate's model by its revealed CID, evaluate it and report the measurement."""
 
-    round: int
     candidate: str
 
 
-@dataclass(frozen=True)
-class Finalize:
-    round: int
+class Finalize(RoundAction):
+    """Close the round: append the decided block, validate the next claim, or fail the round."""
 
 
-@dataclass(frozen=True)
-class Advance:
+class Advance(RoundAction):
     """Record a passed deadline (anyone may)."""
-
-    round: int
-
-
-@dataclass(frozen=True)
-class Learn:
-    """Ask the chain what it holds of this miner's claim in ``round`` (a round first seen)."""
-
-    round: int
 
 
 @dataclass(frozen=True)
