@@ -27,9 +27,12 @@ from bench._report import emit
 from offchain.devnet import start_devnet
 
 POFL = [sys.executable, "-m", "offchain.cli"]
+SERVERS = {"anvil", "node", "python", "python3"}  # devnets, js-ipfs, miner processes (not helpers such as `file`)
 HELP = ["--help", "run --help", "miner --help", "deploy --help", "blocks --help", "--version"]
 ADDRESS = "0x" + "1" * 40
+GENESIS = "QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN"
 KEY = "0x" + "ab" * 32
+FUNDED_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"  # dev account 2
 
 
 def _children(pid: int) -> set[tuple[int, str]]:
@@ -78,7 +81,7 @@ def invoke(argv: list[str], timeout: float, env: dict[str, str] | None = None) -
     stop.set()
     watcher.join()
     return {"exit": code, "seconds": round(time.perf_counter() - started, 2), "stdout": out, "stderr": err,
-            "started": sorted(seen - {"python", "python3"})}
+            "started": sorted(seen & SERVERS)}
 
 
 def block_number(url: str) -> int:
@@ -87,7 +90,7 @@ def block_number(url: str) -> int:
     return int(str(rpc_call(url, "eth_blockNumber")), 16)
 
 
-def bad_inputs(url: str, url20: str, tmp: Path) -> list[tuple[str, str, list[str], dict[str, str]]]:
+def bad_inputs(url: str, url20: str, tmp: Path, records: Path) -> list[tuple[str, str, list[str], dict[str, str]]]:
     """(name, the option the answer must name, argv, environment) of every bad input of issue 11."""
     garbage = tmp / "garbage.npz"
     garbage.write_bytes(b"not a zip")
@@ -124,8 +127,8 @@ def bad_inputs(url: str, url20: str, tmp: Path) -> list[tuple[str, str, list[str
         ("run --clients-per-round 5000", "--clients-per-round", ["run", "--clients-per-round", "5000"], {}),
         ("deploy --genesis-cid notacid", "--genesis-cid", ["deploy", *rpc, "--genesis-cid", "notacid"], {}),
         ("run --miners 100000", "--miners", ["run", "--miners", "100000"], {}),
-        ("miner --clients 0/3 (no --miners)", "--clients",
-         [*miner, "--clients", "0/3"], {"POFL_KEY": KEY}),
+        ("miner --clients 0/3 on a 5-miner deployment", "--clients",
+         ["miner", *rpc, "--deployments-dir", str(records), "--clients", "0/3"], {"POFL_KEY": FUNDED_KEY}),
         ("deploy without --rpc-url", "--rpc-url", ["deploy"], {}),
     ]
 
@@ -154,7 +157,12 @@ def main() -> None:
         h: round(statistics.median(invoke(h.split(), 60)["seconds"] for _ in range(repeats)), 3) for h in HELP}
     with tempfile.TemporaryDirectory() as tmp, start_devnet("anvil", accounts=30) as chain, \
             start_devnet("anvil", accounts=20) as chain20:
-        cases = bad_inputs(chain.rpc_url, chain20.rpc_url, Path(tmp))
+        records = Path(tmp) / "deployments"
+        deployed = invoke(["deploy", "--rpc-url", chain.rpc_url, "--miners", "5", "--genesis-cid", GENESIS,
+                           "--deployments-dir", str(records)], 120)
+        if deployed["exit"] != 0:
+            raise RuntimeError(f"pofl deploy failed: {deployed['stderr'][-2000:]}")
+        cases = bad_inputs(chain.rpc_url, chain20.rpc_url, Path(tmp), records)
         if args.tiny:
             cases = cases[:3]
         rows = []

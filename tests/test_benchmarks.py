@@ -37,3 +37,12 @@ def test_store_smoke() -> None:
     report = run_bench("store.py", "--tiny")
     assert set(report) == {"LocalStore", "IpfsStore (js-ipfs 0.18 daemon)", "compute_cid"}
     assert report["LocalStore"]["blob 1 MB"]["get_MBps"] > 0 and report["compute_cid"]["bytes"] == 1024 * 1024
+
+
+def test_cli_smoke() -> None:
+    report = run_bench("cli.py", "--tiny")
+    assert set(report["help_seconds"]) >= {"--help", "run --help", "--version"}
+    assert all(s > 0 for s in report["help_seconds"].values())
+    rows = report["bad_inputs"]
+    assert len(rows) == 3 and all(r["exit"] == 2 and r["lines"] == 1 and r["names_option"] for r in rows), rows
+    assert all(not r["traceback"] and r["transactions"] == 0 and r["started"] == [] for r in rows), rows
