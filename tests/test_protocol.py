@@ -144,3 +144,22 @@ def test_a_miner_takes_its_settings_from_a_file_or_from_options_not_both(tmp_pat
     result = CliRunner().invoke(cli, ["miner", "--config", str(path), "--miners", "3", "--rpc-url", "http://127.0.0.1:1",
                                       "--contract", "0x" + "11" * 20, "--clients", "0/3"])
     assert result.exit_code == 2 and "leave out --miners" in result.output, result.output
+
+
+def test_the_torch_free_configuration_names_what_the_implementations_build() -> None:
+    """offchain.fl.config (imported by `pofl CMD --help`, without torch) names the architectures and aggregators
+    that offchain.fl.models and offchain.fl.pool_trainer implement; the configurations keep their old homes."""
+    from offchain.fl import config, models, pool_trainer, simulation, training
+
+    assert set(config.ARCHITECTURE_NAMES) == set(models.ARCHITECTURES)
+    assert pool_trainer.AGGREGATORS is config.AGGREGATORS
+    assert simulation.EngineConfig is config.EngineConfig and training.TrainConfig is config.TrainConfig
+
+
+def test_the_command_line_starts_without_torch() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from offchain.cli import cli; "
+            "sys.exit(1 if 'torch' in sys.modules or 'web3' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

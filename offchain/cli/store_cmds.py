@@ -11,6 +11,7 @@ import click
 from offchain.cli.output import json_option, output
 from offchain.cli.types import CID, MULTIADDR
 from offchain.defaults import IPFS_TIMEOUT_S, STORE_DIR
+from offchain.fl.config import ARCHITECTURE_NAMES
 
 if TYPE_CHECKING:
     from offchain.store.base import ModelStore
@@ -71,7 +72,7 @@ def get_cmd(cid: str, dest: Path | None, ipfs_api: str | None, store_dir: str, i
 
 @store_group.command("verify")
 @click.argument("cid", type=CID)
-@click.option("--architecture", type=click.Choice(["cnn", "simplenet"]), default=None,
+@click.option("--architecture", type=click.Choice(ARCHITECTURE_NAMES), default=None,
               help="Also load it as a model of this architecture.")
 @store_options
 @json_option

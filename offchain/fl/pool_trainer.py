@@ -15,10 +15,10 @@ import torch
 
 from offchain.errors import PoflValueError
 from offchain.fl.aggregation import fed_avg_flat, median_flat, trimmed_mean_flat, weighted_fed_avg_flat
+from offchain.fl.config import AGGREGATORS
 from offchain.fl.federation import Federation
 from offchain.fl.training import DeviceDataset, FlatParams, TrainConfig, make_plan, train_clients
 
-AGGREGATORS = ("fedavg", "weighted", "median", "trimmed")
 MAX_CLIENTS_PER_CALL = 128
 
 

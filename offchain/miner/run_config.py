@@ -16,8 +16,7 @@ from typing import Any
 
 from offchain.defaults import MAX_MINERS
 from offchain.errors import ConfigError, PoflValueError
-from offchain.fl.simulation import EngineConfig
-from offchain.fl.training import TrainConfig
+from offchain.fl.config import EngineConfig, TrainConfig
 from offchain.options import setting
 
 PARTITIONS = ("benchmark", "iid", "dirichlet", "shards")
