@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from offchain.cli import chain_cmds, run_cmds, server_cmds, store_cmds
-from offchain.cli.output import DEBUG, NORMAL, QUIET, VERBOSE
+from offchain.cli.output import DEBUG, NORMAL, QUIET, VERBOSE, configure_logging
 
 ENVIRONMENT = """\b
 Environment:
@@ -96,6 +96,7 @@ def cli(ctx: click.Context, debug: bool, verbose: int, quiet: bool) -> None:
         raise click.UsageError("-q and -v contradict each other: give one of them")
     ctx.meta["pofl.debug"] = debug
     ctx.meta["pofl.verbosity"] = QUIET if quiet else {0: NORMAL, 1: VERBOSE}.get(verbose, DEBUG)
+    configure_logging(ctx.meta["pofl.verbosity"])
 
 
 for command in [*chain_cmds.COMMANDS, *server_cmds.COMMANDS, *store_cmds.COMMANDS, *run_cmds.COMMANDS]:
