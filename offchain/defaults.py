@@ -24,3 +24,6 @@ MAX_MINERS = 256
 
 IPFS_TIMEOUT_S = 10.0
 """Seconds an IPFS read waits for content before the store reports it absent (``--ipfs-timeout``)."""
+
+IN_PROCESS = "eth-tester"
+"""The ``--rpc-url`` of the in-process eth-tester chain (a new chain in every process that connects)."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from offchain.chain.connect import IN_PROCESS
+from offchain.defaults import IN_PROCESS
 from offchain.errors import ConfigError, KeyPolicyError
 from offchain.redaction import redact_url
 

@@ -19,7 +19,7 @@ from offchain.cli.options import Endpoint, contract_option, key_options, key_sou
 from offchain.cli.output import json_option, output
 from offchain.cli.store_cmds import open_checked_store, store_options
 from offchain.cli.types import CID, MetricsFile
-from offchain.defaults import BLOCK_REWARD_WEI, ETH, REWARD_POOL_WEI, STAKE_WEI
+from offchain.defaults import BLOCK_REWARD_WEI, ETH, IN_PROCESS, REWARD_POOL_WEI, STAKE_WEI
 
 if TYPE_CHECKING:
     from offchain.chain.pofl import PoFLContract
@@ -89,8 +89,15 @@ def deploy_cmd(ctx: click.Context, rpc_url: str | None, key: str | None, key_fil
                deployments_dir: Path | None, as_json: bool, **options: Any) -> None:
     """Deploy PoFLConsensus for a run and record it, with the run's settings every miner reads, in
     ./deployments/<chainId>-<genesis>/ (start a chain first: `pofl devnet`)."""
+    if not rpc_url or rpc_url == IN_PROCESS:
+        raise click.UsageError(("--rpc-url is required" if not rpc_url else f"--rpc-url {IN_PROCESS} is a chain "
+                                "inside this command") + ": a contract on a chain this command started would die "
+                               "with it. Start a chain with `pofl devnet` (it prints its URL) and pass --rpc-url URL",
+                               ctx)
+    config = config_from_file_or_options(ctx, run_config_class(), config_file, options)
+    sources = key_sources(key, key_file, keystore)
     from offchain.chain.accounts import LocalSigner
-    from offchain.chain.connect import IN_PROCESS, connect
+    from offchain.chain.connect import connect
     from offchain.chain.deploy import record_path
     from offchain.chain.pofl import PoFLContract
     from offchain.chain.tx import InsufficientFunds
@@ -99,14 +106,7 @@ def deploy_cmd(ctx: click.Context, rpc_url: str | None, key: str | None, key_fil
     from offchain.paths import DEPLOYMENTS_DIR
     from offchain.redaction import redact_url
 
-    if not rpc_url or rpc_url == IN_PROCESS:
-        raise click.UsageError(("--rpc-url is required" if not rpc_url else f"--rpc-url {IN_PROCESS} is a chain "
-                                "inside this command") + ": a contract on a chain this command started would die "
-                               "with it. Start a chain with `pofl devnet` (it prints its URL) and pass --rpc-url URL",
-                               ctx)
     out = output(as_json)
-    config = config_from_file_or_options(ctx, run_config_class(), config_file, options)
-    sources = key_sources(key, key_file, keystore)
     store = open_checked_store(ipfs_api, store_dir, ipfs_timeout) if genesis_cid is None else None
     w3 = connect(rpc_url)
     signer = LocalSigner(w3, signing_key(Endpoint(rpc_url), w3.eth.chain_id, sources))

@@ -32,10 +32,10 @@ def contract_option(help_text: str = "The PoFLConsensus address; default: this c
 
 def _key_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
     """The key file's key is checked when the command line is parsed."""
-    from offchain.chain.keys import read_key_file
-    from offchain.errors import ConfigError
-
     if value is not None:
+        from offchain.chain.keys import read_key_file
+        from offchain.errors import ConfigError
+
         try:
             read_key_file(value)
         except ConfigError as exc:

@@ -31,6 +31,7 @@ from offchain.cli.options import Endpoint, contract_option, key_options, key_sou
 from offchain.cli.output import NORMAL, Output, configure_logging, json_option, output
 from offchain.cli.store_cmds import open_checked_store, store_options
 from offchain.cli.types import CLIENTS
+from offchain.defaults import IN_PROCESS
 
 if TYPE_CHECKING:
     from offchain.chain.keys import KeySources
@@ -48,11 +49,11 @@ MINER_LOGS = Path(".pofl/miner-logs")
 
 def _miner_keys(ctx: click.Context, param: click.Parameter, path: Path | None) -> list[str] | None:
     """The --miner-keys file's keys (one per line), checked when the command line is parsed."""
+    if path is None:
+        return None
     from offchain.chain.keys import check_private_key
     from offchain.errors import ConfigError
 
-    if path is None:
-        return None
     try:
         lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
         return [check_private_key(ln, f"line {i + 1}") for i, ln in enumerate(lines)]
@@ -374,8 +375,19 @@ def miner_cmd(ctx: click.Context, config_file: Path | None, rpc_url: str, addres
     The run's settings (seed, partition, clients per round, training) come from --config FILE, else from the
     deployment record `pofl deploy` wrote for this chain, else from the options; they are checked against the
     contract, and the miner stakes only after every check has passed."""
+    if rpc_url == IN_PROCESS:
+        raise click.UsageError(f"--rpc-url {IN_PROCESS} is a chain inside one process: a miner needs the chain the "
+                               "other miners use (`pofl devnet` prints its URL)", ctx)
+    out = output()
+    configure_logging(ctx.find_root().meta.get("pofl.verbosity", NORMAL), default=logging.INFO)
+    sources = key_sources(key, key_file, keystore, key_env)
+    config = None
+    source = "the options"
+    if config_file is not None:
+        config = config_from_file_or_options(ctx, run_config_class(), config_file, options)
+        source = f"--config {config_file}"
     from offchain.chain.accounts import LocalSigner
-    from offchain.chain.connect import IN_PROCESS, connect
+    from offchain.chain.connect import connect
     from offchain.chain.keys import dev_keys_allowed
     from offchain.chain.pofl import PoFLContract
     from offchain.chain.tx import InsufficientFunds
@@ -394,17 +406,6 @@ def miner_cmd(ctx: click.Context, config_file: Path | None, rpc_url: str, addres
     from offchain.miner.strategy import WorkloadStrategy
     from offchain.miner.workload import Workload
 
-    if rpc_url == IN_PROCESS:
-        raise click.UsageError(f"--rpc-url {IN_PROCESS} is a chain inside one process: a miner needs the chain the "
-                               "other miners use (`pofl devnet` prints its URL)", ctx)
-    out = output()
-    configure_logging(ctx.find_root().meta.get("pofl.verbosity", NORMAL), default=logging.INFO)
-    sources = key_sources(key, key_file, keystore, key_env)
-    config = None
-    source = "the options"
-    if config_file is not None:
-        config = config_from_file_or_options(ctx, run_config_class(), config_file, options)
-        source = f"--config {config_file}"
     w3 = connect(rpc_url)
     chain_id = w3.eth.chain_id
     signer = LocalSigner(w3, signing_key(Endpoint(rpc_url), chain_id, sources, dev_key_index=None))
