@@ -109,7 +109,26 @@ def output(as_json: bool = False) -> Output:
     return Output(verbosity, as_json)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a line is logged (a test runner swaps it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(verbosity: int, default: int = logging.WARNING) -> None:
-    """Log lines on stderr: ``default`` level, INFO with ``-v``, DEBUG with ``-vv``, errors only with ``-q``."""
+    """The project's log lines (logger ``pofl``) on stderr: ``default`` level, INFO with ``-v``, DEBUG with
+    ``-vv``, errors only with ``-q``. Other libraries' loggers are left alone."""
     level = {QUIET: logging.ERROR, NORMAL: default, VERBOSE: min(default, logging.INFO)}.get(verbosity, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr, force=True)
+    logger = logging.getLogger("pofl")
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.setLevel(level)
