@@ -21,6 +21,9 @@ class IntegrityError(StoreError):
 class NotFound(StoreError, KeyError):
     """The store does not have this CID."""
 
+    def __str__(self) -> str:  # KeyError's own quotes its message as a repr
+        return str(self.args[0]) if self.args else ""
+
 
 class BlobTooLarge(StoreError):
     """A blob is over the store's size limit; it was not read whole."""
