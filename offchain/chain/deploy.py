@@ -88,11 +88,12 @@ def read_record(chain_id: int, contract: str, deployments_dir: Path = DEPLOYMENT
 
 
 def deploy_contract(signer: LocalSigner, artifact: dict[str, Any], args: list[Any], *, value: int = 0,
-                    deployments_dir: Path | None = DEPLOYMENTS_DIR) -> tuple[Contract, DeploymentRecord]:
+                    deployments_dir: Path | None = DEPLOYMENTS_DIR, decoder: ErrorDecoder | None = None,
+                    ) -> tuple[Contract, DeploymentRecord]:
     """Deploy ``artifact`` with constructor ``args``; record it unless ``deployments_dir`` is None."""
     w3 = signer.w3
     factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-    pending = send(signer, factory.constructor(*args), ErrorDecoder(artifact["abi"]), value=value,
+    pending = send(signer, factory.constructor(*args), decoder or ErrorDecoder.from_artifact(artifact), value=value,
                    action=f"deploy {artifact['contractName']}")
     receipt = pending.wait()
     address = receipt["contractAddress"]

@@ -159,16 +159,4 @@ def _fees(w3: Web3) -> dict[str, int]:
     return fees
 
 
-def poll(condition: Any, timeout: float, interval: float = 0.05, what: str = "condition") -> Any:
-    """Call ``condition`` until it returns something truthy; raise TimeoutError after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise PoflTimeoutError(f"timed out after {timeout:.1f} s waiting for {what}")
-        time.sleep(interval)
-
-
-__all__ = ["ContractRevert", "PendingTx", "TransactionFailed", "poll", "send", "wait_all"]
+__all__ = ["ContractRevert", "PendingTx", "TransactionFailed", "send", "wait_all"]
