@@ -309,7 +309,8 @@ interface IPoFLConsensus {
     error PoFLAlreadyRegistered(address miner);
 
     /// @notice `sent` wei is below the `required` minimum stake.
-    /// @dev register() needs minStake wei; a miner whose stake fell below it must addStake() before committing.
+    /// @dev register() needs minStake wei. (A miner whose stake falls below it is evicted when its round closes,
+    /// with the rest credited; it may register again.)
     error PoFLStakeTooLow(uint256 sent, uint256 required);
 
     /// @notice `cap` miners are already active.

@@ -290,7 +290,6 @@ function commit(uint64 round, bytes32 commitment) external {
         if (commitment == bytes32(0)) revert PoFLEmptyCommitment();
         Miner storage m = _miners[msg.sender];
         if (!m.registered) revert PoFLNotAMiner(msg.sender);
-        if (m.stake < _minStake) revert PoFLStakeTooLow(m.stake, _minStake);
         RoundState storage s = _currentRound(round, Phase.Commit);
         if (m.lastRound == round) {
             if (m.seal != Sealed.None) revert PoFLAlreadyCommitted(round, msg.sender);

@@ -15,8 +15,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from offchain.errors import PoflValueError
 from offchain.devnet import DEV_MNEMONIC
+from offchain.errors import PoflValueError
 
 Account.enable_unaudited_hdwallet_features()
 

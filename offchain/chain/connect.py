@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from web3 import EthereumTesterProvider, Web3
 
-from offchain.errors import PoflConnectionError
 from offchain.devnet import DEV_MNEMONIC
+from offchain.errors import PoflConnectionError
 
 IN_PROCESS = "eth-tester"
 

@@ -18,10 +18,10 @@ from typing import Any
 from web3 import Web3
 from web3.contract import Contract
 
-from offchain.errors import PoflRuntimeError
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.errors import ErrorDecoder
 from offchain.chain.tx import send
+from offchain.errors import PoflRuntimeError
 from offchain.paths import ARTIFACTS_DIR, DEPLOYMENTS_DIR
 
 

@@ -26,9 +26,9 @@ except ImportError:  # eth-tester is only the in-process backend
     class EthTesterTransactionFailed(Exception):  # type: ignore[no-redef]
         pass
 
-from offchain.errors import PoflRuntimeError, PoflTimeoutError
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.errors import ContractRevert, ErrorDecoder
+from offchain.errors import PoflRuntimeError, PoflTimeoutError
 
 GAS_HEADROOM = 1.25
 
