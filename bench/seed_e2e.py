@@ -2,10 +2,18 @@
 """The seed workload end to end (Anvil + a js-ipfs daemon store) beside the in-memory engine, as JSON.
 
     .venv/bin/python bench/seed_e2e.py [--rounds 30] [--store ipfs|local] [--out e2e.json]
+    .venv/bin/python bench/seed_e2e.py --tiny        # a smoke run: 3 rounds, local store
 
-W2 semantics (threshold 0, every round can make a block), 10 miners, 20 clients a round,
-validation on (every committee member fetches, verifies and re-evaluates the candidate).
-Seconds per round are split into train / aggregate / evaluate / store / chain / validate.
+W2 semantics (threshold 0, every round can make a block), 10 miners, 20 clients a round.
+What is measured, as the output says:
+- ``setup_seconds``: devnet and IPFS start, MNIST load, deployment and registration (not in rounds);
+- ``warmup_round_seconds``: the first round (vmap tracing, first kernels), left out of the medians;
+- ``round_seconds_median`` over the other rounds, split into train / aggregate / evaluate / store /
+  chain / validate;
+- ``evaluations_per_round``: candidate re-evaluations per round, each by a committee member from its
+  own fetch of the stored bytes — as many as it takes to decide the candidate (the quorum), not every
+  seat;
+- ``peak_rss_mb`` of each run, measured in a child process of its own.
 """
 
 from __future__ import annotations
@@ -20,26 +28,29 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._report import emit
-from offchain.chain.accounts import LocalSigner, dev_key
-from offchain.chain.connect import connect
-from offchain.devnet import start_devnet
-from offchain.fl.data import load_mnist
-from offchain.fl.federation import BENCHMARK_FEDERATION, from_file
-from offchain.fl.simulation import EngineConfig, PoFLEngine
-from offchain.ipfs_daemon import start_ipfs_daemon
-from offchain.miner.agent import MinerAgent
-from offchain.miner.network import deploy_or_attach, ensure_registered, miner_signers
-from offchain.miner.runner import InProcessRun
-from offchain.miner.workload import RunConfig, Workload
-from offchain.store import LocalStore
-from offchain.store.ipfs import IpfsStore
+from bench._report import child_main, emit, in_child
 
 CATEGORIES = ("train", "aggregate", "evaluate", "store", "chain", "validate")
 
 
-def e2e(rounds: int, store_kind: str) -> dict:
+def median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 4) if values else None
+
+
+def e2e(rounds: str, store_kind: str) -> dict:
+    from offchain.chain.accounts import LocalSigner, dev_key
+    from offchain.chain.connect import connect
+    from offchain.devnet import start_devnet
+    from offchain.ipfs_daemon import start_ipfs_daemon
+    from offchain.miner.driver import RoundDriver
+    from offchain.miner.network import deploy_or_attach, ensure_registered, miner_signers
+    from offchain.miner.strategy import WorkloadStrategy
+    from offchain.miner.workload import RunConfig, Workload
+    from offchain.store import LocalStore
+    from offchain.store.ipfs import IpfsStore
+
     config = RunConfig(threshold=0.0)
+    started = time.perf_counter()
     with ExitStack() as stack:
         devnet = stack.enter_context(start_devnet("anvil", accounts=20))
         if store_kind == "ipfs":
@@ -51,59 +62,68 @@ def e2e(rounds: int, store_kind: str) -> dict:
         contract = deploy_or_attach(w3, LocalSigner(w3, dev_key(0)), config, workload, store, None)
         signers = miner_signers(w3, config.n_miners)
         ensure_registered(contract, signers)
-        agents = [MinerAgent(i, s, contract, store, workload.flat, config.architecture) for i, s in enumerate(signers)]
-        run = InProcessRun(workload, contract, agents)
-        run.bootstrap()
+        driver = RoundDriver(contract, store, workload.flat, config.architecture, signers, WorkloadStrategy(workload))
+        setup = time.perf_counter() - started
         walls = []
-        for _ in range(rounds):
+        for _ in range(int(rounds)):
             start = time.perf_counter()
-            run.run_round()
+            driver.run_round(max_seconds=300)
             walls.append(time.perf_counter() - start)
-        records = run.records[1:]  # the first round warms up vmap and the kernels
-        split = {k: round(statistics.median(r.seconds.get(k, 0.0) for r in records), 4) for k in CATEGORIES}
-        validated = [(w, r) for w, r in zip(walls[1:], records, strict=True) if r.seconds.get("validate")]
-        return {"store": repr(store), "rounds": rounds,
-                "round_seconds_median": round(statistics.median(walls[1:]), 4),
-                "split_median": split,
+        driver.close()
+        records = driver.records[1:]
+        validated = [(w, r) for w, r in zip(walls[1:], records, strict=True) if r.validations]
+        return {"store": type(store).__name__, "rounds": int(rounds), "setup_seconds": round(setup, 3),
+                "warmup_round_seconds": round(walls[0], 4),
+                "round_seconds_median": median(walls[1:]),
+                "split_median": {k: median([r.seconds.get(k, 0.0) for r in records]) for k in CATEGORIES},
+                "evaluations_per_round": [r.validations for r in driver.records],
                 "rounds_with_validation": {
-                    "count": len(validated),
-                    "round_seconds_median": round(statistics.median(w for w, _ in validated), 4) if validated else None,
-                    "split_median": {k: round(statistics.median(r.seconds.get(k, 0.0) for _, r in validated), 4)
-                                     for k in CATEGORIES} if validated else None},
-                "chain_plus_store_median": round(statistics.median(
-                    r.seconds.get("chain", 0) + r.seconds.get("store", 0) for r in records), 4),
+                    "count": len(validated), "round_seconds_median": median([w for w, _ in validated]),
+                    "split_median": {k: median([r.seconds.get(k, 0.0) for _, r in validated]) for k in CATEGORIES}},
+                "chain_plus_store_median": median([r.seconds.get("chain", 0) + r.seconds.get("store", 0)
+                                                   for r in records]),
                 "blocks": contract.block_count() - 1,
-                "chain_accuracy_per_round": [r.chain_accuracy for r in run.records],
-                "gas_per_round_median": int(statistics.median(r.gas_used for r in records))}
+                "chain_accuracy_per_round": [r.chain_accuracy for r in driver.records],
+                "gas_per_round_median": int(statistics.median(r.gas_used for r in records)) if records else None}
 
 
-def in_memory(rounds: int) -> dict:
+def in_memory(rounds: str) -> dict:
+    from offchain.fl.data import load_mnist
+    from offchain.fl.device import default_device
+    from offchain.fl.federation import BENCHMARK_FEDERATION, from_file
+    from offchain.fl.simulation import EngineConfig, PoFLEngine
+
+    started = time.perf_counter()
     engine = PoFLEngine(from_file(BENCHMARK_FEDERATION), load_mnist("train"), load_mnist("test"),
-                        EngineConfig(threshold=0.0), workload_device())
+                        EngineConfig(threshold=0.0), default_device())
+    setup = time.perf_counter() - started
     walls, curve = [], []
-    for _ in range(rounds):
+    for _ in range(int(rounds)):
         start = time.perf_counter()
         curve.append(engine.run_round().consensus_accuracy)
         walls.append(time.perf_counter() - start)
-    return {"round_seconds_median": round(statistics.median(walls[1:]), 4),
-            "chain_accuracy_per_round": [round(a, 4) for a in curve]}
+    return {"setup_seconds": round(setup, 3), "warmup_round_seconds": round(walls[0], 4),
+            "round_seconds_median": median(walls[1:]), "chain_accuracy_per_round": [round(a, 4) for a in curve]}
 
 
-def workload_device():  # type: ignore[no-untyped-def]
-    from offchain.fl.device import default_device
-
-    return default_device()
+def child(kind: str, *args: str) -> dict:
+    return e2e(*args) if kind == "e2e" else in_memory(*args)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--store", choices=["ipfs", "local"], default="ipfs")
+    parser.add_argument("--tiny", action="store_true", help="Smoke run: 3 rounds on the local store.")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
-    report = {"end_to_end": e2e(args.rounds, args.store), "in_memory_engine": in_memory(args.rounds)}
+    rounds, store = (3, "local") if args.tiny else (args.rounds, args.store)
+    script = Path(__file__).resolve()
+    report = {"end_to_end": in_child(script, "e2e", str(rounds), store),
+              "in_memory_engine": in_child(script, "memory", str(rounds))}
     emit(report, args.out)
 
 
 if __name__ == "__main__":
-    main()
+    if not child_main(child, sys.argv[1:]):
+        main()

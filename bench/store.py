@@ -3,6 +3,7 @@
 embedded LocalStore and on a js-ipfs daemon, and pure-Python CID computation speed.
 
     .venv/bin/python bench/store.py [--repeats 5] [--out store.json]
+    .venv/bin/python bench/store.py --tiny      # a smoke run: one repeat, a 1 MB blob
 """
 
 from __future__ import annotations
@@ -53,16 +54,20 @@ def store_figures(store: ModelStore, blobs: dict[str, bytes], repeats: int) -> d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--tiny", action="store_true", help="Smoke run: one repeat, a 1 MB blob.")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    if args.tiny:
+        args.repeats = 1
+    big_mb = 1 if args.tiny else 20
     blobs = {"model 0.4 MB": model_to_bytes(SimpleNet().state_dict(), "simplenet"),
-             "blob 20 MB": os.urandom(20 * 1024 * 1024)}
+             f"blob {big_mb} MB": os.urandom(big_mb * 1024 * 1024)}
     report: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
         report["LocalStore"] = store_figures(LocalStore(tmp), blobs, args.repeats)
     with start_ipfs_daemon() as daemon:
         report["IpfsStore (js-ipfs 0.18 daemon)"] = store_figures(IpfsStore(daemon.api_multiaddr), blobs, args.repeats)
-    big = blobs["blob 20 MB"]
+    big = blobs[f"blob {big_mb} MB"]
     seconds = timed(lambda: compute_cid(big), args.repeats)
     report["compute_cid"] = {"bytes": len(big), "seconds": round(seconds, 4),
                              "MBps": round(len(big) / 1e6 / seconds, 1)}

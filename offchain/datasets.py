@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from offchain.errors import PoflValueError
 from offchain.data import Dataset, FedDataset
+from offchain.errors import PoflValueError
 from offchain.fl import federation as fedmod
 from offchain.fl.data import LabeledImages, load_mnist
 

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 
 class PoflError(Exception):
-    """Root of every PoFL-chain exception. Its message says what was wrong and what to do."""
+    """Root of every PoFL-chain exception. Its message says what was wrong and what to do.
+
+    ``exit_code`` is the command line's exit status for it: 1, or a distinct code for the faults
+    a supervisor may want to tell apart (a usage error: 2, an RPC down for good: 3, an unfunded key: 4).
+    """
+
+    exit_code: int = 1
 
 
 class PoflValueError(PoflError, ValueError):
@@ -31,7 +37,10 @@ class PoflTimeoutError(PoflError, TimeoutError):
 
 
 class ConfigError(PoflValueError):
-    """A configuration value (an option, an environment variable, a run file) is invalid."""
+    """A configuration value (an option, an environment variable, a run file) is invalid: a usage error
+    (exit status 2, as click's own)."""
+
+    exit_code = 2
 
 
 class KeyPolicyError(ConfigError):

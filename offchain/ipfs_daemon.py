@@ -50,12 +50,6 @@ class IpfsDaemon:
     owns_repo: bool = True
 
     @property
-    def api_url(self) -> str:
-        """``http://host:port`` of the RPC API."""
-        parts = self.api_multiaddr.strip("/").split("/")
-        return f"http://{parts[1]}:{parts[3]}"
-
-    @property
     def pid(self) -> int | None:
         return self.process.pid
 

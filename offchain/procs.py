@@ -22,6 +22,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
+
 from offchain.errors import PoflRuntimeError
 
 

@@ -22,7 +22,7 @@ def _running(server: Devnet | IpfsDaemon) -> Iterator[Devnet | IpfsDaemon]:
 
 @pytest.fixture(scope="session")
 def anvil() -> Iterator[Devnet]:
-    yield from _running(launch_devnet("anvil", accounts=120))  # type: ignore[misc]
+    yield from _running(launch_devnet("anvil", accounts=200))  # type: ignore[misc]
 
 
 @pytest.fixture(scope="session")

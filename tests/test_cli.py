@@ -58,15 +58,9 @@ def test_deploy_publishes_a_genesis_model_when_none_is_given(anvil: Devnet, tmp_
 
 
 def test_cli_usage_errors(anvil: Devnet, tmp_path: Path) -> None:
-    import click
-    import pytest
-
-    from offchain.cli.options import resolve_key
-
     result = CliRunner().invoke(cli, ["run", "--rpc-url", anvil.rpc_url, "--state", str(tmp_path / "s.json")])
     assert result.exit_code == 2 and "--state applies to an auto-started Anvil" in result.output
     miner_args = ["miner", "--rpc-url", anvil.rpc_url, "--contract", "0x" + "1" * 40, "--clients", "0/10"]
     result = CliRunner(env={"POFL_KEY": ""}).invoke(cli, miner_args)
-    assert result.exit_code == 2 and "give the miner's key" in result.output
-    with pytest.raises(click.UsageError, match="--key .* is required on chain 1"):
-        resolve_key(None, 1)
+    assert result.exit_code == 2 and "KeyPolicyError: a key is required" in result.output, result.output
+    assert "POFL_KEY" in result.output and "Traceback" not in result.output

@@ -185,9 +185,14 @@ def test_batched_evaluation_equals_plain_evaluation(architecture: str) -> None:
 def test_engine_reaches_the_threshold_and_adopts_consensus(train_set) -> None:
     fed = fedmod.from_file(fedmod.BENCHMARK_FEDERATION)
     engine = PoFLEngine(fed, train_set, load_mnist("test"), EngineConfig(threshold=0.5, seed=1), CPU)
-    results = [engine.run_round() for _ in range(12)]
+    results, adopted_after = [], []
+    for _ in range(12):
+        results.append(engine.run_round())
+        if results[-1].winner is not None:  # after each block, every miner holds the new consensus
+            adopted_after.append(all(torch.equal(row, engine.consensus) for row in engine.models))
     blocks = [r for r in results if r.winner is not None]
     assert blocks and blocks[0].consensus_accuracy >= 0.5
     assert all(b.consensus_accuracy < a.consensus_accuracy for b, a in itertools.pairwise(blocks))
-    if results[-1].winner is not None:  # every miner adopted the new consensus
-        assert all(torch.equal(row, engine.consensus) for row in engine.models)
+    assert adopted_after == [True] * len(blocks)
+    # the consensus is the winner's model, at the accuracy it measured
+    assert all(r.consensus_accuracy == r.accuracies[r.winner] for r in blocks)

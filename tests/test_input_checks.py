@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from web3 import Web3
 
 from offchain.chain import compile as comp
@@ -22,14 +21,12 @@ from offchain.fl.data import LabeledImages, encode_idx
 from offchain.fl.federation import BENCHMARK_FEDERATION, assign_to_miners, from_file
 from offchain.fl.models import SimpleNet
 from offchain.fl.pool_trainer import PoolTrainer
-from offchain.miner.agent import MinerAgent
 from offchain.miner.network import miner_signers
 from offchain.procs import LauncherError, ToolNotFoundError, free_port
 from offchain.store import LocalStore, NotFound, compute_cid, open_store
 from offchain.store.base import BlobTooLarge
 from offchain.store.ipfs import IpfsStore
 from offchain.store.model_bytes import ModelFormatError, load_model_bytes, model_to_bytes
-from tests.pofl_fixtures import BASE_CONFIG
 
 CID = "QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN"
 
@@ -180,20 +177,7 @@ def test_emnist_mat_of_the_wrong_shape_is_refused(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ miners
 
 
-def test_agent_refuses_claims_it_cannot_back(anvil_w3: Web3, tmp_path: Path) -> None:
-    from offchain.fl.training import FlatParams
-
-    owner = LocalSigner(anvil_w3, dev_key(0))
-    contract, _ = PoFLContract.deploy(owner, BASE_CONFIG, CID, deployments_dir=None)
-    agent = MinerAgent(0, owner, contract, LocalStore(tmp_path), FlatParams(SimpleNet()), "simplenet")
-    with pytest.raises(RuntimeError, match="has no model to claim"):
-        agent.commit(1)
-    with pytest.raises(RuntimeError, match="nothing committed to reveal"):
-        agent.reveal()
-    block = contract.latest_block()
-    agent.adopt(block, torch.zeros(agent.flat.numel))  # adopted without evaluating it
-    with pytest.raises(RuntimeError, match="has not measured its model"):
-        agent.commit(1)
+def test_miner_signers_need_a_key_per_miner(anvil_w3: Web3) -> None:
     with pytest.raises(ValueError, match="3 miners need 3 keys, got 1"):
         miner_signers(anvil_w3, 3, [dev_key(1)])
 

@@ -2,7 +2,9 @@
 and its data set name (federated_emnist -> the offline federated_mnist), on a real Anvil and store.
 
 When torchvision is not installed (it does not import beside the CPU torch wheel this project
-uses), its `transforms` are replaced by the equivalent callables in tests/transforms_shim.py.
+uses), its `transforms` are replaced by the package's own (offchain.transforms). The notebook is in
+the project's shared folder; scripts/pofl_mnist_example.py, its shape in the project's own code, is
+tested in any clone (tests/test_example.py).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def adapt(code: str) -> str:
     code = code.replace("from flexBlock.", "from offchain.").replace("from flex.", "from offchain.")
     code = code.replace('"federated_emnist"', '"federated_mnist"')
     if importlib.util.find_spec("torchvision") is None:
-        code = code.replace("from torchvision import transforms", "from tests.transforms_shim import transforms")
+        code = code.replace("from torchvision import transforms", "from offchain import transforms")
     return code
 
 

@@ -6,6 +6,7 @@ from web3 import EthereumTesterProvider, Web3
 
 from offchain.devnet import DEV_MNEMONIC
 from offchain.errors import PoflConnectionError
+from offchain.redaction import redact_text, redact_url
 
 IN_PROCESS = "eth-tester"
 
@@ -48,6 +49,6 @@ def connect(rpc_url: str, *, timeout: float = 30.0) -> Web3:
         w3.eth.chain_id  # noqa: B018 - the cheapest call that proves the endpoint answers
     except Exception as exc:
         raise ChainConnectionError(
-            f"no Ethereum JSON-RPC node answers at {rpc_url} ({exc.__class__.__name__}: {exc}); "
-            f"start one with `pofl devnet` or pass the right --rpc-url") from None
+            f"no Ethereum JSON-RPC node answers at {redact_url(rpc_url)} ({exc.__class__.__name__}: "
+            f"{redact_text(str(exc), rpc_url)}); start one with `pofl devnet` or pass the right --rpc-url") from None
     return _lean(w3)

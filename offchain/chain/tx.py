@@ -37,6 +37,12 @@ class TransactionFailed(PoflRuntimeError):
     """A transaction was mined but reverted, for a reason the ABI does not name."""
 
 
+class InsufficientFunds(PoflRuntimeError):
+    """The signing account cannot pay for a transaction: the miner's own fault, not the network's."""
+
+    exit_code = 4
+
+
 @dataclass
 class PendingTx:
     """A broadcast transaction; :meth:`wait` returns its receipt or raises its revert."""
@@ -113,14 +119,24 @@ def send(signer: LocalSigner, fn: ContractFunction | ContractConstructor, decode
             gas = int(w3.eth.estimate_gas(call) * GAS_HEADROOM) + 10_000
     except REVERT_ERRORS as exc:
         raise_decoded(exc, decoder, action)
+    except Exception as exc:
+        _raise_if_unfunded(exc, signer, action)
+        raise
     tx = {**call, **_fees(w3), "gas": gas, "nonce": signer.next_nonce(), "chainId": _chain_id(w3)}
     signed = signer.account.sign_transaction(tx)
     try:
         tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
-    except Exception:
+    except Exception as exc:
         signer.resync()  # the nonce was taken but nothing was broadcast: read it from the node again
+        _raise_if_unfunded(exc, signer, action)
         raise
     return PendingTx(w3, bytes(tx_hash), action, decoder, call)
+
+
+def _raise_if_unfunded(exc: Exception, signer: LocalSigner, action: str) -> None:
+    if "insufficient funds" in str(exc).lower():
+        raise InsufficientFunds(f"{action}: account {signer.address} cannot pay for the transaction ({exc}); "
+                                f"fund it, or use a funded key") from None
 
 
 def wait_all(pending: Iterable[PendingTx], timeout: float = 120.0) -> list[TxReceipt]:
@@ -159,4 +175,4 @@ def _fees(w3: Web3) -> dict[str, int]:
     return fees
 
 
-__all__ = ["ContractRevert", "PendingTx", "TransactionFailed", "send", "wait_all"]
+__all__ = ["ContractRevert", "InsufficientFunds", "PendingTx", "TransactionFailed", "send", "wait_all"]

@@ -28,7 +28,9 @@ class PoflGroup(click.Group):
         except PoflError as exc:
             if ctx.meta.get("pofl.debug") or _debug_requested():
                 raise
-            raise click.ClickException(f"{exc.__class__.__name__}: {exc}") from None
+            error = click.ClickException(f"{exc.__class__.__name__}: {exc}")
+            error.exit_code = exc.exit_code
+            raise error from None
 
 
 @click.group(cls=PoflGroup, context_settings={"help_option_names": ["-h", "--help"]})

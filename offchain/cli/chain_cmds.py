@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from offchain.cli.options import echo_json, key_option, resolve_key, rpc_url_option
+from offchain.cli.options import Endpoint, echo_json, key_options, rpc_url_option, signing_key
+from offchain.defaults import ETH, STORE_DIR
 
 if TYPE_CHECKING:
     from offchain.chain.pofl import PoFLContract
@@ -61,29 +62,29 @@ def _wait_for_interrupt() -> None:
 
 @contextlib.contextmanager
 def chain_endpoint(rpc_url: str | None, devnet_kind: str | None = "anvil", state: Path | None = None,
-                   ) -> Iterator[str]:
+                   ) -> Iterator[Endpoint]:
     """``rpc_url``, or an auto-started devnet's URL (with Anvil's ``--state``) for the duration of the block."""
     if rpc_url:
         if state is not None:
             raise click.UsageError("--state applies to an auto-started Anvil; leave out --rpc-url")
-        yield rpc_url
+        yield Endpoint(rpc_url)
         return
     from offchain.devnet import start_devnet
 
     with start_devnet(devnet_kind or "anvil", state=state, accounts=256) as devnet:  # type: ignore[arg-type]
         click.echo(f"auto-started {devnet.kind} on {devnet.rpc_url} (pid {devnet.pid})", err=True)
-        yield devnet.rpc_url
+        yield Endpoint(devnet.rpc_url, started_here=True)
 
 
 @click.command("deploy")
 @rpc_url_option()
-@key_option("Deployer key (0x-hex); on a devnet, dev account 0 by default.")
+@key_options("Deployer key (0x-hex); on a devnet, dev account 0 by default.")
 @click.option("--threshold", type=float, default=0.6, show_default=True, help="Accuracy a block must reach.")
 @click.option("--architecture", default="simplenet", show_default=True)
 @click.option("--genesis-cid", default=None,
               help="CID of the initial model (default: a seeded model of --architecture, put into the store).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the default genesis model.")
-@click.option("--store-dir", type=click.Path(file_okay=False), default=".pofl/store", show_default=True)
+@click.option("--store-dir", type=click.Path(file_okay=False), default=STORE_DIR, show_default=True)
 @click.option("--ipfs-api", envvar="POFL_IPFS_API", default=None)
 @click.option("--no-improvement", is_flag=True, help="flexBlock's rule: blocks need not beat their parent.")
 @click.option("--min-stake", type=float, default=1.0, show_default=True, help="ETH a miner stakes.")
@@ -91,9 +92,10 @@ def chain_endpoint(rpc_url: str | None, devnet_kind: str | None = "anvil", state
 @click.option("--reward-pool", type=float, default=10.0, show_default=True, help="ETH sent to fund rewards.")
 @click.option("--phase-seconds", type=int, default=60, show_default=True, help="Each phase's duration.")
 @click.option("--deployments-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
-def deploy_cmd(rpc_url: str | None, key: str | None, threshold: float, architecture: str, genesis_cid: str | None,
-               seed: int, store_dir: str, ipfs_api: str | None, no_improvement: bool, min_stake: float,
-               block_reward: float, reward_pool: float, phase_seconds: int, deployments_dir: Path | None) -> None:
+def deploy_cmd(rpc_url: str | None, key: str | None, key_file: Path | None, keystore: Path | None, threshold: float,
+               architecture: str, genesis_cid: str | None, seed: int, store_dir: str, ipfs_api: str | None,
+               no_improvement: bool, min_stake: float, block_reward: float, reward_pool: float, phase_seconds: int,
+               deployments_dir: Path | None) -> None:
     """Deploy PoFLConsensus and record it in deployments/<chainId>.json (no --rpc-url: on a fresh Anvil)."""
     from offchain.chain.accounts import LocalSigner
     from offchain.chain.connect import connect
@@ -110,15 +112,15 @@ def deploy_cmd(rpc_url: str | None, key: str | None, threshold: float, architect
         genesis_cid = publish_model(open_store(ipfs_api, store_dir), genesis_model(architecture, seed).state_dict(),
                                     architecture)
         click.echo(f"genesis model (architecture {architecture}, seed {seed}) stored as {genesis_cid}")
-    with chain_endpoint(rpc_url) as url:
-        w3 = connect(url)
-        signer = LocalSigner(w3, resolve_key(key, w3.eth.chain_id))
+    with chain_endpoint(rpc_url) as endpoint:
+        w3 = connect(endpoint.url)
+        signer = LocalSigner(w3, signing_key(endpoint, w3.eth.chain_id, key, key_file, keystore))
         config = PoFLConfig(
             threshold_bps=to_bps(threshold), eval_set_hash=bytes.fromhex(load_mnist("test").sha256()),
             architecture_id=architecture_id(architecture), require_improvement=not no_improvement,
-            min_stake=int(min_stake * 10**18), block_reward=int(block_reward * 10**18),
+            min_stake=int(min_stake * ETH), block_reward=int(block_reward * ETH),
             commit_duration=phase_seconds, reveal_duration=phase_seconds, validation_duration=phase_seconds)
-        contract, record = PoFLContract.deploy(signer, config, genesis_cid, reward_pool=int(reward_pool * 10**18),
+        contract, record = PoFLContract.deploy(signer, config, genesis_cid, reward_pool=int(reward_pool * ETH),
                                                deployments_dir=deployments_dir or DEPLOYMENTS_DIR)
         click.echo(f"deployed PoFLConsensus at {record.address} (block {record.block_number}, tx {record.tx_hash})")
         _print_info(PoFLContract.attach(w3, contract.address))
@@ -175,7 +177,7 @@ def blocks_cmd(rpc_url: str, address: str | None, as_json: bool) -> None:
 @click.command("verify")
 @rpc_url_option(required=True)
 @click.option("--contract", "address", default=None, help="Address; default: the recorded deployment.")
-@click.option("--store-dir", type=click.Path(file_okay=False), default=".pofl/store", show_default=True)
+@click.option("--store-dir", type=click.Path(file_okay=False), default=STORE_DIR, show_default=True)
 @click.option("--ipfs-api", envvar="POFL_IPFS_API", default=None)
 def verify_cmd(rpc_url: str, address: str | None, store_dir: str, ipfs_api: str | None) -> None:
     """Replay the chain: every block's model by CID, its integrity, parent links and accuracy. Exit 1 on a mismatch."""
@@ -187,12 +189,12 @@ def verify_cmd(rpc_url: str, address: str | None, store_dir: str, ipfs_api: str 
     report = verify_chain(PoFLContract.attach(connect(rpc_url), address), open_store(ipfs_api, store_dir))
     for b in report.blocks:
         measured = "-" if b.measured is None else f"{b.measured:.4f}"
-        status = "ok" if not b.problems else "; ".join(b.problems)
-        click.echo(f"block {b.height} (round {b.round}) {b.cid}: claimed {b.claimed:.4f}, measured {measured}: "
+        status = "ok" if not b.problems else "; ".join(str(p) for p in b.problems)
+        click.echo(f"block {b.height} (round {b.round}) {b.cid}: recorded {b.claimed:.4f}, measured {measured}: "
                    f"{status}")
     for problem in report.problems:
         click.echo(f"chain: {problem}")
-    click.echo(f"{len(report.blocks)} blocks verified: " + ("OK" if report.ok else "MISMATCH"))
+    click.echo(f"{len(report.blocks)} blocks verified: {report.verdict}")
     if not report.ok:
         raise SystemExit(1)
 

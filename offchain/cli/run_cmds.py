@@ -8,59 +8,34 @@ from pathlib import Path
 
 import click
 
-from offchain.cli.options import key_option, resolve_key, rpc_url_option
+from offchain.cli.config_options import any_setting_given, config_from_options, config_options, given_on_command_line
+from offchain.cli.options import Endpoint, key_options, rpc_url_option, signing_key
 from offchain.cli.store_cmds import store_options
 
-
-def run_options(fn):  # type: ignore[no-untyped-def]
-    """The run's shared configuration: what every miner must agree on (notebook defaults)."""
-    for option in reversed([
-        click.option("--miners", "n_miners", type=int, default=10, show_default=True),
-        click.option("--clients-per-round", type=int, default=20, show_default=True,
-                     help="Clients drawn from all clients each round (the notebook's select(20))."),
-        click.option("--epochs", type=int, default=1, show_default=True),
-        click.option("--batch-size", type=int, default=20, show_default=True),
-        click.option("--lr", type=float, default=1e-3, show_default=True),
-        click.option("--partition", default="benchmark", show_default=True,
-                     help="benchmark (the shipped Dirichlet(0.5) 1,000-client split), iid, dirichlet, shards, "
-                          "or a federation .npz."),
-        click.option("--n-clients", type=int, default=1000, show_default=True, help="For iid/dirichlet/shards."),
-        click.option("--alpha", type=float, default=0.5, show_default=True, help="Dirichlet concentration."),
-        click.option("--architecture", default="simplenet", show_default=True),
-        click.option("--aggregator", type=click.Choice(["fedavg", "weighted", "median", "trimmed"]),
-                     default="fedavg", show_default=True),
-        click.option("--seed", type=int, default=0, show_default=True),
-        click.option("--threshold", type=float, default=None,
-                     help="Accuracy a block must reach (default: --until-accuracy, else 0.6)."),
-        click.option("--no-improvement", is_flag=True, help="flexBlock's rule: blocks need not beat their parent."),
-        click.option("--phase-seconds", type=int, default=30, show_default=True,
-                     help="Phase deadline (phases close early when every miner has acted)."),
-    ]):
-        fn = option(fn)
-    return fn
+DEFAULT_MAX_ROUNDS = 200
 
 
-def build_config(n_miners: int, clients_per_round: int, epochs: int, batch_size: int, lr: float, partition: str,
-                 n_clients: int, alpha: float, architecture: str, aggregator: str, seed: int, threshold: float | None,
-                 no_improvement: bool, phase_seconds: int, until_accuracy: float | None = None):  # type: ignore[no-untyped-def]
-    from offchain.fl.training import TrainConfig
-    from offchain.miner.workload import RunConfig
+def _run_config_class() -> type:
+    from offchain.miner.run_config import RunConfig
 
-    if threshold is None:
-        threshold = until_accuracy if until_accuracy is not None else 0.6
-    return RunConfig(n_miners=n_miners, clients_per_round=clients_per_round, threshold=threshold,
-                     require_improvement=not no_improvement, architecture=architecture, aggregator=aggregator,
-                     partition=partition, n_clients=n_clients, alpha=alpha, seed=seed,
-                     train=TrainConfig(lr=lr, batch_size=batch_size, epochs=epochs), phase_seconds=phase_seconds)
+    return RunConfig
+
+
+run_options = config_options(_run_config_class())
 
 
 @click.command("run")
 @run_options
-@click.option("--rounds", type=int, default=None, help="Run this many rounds.")
+@click.option("--rounds", type=click.IntRange(min=1), default=None, help="Run this many rounds.")
 @click.option("--until-accuracy", type=float, default=None,
               help="Stop at the first block at or above this accuracy (default 0.6 when --rounds is not given).")
+@click.option("--max-rounds", type=click.IntRange(min=1), default=DEFAULT_MAX_ROUNDS, show_default=True,
+              help="Stop after this many rounds even if --until-accuracy is not reached.")
 @rpc_url_option()
-@key_option("Owner key that deploys the contract; on a devnet, dev account 0.")
+@key_options("Owner key that deploys the contract; on a devnet, dev account 0.")
+@click.option("--miner-keys", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File with one private key (0x-hex) per line for the miners; required off a local devnet "
+                   "(on one, dev accounts 1..N).")
 @click.option("--contract", "address", default=None, help="Use this deployed contract instead of deploying.")
 @click.option("--devnet", type=click.Choice(["anvil", "hardhat"]), default="anvil", show_default=True,
               help="The devnet to auto-start when no --rpc-url is given.")
@@ -70,8 +45,12 @@ def build_config(n_miners: int, clients_per_round: int, epochs: int, batch_size:
 @click.option("--processes", is_flag=True, help="Run each miner as its own `pofl miner` process.")
 @click.option("--metrics", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write round metrics.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write a PNG of accuracy.")
-@click.option("--cheat", "cheaters", type=int, multiple=True, hidden=True, help="Miner index that claims 0.99.")
-def run_cmd(rounds: int | None, until_accuracy: float | None, rpc_url: str | None, key: str | None,
+@click.option("--cheat", "cheaters", type=int, multiple=True, hidden=True,
+              help="Miner index that claims 0.99 (a demo of a false claim being slashed).")
+@click.pass_context
+def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None, max_rounds: int,
+            rpc_url: str | None,
+            key: str | None, key_file: Path | None, keystore: Path | None, miner_keys: Path | None,
             address: str | None, devnet: str, state: Path | None, ipfs_api: str | None, store_dir: str,
             processes: bool, metrics: Path | None, plot: Path | None, cheaters: tuple[int, ...], **options) -> None:  # type: ignore[no-untyped-def]
     """Run PoFL end to end: N miners on one chain and one store (default: auto-started Anvil, embedded store)."""
@@ -79,29 +58,39 @@ def run_cmd(rounds: int | None, until_accuracy: float | None, rpc_url: str | Non
 
     if rounds is None and until_accuracy is None:
         until_accuracy = 0.6
-    config = build_config(**options, until_accuracy=until_accuracy)
-    with chain_endpoint(rpc_url, devnet, state) as url:
-        _run(url, key, address, state, ipfs_api, store_dir, processes, config, rounds, until_accuracy, metrics, plot,
-             frozenset(cheaters))
+    rounds_cap = rounds if rounds is not None else max_rounds
+    overrides = {}
+    if until_accuracy is not None and not given_on_command_line(ctx, ("threshold",)):
+        overrides["threshold"] = until_accuracy
+    config = config_from_options(_run_config_class(), options, **overrides)
+    with chain_endpoint(rpc_url, devnet, state) as endpoint:
+        _run(endpoint, (key, key_file, keystore), miner_keys, address, state, ipfs_api, store_dir, processes, config,
+             rounds_cap, until_accuracy if rounds is None else None, metrics, plot, frozenset(cheaters))
 
 
-def _run(url: str, key: str | None, address: str | None, state: Path | None, ipfs_api: str | None, store_dir: str,
-         processes: bool, config, rounds: int | None, until_accuracy: float | None,  # type: ignore[no-untyped-def]
+def _run(endpoint: Endpoint, owner_key: tuple[str | None, Path | None, Path | None], miner_keys: Path | None,
+         address: str | None, state: Path | None, ipfs_api: str | None, store_dir: str, processes: bool,
+         config, rounds: int, until_accuracy: float | None,  # type: ignore[no-untyped-def]
          metrics: Path | None, plot: Path | None, cheaters: frozenset[int]) -> None:
     from rich.console import Console
 
     from offchain.chain.accounts import LocalSigner
     from offchain.chain.connect import connect
-    from offchain.miner.agent import MinerAgent
+    from offchain.miner.claims import HonestClaims, InflatedClaims
+    from offchain.miner.driver import RoundDriver
     from offchain.miner.metrics import plot_metrics, round_table, write_metrics
     from offchain.miner.network import check_compatible, deploy_or_attach, ensure_registered, miner_signers
-    from offchain.miner.runner import InProcessRun
+    from offchain.miner.strategy import WorkloadStrategy
     from offchain.miner.workload import Workload
+    from offchain.redaction import redact_url
     from offchain.store import open_store
 
     console = Console()
+    url = endpoint.url
     w3 = connect(url)
-    owner = LocalSigner(w3, resolve_key(key, w3.eth.chain_id))
+    chain_id = w3.eth.chain_id
+    owner = LocalSigner(w3, signing_key(endpoint, chain_id, *owner_key))
+    keys = read_miner_keys(miner_keys, endpoint, chain_id)
     store = open_store(ipfs_api, store_dir)
     with console.status("loading MNIST and the federation"):
         workload = Workload(config)
@@ -109,36 +98,43 @@ def _run(url: str, key: str | None, address: str | None, state: Path | None, ipf
     deployments = state.with_suffix(".deployments") if state else None
     contract = deploy_or_attach(w3, owner, config, workload, store, deployments, address)
     check_compatible(contract, workload)
-    signers = miner_signers(w3, config.n_miners)
+    signers = miner_signers(w3, config.n_miners, keys)
     ensure_registered(contract, signers)
-    console.print(f"PoFLConsensus at {contract.address} on {url}; {config.n_miners} miners; store {store!r}; "
-                  f"device {workload.device}")
+    console.print(f"PoFLConsensus at {contract.address} on {redact_url(url)}; {config.n_miners} miners; "
+                  f"store {store!r}; device {workload.device}")
     if processes:
         from offchain.miner.processes import run_miner_processes
 
+        started_from = contract.latest_block()  # each child adopts the head it finds
         records = run_miner_processes(url, contract, signers, config, ipfs_api, store_dir, rounds, until_accuracy,
                                       console)
     else:
-        agents = [MinerAgent(i, s, contract, store, workload.flat, config.architecture) for i, s in enumerate(signers)]
-        run = InProcessRun(workload, contract, agents, cheaters)
+        claims = InflatedClaims(frozenset(cheaters)) if cheaters else HonestClaims()
         with console.status("starting") as status:
-            run.progress = lambda msg: status.update(msg)
-            run.bootstrap()
+            driver = RoundDriver(contract, store, workload.flat, config.architecture, signers,
+                                 WorkloadStrategy(workload), claims=claims, fetch_timeout_s=config.fetch_timeout_s,
+                                 progress=status.update)
             started = time.perf_counter()
             while True:
-                record = run.run_round()
+                record = driver.run_round()
                 console.print(_row(record))
-                if rounds is not None and len(run.records) >= rounds:
-                    break
-                if rounds is None and until_accuracy is not None and record.chain_accuracy >= until_accuracy \
+                if until_accuracy is not None and record.chain_accuracy >= until_accuracy \
                         and record.winner is not None:
                     break
-        records = run.records
+                if len(driver.records) >= rounds:
+                    if until_accuracy is not None:
+                        console.print(f"stopped after {rounds} rounds (--max-rounds) without a block at "
+                                      f"{until_accuracy}")
+                    break
+        driver.close()
+        records = driver.records
+        started_from = driver.started_from
         console.print(f"{len(records)} rounds in {time.perf_counter() - started:.1f} s")
     console.print(round_table(records))
     meta = {"n_miners": config.n_miners, "threshold": config.threshold, "dataset": "MNIST",
-            "contract": contract.address, "rpc_url": url, "seed": config.seed,
-            "clients_per_round": config.clients_per_round}
+            "contract": contract.address, "rpc_url": redact_url(url), "seed": config.seed,
+            "clients_per_round": config.clients_per_round,
+            "started_from": {"height": started_from.height, "cid": started_from.cid} if started_from else None}
     if metrics or plot:
         metrics = metrics or plot.with_suffix(".json")  # type: ignore[union-attr]
         write_metrics(records, metrics, meta)
@@ -148,6 +144,20 @@ def _run(url: str, key: str | None, address: str | None, state: Path | None, ipf
     head = contract.latest_block()
     console.print(json.dumps({"blocks": contract.block_count() - 1, "head_height": head.height,
                               "head_accuracy": head.accuracy, "head_cid": head.cid}))
+
+
+def read_miner_keys(path: Path | None, endpoint: Endpoint, chain_id: int) -> list[str] | None:
+    """The miners' keys from ``path`` (one per line), or None for the dev accounts on a local devnet."""
+    from offchain.chain.keys import KeySources, check_private_key, dev_keys_allowed
+    from offchain.errors import KeyPolicyError
+
+    if path is None:
+        if dev_keys_allowed(endpoint.url, chain_id, started_here=endpoint.started_here):
+            return None
+        raise KeyPolicyError("this chain is not a local devnet: give the miners' keys with --miner-keys FILE "
+                             "(one 0x-hex key per line), and the owner's with POFL_KEY or --keystore")
+    lines = [ln for ln in KeySources(key_file=path).key_file.read_text().splitlines() if ln.strip()]  # type: ignore[union-attr]
+    return [check_private_key(ln, f"--miner-keys {path} line {i + 1}") for i, ln in enumerate(lines)]
 
 
 def _row(r) -> str:  # type: ignore[no-untyped-def]
@@ -161,48 +171,66 @@ def _row(r) -> str:  # type: ignore[no-untyped-def]
 
 @click.command("miner")
 @run_options
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Read the run's settings from this JSON file (as `pofl run --processes` writes it) instead of "
+                   "the options above.")
 @rpc_url_option(required=True)
 @click.option("--contract", "address", required=True, help="The PoFLConsensus address.")
-@key_option("This miner's private key (0x-hex).")
-@click.option("--key-env", default=None, help="Read the key from this environment variable instead.")
+@key_options("This miner's private key (0x-hex).")
+@click.option("--key-env", default=None, help="Read the key from this environment variable (default POFL_KEY).")
 @click.option("--clients", "clients_spec", required=True,
               help="This miner's clients: 'i/N' (miner i of N under the run's seeded assignment) or '0-99,150'.")
 @click.option("--index", type=int, default=0, help="This miner's number, for logs.")
-@click.option("--rounds", type=int, default=None, help="Stop after this many rounds (default: run until stopped).")
+@click.option("--rpc-grace", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="Seconds the chain RPC or the store may fail before the miner gives up (exit status 3).")
+@click.option("--rounds", type=click.IntRange(min=1), default=None,
+              help="Stop after this many rounds (default: run until stopped).")
 @store_options
-def miner_cmd(rpc_url: str, address: str, key: str | None, key_env: str | None, clients_spec: str, index: int,
-              rounds: int | None, ipfs_api: str | None, store_dir: str, **options) -> None:  # type: ignore[no-untyped-def]
+@click.pass_context
+def miner_cmd(ctx: click.Context, config_file: Path | None, rpc_url: str, address: str, key: str | None,
+              key_file: Path | None, keystore: Path | None, key_env: str | None, clients_spec: str, index: int,
+              rpc_grace: float, rounds: int | None, ipfs_api: str | None, store_dir: str, **options) -> None:  # type: ignore[no-untyped-def]
     """Run one miner: its own key, its own clients, talking to the others only through the chain and the store."""
     import logging
-    import os
 
     from offchain.chain.accounts import LocalSigner
     from offchain.chain.connect import connect
     from offchain.chain.pofl import PoFLContract
-    from offchain.miner.agent import MinerAgent
+    from offchain.miner.driver import RoundDriver
     from offchain.miner.network import check_compatible, ensure_registered
     from offchain.miner.selection import parse_clients
-    from offchain.miner.worker import MinerWorker
+    from offchain.miner.strategy import WorkloadStrategy
     from offchain.miner.workload import Workload
     from offchain.store import open_store
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    if key_env:
-        key = os.environ.get(key_env)
-    if not key:
-        raise click.UsageError("give the miner's key with --key, POFL_KEY or --key-env")
-    config = build_config(**options)
+    if config_file is not None:
+        given = any_setting_given(ctx, _run_config_class())
+        if given:
+            raise click.UsageError(f"--config {config_file} holds the run's settings; leave out {', '.join(given)}")
+        config = _run_config_class().read(config_file)
+    else:
+        config = config_from_options(_run_config_class(), options)
     w3 = connect(rpc_url)
+    key = signing_key(Endpoint(rpc_url), w3.eth.chain_id, key, key_file, keystore, dev_key_index=None,
+                      env_var=key_env)
     contract = PoFLContract.attach(w3, address)
     workload = Workload(config)
     check_compatible(contract, workload)
+    clients = parse_clients(clients_spec, workload.owners)
     signer = LocalSigner(w3, key)
     ensure_registered(contract, [signer])
-    agent = MinerAgent(index, signer, contract, open_store(ipfs_api, store_dir), workload.flat, config.architecture)
-    worker = MinerWorker(agent, workload, parse_clients(clients_spec, workload.owners))
+    strategy = WorkloadStrategy(workload, workload.restricted_to(clients), trainer_index={0: 0})
+    store = open_store(ipfs_api, store_dir, timeout=config.fetch_timeout_s)
+    driver = RoundDriver(contract, store, workload.flat, config.architecture, [signer], strategy, indices=[index],
+                         poll_s=0.1, fetch_timeout_s=config.fetch_timeout_s, rpc_grace_s=rpc_grace,
+                         finalize_stagger_s=0.15)
     first = contract.current_round()
-    click.echo(f"miner {index} ({signer.address}) with {len(worker.clients)} clients, from round {first}")
-    worker.run(lambda: rounds is not None and contract.current_round() >= first + rounds)
+    click.echo(f"miner {index} ({signer.address}) with {len(clients)} clients, from round {first}")
+    try:
+        driver.run(lambda: rounds is not None and len(driver.records) >= rounds)
+    finally:
+        driver.close()
 
 
 COMMANDS = [run_cmd, miner_cmd]

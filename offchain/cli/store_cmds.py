@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-STORE_DIR_DEFAULT = ".pofl/store"
+from offchain.defaults import STORE_DIR
 
 
 def store_options(fn):  # type: ignore[no-untyped-def]
-    fn = click.option("--store-dir", type=click.Path(file_okay=False), default=STORE_DIR_DEFAULT, show_default=True,
+    fn = click.option("--store-dir", type=click.Path(file_okay=False), default=STORE_DIR, show_default=True,
                       help="Embedded store directory (used when --ipfs-api is not given).")(fn)
     fn = click.option("--ipfs-api", envvar="POFL_IPFS_API", default=None,
                       help="Kubo-compatible RPC API multiaddr, e.g. /ip4/127.0.0.1/tcp/5001/http. "

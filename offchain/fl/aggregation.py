@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 import torch
+
 from offchain.errors import PoflValueError
 
 StateDict = Mapping[str, torch.Tensor]

@@ -17,20 +17,26 @@ import torch
 from offchain.fl.data import LabeledImages
 from offchain.fl.evaluation import Evaluator
 from offchain.fl.federation import Federation, assign_to_miners, select_clients
-from offchain.fl.models import build_model
-from offchain.fl.pool_trainer import PoolTrainer, synchronize
+from offchain.fl.models import ARCHITECTURES, build_model
+from offchain.fl.pool_trainer import AGGREGATORS, PoolTrainer, synchronize
 from offchain.fl.training import DeviceDataset, FlatParams, TrainConfig
+from offchain.options import setting
 
 
 @dataclass(frozen=True)
 class EngineConfig:
-    n_miners: int = 10
-    clients_per_round: int = 20
-    threshold: float = 0.6
-    require_improvement: bool = True
-    architecture: str = "simplenet"
-    aggregator: str = "fedavg"
-    seed: int = 0
+    """The rules of a PoFL run's learning (the flexBlock notebook's values by default)."""
+
+    n_miners: int = setting(10, "--miners", "Number of miners.")
+    clients_per_round: int = setting(20, "--clients-per-round",
+                                     "Clients drawn from all clients each round (the notebook's select(20)).")
+    threshold: float = setting(0.6, "--threshold", "Accuracy a block must reach (default: --until-accuracy, else 0.6).")
+    require_improvement: bool = setting(True, "--no-improvement",
+                                        "flexBlock's rule: blocks need not beat their parent.", flag_off=True)
+    architecture: str = setting("simplenet", "--architecture", "Model architecture.",
+                                choices=tuple(sorted(ARCHITECTURES)))
+    aggregator: str = setting("fedavg", "--aggregator", "How a miner averages its clients.", choices=AGGREGATORS)
+    seed: int = setting(0, "--seed", "Seed of the federation, the client draws and the genesis model.")
     train: TrainConfig = field(default_factory=TrainConfig)
 
 

@@ -23,14 +23,18 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
+from offchain.options import setting
+
 
 @dataclass(frozen=True)
 class TrainConfig:
-    lr: float = 1e-3
+    """A client's local training: Adam, as in the flexBlock notebook."""
+
+    lr: float = setting(1e-3, "--lr", "Adam's learning rate.")
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
-    batch_size: int = 20
-    epochs: int = 1
+    batch_size: int = setting(20, "--batch-size", "Local mini-batch size.")
+    epochs: int = setting(1, "--epochs", "Local epochs per round.")
 
 
 def normalize(images_u8: torch.Tensor) -> torch.Tensor:

@@ -1,1 +1,2 @@
-"""Miners: one miner's protocol steps (agent), its per-process loop (worker), and the in-process runner."""
+"""Miners: the protocol's decisions (protocol), the one round loop (driver), its hooks (strategy, claims),
+the chain side of a run (network), verification and metrics."""

@@ -22,6 +22,7 @@ class RoundRecord:
     gas_used: int = 0
     clients_trained: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    validations: int = 0  # candidate re-evaluations by this process's committee members (each its own fetch)
 
 
 def write_metrics(records: list[RoundRecord], path: Path, meta: dict[str, Any]) -> None:

@@ -6,17 +6,16 @@ from pathlib import Path
 
 from web3 import Web3
 
-from offchain.errors import ConfigError, PoflValueError
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.deploy import DeploymentError
 from offchain.chain.pofl import PoFLConfig, PoFLContract, to_bps
 from offchain.chain.tx import wait_all
+from offchain.defaults import BLOCK_REWARD_WEI, REWARD_POOL_WEI, STAKE_WEI
+from offchain.errors import ConfigError, PoflValueError
 from offchain.fl.models import architecture_id
 from offchain.miner.workload import RunConfig, Workload
 from offchain.store.base import ModelStore
 from offchain.store.models import publish_model
-
-STAKE = 10**18
 
 
 class ConfigMismatch(ConfigError):
@@ -28,7 +27,7 @@ def contract_config(config: RunConfig, workload: Workload) -> PoFLConfig:
                       architecture_id=architecture_id(config.architecture), tolerance_bps=config.tolerance_bps,
                       require_improvement=config.require_improvement, commit_duration=config.phase_seconds,
                       reveal_duration=config.phase_seconds, validation_duration=config.phase_seconds,
-                      min_stake=STAKE, block_reward=10**17)
+                      min_stake=STAKE_WEI, block_reward=BLOCK_REWARD_WEI)
 
 
 def publish_genesis(store: ModelStore, workload: Workload) -> str:
@@ -46,8 +45,8 @@ def deploy_or_attach(w3: Web3, owner: LocalSigner, config: RunConfig, workload: 
         except DeploymentError:
             pass
     genesis_cid = publish_genesis(store, workload)
-    contract, _ = PoFLContract.deploy(owner, contract_config(config, workload), genesis_cid, reward_pool=10 * 10**18,
-                                      deployments_dir=deployments_dir)
+    contract, _ = PoFLContract.deploy(owner, contract_config(config, workload), genesis_cid,
+                                      reward_pool=REWARD_POOL_WEI, deployments_dir=deployments_dir)
     return contract
 
 
@@ -76,7 +75,7 @@ def ensure_registered(contract: PoFLContract, signers: list[LocalSigner]) -> Non
     for signer in signers:
         info = contract.miner_info(signer.address)
         if not info.registered:
-            pending.append(contract.register(signer, STAKE))
+            pending.append(contract.register(signer, STAKE_WEI))
         elif not info.active:
-            pending.append(contract.add_stake(signer, STAKE - info.stake))
+            pending.append(contract.add_stake(signer, STAKE_WEI - info.stake))
     wait_all(pending)

@@ -1,26 +1,47 @@
 """Replaying a PoFL chain from any RPC and store: ``pofl verify``.
 
-For every block: the parent link and block hash are recomputed; the model is fetched by
-CID (bytes verified against the CID), loaded safely as the contract's architecture, and
-re-evaluated on the evaluation set whose sha256 the contract stores; the block's claimed
-accuracy must hold within the contract's tolerance.
+For every block: the block hash is recomputed from its contents and the parent link checked
+(an RPC may lie); the improvement rule is checked; the model is fetched by CID (bytes verified
+against the CID), loaded safely as the contract's architecture, and re-evaluated on the
+evaluation set whose sha256 the contract stores; the block's recorded accuracy must hold within
+the contract's tolerance. Nothing a block points at can crash the replay: every fault is a
+:class:`Problem` in the report. A model that cannot be had is *unavailable*, told apart from
+one that was had and does not match (*mismatch*).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 
 import torch
 
-from offchain.chain.pofl import PoFLContract
+from offchain.chain.pofl import ChainBlock, PoFLConfig, PoFLContract
 from offchain.fl.data import load_mnist
 from offchain.fl.evaluation import Evaluator
 from offchain.fl.models import ARCHITECTURES, architecture_id, build_model
 from offchain.fl.training import FlatParams
-from offchain.store.base import ModelStore, StoreError
-from offchain.store.cid import MalformedCid
-from offchain.store.model_bytes import ModelFormatError
-from offchain.store.models import fetch_model
+from offchain.store.base import ModelStore
+from offchain.store.models import fetch_untrusted
+
+
+class ProblemKind(StrEnum):
+    HASH = "hash"  # the block hash is not the hash of its contents
+    LINK = "link"  # the parent hash is not the previous block's hash
+    IMPROVEMENT = "improvement"  # the block does not improve on its parent where the contract requires it
+    ACCURACY = "accuracy"  # the model measures below the recorded accuracy beyond the tolerance
+    UNAVAILABLE = "unavailable"  # the model could not be fetched (not found, timed out, store down)
+    MODEL = "model"  # the bytes do not hash to the CID, or are not a model of the architecture
+    CHAIN = "chain"  # the contract's configuration cannot be replayed here
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: ProblemKind
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.detail}"
 
 
 @dataclass
@@ -30,7 +51,7 @@ class BlockCheck:
     cid: str
     claimed: float
     measured: float | None = None
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
 
 @dataclass
@@ -38,18 +59,51 @@ class ChainReport:
     contract: str
     architecture: str | None
     blocks: list[BlockCheck]
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def all_problems(self) -> list[Problem]:
+        return self.problems + [p for b in self.blocks for p in b.problems]
 
     @property
     def ok(self) -> bool:
-        return not self.problems and all(not b.problems for b in self.blocks)
+        return not self.all_problems
+
+    @property
+    def verdict(self) -> str:
+        """OK; UNAVAILABLE when the only faults are models that could not be had; else MISMATCH."""
+        kinds = {p.kind for p in self.all_problems}
+        if not kinds:
+            return "OK"
+        return "UNAVAILABLE" if kinds == {ProblemKind.UNAVAILABLE} else "MISMATCH"
 
     def as_dict(self) -> dict:  # type: ignore[type-arg]
-        return {"ok": self.ok, **asdict(self)}
+        return {"ok": self.ok, "verdict": self.verdict, **asdict(self)}
 
 
 def architecture_named(arch_id: bytes) -> str | None:
     return next((name for name in ARCHITECTURES if architecture_id(name) == arch_id), None)
+
+
+def check_links(block: ChainBlock, parent: ChainBlock | None, config: PoFLConfig) -> list[Problem]:
+    """What is wrong with ``block``'s own contents and its link to ``parent`` (pure)."""
+    problems = []
+    if block.block_hash != block.expected_hash():
+        problems.append(Problem(ProblemKind.HASH, "block hash does not match its contents"))
+    if parent is not None and block.parent_hash != parent.block_hash:
+        problems.append(Problem(ProblemKind.LINK, f"parent hash does not link to block {parent.height}"))
+    if parent is not None and config.require_improvement and block.accuracy_bps <= parent.accuracy_bps:
+        problems.append(Problem(ProblemKind.IMPROVEMENT, f"accuracy {block.accuracy:.4f} does not improve on the "
+                                                         f"parent's {parent.accuracy:.4f}"))
+    return problems
+
+
+def check_accuracy(block: ChainBlock, measured: float, tolerance_bps: int) -> list[Problem]:
+    """The recorded accuracy must hold within the tolerance of what the model measures (pure)."""
+    if block.height > 0 and measured * 10_000 + tolerance_bps < block.accuracy_bps:
+        return [Problem(ProblemKind.ACCURACY, f"measured accuracy {measured:.4f} is below the recorded "
+                                              f"{block.accuracy:.4f} beyond the tolerance of {tolerance_bps} bps")]
+    return []
 
 
 def verify_chain(contract: PoFLContract, store: ModelStore, device: torch.device | None = None) -> ChainReport:
@@ -58,31 +112,26 @@ def verify_chain(contract: PoFLContract, store: ModelStore, device: torch.device
     architecture = architecture_named(config.architecture_id)
     report = ChainReport(contract.address, architecture, [])
     if architecture is None:
-        report.problems.append(f"unknown architecture id {config.architecture_id.hex()}")
+        report.problems.append(Problem(ProblemKind.CHAIN, f"unknown architecture id {config.architecture_id.hex()}"))
         return report
     eval_set = load_mnist("test")
     if bytes.fromhex(eval_set.sha256()) != config.eval_set_hash:
-        report.problems.append("the contract's evaluation set is not MNIST's test set: cannot re-evaluate")
+        report.problems.append(Problem(ProblemKind.CHAIN, "the contract's evaluation set is not MNIST's test set: "
+                                                          "cannot re-evaluate"))
         return report
     flat = FlatParams(build_model(architecture).to(device))
     evaluator = Evaluator(eval_set, flat, architecture, device)
-    previous = None
+    parent = None
     for block in contract.blocks():
-        check = BlockCheck(block.height, block.round, block.cid, block.accuracy)
-        if block.block_hash != block.expected_hash():
-            check.problems.append("block hash does not match its contents")
-        if previous is not None and block.parent_hash != previous.block_hash:
-            check.problems.append(f"parent hash does not link to block {previous.height}")
-        if previous is not None and config.require_improvement and block.accuracy_bps <= previous.accuracy_bps:
-            check.problems.append("accuracy does not improve on the parent")
-        try:
-            state = fetch_model(store, block.cid, architecture)
-            check.measured = evaluator.accuracy(flat.flatten(state).to(device))
-            if block.height > 0 and check.measured * 10_000 + config.tolerance_bps < block.accuracy_bps:
-                check.problems.append(f"measured accuracy {check.measured:.4f} is below the claimed "
-                                      f"{block.accuracy:.4f} beyond the tolerance of {config.tolerance_bps} bps")
-        except (StoreError, MalformedCid, ModelFormatError) as exc:
-            check.problems.append(f"{exc.__class__.__name__}: {exc}")
+        check = BlockCheck(block.height, block.round, block.cid, block.accuracy, problems=check_links(block, parent,
+                                                                                                      config))
+        fetched = fetch_untrusted(store, block.cid, architecture)
+        if fetched.state is None:
+            kind = ProblemKind.UNAVAILABLE if fetched.unavailable else ProblemKind.MODEL
+            check.problems.append(Problem(kind, fetched.error))
+        else:
+            check.measured = evaluator.accuracy(flat.flatten(fetched.state).to(device))
+            check.problems += check_accuracy(block, check.measured, config.tolerance_bps)
         report.blocks.append(check)
-        previous = block
+        parent = block
     return report

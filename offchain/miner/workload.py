@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,23 +13,11 @@ from offchain.fl.data import LabeledImages, load_mnist
 from offchain.fl.device import default_device
 from offchain.fl.evaluation import Evaluator
 from offchain.fl.pool_trainer import PoolTrainer
-from offchain.fl.simulation import EngineConfig, genesis_model
+from offchain.fl.simulation import genesis_model
 from offchain.fl.training import DeviceDataset, FlatParams
+from offchain.miner.run_config import PARTITIONS, RunConfig
 
-PARTITIONS = ("benchmark", "iid", "dirichlet", "shards")
-
-
-@dataclass(frozen=True)
-class RunConfig(EngineConfig):
-    """Everything miners must agree on (the engine's rules plus the federation and the contract's
-    timing), with the flexBlock notebook's values as defaults."""
-
-    partition: str = "benchmark"  # one of PARTITIONS, or a path to an offsets/indices .npz
-    n_clients: int = 1000
-    alpha: float = 0.5
-    phase_seconds: int = 30
-    tolerance_bps: int = 100
-
+__all__ = ["PARTITIONS", "RunConfig", "Workload", "build_federation"]
 
 def build_federation(config: RunConfig, train: LabeledImages) -> fedmod.Federation:
     if config.partition == "benchmark":
@@ -43,7 +30,8 @@ def build_federation(config: RunConfig, train: LabeledImages) -> fedmod.Federati
         return fedmod.shards(train.labels, config.n_clients, 2, config.seed)
     path = Path(config.partition)
     if not path.is_file():
-        raise PoflValueError(f"--partition {config.partition!r}: not one of {PARTITIONS} and not a federation .npz file")
+        raise PoflValueError(f"--partition {config.partition!r}: not one of {PARTITIONS} and not a federation "
+                             f".npz file")
     return fedmod.from_file(path, n_samples=len(train))
 
 

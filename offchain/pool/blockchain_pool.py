@@ -1,11 +1,13 @@
 """flexBlock's PoFLBlockchainPool, with a real chain and store underneath.
 
-Miners and clients are FlexPool actors as in flex; ``aggregate`` runs one real on-chain round:
-each miner averages the weights it collected, evaluates its model with the user's
-``eval_function`` and publishes it to the store; all commit and reveal; the committee members
-each fetch the candidate by CID, load it into a copy of their own model and evaluate it with
-the same ``eval_function`` before voting; the round is finalized; on a block every miner loads
-the block's model. It returns whether a block was finalized.
+Miners and clients are FlexPool actors as in flex; ``aggregate`` runs one real on-chain round
+through the project's one round driver (:class:`~offchain.miner.driver.RoundDriver`), with a
+strategy made of the user's functions: each miner averages the weights it collected
+(``aggregate_fn``, ``set_weights_fn``) and evaluates its model with ``eval_function``; the driver
+publishes, commits and reveals; the committee members each fetch the candidate by CID, load it
+into a copy of their own model and evaluate it with the same ``eval_function`` before voting; the
+round is finalized; on a block every miner loads the block's model. It returns whether a block was
+finalized.
 """
 
 from __future__ import annotations
@@ -13,28 +15,32 @@ from __future__ import annotations
 import copy
 import random
 import tempfile
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from offchain.errors import PoflValueError
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
-from offchain.chain.pofl import Phase, PoFLConfig, PoFLContract, to_bps
-from offchain.chain.tx import wait_all
+from offchain.chain.keys import check_private_key, dev_keys_allowed
+from offchain.chain.pofl import PoFLConfig, PoFLContract, to_bps
 from offchain.data import Dataset, FedDataset
+from offchain.defaults import REWARD_POOL_WEI, STAKE_WEI
 from offchain.devnet import Devnet, launch_devnet
+from offchain.errors import ConfigError, KeyPolicyError, PoflValueError
 from offchain.fl.federation import assign_to_miners
 from offchain.fl.models import architecture_for, architecture_id
 from offchain.fl.training import FlatParams
-from offchain.miner.agent import MinerAgent, wait_benign
-from offchain.miner.network import STAKE, ensure_registered
+from offchain.miner.driver import RoundDriver
+from offchain.miner.network import ensure_registered
+from offchain.miner.strategy import Trained
 from offchain.model import FlexModel
 from offchain.pool.blockchain import BlockchainView
 from offchain.pool.decorators import INIT, kind_of
 from offchain.pool.flex_pool import FlexPool
+from offchain.redaction import redact_url
 from offchain.store import open_store
 from offchain.store.models import publish_model
 
@@ -44,7 +50,11 @@ class PoFLBlockchainPool:
 
     def __init__(self, fed_dataset: FedDataset, init_func: Callable[[], FlexModel], number_of_miners: int, *,
                  rpc_url: str | None = None, ipfs_api: str | None = None, store_dir: str | None = None,
-                 require_improvement: bool = True, phase_seconds: int = 60, seed: int = 0) -> None:
+                 require_improvement: bool = True, phase_seconds: int = 60, seed: int = 0,
+                 owner_key: str | None = None, miner_keys: list[str] | None = None) -> None:
+        """``rpc_url`` and ``ipfs_api`` select a chain and an IPFS node (default: an auto-started Anvil and
+        a temporary embedded store). Off a local devnet the public test keys are refused: give
+        ``owner_key`` (deploys the contract) and ``miner_keys`` (one per miner)."""
         if kind_of(init_func) not in (INIT, None):
             raise PoflValueError("init_func must build a miner's FlexModel (decorate it with @init_server_model)")
         if number_of_miners < 1:
@@ -65,11 +75,13 @@ class PoFLBlockchainPool:
         self.architecture = architecture_for(servers[miner_ids[0]]["model"])
         self.flat = FlatParams(copy.deepcopy(servers[miner_ids[0]]["model"]).cpu())
         self._rpc_url, self._require_improvement, self._phase_seconds = rpc_url, require_improvement, phase_seconds
+        self._owner_key, self._miner_keys = owner_key, miner_keys
         self._devnet: Devnet | None = None
         self.store = open_store(ipfs_api, store_dir or tempfile.mkdtemp(prefix="pofl-pool-store-"))
         self._genesis_cid = publish_model(self.store, genesis, self.architecture)
         self.contract: PoFLContract | None = None
-        self.agents: dict[str, MinerAgent] = {}
+        self._strategy = _PoolStrategy(self)
+        self._driver: RoundDriver | None = None
         self.blockchain = BlockchainView(None)
 
     # ----------------------------------------------------------- flex API
@@ -91,33 +103,46 @@ class PoFLBlockchainPool:
 
     # ----------------------------------------------------------- chain
 
-    def _ensure_chain(self, threshold: float, eval_dataset: Dataset) -> PoFLContract:
+    def _ensure_chain(self, threshold: float, eval_dataset: Dataset) -> RoundDriver:
         eval_hash = bytes.fromhex(eval_dataset.to_labeled().sha256())
-        if self.contract is not None:
+        if self.contract is not None and self._driver is not None:
             onchain = self.contract.config()
             if onchain.threshold_bps != to_bps(threshold) or onchain.eval_set_hash != eval_hash:
                 raise PoflValueError("the accuracy threshold and evaluation set are fixed when the pool's contract is "
-                                 "deployed (at the first aggregate); call aggregate with the same ones")
-            return self.contract
+                                     "deployed (at the first aggregate); call aggregate with the same ones")
+            return self._driver
         if self._rpc_url is None:
             self._devnet = launch_devnet("anvil", accounts=len(self._servers) + 2)
             self._rpc_url = self._devnet.rpc_url
         w3 = connect(self._rpc_url)
-        owner = LocalSigner(w3, dev_key(0))
+        owner_key, miner_keys = self._keys(self._rpc_url, w3.eth.chain_id)
+        owner = LocalSigner(w3, owner_key)
         config = PoFLConfig(threshold_bps=to_bps(threshold), eval_set_hash=eval_hash,
                             architecture_id=architecture_id(self.architecture),
                             require_improvement=self._require_improvement, commit_duration=self._phase_seconds,
                             reveal_duration=self._phase_seconds, validation_duration=self._phase_seconds,
-                            min_stake=STAKE)
-        self.contract, _ = PoFLContract.deploy(owner, config, self._genesis_cid, reward_pool=10 * 10**18,
+                            min_stake=STAKE_WEI)
+        self.contract, _ = PoFLContract.deploy(owner, config, self._genesis_cid, reward_pool=REWARD_POOL_WEI,
                                                deployments_dir=None)
-        signers = [LocalSigner(w3, dev_key(i + 1)) for i in range(len(self._servers))]
+        signers = [LocalSigner(w3, k) for k in miner_keys]
         ensure_registered(self.contract, signers)
-        for signer, miner_id in zip(signers, self._servers, strict=True):
-            agent = MinerAgent(len(self.agents), signer, self.contract, self.store, self.flat, self.architecture)
-            self.agents[miner_id] = agent
+        self._driver = RoundDriver(self.contract, self.store, self.flat, self.architecture, signers, self._strategy)
         self.blockchain = BlockchainView(self.contract)
-        return self.contract
+        return self._driver
+
+    def _keys(self, rpc_url: str, chain_id: int) -> tuple[str, list[str]]:
+        """The owner's and the miners' keys: the given ones, or the dev accounts on a local devnet."""
+        n = len(self._servers)
+        if self._owner_key is not None and self._miner_keys is not None:
+            if len(self._miner_keys) != n:
+                raise ConfigError(f"miner_keys: {n} miners need {n} keys, got {len(self._miner_keys)}")
+            return (check_private_key(self._owner_key, "owner_key"),
+                    [check_private_key(k, f"miner_keys[{i}]") for i, k in enumerate(self._miner_keys)])
+        if not dev_keys_allowed(rpc_url, chain_id, started_here=self._devnet is not None):
+            raise KeyPolicyError(f"chain {chain_id} at {redact_url(rpc_url)} is not a local devnet, so the public "
+                                 f"test keys are not used there: pass owner_key= and miner_keys= (e.g. from "
+                                 f"POFL_KEY or a keystore)")
+        return dev_key(0), [dev_key(i + 1) for i in range(n)]
 
     def _params_of(self, miner_id: str) -> torch.Tensor:
         return self.flat.flatten({k: v.detach().cpu() for k, v in self._servers.models[miner_id]["model"]
@@ -134,60 +159,72 @@ class PoFLBlockchainPool:
                   eval_function: Callable[[FlexModel, Dataset], float], eval_dataset: Dataset,
                   accuracy: float) -> bool:
         """One on-chain PoFL round; True iff it finalized a block (see the module docstring)."""
-        contract = self._ensure_chain(accuracy, eval_dataset)
-        round_id = contract.current_round()
-        for miner_id, model in self._servers.models.items():
-            agent = self.agents[miner_id]
-            weights = model.pop("weights", [])
-            if weights:
-                set_weights_fn(model, aggregate_fn(weights))
-            if weights or agent.model is None or agent.model.accuracy is None:
-                params = self._params_of(miner_id)
-                if agent.model is None and self._genesis_cid in agent.measured:
-                    agent.publish(params, agent.measured[self._genesis_cid], round_id)
-                else:
-                    agent.publish(params, float(eval_function(model, eval_dataset)), round_id)
-        agents = list(self.agents.values())
-        wait_all([a.commit(round_id) for a in agents])
-        wait_all([a.reveal() for a in agents])
-        self._validate(round_id, eval_function, eval_dataset)
-        head = contract.latest_block()
-        if head.round != round_id:
-            return False
-        for miner_id, model in self._servers.models.items():
-            agent = self.agents[miner_id]
-            params = agent.model.params if agent.model and agent.model.cid == head.cid else agent.fetch(
-                head.cid, torch.device("cpu"))
-            agent.adopt(head, params)
-            self._load(model, params)
-        return True
-
-    def _validate(self, round_id: int, eval_function: Callable[[FlexModel, Dataset], float],
-                  eval_dataset: Dataset) -> None:
-        contract = self.contract
-        assert contract is not None
-        while True:
-            state = contract.current_phase()
-            if state.round != round_id:
-                return
-            if state.phase == Phase.FINALIZE:
-                wait_benign(next(iter(self.agents.values())).finalize())
-                continue
-            duties = [(miner_id, d) for miner_id, a in self.agents.items() if (d := a.validation_duty(round_id))]
-            if not duties:  # undecided with every vote cast (or a seat empty): the deadline decides
-                if contract.deadline_passed():
-                    wait_benign(next(iter(self.agents.values())).advance())
-                else:
-                    time.sleep(0.1)
-                continue
-            for miner_id, (candidate, cid) in duties:
-                agent = self.agents[miner_id]
-                trial = copy.deepcopy(self._servers.models[miner_id])  # the validator's own copy
-                self._load(trial, agent.fetch(cid, torch.device("cpu")))
-                wait_benign(agent.vote(round_id, candidate, cid, float(eval_function(trial, eval_dataset))))
+        driver = self._ensure_chain(accuracy, eval_dataset)
+        with self._strategy.using(_RoundFunctions(aggregate_fn, set_weights_fn, eval_function, eval_dataset)):
+            record = driver.run_round()
+        return record.block_height is not None
 
     def close(self) -> None:
         """Stop the auto-started devnet, if any."""
+        if self._driver is not None:
+            self._driver.close()
         if self._devnet is not None:
             self._devnet.stop()
             self._devnet = None
+
+
+@dataclass(frozen=True)
+class _RoundFunctions:
+    """The functions of one ``aggregate`` call."""
+
+    aggregate_fn: Callable[[list[Any]], Any]
+    set_weights_fn: Callable[[FlexModel, Any], None]
+    eval_function: Callable[[FlexModel, Dataset], float]
+    eval_dataset: Dataset
+
+
+class _PoolStrategy:
+    """The driver's hooks for the notebook pool: the user's aggregation, weights setter and evaluation."""
+
+    device = torch.device("cpu")
+
+    def __init__(self, pool: PoFLBlockchainPool) -> None:
+        self.pool = pool
+        self._fns: _RoundFunctions | None = None
+
+    @contextmanager
+    def using(self, fns: _RoundFunctions) -> Iterator[None]:
+        """Within the block, train and evaluate with ``fns`` (one ``aggregate`` call)."""
+        self._fns = fns
+        try:
+            yield
+        finally:
+            self._fns = None
+
+    def _miner_ids(self) -> list[str]:
+        return list(self.pool.servers.models)
+
+    def train(self, round_id: int, models: dict[int, torch.Tensor]) -> Trained:
+        """Each miner that collected client weights averages them into its model."""
+        assert self._fns is not None, "the pool's strategy is used only inside aggregate()"
+        ids, new = self._miner_ids(), {}
+        for position in models:
+            server = self.pool.servers.models[ids[position]]
+            weights = server.pop("weights", [])
+            if weights:
+                self._fns.set_weights_fn(server, self._fns.aggregate_fn(weights))
+                new[position] = self.pool._params_of(ids[position])
+        return Trained(new, 0)
+
+    def evaluate(self, models: list[torch.Tensor], evaluators: list[int]) -> list[float]:
+        """Each evaluator loads the model into a copy of its own model and runs the user's eval_function."""
+        assert self._fns is not None, "the pool's strategy is used only inside aggregate()"
+        ids, accuracies = self._miner_ids(), []
+        for params, position in zip(models, evaluators, strict=True):
+            trial = copy.deepcopy(self.pool.servers.models[ids[position]])
+            self.pool._load(trial, params)
+            accuracies.append(float(self._fns.eval_function(trial, self._fns.eval_dataset)))
+        return accuracies
+
+    def adopted(self, position: int, params: torch.Tensor) -> None:
+        self.pool._load(self.pool.servers.models[self._miner_ids()[position]], params)

@@ -6,8 +6,8 @@ import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from offchain.errors import PoflValueError
 from offchain.data import Dataset
+from offchain.errors import PoflValueError
 from offchain.model import FlexModel
 from offchain.pool.decorators import COLLECT, DEPLOY, kind_of
 

@@ -17,11 +17,15 @@ __all__ = ["BlobTooLarge", "IntegrityError", "LocalStore", "MalformedCid", "Mode
            "StoreUnavailable", "compute_cid", "open_store", "parse_cid"]
 
 
-def open_store(ipfs_api: str | None = None, store_dir: str | None = None, **kwargs: object) -> ModelStore:
-    """An IpfsStore on ``ipfs_api`` if given, else the embedded LocalStore in ``store_dir``."""
+def open_store(ipfs_api: str | None = None, store_dir: str | None = None, *, timeout: float | None = None,
+               **kwargs: object) -> ModelStore:
+    """An IpfsStore on ``ipfs_api`` if given (``timeout`` seconds a request, one retry), else the
+    embedded LocalStore in ``store_dir``."""
     if ipfs_api:
         from offchain.store.ipfs import IpfsStore
 
+        if timeout is not None:
+            kwargs = {"timeout": timeout, "retries": 1, **kwargs}
         return IpfsStore(ipfs_api, **kwargs)  # type: ignore[arg-type]
     if not store_dir:
         raise PoflValueError("give an IPFS API address (--ipfs-api) or a store directory (--store-dir)")

@@ -11,8 +11,9 @@ Everything here is a pure function of the bytes.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
+import reprlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -26,6 +27,12 @@ _RAW = 0x55
 _SHA2_256 = 0x12
 _UNIXFS_FILE = 2
 _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_B32_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+_SHA2_256_MULTIHASH = bytes([_SHA2_256, 32])
+_V0_LENGTH = 46
+_V1_LENGTH = 59
+_REPR = reprlib.Repr()
+_REPR.maxstring = 80  # a hostile "CID" may be megabytes long; messages show its ends
 
 
 class MalformedCid(PoflValueError):
@@ -55,6 +62,11 @@ def _field_bytes(field: int, value: bytes) -> bytes:
     return _varint((field << 3) | 2) + _varint(len(value)) + value
 
 
+def _b32(data: bytes) -> str:
+    """Lowercase RFC 4648 base32 without padding: multibase ``b``."""
+    return base64.b32encode(data).decode().lower().rstrip("=")
+
+
 def b58encode(data: bytes) -> str:
     n = int.from_bytes(data, "big")
     out = ""
@@ -65,13 +77,11 @@ def b58encode(data: bytes) -> str:
     return "1" * pad + out
 
 
-def b58decode(text: str) -> bytes:
+def _b58decode(text: str) -> bytes:
+    """The bytes of base58btc ``text``, whose characters the caller has checked."""
     n = 0
     for ch in text:
-        idx = _B58_ALPHABET.find(ch)
-        if idx < 0:
-            raise MalformedCid(f"{text!r} is not base58btc: bad character {ch!r}")
-        n = n * 58 + idx
+        n = n * 58 + _B58_ALPHABET.index(ch)
     body = n.to_bytes((n.bit_length() + 7) // 8, "big")
     pad = len(text) - len(text.lstrip("1"))
     return b"\0" * pad + body
@@ -100,7 +110,7 @@ def _pb_node(data: bytes, links: list[tuple[bytes, int]]) -> bytes:
 
 
 def _multihash(data: bytes) -> bytes:
-    return bytes([_SHA2_256, 32]) + hashlib.sha256(data).digest()
+    return _SHA2_256_MULTIHASH + hashlib.sha256(data).digest()
 
 
 @dataclass(frozen=True)
@@ -145,9 +155,7 @@ def compute_cid(data: bytes, *, version: int = 0, raw_leaves: bool = False) -> s
     if version == 0 and raw_leaves:
         raise PoflValueError("raw leaves need CID version 1 (as in Kubo)")
     cid = _root(bytes(data), version, raw_leaves).cid
-    if version == 0:
-        return b58encode(cid)
-    return "b" + base64.b32encode(cid).decode().lower().rstrip("=")
+    return b58encode(cid) if version == 0 else "b" + _b32(cid)
 
 
 # ---------------------------------------------------------------- parsing
@@ -160,27 +168,77 @@ class ParsedCid:
     digest: bytes
 
 
+def _bad(text: str, what: str, kind: str = "CID") -> MalformedCid:
+    return MalformedCid(f"{_REPR.repr(text)} is not a {kind}: {what}; expected 'Qm...' ({_V0_LENGTH} base58btc "
+                        f"characters) or 'b...' ({_V1_LENGTH} lowercase base32 characters), as `ipfs add` prints")
+
+
+def _first_bad(text: str, allowed: Callable[[str], bool]) -> str | None:
+    """The first character of ``text`` that is not ``allowed``, and where it is, in words; None if all are."""
+    return next((f"{ch!r} (U+{ord(ch):04X}) at position {i}" for i, ch in enumerate(text) if not allowed(ch)), None)
+
+
+def _parse_v0(text: str) -> ParsedCid:
+    if len(text) != _V0_LENGTH:
+        raise _bad(text, f"it has {len(text)} characters, a CIDv0 has {_V0_LENGTH}", "CIDv0")
+    if bad := _first_bad(text, _B58_ALPHABET.__contains__):
+        raise _bad(text, f"base58btc has no character {bad}", "CIDv0")
+    raw = _b58decode(text)
+    if len(raw) != 34 or raw[:2] != _SHA2_256_MULTIHASH:
+        raise _bad(text, "it does not decode to a sha2-256 multihash (0x12 0x20 and a 32-byte digest)", "CIDv0")
+    return ParsedCid(0, _DAG_PB, raw[2:])
+
+
+def _parse_v1(text: str) -> ParsedCid:
+    body = text[1:]
+    if len(text) > 2 * _V1_LENGTH:
+        raise _bad(text, f"it has {len(text)} characters, a CIDv1 has {_V1_LENGTH}", "CIDv1")
+    if bad := _first_bad(text, _B32_ALPHABET.__contains__):  # the multibase prefix b is base32 too
+        raise _bad(text, f"lowercase base32 without padding has no character {bad}", "CIDv1")
+    if len(body) % 8 in (1, 3, 6):
+        raise _bad(text, f"{len(body)} base32 characters are not a whole number of bytes", "CIDv1")
+    raw = base64.b32decode(body.upper() + "=" * (-len(body) % 8))
+    if len(raw) < 4:
+        raise _bad(text, f"it decodes to {len(raw)} bytes, a CIDv1 has 36", "CIDv1")
+    if raw[0] != 1:
+        raise _bad(text, f"it starts with version {raw[0]}, not 1", "CIDv1")
+    if raw[1] not in (_DAG_PB, _RAW):
+        raise _bad(text, f"codec 0x{raw[1]:02x} is neither dag-pb (0x70) nor raw (0x55)", "CIDv1")
+    if raw[2] != _SHA2_256:
+        raise _bad(text, f"hash function 0x{raw[2]:02x} is not sha2-256 (0x12)", "CIDv1")
+    if raw[3] != 32:
+        raise _bad(text, f"its multihash declares a {raw[3]}-byte digest, a sha2-256 digest has 32", "CIDv1")
+    if len(raw) < 36:
+        raise _bad(text, f"its digest is cut to {len(raw) - 4} bytes, a sha2-256 digest has 32", "CIDv1")
+    if len(raw) > 36:
+        raise _bad(text, f"it has {len(raw) - 36} trailing byte(s) after the 32-byte digest", "CIDv1")
+    if _b32(raw) != body:
+        raise _bad(text, "its last character has unused bits set (not canonical base32)", "CIDv1")
+    return ParsedCid(1, raw[1], raw[4:])
+
+
 def parse_cid(text: str) -> ParsedCid:
-    """Check that ``text`` is a sha256 CIDv0 or a base32 CIDv1 (dag-pb or raw); raise MalformedCid if not."""
-    if not isinstance(text, str) or not text:
-        raise MalformedCid(f"a CID must be a non-empty string, got {text!r}")
+    """Check that ``text`` is a sha256 CIDv0 or a base32 CIDv1 (dag-pb or raw); raise MalformedCid if not.
+
+    Exactly one spelling per CID is accepted: ASCII only, the exact alphabet and length of its
+    version (46 base58btc characters ``Qm...``; ``b`` and 58 lowercase base32 characters), the
+    exact structure (version 1, codec, sha2-256 multihash of 32 bytes, nothing trailing). So a
+    parsed CID is safe as a file name or URL part: letters and digits only. (js-ipfs prints
+    CIDv1 in base58btc, ``z...``, unless asked for ``cid-base=base32``; that spelling is refused.)
+    """
+    if not isinstance(text, str):
+        raise MalformedCid(f"a CID must be a string, got {type(text).__name__}")
+    if not text:
+        raise MalformedCid("a CID must not be empty; expected 'Qm...' or 'b...' as `ipfs add` prints")
+    if bad := _first_bad(text, str.isascii):
+        raise _bad(text, f"it has the non-ASCII character {bad}")
     if text.startswith("Qm"):
-        if len(text) != 46:
-            raise MalformedCid(f"{text!r} is not a CIDv0: expected 46 characters, got {len(text)}")
-        raw = b58decode(text)
-        if len(raw) != 34 or raw[:2] != bytes([_SHA2_256, 32]):
-            raise MalformedCid(f"{text!r} is not a CIDv0: not a sha2-256 multihash")
-        return ParsedCid(0, _DAG_PB, raw[2:])
-    if text.startswith(("b", "z")):
-        body = text[1:]
-        try:
-            raw = b58decode(body) if text[0] == "z" else base64.b32decode(body.upper() + "=" * (-len(body) % 8))
-        except (ValueError, binascii.Error):
-            raise MalformedCid(f"{text!r} is not a multibase (base32 or base58btc) CIDv1") from None
-        if len(raw) != 36 or raw[0] != 1 or raw[1] not in (_DAG_PB, _RAW) or raw[2:4] != bytes([_SHA2_256, 32]):
-            raise MalformedCid(f"{text!r} is not a CIDv1 of a sha2-256 dag-pb or raw block")
-        return ParsedCid(1, raw[1], raw[4:])
-    raise MalformedCid(f"{text!r} is not a CID: expected 'Qm...' (v0) or 'b...'/'z...' (v1)")
+        return _parse_v0(text)
+    if text.startswith("b"):
+        return _parse_v1(text)
+    if text.startswith("z"):
+        raise _bad(text, "a base58btc ('z') CIDv1 is not taken; `ipfs cid base32 CID` prints its 'b' spelling")
+    raise _bad(text, "it starts with neither 'Qm' (CIDv0) nor 'b' (base32 CIDv1)")
 
 
 def cid_matches(data: bytes, cid: str) -> bool:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import torch
 
-from offchain.store.base import ModelStore
+from offchain.store.base import ModelStore, NotFound, StoreUnavailable
+from offchain.store.cid import parse_cid
 from offchain.store.model_bytes import DEFAULT_MAX_BYTES, load_model_bytes, model_to_bytes
 
 
@@ -17,6 +19,32 @@ def publish_model(store: ModelStore, state: Mapping[str, torch.Tensor], architec
 
 def fetch_model(store: ModelStore, cid: str, architecture: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
                 ) -> dict[str, torch.Tensor]:
-    """The verified, checked state dict stored under ``cid`` (IntegrityError / ModelFormatError otherwise)."""
+    """The verified, checked state dict stored under ``cid`` (MalformedCid / IntegrityError / ModelFormatError
+    otherwise). The CID is checked here too, before any store sees it, whatever store it is."""
+    parse_cid(cid)
     state, _ = load_model_bytes(store.get(cid), architecture, max_bytes=max_bytes)
     return state
+
+
+@dataclass(frozen=True)
+class UntrustedFetch:
+    """The outcome of fetching a model that another party chose: the state dict, or why there is none.
+
+    ``unavailable`` tells a model that could not be had (not found, timed out, store down) from one
+    that was had and is bad (bytes not hashing to the CID, not a model of the architecture).
+    """
+
+    state: dict[str, torch.Tensor] | None
+    error: str = ""
+    unavailable: bool = False
+
+
+def fetch_untrusted(store: ModelStore, cid: str, architecture: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
+                    ) -> UntrustedFetch:
+    """:func:`fetch_model` that never raises for what the CID or its bytes are: anything wrong is reported."""
+    try:
+        return UntrustedFetch(fetch_model(store, cid, architecture, max_bytes=max_bytes))
+    except (NotFound, StoreUnavailable, TimeoutError) as exc:
+        return UntrustedFetch(None, f"{exc.__class__.__name__}: {exc}", unavailable=True)
+    except Exception as exc:  # hostile bytes may break any parser: reported, never raised
+        return UntrustedFetch(None, f"{exc.__class__.__name__}: {exc}")

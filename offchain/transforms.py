@@ -1,7 +1,10 @@
-"""Stand-ins for the torchvision transforms the notebook uses, for machines without torchvision
-(torchvision does not import beside this project's CPU torch wheel). Same arithmetic:
-ToTensor maps an H x W uint8 array to a 1 x H x W float tensor in [0, 1]; Normalize subtracts
-the mean and divides by the std per channel."""
+"""The torchvision transforms the flexBlock notebook uses, for machines without torchvision.
+
+torchvision does not import beside this project's CPU torch wheel, so the notebook's
+``from torchvision import transforms`` can read ``from offchain import transforms`` instead (the
+shipped example falls back to it by itself). Same arithmetic: ToTensor maps an H x W uint8 array
+to a 1 x H x W float tensor in [0, 1]; Normalize subtracts the mean and divides by the std per
+channel."""
 
 from __future__ import annotations
 
@@ -39,10 +42,4 @@ class Normalize:
         return (tensor - self.mean) / self.std
 
 
-class _Namespace:
-    Compose = Compose
-    ToTensor = ToTensor
-    Normalize = Normalize
-
-
-transforms = _Namespace()
+__all__ = ["Compose", "Normalize", "ToTensor"]

@@ -1,0 +1,20 @@
+"""The project's economic and storage defaults, in one place.
+
+Every command, the notebook pool and the tests take these from here; a deployment may choose
+other values (``pofl deploy --min-stake ...``), which the contract then records.
+"""
+
+from __future__ import annotations
+
+ETH = 10**18
+STAKE_WEI = 1 * ETH
+"""What each miner stakes when it registers (the contract's ``minStake`` in the default deployment)."""
+
+BLOCK_REWARD_WEI = ETH // 10
+"""Credited to a block's miner, from the reward pool."""
+
+REWARD_POOL_WEI = 10 * ETH
+"""What a default deployment funds the reward pool with."""
+
+STORE_DIR = ".pofl/store"
+"""The embedded model store's directory when neither ``--store-dir`` nor ``--ipfs-api`` is given."""

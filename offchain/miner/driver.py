@@ -1,0 +1,514 @@
+"""The one round loop: local miners acting on what the chain says, with hooks for what varies.
+
+:class:`RoundDriver` looks at the chain (:class:`~offchain.miner.protocol.ChainView`), asks
+:func:`~offchain.miner.protocol.next_action` what each of its local miners should do, and does
+it — for all local miners that want the same action at once (their clients trained in one call,
+their models evaluated in one batch, their transactions all sent before any receipt is awaited).
+``pofl run`` drives all N miners from one driver, ``pofl miner`` one, the notebook's pool its
+own; each plugs in a :class:`~offchain.miner.strategy.MinerStrategy` (how to train and evaluate)
+and a :class:`~offchain.miner.claims.ClaimPolicy` (honest by default).
+
+Nothing another miner chooses can stop a driver: a candidate model that cannot be fetched,
+verified or loaded — not found, timed out, corrupt, not safetensors, the wrong architecture, a
+header bomb — is measured at 0 and so voted down, with the reason logged; a head block whose
+model cannot be fetched is retried with backoff while the miner goes on validating; a
+transaction that loses a race or reverts because the round moved on is ignored; transient RPC
+errors are retried. Only the miner's own faults end it: an RPC down for longer than
+``rpc_grace_s`` (:class:`RpcUnavailable`) or an unfunded key (:class:`~offchain.chain.tx.InsufficientFunds`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import requests
+import torch
+from web3.exceptions import ProviderConnectionError, Web3RPCError
+
+from offchain.chain.accounts import LocalSigner
+from offchain.chain.errors import ContractRevert
+from offchain.chain.pofl import ChainBlock, Phase, PoFLContract, to_bps
+from offchain.chain.rounds import SealedClaim, committee_indices
+from offchain.chain.tx import PendingTx, TransactionFailed
+from offchain.errors import PoflConnectionError
+from offchain.fl.training import FlatParams
+from offchain.miner.claims import ClaimPolicy, HeldModel, HonestClaims
+from offchain.miner.metrics import RoundRecord
+from offchain.miner.protocol import (
+    PRIORITY,
+    Action,
+    Adopt,
+    Advance,
+    ChainView,
+    Commit,
+    Finalize,
+    Idle,
+    Learn,
+    MinerMemory,
+    Reveal,
+    Vote,
+    next_action,
+    votes_needed,
+)
+from offchain.miner.strategy import MinerStrategy
+from offchain.store.base import ModelStore
+from offchain.store.model_bytes import DEFAULT_MAX_BYTES
+from offchain.store.models import fetch_untrusted, publish_model
+
+log = logging.getLogger("pofl.miner")
+
+# Failures of the chain RPC or the store — transport errors, and error answers of the node itself
+# (a node behind a load balancer, a pruned range): retried until the grace period runs out.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (requests.exceptions.ConnectionError,
+                                                     requests.exceptions.Timeout, ConnectionError, TimeoutError,
+                                                     Web3RPCError, ProviderConnectionError)
+HEAD_RETRY_FIRST_S = 1.0
+HEAD_RETRY_MAX_S = 60.0
+
+
+class RpcUnavailable(PoflConnectionError):
+    """The chain RPC (or the store) did not answer for longer than the miner's grace period."""
+
+    exit_code = 3
+
+
+class Stopwatch:
+    """Seconds spent per category."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def __call__(self, category: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[category] += time.perf_counter() - start
+
+
+@dataclass
+class LocalMiner:
+    """One miner this process runs: its key, its model and what it measured itself."""
+
+    position: int  # place in the driver's list (the strategy's name for it)
+    index: int  # the miner's number in the run, for logs and records
+    signer: LocalSigner
+    memory: MinerMemory
+    params: torch.Tensor | None = None
+    cid: str | None = None
+    measured: dict[str, float] = field(default_factory=dict)  # CID -> accuracy this miner computed
+    claim: SealedClaim | None = None
+    copies: dict[str, torch.Tensor] = field(default_factory=dict)  # candidates fetched this round
+    head_failures: int = 0
+
+    @property
+    def address(self) -> str:
+        return self.signer.address
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.measured.get(self.cid) if self.cid is not None else None
+
+
+@dataclass
+class _RoundLog:
+    """What the driver saw of one round, for its :class:`RoundRecord`."""
+
+    round: int
+    first_block: int
+    watch: Stopwatch = field(default_factory=Stopwatch)
+    gas: int = 0
+    clients_trained: int = 0
+    validations: int = 0
+    miner_accuracies: dict[int, float] = field(default_factory=dict)
+
+
+class RoundDriver:
+    """Drives local miners through PoFL rounds (see the module docstring).
+
+    Parameters:
+        contract: the consensus contract (its round actions are sent with fixed gas limits).
+        store: the model store every miner publishes to and fetches from.
+        flat: the model layout (flat parameter vector <-> state dict).
+        architecture: the architecture name every model must have.
+        signers: one signer per local miner, in the strategy's positional order.
+        strategy: how the local miners train and evaluate.
+        claims: what the local miners claim (honest by default; an attacker in tests).
+        indices: each local miner's number in the run (default: its position).
+        poll_s: seconds between looks at the chain when nothing is due.
+        fetch_timeout_s: the longest a validator waits for a candidate's model before measuring 0.
+        rpc_grace_s: how long transient RPC/store failures are retried before the driver gives up.
+        max_model_bytes: the size limit of a model fetched from the store.
+        finalize_stagger_s: a pause before finalize/advance, times the miner's index, so that
+            usually one of many miner processes sends it (0 in one process).
+        progress: called with a short line whenever the driver starts a step.
+    """
+
+    def __init__(self, contract: PoFLContract, store: ModelStore, flat: FlatParams, architecture: str,
+                 signers: list[LocalSigner], strategy: MinerStrategy, *, claims: ClaimPolicy | None = None,
+                 indices: list[int] | None = None, poll_s: float = 0.05, fetch_timeout_s: float = 20.0,
+                 rpc_grace_s: float = 60.0, max_model_bytes: int = DEFAULT_MAX_BYTES,
+                 finalize_stagger_s: float = 0.0, progress: Callable[[str], None] | None = None) -> None:
+        self.contract = contract.without_estimates()
+        self.store = store
+        self.flat = flat
+        self.architecture = architecture
+        self.strategy = strategy
+        self.claims = claims or HonestClaims()
+        indices = indices if indices is not None else list(range(len(signers)))
+        self.miners = [LocalMiner(p, i, s, MinerMemory(s.address)) for p, (i, s) in
+                       enumerate(zip(indices, signers, strict=True))]
+        self.by_address = {m.address: m for m in self.miners}
+        self.poll_s = poll_s
+        self.fetch_timeout_s = fetch_timeout_s
+        self.rpc_grace_s = rpc_grace_s
+        self.max_model_bytes = max_model_bytes
+        self.finalize_stagger_s = finalize_stagger_s
+        self.progress = progress or (lambda _msg: None)
+        self.records: list[RoundRecord] = []
+        self.started_from: ChainBlock | None = None  # the first block the local miners adopted (the resume point)
+        self._log: _RoundLog | None = None
+        self._roster: tuple[int, list[str]] | None = None  # (round, the contract's miner list)
+        self._cids: dict[tuple[int, str], str] = {}  # (round, claimant) -> revealed CID
+        self._io = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pofl-io")
+        # fetches run apart from the jobs that wait for them (no pool waits on itself); a fetch that
+        # overruns fetch_timeout_s is abandoned to the store's own timeout
+        self._fetcher = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pofl-fetch")
+        self._failing_since: float | None = None
+        for m in self.miners:
+            m.memory.active = self.contract.miner_info(m.address).active
+
+    # ------------------------------------------------------------------ loop
+
+    def run(self, stop: Callable[[], bool]) -> None:
+        """Step until ``stop()`` is true."""
+        while not stop():
+            self.step()
+
+    def run_round(self, max_seconds: float | None = None) -> RoundRecord:
+        """Step until the round current at the call has ended; its record."""
+        done = len(self.records)
+        deadline = None if max_seconds is None else time.monotonic() + max_seconds
+        while len(self.records) == done:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"round did not end within {max_seconds:.0f} s")
+            self.step()
+        return self.records[-1]
+
+    def step(self) -> bool:
+        """One look at the chain and what is due; transient failures are retried within the grace period.
+        True if anything was done."""
+        try:
+            acted = self._step()
+        except TRANSIENT_ERRORS as exc:
+            self._transient(exc)
+            return False
+        self._failing_since = None
+        return acted
+
+    def _transient(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        if self._failing_since is None:
+            self._failing_since = now
+        down = now - self._failing_since
+        if down > self.rpc_grace_s:
+            raise RpcUnavailable(f"the chain RPC or the store has failed for {down:.0f} s (last: "
+                                 f"{exc.__class__.__name__}: {exc}); check the node and --rpc-url/--ipfs-api, "
+                                 f"then restart the miner: it resumes from the chain") from None
+        log.warning("transient failure (%s: %s); retrying for up to %.0f s more", exc.__class__.__name__,
+                    str(exc)[:200], self.rpc_grace_s - down)
+        for m in self.miners:
+            m.signer.resync()
+        time.sleep(min(2.0, 0.1 * 2 ** min(down, 5)))
+
+    def close(self) -> None:
+        self._io.shutdown(wait=False, cancel_futures=True)
+        self._fetcher.shutdown(wait=False, cancel_futures=True)
+
+    # ------------------------------------------------------------------ one step
+
+    def _step(self) -> bool:
+        log_ = self._log
+        watch = log_.watch if log_ else Stopwatch()
+        with watch("chain"):
+            view = self._view()
+        self._track_round(view)
+        now = time.monotonic()
+        wanted: dict[type, list[tuple[LocalMiner, Action]]] = defaultdict(list)
+        for m in self.miners:
+            action = next_action(view, m.memory, now)
+            wanted[type(action)].append((m, action))
+        kind = next(k for k in PRIORITY if k in wanted)
+        batch = wanted[kind]
+        if kind is Idle:
+            time.sleep(self.poll_s)
+            return False
+        handler = {Adopt: self._adopt, Learn: self._learn, Commit: self._commit, Reveal: self._reveal,
+                   Vote: self._vote, Finalize: self._finalize, Advance: self._advance}[kind]
+        handler(view, batch)
+        return True
+
+    def _view(self) -> ChainView:
+        c = self.contract
+        state = c.current_phase()
+        pending = c.current_phase("pending")
+        head = c.latest_block()
+        info, committee = None, frozenset()
+        if state.phase == Phase.VALIDATION:
+            info = c.round_info(state.round)
+            roster = self._miner_list(state.round)
+            if info.candidate in roster:
+                members = committee_indices(info.seed, info.committee_n, info.committee_k,
+                                            roster.index(info.candidate))
+                committee = frozenset(roster[i] for i in members)
+        return ChainView(state.round, state.phase, pending != state, head, info, committee)
+
+    def _miner_list(self, round_id: int) -> list[str]:
+        if self._roster is None or self._roster[0] != round_id:
+            self._roster = (round_id, self.contract.miners())
+        return self._roster[1]
+
+    # ------------------------------------------------------------------ round bookkeeping
+
+    def _track_round(self, view: ChainView) -> None:
+        if self._log is not None and view.round > self._log.round:
+            self._conclude(self._log, view.head)
+            self._log = None
+        if self._log is None:
+            opened_here = bool(self.records)  # this driver saw the round open: no claim of ours is in it yet
+            self._log = _RoundLog(view.round, self.contract.w3.eth.block_number)
+            for m in self.miners:
+                m.copies.clear()
+                if opened_here and view.phase == Phase.COMMIT:
+                    m.memory.committed.setdefault(view.round, False)
+                    m.memory.revealed.setdefault(view.round, False)
+
+    def _conclude(self, log_: _RoundLog, head: ChainBlock) -> None:
+        made_block = head.round == log_.round
+        rejected = []
+        with log_.watch("chain"):
+            for event in self.contract.events("ClaimRejected", log_.first_block):
+                if event["args"]["round"] == log_.round:
+                    owner = self.by_address.get(event["args"]["miner"])
+                    rejected.append(owner.index if owner else event["args"]["miner"])
+        winner = self.by_address.get(head.miner) if made_block else None
+        validated = [m.measured[head.cid] for m in self.miners
+                     if made_block and head.cid in m.measured and m.address != head.miner]
+        record = RoundRecord(
+            round=log_.round, block_height=head.height if made_block else None,
+            winner=winner.index if winner else None,
+            claimed_accuracy=head.accuracy if made_block else None,
+            validated_accuracy=sum(validated) / len(validated) if validated else None,
+            cid=head.cid if made_block else None, chain_accuracy=head.accuracy,
+            miner_accuracies=dict(log_.miner_accuracies), rejected=rejected, gas_used=log_.gas,
+            clients_trained=log_.clients_trained, validations=log_.validations,
+            seconds={k: round(v, 4) for k, v in log_.watch.seconds.items()})
+        self.records.append(record)
+
+    def _gas(self, pending: list[PendingTx]) -> None:
+        """Wait for ``pending``; count the gas of those mined; a lost race or stale revert is only logged."""
+        assert self._log is not None
+        for p in pending:
+            try:
+                self._log.gas += int(p.wait()["gasUsed"])
+            except ContractRevert as exc:
+                log.info("%s lost to the chain moving on: %s", p.action, exc)
+            except TransactionFailed as exc:
+                log.warning("%s", exc)
+
+    def _send(self, make: Callable[[], PendingTx], what: str) -> PendingTx | None:
+        """Send a transaction; a revert at estimation (the round moved on) is logged, not raised."""
+        try:
+            return make()
+        except ContractRevert as exc:
+            log.info("%s not sent: %s", what, exc)
+            return None
+
+    # ------------------------------------------------------------------ actions
+
+    def _adopt(self, view: ChainView, batch: list[tuple[LocalMiner, Action]]) -> None:
+        """Each miner takes the head block's model: the one it holds, a copy it validated, or its own fetch."""
+        assert self._log is not None
+        block = view.head
+        self.progress(f"miners adopt block {block.height} ({block.cid[:12]}…)")
+
+        def take(m: LocalMiner) -> None:
+            if m.cid == block.cid and m.params is not None:
+                params = m.params
+            elif block.cid in m.copies:
+                params = m.copies[block.cid]
+            else:
+                fetched, error = self._fetch(block.cid)
+                if fetched is None:
+                    m.head_failures += 1
+                    wait = min(HEAD_RETRY_MAX_S, HEAD_RETRY_FIRST_S * 2 ** (m.head_failures - 1))
+                    m.memory.head_retry_at = time.monotonic() + wait
+                    log.warning("miner %d cannot fetch block %d's model %s (%s); keeping its model, validating "
+                                "on, retrying in %.0f s", m.index, block.height, block.cid, error[:300], wait)
+                    return
+                params = fetched
+            m.head_failures = 0
+            m.params, m.cid = params, block.cid
+            m.memory.adopted_height = block.height
+            m.memory.has_model = True
+            self.strategy.adopted(m.position, params)
+            log.info("miner %d adopted block %d (%s)", m.index, block.height, block.cid)
+
+        with self._log.watch("store"):
+            list(self._io.map(take, [m for m, _ in batch]))
+        if self.started_from is None and any(m.cid == block.cid for m, _ in batch):
+            self.started_from = block
+
+    def _learn(self, view: ChainView, batch: list[tuple[LocalMiner, Action]]) -> None:
+        """A round seen for the first time: what the chain holds of each miner's claim (a resumed miner)."""
+        for m, _ in batch:
+            claim = self.contract.claim_of(view.round, m.address)
+            m.memory.committed[view.round] = any(claim.commitment)
+            m.memory.revealed[view.round] = claim.revealed
+            if not m.memory.active:
+                m.memory.active = self.contract.miner_info(m.address).active
+
+    def _commit(self, view: ChainView, batch: list[tuple[LocalMiner, Action]]) -> None:
+        assert self._log is not None
+        r, watch = view.round, self._log.watch
+        miners = [m for m, _ in batch]
+        self.progress(f"round {r}: {len(miners)} miners train, evaluate, publish and commit")
+        started = time.perf_counter()
+        trained = self.strategy.train(r, {m.position: m.params for m in miners if m.params is not None})
+        for k, v in trained.seconds.items():  # the strategy's own split (train, aggregate), the rest is train
+            watch.seconds[k] += v
+        watch.seconds["train"] += time.perf_counter() - started - sum(trained.seconds.values())
+        self._log.clients_trained += trained.clients_trained
+        # new models, and held models this miner has not measured itself (an adopted block), in one batch
+        todo = [(m, trained.models[m.position], True) for m in miners if m.position in trained.models]
+        todo += [(m, m.params, False) for m in miners if m.position not in trained.models and m.accuracy is None]
+        with watch("evaluate"):
+            accs = self.strategy.evaluate([p for _, p, _ in todo], [m.position for m, _, _ in todo])
+        fresh = []
+        for (m, params, new), acc in zip(todo, accs, strict=True):
+            if new:
+                self._log.miner_accuracies[m.index] = acc
+                fresh.append((m, params, acc))
+            else:
+                m.measured[m.cid] = acc  # type: ignore[index]
+        with watch("store"):
+            cids = list(self._io.map(lambda job: self._publish(job[1], r), fresh))
+        for (m, params, acc), cid in zip(fresh, cids, strict=True):
+            m.params, m.cid = params, cid
+            m.measured[cid] = acc
+        with watch("chain"):
+            pending = []
+            for m in miners:
+                if m.cid is None or m.accuracy is None:
+                    continue
+                m.claim = self.claims.claim(r, HeldModel(m.position, m.cid, m.accuracy))
+                tx = self._send(lambda m=m: self.contract.commit(m.signer, r, m.claim.commitment(  # type: ignore[union-attr]
+                    self.contract, m.address)), f"miner {m.index} commit")
+                if tx is not None:
+                    pending.append(tx)
+                    m.memory.sealed_round = r
+                m.memory.committed[r] = True
+            self._gas(pending)
+        log.info("round %d: %d miners committed", r, len(pending))
+
+    def _reveal(self, view: ChainView, batch: list[tuple[LocalMiner, Action]]) -> None:
+        assert self._log is not None
+        r = view.round
+        self.progress(f"round {r}: {len(batch)} miners reveal")
+        with self._log.watch("chain"):
+            pending = []
+            for m, _ in batch:
+                c = m.claim
+                assert c is not None and c.round_id == r
+                tx = self._send(lambda m=m, c=c: self.contract.reveal(m.signer, r, c.cid, c.accuracy_bps, c.salt),
+                                f"miner {m.index} reveal")
+                m.memory.revealed[r] = True
+                if tx is not None:
+                    pending.append(tx)
+            self._gas(pending)
+
+    def _vote(self, view: ChainView, batch: list[tuple[LocalMiner, Action]]) -> None:
+        """As many committee members as can decide the candidate fetch its model themselves (fail-safe:
+        anything wrong with it is a measurement of 0), evaluate their copies in one batch and vote."""
+        assert self._log is not None and view.info is not None
+        r, candidate, watch = view.round, view.info.candidate, self._log.watch
+        key = (r, candidate)
+        if key not in self._cids:
+            with watch("chain"):
+                self._cids[key] = self.contract.claim_of(r, candidate).cid
+        cid = self._cids[key]
+        voters = [m for m, _ in batch][:votes_needed(view.info)]
+        self.progress(f"round {r} Validation: {len(voters)} committee members fetch and re-evaluate {cid[:14]}…")
+        self._log.validations += len(voters)
+        with watch("store"):
+            copies = list(self._io.map(lambda m: self._fetch_candidate(m, cid), voters))
+        valid = [(m, p) for m, p in zip(voters, copies, strict=True) if p is not None]
+        with watch("validate"):
+            accs = self.strategy.evaluate([p for _, p in valid], [m.position for m, _ in valid])
+        measured = {m.address: 0.0 for m in voters}
+        for (m, params), acc in zip(valid, accs, strict=True):
+            measured[m.address] = acc
+            m.copies[cid] = params
+        with watch("chain"):
+            pending = []
+            for m in voters:
+                m.measured[cid] = measured[m.address]
+                m.memory.voted.add(key)
+                tx = self._send(lambda m=m: self.contract.vote(m.signer, r, candidate, to_bps(measured[m.address])),
+                                f"miner {m.index} vote")
+                if tx is not None:
+                    pending.append(tx)
+            self._gas(pending)
+
+    def _finalize(self, view: ChainView, batch: list[tuple[LocalMiner, Action]]) -> None:
+        self._deadline_tx(batch, "finalize", self.contract.finalize)
+
+    def _advance(self, view: ChainView, batch: list[tuple[LocalMiner, Action]]) -> None:
+        self._deadline_tx(batch, "advance", self.contract.advance)
+
+    def _deadline_tx(self, batch: list[tuple[LocalMiner, Action]], what: str,
+                     send: Callable[[LocalSigner], PendingTx]) -> None:
+        """One local miner sends ``what`` (gas limit fixed: it holds whatever the phase is when mined)."""
+        assert self._log is not None
+        m = min((m for m, _ in batch), key=lambda m: m.index)
+        if self.finalize_stagger_s:
+            time.sleep(self.finalize_stagger_s * (m.index % 8))
+        with self._log.watch("chain"):
+            tx = self._send(lambda: send(m.signer), f"miner {m.index} {what}")
+            if tx is not None:
+                self._gas([tx])
+
+    # ------------------------------------------------------------------ models
+
+    def _publish(self, params: torch.Tensor, round_id: int) -> str:
+        return publish_model(self.store, self.flat.unflatten(params.detach().cpu()), self.architecture, round_id)
+
+    def _fetch(self, cid: str) -> tuple[torch.Tensor | None, str]:
+        """This miner's own copy of the model under ``cid`` — bytes verified against the CID, tensors checked,
+        never unpickled, within ``fetch_timeout_s`` — or None and the reason. Never raises for what the CID
+        or its bytes are: another miner chose them."""
+        future = self._fetcher.submit(fetch_untrusted, self.store, cid, self.architecture,
+                                      max_bytes=self.max_model_bytes)
+        try:
+            fetched = future.result(timeout=self.fetch_timeout_s)
+        except FutureTimeout:
+            future.cancel()
+            return None, f"TimeoutError: not fetched within {self.fetch_timeout_s:.0f} s"
+        if fetched.state is None:
+            return None, fetched.error
+        return self.flat.flatten(fetched.state).to(self.strategy.device), ""
+
+    def _fetch_candidate(self, m: LocalMiner, cid: str) -> torch.Tensor | None:
+        """This validator's own copy of the candidate, or None (measured 0) if anything is wrong with it."""
+        params, error = self._fetch(cid)
+        if params is None:
+            log.warning("miner %d measures candidate %s at 0: %s", m.index, cid[:64], error[:300])
+        return params

@@ -1,0 +1,140 @@
+"""The protocol's decisions, as pure functions of what the chain says and what a miner remembers.
+
+:func:`next_action` is the one place that knows the order of a PoFL round — adopt the newest
+block, commit, reveal, re-evaluate and vote as a committee member, finalize, record a passed
+deadline — and :class:`~offchain.miner.driver.RoundDriver` is the one loop that carries the
+actions out. Nothing here sends a transaction, reads the network or looks at a clock: a test
+can drive every branch with plain values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from offchain.chain.pofl import ChainBlock, Phase, RoundState
+
+# ------------------------------------------------------------------ what the chain says
+
+
+@dataclass(frozen=True)
+class ChainView:
+    """One consistent look at the chain, taken by the driver before it decides.
+
+    ``phase`` is the effective phase at the latest block; ``deadline_passed`` says that at the
+    node's own current time a deadline has moved the phase on without a transaction recording it.
+    ``info`` and ``committee`` are read only in a Validation phase (None otherwise).
+    """
+
+    round: int
+    phase: Phase
+    deadline_passed: bool
+    head: ChainBlock
+    info: RoundState | None = None
+    committee: frozenset[str] = frozenset()
+
+
+# ------------------------------------------------------------------ what a miner remembers
+
+
+@dataclass
+class MinerMemory:
+    """What one local miner knows of its own part in the protocol.
+
+    ``committed``/``revealed`` map a round to what the chain said of this miner's claim (filled
+    from the chain the first time a round is seen, so a restarted miner resumes correctly);
+    ``sealed_round`` is the round whose salt this process still holds (a commitment made by an
+    earlier process cannot be revealed); ``voted`` holds the (round, candidate) pairs decided.
+    """
+
+    address: str
+    active: bool = True
+    has_model: bool = False
+    adopted_height: int = -1
+    head_retry_at: float = 0.0  # monotonic time before which a failed head fetch is not retried
+    committed: dict[int, bool] = field(default_factory=dict)
+    revealed: dict[int, bool] = field(default_factory=dict)
+    sealed_round: int | None = None
+    voted: set[tuple[int, str]] = field(default_factory=set)
+
+
+# ------------------------------------------------------------------ actions
+
+
+@dataclass(frozen=True)
+class Adopt:
+    """Take the head block's model (fetched and verified by this miner) as the current model."""
+
+    block: ChainBlock
+
+
+@dataclass(frozen=True)
+class RoundAction:
+    """An action in round ``round``; its class says which."""
+
+    round: int
+
+
+class Learn(RoundAction):
+    """Ask the chain what it holds of this miner's claim in the round (a round first seen)."""
+
+
+class Commit(RoundAction):
+    """Train this round's clients, evaluate, publish and commit the claim."""
+
+
+class Reveal(RoundAction):
+    """Reveal the sealed claim."""
+
+
+@dataclass(frozen=True)
+class Vote(RoundAction):
+    """Fetch the candidate's model by its revealed CID, evaluate it and report the measurement."""
+
+    candidate: str
+
+
+class Finalize(RoundAction):
+    """Close the round: append the decided block, validate the next claim, or fail the round."""
+
+
+class Advance(RoundAction):
+    """Record a passed deadline (anyone may)."""
+
+
+@dataclass(frozen=True)
+class Idle:
+    """Nothing is due: look again later."""
+
+
+Action = Adopt | Learn | Commit | Reveal | Vote | Finalize | Advance | Idle
+
+# The order in which the driver carries out a step's actions when local miners want different ones.
+PRIORITY: tuple[type, ...] = (Adopt, Learn, Commit, Reveal, Vote, Finalize, Advance, Idle)
+
+
+def next_action(view: ChainView, me: MinerMemory, now: float) -> Action:
+    """What ``me`` should do next, given ``view`` (``now`` is only compared with ``me.head_retry_at``)."""
+    if view.head.height > me.adopted_height and now >= me.head_retry_at:
+        return Adopt(view.head)
+    r = view.round
+    if me.active and r not in me.committed:
+        return Learn(r)
+    if me.active and view.phase == Phase.COMMIT and not me.committed[r] and me.has_model:
+        return Commit(r)
+    if me.active and view.phase == Phase.REVEAL and me.committed[r] and not me.revealed.get(r) \
+            and me.sealed_round == r:
+        return Reveal(r)
+    if view.phase == Phase.VALIDATION and view.info is not None and me.active:
+        candidate = view.info.candidate
+        if me.address in view.committee and (r, candidate) not in me.voted:
+            return Vote(r, candidate)
+    if view.phase == Phase.FINALIZE:
+        return Finalize(r)
+    if view.deadline_passed:
+        return Advance(r)
+    return Idle()
+
+
+def votes_needed(info: RoundState) -> int:
+    """How many more agreeing votes decide the current candidate (at least one)."""
+    return max(1, info.quorum - max(info.approvals, info.rejections))

@@ -1,0 +1,105 @@
+"""``RunConfig``: everything the miners of one run must agree on, defined once.
+
+The command line derives its run options from these fields (:mod:`offchain.cli.config_options`);
+``pofl run --processes`` hands its child miners the same configuration as a JSON file
+(:meth:`RunConfig.to_json` / :meth:`RunConfig.from_json`) instead of re-spelling it as flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from offchain.errors import ConfigError
+from offchain.fl.simulation import EngineConfig
+from offchain.fl.training import TrainConfig
+from offchain.options import setting
+
+PARTITIONS = ("benchmark", "iid", "dirichlet", "shards")
+
+
+@dataclass(frozen=True)
+class RunConfig(EngineConfig):
+    """The engine's rules plus the federation and the contract's timing, with the flexBlock
+    notebook's values as defaults. Every value is checked when the object is made."""
+
+    partition: str = setting("benchmark", "--partition",
+                             "benchmark (the shipped Dirichlet(0.5) 1,000-client split), iid, dirichlet, shards, "
+                             "or a federation .npz file.")
+    n_clients: int = setting(1000, "--n-clients", "Clients of an iid/dirichlet/shards federation.")
+    alpha: float = setting(0.5, "--alpha", "Dirichlet concentration of a dirichlet federation.")
+    phase_seconds: int = setting(30, "--phase-seconds",
+                                 "Phase deadline in seconds (phases close early when every miner has acted).")
+    tolerance_bps: int = 100
+
+    def __post_init__(self) -> None:
+        checks: list[tuple[bool, str]] = [
+            (self.n_miners >= 1, f"--miners must be at least 1, got {self.n_miners}"),
+            (self.clients_per_round >= 1, f"--clients-per-round must be at least 1, got {self.clients_per_round}"),
+            (0.0 <= self.threshold <= 1.0, f"--threshold must lie within [0, 1], got {self.threshold}"),
+            (self.seed >= 0, f"--seed must be >= 0, got {self.seed}"),
+            (self.n_clients >= 1, f"--n-clients must be at least 1, got {self.n_clients}"),
+            (self.alpha > 0, f"--alpha must be > 0, got {self.alpha}"),
+            (self.phase_seconds >= 1, f"--phase-seconds must be at least 1, got {self.phase_seconds}"),
+            (0 <= self.tolerance_bps <= 10_000, f"tolerance_bps must lie within [0, 10000], got {self.tolerance_bps}"),
+            (self.train.lr > 0, f"--lr must be > 0, got {self.train.lr}"),
+            (self.train.batch_size >= 1, f"--batch-size must be at least 1, got {self.train.batch_size}"),
+            (self.train.epochs >= 1, f"--epochs must be at least 1, got {self.train.epochs}"),
+            (self.partition in PARTITIONS or Path(self.partition).suffix == ".npz",
+             f"--partition {self.partition!r}: not one of {PARTITIONS} and not a federation .npz file"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
+    @property
+    def fetch_timeout_s(self) -> float:
+        """How long a validator waits for a candidate's model before measuring it 0: a third of a phase,
+        within [2, 20] s, so that a withheld model cannot make honest votes miss the deadline."""
+        return max(2.0, min(20.0, self.phase_seconds / 3))
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "run configuration") -> RunConfig:
+        """The configuration in ``text`` (from :meth:`to_json`); unknown or ill-typed keys are refused."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{source}: not JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: expected a JSON object")
+        train = data.pop("train", {})
+        return cls(**_checked(cls, data, source), train=TrainConfig(**_checked(TrainConfig, train, source)))
+
+    @classmethod
+    def read(cls, path: Path) -> RunConfig:
+        try:
+            return cls.from_json(path.read_text(), f"--config {path}")
+        except OSError as exc:
+            raise ConfigError(f"--config {path}: cannot read it ({exc.strerror})") from None
+
+
+def _checked(cls: type, data: Any, source: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: {cls.__name__} must be a JSON object")
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(known) - {"train"})
+    if unknown:
+        raise ConfigError(f"{source}: unknown settings {unknown}")
+    out = {}
+    for name, value in data.items():
+        default = known[name].default
+        if isinstance(default, tuple) and isinstance(value, list):
+            value = tuple(value)
+        expected = type(default) if default is not dataclasses.MISSING else None
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if (expected is not None and not isinstance(value, expected)) or (expected is int and isinstance(value, bool)):
+            raise ConfigError(f"{source}: {name} must be a {expected.__name__}, got {value!r}")  # type: ignore[union-attr]
+        out[name] = value
+    return out

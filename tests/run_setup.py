@@ -1,0 +1,45 @@
+"""A run's chain side for tests: a fresh PoFLConsensus for a RunConfig on a devnet, with registered miners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from offchain.chain.accounts import LocalSigner, dev_key
+from offchain.chain.connect import connect
+from offchain.chain.pofl import PoFLContract
+from offchain.miner.network import deploy_or_attach, ensure_registered
+from offchain.miner.workload import RunConfig, Workload
+from offchain.store.base import ModelStore
+
+
+@dataclass
+class RunChain:
+    contract: PoFLContract
+    signers: list[LocalSigner]
+
+
+def deploy_run(rpc_url: str, config: RunConfig, workload: Workload, store: ModelStore, first_key: int,
+               n_miners: int | None = None) -> RunChain:
+    """Deploy for ``config`` (genesis model put in ``store``) and register ``n_miners`` (default: the config's)
+    miners with the dev accounts from ``first_key`` on (each test takes its own range of accounts)."""
+    w3 = connect(rpc_url)
+    contract = deploy_or_attach(w3, LocalSigner(w3, dev_key(0)), config, workload, store, None)
+    signers = [LocalSigner(w3, dev_key(first_key + i)) for i in range(n_miners or config.n_miners)]
+    ensure_registered(contract, signers)
+    return RunChain(contract, signers)
+
+
+def mine_blocks(run: RunChain, workload: Workload, store: ModelStore, height: int) -> None:
+    """Honest rounds by ``run``'s miners (one in-process driver) until the chain reaches ``height``."""
+    from offchain.miner.driver import RoundDriver
+    from offchain.miner.strategy import WorkloadStrategy
+
+    driver = RoundDriver(run.contract, store, workload.flat, workload.config.architecture, run.signers,
+                         WorkloadStrategy(workload))
+    try:
+        while run.contract.block_count() <= height:
+            driver.run_round(max_seconds=120)
+    finally:
+        driver.close()
+    for signer in run.signers:
+        signer.resync()

@@ -1,0 +1,39 @@
+"""Every benchmark runs in CI as a smoke test, with tiny parameters: it must finish and print one JSON
+document whose figures say what they measure (the real figures come from the full runs in bench/)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def run_bench(name: str, *args: str) -> dict:
+    done = subprocess.run([sys.executable, str(BENCH / name), *args], capture_output=True, text=True, timeout=600,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)  # JSON on stdout and nothing else
+
+
+@pytest.mark.timeout(600)
+def test_seed_e2e_smoke() -> None:
+    report = run_bench("seed_e2e.py", "--tiny")
+    e2e, memory = report["end_to_end"], report["in_memory_engine"]
+    assert e2e["rounds"] == 3 and len(e2e["chain_accuracy_per_round"]) == 3
+    assert e2e["setup_seconds"] > 0 and e2e["warmup_round_seconds"] > 0 and e2e["round_seconds_median"] > 0
+    # threshold 0: every round validates a candidate, re-evaluated by a quorum (5 of 9 seats) of own fetches
+    assert e2e["evaluations_per_round"] == [5, 5, 5]
+    assert e2e["peak_rss_mb"] > 100 and memory["peak_rss_mb"] > 100
+    assert e2e["chain_accuracy_per_round"] == pytest.approx(memory["chain_accuracy_per_round"], abs=1.5e-4)
+
+
+@pytest.mark.timeout(600)
+def test_store_smoke() -> None:
+    report = run_bench("store.py", "--tiny")
+    assert set(report) == {"LocalStore", "IpfsStore (js-ipfs 0.18 daemon)", "compute_cid"}
+    assert report["LocalStore"]["blob 1 MB"]["get_MBps"] > 0 and report["compute_cid"]["bytes"] == 1024 * 1024

@@ -1,0 +1,111 @@
+"""The round driver against a real Anvil and real MNIST: validators judge the published bytes, each from
+its own fetch; a restarted driver resumes from the head block's model."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import torch
+
+from offchain.chain.pofl import to_bps
+from offchain.chain.rounds import SealedClaim
+from offchain.devnet import Devnet
+from offchain.miner.claims import HeldModel, HonestClaims
+from offchain.miner.driver import RoundDriver
+from offchain.miner.strategy import WorkloadStrategy
+from offchain.miner.workload import RunConfig, Workload
+from offchain.store import LocalStore
+from offchain.store.models import fetch_model
+from tests.run_setup import deploy_run, mine_blocks
+
+CONFIG = RunConfig(n_miners=3, threshold=0.0, require_improvement=False, phase_seconds=5)
+
+
+@pytest.fixture(scope="module")
+def workload() -> Workload:
+    return Workload(CONFIG)
+
+
+class CountingStore(LocalStore):
+    """A local store that counts the reads of each CID."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.reads: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def get(self, cid: str) -> bytes:
+        with self._lock:
+            self.reads[cid] += 1
+        return super().get(cid)
+
+
+class PublishesOtherBytes:
+    """From round ``from_round`` on, miner 0 claims the accuracy of the model it holds in memory but reveals
+    the CID of other bytes (the genesis model); the others then claim 0 so that miner 0's claim is the one
+    validated. Before, everyone is honest (so the model in memory has learned something)."""
+
+    def __init__(self, published_cid: str, from_round: int) -> None:
+        self.published_cid = published_cid
+        self.from_round = from_round
+
+    def claim(self, round_id: int, model: HeldModel) -> SealedClaim:
+        if round_id < self.from_round:
+            return HonestClaims().claim(round_id, model)
+        if model.position == 0:
+            return SealedClaim(round_id, self.published_cid, to_bps(model.accuracy))
+        return SealedClaim(round_id, model.cid, 0)
+
+
+def test_validators_measure_the_published_bytes_each_from_its_own_fetch(anvil: Devnet, workload: Workload,
+                                                                        tmp_path: Path) -> None:
+    store = CountingStore(tmp_path)
+    run = deploy_run(anvil.rpc_url, CONFIG, workload, store, 120)
+    contract, signers = run.contract, run.signers
+    genesis = contract.latest_block().cid
+    cheat_round = contract.current_round() + 3
+    driver = RoundDriver(contract, store, workload.flat, CONFIG.architecture, signers, WorkloadStrategy(workload),
+                         claims=PublishesOtherBytes(genesis, cheat_round))
+    try:
+        while contract.current_round() < cheat_round:  # three honest rounds
+            driver.run_round(max_seconds=120)
+        reads_before = store.reads[genesis]
+        record = driver.run_round(max_seconds=120)
+    finally:
+        driver.close()
+    r = record.round
+    assert r == cheat_round
+    validation_reads = store.reads[genesis] - reads_before
+    genesis_accuracy = workload.evaluator.accuracy(workload.flat.flatten(fetch_model(store, genesis, "simplenet")))
+    claimed = contract.claim_of(r, signers[0].address).accuracy_bps
+    assert claimed > to_bps(genesis_accuracy) + 100  # the in-memory model is better than the published bytes
+    votes = [e["args"] for e in contract.events("Voted", 0) if e["args"]["round"] == r
+             and e["args"]["claimant"] == signers[0].address]
+    assert {v["validator"] for v in votes} == {s.address for s in signers[1:]}
+    assert all(v["measuredBps"] == to_bps(genesis_accuracy) and not v["approve"] for v in votes), votes
+    assert contract.claim_of(r, signers[0].address).rejected and contract.miner_info(signers[0].address).stake == 0
+    assert validation_reads == len(votes) == 2  # one own fetch per validator
+
+
+def test_a_restarted_driver_resumes_from_the_head_blocks_model(anvil: Devnet, workload: Workload,
+                                                               tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    run = deploy_run(anvil.rpc_url, CONFIG, workload, store, 124)
+    contract, signers = run.contract, run.signers
+    mine_blocks(run, workload, store, 2)
+    head = contract.latest_block()
+    assert head.height == 2
+    restarted = RoundDriver(contract, store, workload.flat, CONFIG.architecture, signers,
+                            WorkloadStrategy(workload), claims=HonestClaims())
+    try:
+        restarted.step()
+    finally:
+        restarted.close()
+    expected = workload.flat.flatten(fetch_model(store, head.cid, "simplenet"))
+    assert restarted.started_from == head
+    for m in restarted.miners:
+        assert m.cid == head.cid and m.memory.adopted_height == head.height
+        assert torch.equal(m.params.cpu(), expected)  # type: ignore[union-attr]

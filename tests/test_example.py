@@ -1,0 +1,56 @@
+"""The shipped example in the flexBlock notebook's shape (scripts/pofl_mnist_example.py) reaches the seed
+workload's target on a real chain, in any clone (the notebook itself lives in the project's shared folder)."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+from pathlib import Path
+
+import pytest
+
+from offchain.miner.verify import verify_chain
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "scripts" / "pofl_mnist_example.py"
+
+
+def load_example():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("pofl_mnist_example", EXAMPLE)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+@pytest.mark.slow
+def test_the_example_reaches_the_target_on_chain_and_verifies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    example = load_example()
+    pool = example.main(["--target", "0.6", "--max-rounds", "40"])
+    try:
+        last = pool.blockchain.get_last_block()
+        assert last.height >= 1 and last.accuracy >= 0.6
+        chain = pool.blockchain.chain
+        assert [b.height for b in chain] == list(range(len(chain)))
+        assert all(child.parent_hash == parent.hash for parent, child in itertools.pairwise(chain))
+        assert all(child.accuracy > parent.accuracy for parent, child in itertools.pairwise(chain))
+        report = verify_chain(pool.contract, pool.store)
+        assert report.ok, report.as_dict()
+        # each block's recorded accuracy is what the user's own eval_function measures of the stored model
+        for check in report.blocks[1:]:
+            assert check.measured == pytest.approx(check.claimed, abs=1.5e-4)
+    finally:
+        pool.close()
+    assert "Running round: 1" in capsys.readouterr().out
+
+
+def test_the_example_caps_its_rounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unreachable target stops at --max-rounds instead of looping for ever."""
+    monkeypatch.chdir(tmp_path)
+    example = load_example()
+    pool = example.main(["--target", "1.0", "--max-rounds", "2", "--miners", "3"])
+    try:
+        assert pool.blockchain.get_last_block().height == 0
+        assert pool.contract.current_round() == 3  # two rounds ran, both failed
+    finally:
+        pool.close()

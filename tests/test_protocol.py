@@ -1,0 +1,140 @@
+"""The protocol's decisions (offchain.miner.protocol) as pure functions, and the run configuration."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from offchain.chain.pofl import ChainBlock, Phase, RoundState
+from offchain.cli import cli
+from offchain.errors import ConfigError
+from offchain.fl.training import TrainConfig
+from offchain.miner.protocol import (
+    Adopt,
+    Advance,
+    ChainView,
+    Commit,
+    Finalize,
+    Idle,
+    Learn,
+    MinerMemory,
+    Reveal,
+    Vote,
+    next_action,
+    votes_needed,
+)
+from offchain.miner.run_config import RunConfig
+
+ME, OTHER = "0x" + "aa" * 20, "0x" + "bb" * 20
+HEAD = ChainBlock(3, 5, OTHER, 7000, b"\1" * 32, b"\2" * 32, "QmHead")
+
+
+def info(candidate: str = OTHER, approvals: int = 0, rejections: int = 0, quorum: int = 3) -> RoundState:
+    return RoundState(0, 0, 0, 0, 5, 5, approvals, rejections, 5, 4, quorum, Phase.VALIDATION, candidate, 7)
+
+
+def view(phase: Phase, *, round_id: int = 6, passed: bool = False, state: RoundState | None = None,
+         committee: frozenset[str] = frozenset()) -> ChainView:
+    return ChainView(round_id, phase, passed, HEAD, state, committee)
+
+
+def synced(**kwargs: object) -> MinerMemory:
+    """A miner that holds the head's model and knows round 6."""
+    memory = MinerMemory(ME, has_model=True, adopted_height=HEAD.height, committed={6: False}, revealed={6: False})
+    return dataclasses.replace(memory, **kwargs)
+
+
+def test_a_newer_head_is_adopted_first_unless_its_fetch_is_backing_off() -> None:
+    assert next_action(view(Phase.COMMIT), MinerMemory(ME), now=0.0) == Adopt(HEAD)
+    backing_off = MinerMemory(ME, head_retry_at=10.0, has_model=True, committed={6: False})
+    assert next_action(view(Phase.COMMIT), backing_off, now=5.0) == Commit(6)  # keeps mining meanwhile
+    assert next_action(view(Phase.COMMIT), backing_off, now=10.0) == Adopt(HEAD)
+
+
+def test_a_round_seen_first_is_learned_from_the_chain() -> None:
+    fresh = synced(committed={}, revealed={})
+    assert next_action(view(Phase.REVEAL), fresh, 0.0) == Learn(6)
+
+
+def test_commit_reveal_in_their_phases_and_only_with_the_salt_in_hand() -> None:
+    assert next_action(view(Phase.COMMIT), synced(), 0.0) == Commit(6)
+    assert next_action(view(Phase.COMMIT), synced(has_model=False), 0.0) == Idle()
+    committed = synced(committed={6: True}, sealed_round=6)
+    assert next_action(view(Phase.COMMIT), committed, 0.0) == Idle()
+    assert next_action(view(Phase.REVEAL), committed, 0.0) == Reveal(6)
+    lost_salt = synced(committed={6: True}, sealed_round=5)  # committed by an earlier process
+    assert next_action(view(Phase.REVEAL), lost_salt, 0.0) == Idle()
+    done = synced(committed={6: True}, revealed={6: True}, sealed_round=6)
+    assert next_action(view(Phase.REVEAL), done, 0.0) == Idle()
+    assert next_action(view(Phase.REVEAL, passed=True), done, 0.0) == Advance(6)
+
+
+def test_committee_members_vote_once_per_candidate() -> None:
+    on = view(Phase.VALIDATION, state=info(), committee=frozenset({ME}))
+    assert next_action(on, synced(), 0.0) == Vote(6, OTHER)
+    assert next_action(on, synced(voted={(6, OTHER)}), 0.0) == Idle()
+    off = view(Phase.VALIDATION, state=info(), committee=frozenset({OTHER}))
+    assert next_action(off, synced(), 0.0) == Idle()
+    assert next_action(on, synced(active=False), 0.0) == Idle()  # a slashed miner has no seat
+
+
+def test_finalize_and_advance() -> None:
+    assert next_action(view(Phase.FINALIZE), synced(), 0.0) == Finalize(6)
+    assert next_action(view(Phase.VALIDATION, passed=True, state=info()), synced(), 0.0) == Advance(6)
+    assert next_action(view(Phase.COMMIT, passed=True), synced(committed={6: True}), 0.0) == Advance(6)
+
+
+@pytest.mark.parametrize(("approvals", "rejections", "quorum", "needed"),
+                         [(0, 0, 3, 3), (2, 0, 3, 1), (1, 2, 3, 1), (0, 0, 1, 1), (3, 0, 3, 1)])
+def test_votes_needed(approvals: int, rejections: int, quorum: int, needed: int) -> None:
+    assert votes_needed(info(approvals=approvals, rejections=rejections, quorum=quorum)) == needed
+
+
+# ------------------------------------------------------------------ the run configuration
+
+
+def test_run_config_round_trips_through_json() -> None:
+    config = RunConfig(n_miners=4, threshold=0.3, phase_seconds=7, train=TrainConfig(lr=0.01, epochs=2))
+    assert RunConfig.from_json(config.to_json()) == config
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"n_miners": 0}, "--miners must be at least 1"),
+    ({"clients_per_round": 0}, "--clients-per-round must be at least 1"),
+    ({"threshold": 1.5}, r"--threshold must lie within \[0, 1\]"),
+    ({"seed": -1}, "--seed must be >= 0"),
+    ({"alpha": 0.0}, "--alpha must be > 0"),
+    ({"phase_seconds": 0}, "--phase-seconds must be at least 1"),
+    ({"partition": "nonsense"}, "--partition 'nonsense': not one of"),
+    ({"train": TrainConfig(lr=-1)}, "--lr must be > 0"),
+    ({"train": TrainConfig(batch_size=0)}, "--batch-size must be at least 1"),
+    ({"train": TrainConfig(epochs=0)}, "--epochs must be at least 1"),
+])
+def test_run_config_refuses_bad_values_naming_the_option(change: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        RunConfig(**change)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[1]", "expected a JSON object"),
+    ("{nope", "not JSON"),
+    (json.dumps({"n_miners": 3, "bogus": 1}), r"unknown settings \['bogus'\]"),
+    (json.dumps({"n_miners": "3"}), "n_miners must be a int"),
+    (json.dumps({"n_miners": True}), "n_miners must be a int"),
+    (json.dumps({"train": {"lr": "fast"}}), "lr must be a float"),
+    (json.dumps({"train": []}), "TrainConfig must be a JSON object"),
+])
+def test_run_config_files_are_checked(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        RunConfig.from_json(text, "test")
+
+
+def test_a_miner_takes_its_settings_from_a_file_or_from_options_not_both(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "run.json"
+    path.write_text(RunConfig().to_json())
+    result = CliRunner().invoke(cli, ["miner", "--config", str(path), "--miners", "3", "--rpc-url", "http://127.0.0.1:1",
+                                      "--contract", "0x" + "11" * 20, "--clients", "0/3"])
+    assert result.exit_code == 2 and "leave out --miners" in result.output, result.output

@@ -1,0 +1,209 @@
+"""`pofl verify` finds every kind of fault — and is never crashed by what a block points at.
+
+A real chain (Anvil) with real blocks made by the round driver on real MNIST; faults come from a
+tampered store, from a committee that lied, and from a hostile RPC that rewrites blocks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from offchain.chain.accounts import LocalSigner, dev_key
+from offchain.chain.connect import connect
+from offchain.chain.pofl import ChainBlock, PoFLContract, to_bps
+from offchain.chain.rounds import SealedClaim
+from offchain.chain.tx import wait_all
+from offchain.cli import cli
+from offchain.devnet import Devnet
+from offchain.miner.verify import Problem, ProblemKind, check_accuracy, check_links, verify_chain
+from offchain.miner.workload import RunConfig, Workload
+from offchain.store import LocalStore
+from tests.pofl_fixtures import BASE_CONFIG
+from tests.run_setup import deploy_run, mine_blocks
+
+CONFIG = RunConfig(n_miners=3, threshold=0.0, phase_seconds=30)
+
+
+@dataclasses.dataclass
+class HonestChain:
+    contract: PoFLContract
+    signers: list[LocalSigner]
+    store_dir: Path
+    snapshot: str
+
+
+@pytest.fixture(scope="module")
+def workload() -> Workload:
+    return Workload(CONFIG)
+
+
+@pytest.fixture(scope="module")
+def honest_chain(anvil: Devnet, workload: Workload, tmp_path_factory: pytest.TempPathFactory) -> HonestChain:
+    """Two honest blocks made by three miners; an Anvil snapshot to return to."""
+    store_dir = tmp_path_factory.mktemp("store")
+    store = LocalStore(store_dir)
+    run = deploy_run(anvil.rpc_url, CONFIG, workload, store, 110)
+    contract, signers, w3 = run.contract, run.signers, run.contract.w3
+    mine_blocks(run, workload, store, 2)
+    return HonestChain(contract, signers, store_dir, w3.provider.make_request("evm_snapshot", [])["result"])
+
+
+@pytest.fixture
+def chain(honest_chain: HonestChain, tmp_path: Path) -> Iterator[HonestChain]:
+    """The honest chain as it was, with a store of its own that a test may tamper with."""
+    w3 = honest_chain.contract.w3
+    store_dir = tmp_path / "store"
+    shutil.copytree(honest_chain.store_dir, store_dir)
+    for s in honest_chain.signers:
+        s.resync()
+    yield dataclasses.replace(honest_chain, store_dir=store_dir)
+    assert w3.provider.make_request("evm_revert", [honest_chain.snapshot])["result"]
+    honest_chain.snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
+
+
+def verify_cli(chain: HonestChain, *extra: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["verify", "--rpc-url", chain.contract.w3.provider.endpoint_uri,
+                                      "--contract", chain.contract.address, "--store-dir", str(chain.store_dir),
+                                      *extra])
+    return result.exit_code, result.output
+
+
+def kinds(report) -> list[tuple[int | None, ProblemKind]]:  # type: ignore[no-untyped-def]
+    return [(None, p.kind) for p in report.problems] + [(b.height, p.kind) for b in report.blocks for p in b.problems]
+
+
+def force_block(chain: HonestChain, cid: str, claimed_bps: int) -> ChainBlock:
+    """A colluding committee makes ``cid`` a block at ``claimed_bps``: its claimant's two fellows vote that
+    they measured exactly that."""
+    c = chain.contract
+    claimant, *fellows = chain.signers
+    r = c.current_round()
+    claims = [(claimant, SealedClaim(r, cid, claimed_bps))]
+    claims += [(f, SealedClaim(r, chain.contract.latest_block().cid, c.latest_block().accuracy_bps + 1 + i))
+               for i, f in enumerate(fellows)]
+    wait_all([c.commit(s, r, sc.commitment(c, s.address)) for s, sc in claims])
+    wait_all([c.reveal(s, r, sc.cid, sc.accuracy_bps, sc.salt) for s, sc in claims])
+    wait_all([c.vote(f, r, claimant.address, claimed_bps) for f in fellows])
+    c.finalize(fellows[0]).wait()
+    block = c.latest_block()
+    assert block.cid == cid and block.round == r
+    return block
+
+
+def test_an_honest_chain_verifies(chain: HonestChain) -> None:
+    report = verify_chain(chain.contract, LocalStore(chain.store_dir))
+    assert report.ok and report.verdict == "OK" and len(report.blocks) == 3
+    assert all(b.measured is not None and abs(b.measured - b.claimed) < 2e-4 for b in report.blocks[1:])
+    code, out = verify_cli(chain)
+    assert code == 0 and "3 blocks verified: OK" in out, out
+
+
+def test_tampered_bytes_in_the_store_are_a_mismatch(chain: HonestChain) -> None:
+    cid = chain.contract.block_at(1).cid
+    (chain.store_dir / "blocks" / cid).write_bytes(b"not the model")
+    report = verify_chain(chain.contract, LocalStore(chain.store_dir))
+    assert kinds(report) == [(1, ProblemKind.MODEL)] and "IntegrityError" in report.blocks[1].problems[0].detail
+    code, out = verify_cli(chain)
+    assert code == 1 and "MODEL" not in out and "model: IntegrityError" in out and "verified: MISMATCH" in out, out
+
+
+def test_a_missing_model_is_unavailable_not_a_mismatch(chain: HonestChain) -> None:
+    (chain.store_dir / "blocks" / chain.contract.block_at(2).cid).unlink()
+    report = verify_chain(chain.contract, LocalStore(chain.store_dir))
+    assert kinds(report) == [(2, ProblemKind.UNAVAILABLE)] and report.verdict == "UNAVAILABLE"
+    code, out = verify_cli(chain)
+    assert code == 1 and "unavailable: NotFound" in out and "verified: UNAVAILABLE" in out, out
+
+
+def test_a_block_whose_committee_lied_about_its_accuracy(chain: HonestChain) -> None:
+    genesis = chain.contract.block_at(0).cid  # a real model, recorded as 99% accurate
+    block = force_block(chain, genesis, 9900)
+    report = verify_chain(chain.contract, LocalStore(chain.store_dir))
+    assert kinds(report) == [(block.height, ProblemKind.ACCURACY)]
+    assert report.blocks[-1].measured is not None and report.blocks[-1].measured < 0.2
+    code, out = verify_cli(chain)
+    assert code == 1 and "below the recorded 0.9900" in out and "MISMATCH" in out, out
+
+
+def test_a_header_bomb_block_is_reported_not_a_crash(chain: HonestChain) -> None:
+    header = b"[" * 100_000 + b"]" * 100_000
+    cid = LocalStore(chain.store_dir).put(struct.pack("<Q", len(header)) + header)
+    block = force_block(chain, cid, 9900)
+    report = verify_chain(chain.contract, LocalStore(chain.store_dir))
+    assert kinds(report) == [(block.height, ProblemKind.MODEL)]
+    assert "ModelFormatError" in report.blocks[-1].problems[0].detail
+    code, out = verify_cli(chain)
+    assert code == 1 and "MISMATCH" in out, out
+
+
+class HostileRpc(PoFLContract):
+    """An RPC that answers with rewritten blocks."""
+
+    def __init__(self, contract: PoFLContract, rewrite) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(contract.contract, contract.artifact)
+        self.rewrite = rewrite
+
+    def blocks(self) -> list[ChainBlock]:
+        return self.rewrite(super().blocks())
+
+
+def test_a_hostile_rpc_that_rewrites_blocks_is_caught(chain: HonestChain) -> None:
+    def raise_accuracy(blocks: list[ChainBlock]) -> list[ChainBlock]:
+        return [blocks[0], dataclasses.replace(blocks[1], accuracy_bps=9999), blocks[2]]
+
+    report = verify_chain(HostileRpc(chain.contract, raise_accuracy), LocalStore(chain.store_dir))
+    assert kinds(report) == [(1, ProblemKind.HASH), (1, ProblemKind.ACCURACY), (2, ProblemKind.IMPROVEMENT)]
+
+    def relink(blocks: list[ChainBlock]) -> list[ChainBlock]:
+        forged = dataclasses.replace(blocks[2], parent_hash=b"\x33" * 32)
+        return [blocks[0], blocks[1], dataclasses.replace(forged, block_hash=forged.expected_hash())]
+
+    report = verify_chain(HostileRpc(chain.contract, relink), LocalStore(chain.store_dir))
+    assert kinds(report) == [(2, ProblemKind.LINK)]
+
+
+def test_a_contract_for_another_architecture_or_data_cannot_be_replayed(anvil: Devnet) -> None:
+    w3 = connect(anvil.rpc_url)
+    owner = LocalSigner(w3, dev_key(0))
+    contract, _ = PoFLContract.deploy(owner, BASE_CONFIG, "QmGenesis", deployments_dir=None)
+    report = verify_chain(contract, LocalStore("/nonexistent-store-unused"))
+    assert [str(p) for p in report.problems] == [f"chain: unknown architecture id {'22' * 32}"] and not report.ok
+    from offchain.fl.models import architecture_id
+
+    mnist_less = dataclasses.replace(BASE_CONFIG, architecture_id=architecture_id("simplenet"))
+    contract, _ = PoFLContract.deploy(owner, mnist_less, "QmGenesis", deployments_dir=None)
+    report = verify_chain(contract, LocalStore("/nonexistent-store-unused"))
+    assert report.problems == [Problem(ProblemKind.CHAIN, "the contract's evaluation set is not MNIST's test set: "
+                                                          "cannot re-evaluate")]
+
+
+# ------------------------------------------------------------------ the pure checks
+
+
+GENESIS = ChainBlock(0, 0, "0x" + "00" * 20, 0, b"\0" * 32, b"", "QmG")
+
+
+def _block(height: int, parent: ChainBlock, accuracy_bps: int) -> ChainBlock:
+    b = ChainBlock(height, height, "0x" + "11" * 20, accuracy_bps, parent.block_hash, b"", f"Qm{height}")
+    return dataclasses.replace(b, block_hash=b.expected_hash())
+
+
+def test_check_links_and_accuracy() -> None:
+    genesis = dataclasses.replace(GENESIS, block_hash=GENESIS.expected_hash())
+    b1 = _block(1, genesis, 5000)
+    config = dataclasses.replace(BASE_CONFIG, require_improvement=True)
+    assert check_links(b1, genesis, config) == []
+    assert [p.kind for p in check_links(_block(2, b1, 5000), b1, config)] == [ProblemKind.IMPROVEMENT]
+    assert check_links(_block(2, b1, 5000), b1, dataclasses.replace(config, require_improvement=False)) == []
+    assert [p.kind for p in check_links(_block(2, genesis, 6000), b1, config)] == [ProblemKind.LINK]
+    assert check_accuracy(b1, 0.49, 100) == []  # 4900 + 100 >= 5000
+    assert [p.kind for p in check_accuracy(b1, 0.4899, 100)] == [ProblemKind.ACCURACY]
+    assert check_accuracy(genesis, 0.0, 0) == []  # the genesis block records no measurement
+    assert to_bps(0.4899) == 4899
