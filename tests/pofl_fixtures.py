@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from web3 import Web3
 
+from offchain.chain import rounds
 from offchain.chain.accounts import LocalSigner
-from offchain.chain.pofl import Phase, PoFLConfig, PoFLContract
-from offchain.chain.rounds import SealedClaim, cast_votes, commit_claims, draw_committee, reveal_claims
+from offchain.chain.pofl import PoFLConfig, PoFLContract
+from offchain.chain.rounds import Measure, RoundResult
 from offchain.chain.tx import wait_all
-from offchain.store.cid import CidKind, cid_from_digest
+from offchain.store.cid import CidKind
 from tests.conftest import signers
 
 STAKE = 10**18
@@ -23,8 +24,7 @@ BASE_CONFIG = PoFLConfig(threshold_bps=6000, eval_set_hash=b"\x11" * 32, archite
 
 
 def cid_of(tag: str, kind: CidKind = CidKind.V0_DAG_PB) -> str:
-    """A well-formed CID standing for the model named ``tag`` (its digest is sha256(tag))."""
-    return cid_from_digest(hashlib.sha256(tag.encode()).digest(), kind)
+    return rounds.placeholder_cid(tag, kind)
 
 
 GENESIS_CID = cid_of("genesis")
@@ -55,59 +55,11 @@ def deploy_with_miners(w3: Web3, n_miners: int, *, register: bool = True, first_
     return Deployed(contract, owner, miners)
 
 
-Measure = Callable[[str, LocalSigner], int]
-"""What a seat reports for a candidate: measure(candidate address, seat) -> bps."""
-
-
-def truthful(truth: Mapping[str, int]) -> Measure:
-    """Seats that report each candidate's true accuracy (0 for a model they do not know)."""
-    return lambda candidate, _seat: truth.get(candidate, 0)
-
-
-@dataclass
-class RoundResult:
-    round_id: int
-    claims: dict[str, SealedClaim]
-    candidates: list[str]  # in the order they were validated
-
-
-def play_round(d: Deployed, claims: Sequence[tuple[LocalSigner, int]], measure: Measure, *, tag: str = "",
-               revealers: Sequence[LocalSigner] | None = None, voters: Sequence[LocalSigner] | None = None,
-               cids: Mapping[str, str] | None = None) -> RoundResult:
-    """Play one round to its end: ``claims`` commit (each (miner, claimed bps)), ``revealers`` (default: all
-    committers) reveal, the committee is drawn, and every seat in ``voters`` (default: everyone) reports
-    ``measure``; deadlines are passed by moving the devnet's clock. Returns the claims and the candidates."""
-    c = d.contract
-    r = c.current_round()
-    sealed = {m.address: SealedClaim(r, (cids or {}).get(m.address) or cid_of(f"{tag}r{r}{m.address}"), acc)
-              for m, acc in claims}
-    by_address = {m.address: m for m, _ in claims}
-    commit_claims(c, [(by_address[a], s) for a, s in sealed.items()])
-    if c.current_phase().phase == Phase.COMMIT:
-        advance_time(d, c.round_info(r).deadline)
-    revealing = list(revealers) if revealers is not None else [m for m, _ in claims]
-    reveal_claims(c, [(m, sealed[m.address]) for m in revealing])
-    if c.current_phase("pending").phase == Phase.REVEAL:
-        advance_time(d, c.round_info(r).deadline)
-    candidates: list[str] = []
-    allowed = None if voters is None else {v.address for v in voters}
-    while c.current_round() == r:
-        if c.current_phase("pending").phase == Phase.VALIDATION:
-            seats = draw_committee(c, d.owner)
-            info = c.round_info(r)
-            candidates.append(info.candidate)
-            everyone = {m.address: m for m in d.miners}
-            votes = [(everyone[a], measure(info.candidate, everyone[a])) for a in seats
-                     if a in everyone and (allowed is None or a in allowed)]
-            cast_votes(c, r, votes)
-            if c.current_phase().phase == Phase.VALIDATION:
-                advance_time(d, c.round_info(r).deadline)
-        c.finalize(d.owner).wait()
-    return RoundResult(r, sealed, candidates)
+def play_round(d: Deployed, claims: Sequence[tuple[LocalSigner, int]], measure: Measure,
+               **options: Any) -> RoundResult:
+    """:func:`offchain.chain.rounds.play_round` with ``d``'s owner driving and its miners voting."""
+    return rounds.play_round(d.contract, d.owner, d.miners, claims, measure, **options)
 
 
 def advance_time(d: Deployed, deadline: int) -> None:
-    """Move the devnet's clock past ``deadline`` and record what that changed (advance())."""
-    now = d.w3.eth.get_block("latest")["timestamp"]
-    d.w3.provider.make_request("evm_increaseTime", [max(0, deadline - now) + 1])
-    d.contract.advance(d.owner).wait()
+    rounds.advance_time(d.contract, d.owner, deadline)

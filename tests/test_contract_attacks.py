@@ -14,7 +14,7 @@ from web3 import Web3
 from offchain.chain import errors as E
 from offchain.chain.compile import compile_contracts
 from offchain.chain.pofl import ClaimStatus, ConfigField, FailReason, PenaltyReason, Phase, PoFLContract
-from offchain.chain.rounds import SealedClaim, cast_votes, commit_claims, draw_committee, reveal_claims
+from offchain.chain.rounds import SealedClaim, cast_votes, commit_claims, draw_committee, reveal_claims, truthful
 from offchain.chain.tx import send, wait_all
 from offchain.store.cid import cid_to_digest
 from tests.conftest import signers
@@ -28,7 +28,6 @@ from tests.pofl_fixtures import (
     cid_of,
     deploy_with_miners,
     play_round,
-    truthful,
 )
 from tests.test_contract_errors import fresh_signer
 

@@ -10,7 +10,7 @@ from web3.logs import DISCARD
 
 from offchain.chain.connect import connect, in_process_web3
 from offchain.chain.pofl import ClaimStatus, FailReason, PenaltyReason, Phase, PoFLConfig, increase_time
-from offchain.chain.rounds import SealedClaim, cast_votes, commit_claims, draw_committee, reveal_claims
+from offchain.chain.rounds import SealedClaim, cast_votes, commit_claims, draw_committee, reveal_claims, truthful
 from offchain.store.cid import CidKind, cid_from_digest, cid_to_digest, compute_cid
 from tests.pofl_fixtures import (
     MISS_BOND,
@@ -20,7 +20,6 @@ from tests.pofl_fixtures import (
     cid_of,
     deploy_with_miners,
     play_round,
-    truthful,
 )
 
 
