@@ -12,9 +12,11 @@ below are from the later rounds, when every slot a round action writes already h
 
 `per_miner_round` is commit + reveal + vote (medians): what one miner pays in an honest round (a miner
 that sits on the committee; with a smaller committee most miners pay no vote). The budget is 150,000 gas,
-the same at every miner count (`o1`). `round_overhead` is what one caller pays per round on top
-(`advance` that draws the committee, `finalize` that appends the block, the first commit of a round and
-the last reveal, which open the next phase).
+the same at every miner count (`o1`). The other rows are what one caller pays per round on top
+(`advance` that draws the committee, `finalize` that decides and appends the block, the first commit of
+a round and the last reveal, which open the next phase). The last entry is finalize() at its heaviest
+(255 miners, a false claim with half of its seats misreporting, then 128 evictions): the bound that
+`offchain.chain.pofl.GAS_LIMITS["finalize"]` must cover.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from offchain.devnet import start_devnet
 from offchain.store.cid import CidKind, cid_from_digest
 
 BUDGET = 150_000
+MAX_MINERS = 255
 
 
 def _nonzero(tag: str) -> bytes:
@@ -122,6 +125,34 @@ def measure(rpc_url: str, n: int, rounds: int) -> dict[str, object]:
     return report
 
 
+def worst_case(rpc_url: str) -> dict[str, int]:
+    """finalize() at its heaviest: MAX_MINERS committers; the top claim is false and half of its 254 seats
+    misreport (penalties, O(seats) median); the next best is accepted and the round closes with 128 evictions."""
+    w3 = connect(rpc_url)
+    owner = LocalSigner(w3, dev_key(0))
+    config = PoFLConfig(threshold_bps=6000, eval_set_hash=b"\x11" * 32, architecture_id=b"\x22" * 32,
+                        min_stake=10**15, miss_bond=10**13)
+    contract, _ = PoFLContract.deploy(owner, config, model_cid("genesis"), reward_pool=10**19, deployments_dir=None)
+    miners = [LocalSigner(w3, dev_key(i)) for i in range(1, MAX_MINERS + 1)]
+    by_address = {m.address: m for m in miners}
+    wait_all([contract.register(m, config.min_stake) for m in miners])
+    r = contract.current_round()
+    claims = [(m, SealedClaim(r, model_cid(f"w{i}"), 7000 + i, salt(f"w{i}"))) for i, m in enumerate(miners)]
+    claims[-1] = (miners[-1], SealedClaim(r, model_cid("false"), 9900, salt("false")))
+    wait_all([contract.commit(m, r, c.commitment(m.address)) for m, c in claims])
+    wait_all([contract.reveal(m, r, c.cid, c.accuracy_bps, c.salt) for m, c in claims])
+    draw = [contract.advance(owner).wait()["gasUsed"] for _ in range(2)][-1]
+    seats = contract.committee(r)
+    half = len(seats) // 2
+    wait_all([contract.vote(by_address[a], r, 1, 1000 if k <= half else 9000 - k) for k, a in enumerate(seats)])
+    rejection = contract.finalize(owner).wait()["gasUsed"]
+    info = contract.round_info(r)
+    wait_all([contract.vote(by_address[a], r, info.attempt, info.candidate_bps) for a in contract.committee(r)])
+    block = contract.finalize(owner).wait()["gasUsed"]
+    return {"advance (draws 254 seats)": draw, "finalize (rejection, 127 misreports, next-best search)": rejection,
+            "finalize (block, 128 evictions)": block}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--miners", type=int, nargs="+", default=[10, 100])
@@ -131,8 +162,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     counts, rounds = ([5, 7], 2) if args.tiny else (args.miners, max(2, args.rounds))
-    with start_devnet("anvil", accounts=max(counts) + 1) as devnet:
+    with start_devnet("anvil", accounts=max([*counts, MAX_MINERS]) + 1) as devnet:
         report: dict[str, object] = {f"{n} miners": measure(devnet.rpc_url, n, rounds) for n in counts}
+        if not args.tiny:
+            report[f"{MAX_MINERS} miners (worst case)"] = worst_case(devnet.rpc_url)
     lo, hi = report[f"{min(counts)} miners"], report[f"{max(counts)} miners"]
     report["o1"] = {a: {"median_small": lo[a]["median"], "median_large": hi[a]["median"],  # type: ignore[index]
                         "same": lo[a]["median"] == hi[a]["median"]}  # type: ignore[index]

@@ -36,14 +36,15 @@ from offchain.store.cid import CidKind, cid_from_digest, cid_to_digest
 
 CONTRACT_NAME = "PoFLConsensus"
 BPS = 10_000
-# Upper bounds of the round actions' gas, used instead of estimating (without_estimates(); bench/gas.py
-# measures ~44k a commit, ~64k a reveal, ~39k a vote). A vote may draw the committee and a reveal that takes
-# a copied digest back from a later committer re-scans the round's claims: both O(miners), bounded by
-# MAX_MINERS. finalize() decides a candidate (O(seats)), may search the next best and settles the round
-# (O(miners)): bench/gas.py measures its worst case.
-GAS_LIMITS = {"commit": 150_000, "reveal": 1_500_000, "vote": 400_000, "advance": 600_000, "finalize": 8_000_000}
-# advance() is never estimated: nodes estimate against the latest block, and the next block may be the one
-# after which a deadline passes or the seed block exists (then it opens a phase or draws a committee).
+# Gas limits of the round actions: the limit without an estimate (without_estimates()), and the least limit
+# with one. What a round action costs depends on what is mined before it, and nodes estimate against the
+# latest block: the last commit opens the reveals, the last reveal opens the validation, a reveal that takes
+# a copied digest back from a later committer re-scans the round's claims, the first vote after the seed
+# block draws the committee, a deadline may pass. bench/gas.py measures ~44k a commit, ~64k a reveal, ~39k a
+# vote, O(MAX_MINERS) rare paths below these bounds, and finalize() at its heaviest (~6.6M gas: 255 miners,
+# 128 evictions).
+GAS_LIMITS = {"commit": 150_000, "reveal": 1_500_000, "vote": 400_000, "advance": 600_000, "finalize": 12_000_000}
+# advance() is never estimated (it never reverts): it opens a phase or draws a committee when due.
 FIXED_GAS = {"advance": GAS_LIMITS["advance"]}
 
 
@@ -418,7 +419,8 @@ class PoFLContract:
 
     def _send(self, signer: LocalSigner, name: str, *args: Any, value: int = 0) -> PendingTx:
         gas = FIXED_GAS.get(name) or (None if self.estimate_gas else GAS_LIMITS.get(name))
-        return send(signer, getattr(self._functions, name)(*args), self.errors, value=value, gas=gas, action=name)
+        return send(signer, getattr(self._functions, name)(*args), self.errors, value=value, gas=gas,
+                    min_gas=GAS_LIMITS.get(name, 0), action=name)
 
     def without_estimates(self) -> PoFLContract:
         """The same contract whose round actions skip gas estimation (one round trip fewer each)."""
