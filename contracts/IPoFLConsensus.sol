@@ -3,8 +3,8 @@ pragma solidity 0.8.28;
 
 /// @title IPoFLConsensus: the types, events and errors of Proof-of-Federated-Learning consensus (v2)
 /// @notice A round is Commit -> Reveal -> Validation (one or more candidates) -> Finalize. Miners commit to a
-/// model digest and a claimed accuracy, reveal it, and a committee drawn from the round's revealers measures
-/// the best claim; the block records the median of the committee's measurements.
+/// model digest and a claimed accuracy, reveal it, and a committee drawn from the round's other committers
+/// measures the best claim; the block records the median of the committee's measurements.
 interface IPoFLConsensus {
     // ------------------------------------------------------------------ enums
 
@@ -84,7 +84,7 @@ interface IPoFLConsensus {
     /// @param toleranceBps largest allowed distance of a claim above the median, and of a report from it (<= 1000)
     /// @param quorumBps share of the seats that must report for a decision (5001..6666: a coalition below 1/3
     /// of the seats can neither block a quorum nor, with a quorum, own the median)
-    /// @param committeeSize seats per validation; 0 = every available revealer
+    /// @param committeeSize seats per validation; 0 = every other committer that may still sit
     /// @param minCommittee fewest seats a validation may have (>= 1; default 3): fewer means no block
     /// @param seedLookahead blocks between the end of the reveals and the block whose hash seeds the committee
     /// @param commitDuration seconds, counted from the round's first commit

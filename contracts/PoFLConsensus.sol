@@ -13,35 +13,38 @@ import {IPoFLConsensus} from "./IPoFLConsensus.sol";
 
 /// @title PoFLConsensus (v2): Proof-of-Federated-Learning rounds whose blocks no minority can fake, steal or block
 /// @notice Each round, miners commit to (model digest, claimed accuracy) while their models stay private, then
-/// reveal and publish them. The best eligible claim is measured by a committee drawn, from a block hash that
-/// nobody knew when the reveals ended, among the round's other revealers; every seat reports the accuracy it
-/// measured. The block records the median report. A claim above median + tolerance is slashed; a report further
-/// than the tolerance from the median costs the reporter part of its stake; an unused seat or an unrevealed
-/// commitment forfeits a bond. Without a quorum of reports the next-best claim is validated; after an accepted
-/// claim, every claim that could still beat its median is validated too, and the highest median becomes the
-/// block. Fewer than `minCommittee` seats means no block.
+/// reveal and publish them. The best eligible claim is measured by a committee drawn among the round's other
+/// committers from the hash of a block that did not exist when the reveals ended; every seat reports the
+/// accuracy it measured and the block records the median report. A claim above median + tolerance is slashed;
+/// a report further than the tolerance from the median costs the reporter part of its stake; an unused seat or
+/// an unrevealed commitment forfeits a bond. Without a quorum of reports the next-best claim is validated; after
+/// an accepted claim, every claim that could still beat its median is validated too, and the highest median
+/// becomes the block. Fewer than `minCommittee` seats means no block.
 /// @dev Design:
-/// - Privacy and priority: the commitment binds keccak256(round, digest, cidKind, accuracy, salt, miner); the
-///   model is published only in the reveal phase. Every revealed digest is recorded with its round and commit
-///   position: a digest revealed in an earlier round (or the genesis) is ineligible, and within a round the
-///   earliest committer owns it (a later committer's copy is voided even if revealed first).
-/// - Committee randomness follows EIP-4399's advice to use randomness fixed ahead of the choices it decides:
-///   when the reveals end (every reveal choice made) the contract fixes `seedBlock = block.number +
-///   seedLookahead`; seats are drawn from blockhash(seedBlock) once that block exists, by a partial Fisher-Yates
-///   shuffle of the revealers other than the candidate. Neither revealing nor timing a transaction selects a
-///   seat. Residual: the producer of block `seedBlock` could grind its hash; use a larger lookahead where block
-///   producers may also mine here. If nobody draws within 256 blocks the seed block is re-armed.
-/// - Decision: lower median of the reports; with >= 2/3 honest seats and quorumBps <= 6666 the honest seats
+/// - Privacy and priority: the commitment binds keccak256(round, digest, cidKind, accuracy, salt, miner), so a
+///   model needs to be published only in the reveal phase. Every revealed digest is recorded with its round and
+///   owner (one slot, which also holds the claim): a digest revealed in an earlier round (or the genesis) is
+///   ineligible, and within a round the earlier committer owns it (a later committer's copy is voided even if
+///   revealed first).
+/// - Committee randomness follows EIP-4399's advice to roll the dice with randomness fixed after every choice
+///   it decides: the pool of seats is the round's committers (fixed when commits end), and when the reveals end
+///   (every reveal made or not) the contract fixes `seedBlock = block.number + seedLookahead`; seats are drawn
+///   from blockhash(seedBlock) once that block exists, by a partial Fisher-Yates shuffle of the committers other
+///   than the candidate and those already excluded. Neither revealing nor timing a transaction selects a seat.
+///   Residual: the producer of block `seedBlock` could grind its hash (PREVRANDAO would leave it one bit; a
+///   header proof of it, OpenZeppelin's BlockHeader, is the upgrade path); use a larger lookahead where block
+///   producers may also mine here. If nobody draws within 256 blocks, a new seed block is fixed ahead.
+/// - Decision: lower median of the reports. With >= 2/3 honest seats and quorumBps <= 6666 the honest seats
 ///   alone reach the quorum and outnumber the rest among the reports, so the median is an honest measurement.
 /// - Accounting: penalties go to the reward pool; miners under `minStake` are evicted when their round closes
 ///   (the rest of their stake is credited to them); ETH held = totalStaked + rewardPool + totalPendingRewards.
 /// - Activity: a miner is active while it committed (or joined) in this round or the previous one; only active
 ///   miners count for early phase ends and for the MAX_MINERS cap. `_setLastRound` is the only writer of the
-///   activity counters (and `_openRound` shifts them by one round).
+///   activity counters (`_openRound` shifts them by one round).
 /// - Configuration: owner changes go to `nextConfig()` and are copied into the round's snapshot when the next
 ///   round opens. Ownership is two-step (OpenZeppelin Ownable2Step).
-/// - Gas: commit, reveal and vote are O(1) (loops over the round's miners, each bounded by MAX_MINERS, run only
-///   in `finalize`, in drawing a committee and in the rare reveal that voids a copied digest). Per-round bitmaps
+/// - Gas: commit, reveal and vote are O(1); loops over the round's committers (at most MAX_MINERS) run only in
+///   `finalize`, in drawing a committee and in the rare reveal that takes a copied digest back. Per-round bitmaps
 ///   keep a sentinel bit so that no round action writes a zero slot.
 contract PoFLConsensus is IPoFLConsensus, Ownable2Step, ReentrancyGuard {
     using EnumerableSet for EnumerableSet.AddressSet;
@@ -104,8 +107,8 @@ contract PoFLConsensus is IPoFLConsensus, Ownable2Step, ReentrancyGuard {
         uint96 missBond;
     }
 
-    /// @dev What a miner's record says of its claim in `lastRound`: nothing, a commitment (revealed or not:
-    /// see `_revealedBits` / the digest's record), or a reveal of a digest that another claim owns.
+    /// @dev What a miner's record says of its claim in `lastRound`: nothing, a commitment (revealed if the digest
+    /// in its seal records it as owner), or a reveal of a digest that another claim owns.
     enum Sealed {
         None,
         Committed,
