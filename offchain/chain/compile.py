@@ -41,7 +41,7 @@ COMPILER_SETTINGS: dict[str, Any] = {
     "evmVersion": EVM_VERSION,
     "viaIR": True,
     "outputSelection": {"*": {"*": ["abi", "devdoc", "userdoc", "evm.bytecode.object",
-                                    "evm.deployedBytecode.object"]}},
+                                    "evm.deployedBytecode.object", "evm.deployedBytecode.immutableReferences"]}},
 }
 WRAPPER_DIR = PROJECT_ROOT / ".solc"
 
@@ -133,6 +133,10 @@ def compile_contracts(contracts_dir: Path = CONTRACTS_DIR, solc_binary: str | Pa
                 "userdoc": out["userdoc"],
                 "bytecode": "0x" + out["evm"]["bytecode"]["object"],
                 "deployedBytecode": "0x" + out["evm"]["deployedBytecode"]["object"],
+                # where the constructor writes immutables into the runtime code: [start, length] byte ranges
+                "immutableReferences": sorted([r["start"], r["length"]] for refs in
+                                              out["evm"]["deployedBytecode"].get("immutableReferences", {}).values()
+                                              for r in refs),
             }
     return artifacts
 

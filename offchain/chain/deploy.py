@@ -118,8 +118,17 @@ def attach(w3: Web3, artifact: dict[str, Any], address: str | None = None,
         raise DeploymentError(
             f"no contract code at {address} on chain {w3.eth.chain_id}: the chain was reset "
             f"(a restarted devnet without --state?). Deploy again with `pofl deploy`.")
-    if "0x" + code.hex() != artifact["deployedBytecode"]:
+    if _without_immutables(code, artifact) != _without_immutables(bytes.fromhex(artifact["deployedBytecode"][2:]),
+                                                                  artifact):
         raise DeploymentError(f"the code at {address} is not {artifact['contractName']} as compiled in "
                               f"contracts/out: it was deployed from another version; deploy again or pass "
                               f"the right --contract address")
     return w3.eth.contract(address=address, abi=artifact["abi"])
+
+
+def _without_immutables(code: bytes, artifact: dict[str, Any]) -> bytes:
+    """Runtime code with the immutables (values the constructor wrote, zeros in the artifact) zeroed."""
+    masked = bytearray(code)
+    for start, length in artifact.get("immutableReferences", []):
+        masked[start:start + length] = bytes(length)
+    return bytes(masked)
