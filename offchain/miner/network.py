@@ -10,7 +10,7 @@ from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.deploy import DeploymentError
 from offchain.chain.pofl import PoFLConfig, PoFLContract, to_bps
 from offchain.chain.tx import wait_all
-from offchain.defaults import BLOCK_REWARD_WEI, REWARD_POOL_WEI, STAKE_WEI
+from offchain.defaults import BLOCK_REWARD_WEI, MIN_STAKE_WEI, MISS_BOND_WEI, REWARD_POOL_WEI, STAKE_WEI
 from offchain.errors import ConfigError, PoflValueError
 from offchain.fl.models import architecture_id
 from offchain.miner.workload import RunConfig, Workload
@@ -27,7 +27,8 @@ def contract_config(config: RunConfig, workload: Workload) -> PoFLConfig:
                       architecture_id=architecture_id(config.architecture), tolerance_bps=config.tolerance_bps,
                       require_improvement=config.require_improvement, commit_duration=config.phase_seconds,
                       reveal_duration=config.phase_seconds, validation_duration=config.phase_seconds,
-                      min_stake=STAKE_WEI, block_reward=BLOCK_REWARD_WEI)
+                      min_committee=config.min_committee, min_stake=MIN_STAKE_WEI, miss_bond=MISS_BOND_WEI,
+                      block_reward=BLOCK_REWARD_WEI)
 
 
 def publish_genesis(store: ModelStore, workload: Workload) -> str:
@@ -74,8 +75,8 @@ def ensure_registered(contract: PoFLContract, signers: list[LocalSigner]) -> Non
     pending = []
     for signer in signers:
         info = contract.miner_info(signer.address)
-        if not info.registered:
+        if not info.registered:  # new, or evicted (slashed under minStake)
             pending.append(contract.register(signer, STAKE_WEI))
-        elif not info.active:
+        elif info.stake < STAKE_WEI:  # bonds forfeited: top the margin up
             pending.append(contract.add_stake(signer, STAKE_WEI - info.stake))
     wait_all(pending)
