@@ -355,6 +355,63 @@ def retroactive_owner(a: Arena) -> Outcome:
                    honest_blocks=1)
 
 
+@attack("validator crash")
+def validator_crash(a: Arena) -> Outcome:
+    """v1: a CID nobody can fetch made every honest validator exit. Now it is measured at 0 by every seat."""
+    return _hostile_model(a, lambda _store: placeholder_cid("a model nobody ever stored"))
+
+
+@attack("header bomb")
+def header_bomb(a: Arena) -> Outcome:
+    """v1: 100,000 nested JSON arrays in a model's header segfaulted every process that imported web3."""
+    header = b"[" * 100_000 + b"]" * 100_000
+    return _hostile_model(a, lambda store: store.put(len(header).to_bytes(8, "little") + header))
+
+
+@functools.cache
+def _workload() -> Any:
+    from offchain.miner.workload import RunConfig, Workload
+
+    return Workload(RunConfig(n_miners=5, threshold=0.0, require_improvement=False, phase_seconds=30))
+
+
+def _hostile_model(a: Arena, make_cid: Callable[[Any], str]) -> Outcome:
+    """Four honest miners (the project's round driver, real MNIST) and one attacker that reveals ``make_cid``'s
+    CID claiming 100%, in one round: the seats measure it at 0 and the honest best claim is the block."""
+    import tempfile
+
+    from offchain.miner.claims import ForgedClaims
+    from offchain.miner.driver import RoundDriver
+    from offchain.miner.network import deploy_or_attach, ensure_registered
+    from offchain.miner.strategy import WorkloadStrategy
+    from offchain.store import LocalStore
+
+    workload = _workload()
+    config = workload.config
+    store = LocalStore(tempfile.mkdtemp(prefix="pofl-attack-"))
+    a.owner = a.account(10**21)
+    a.contract = deploy_or_attach(a.w3, a.owner, config, workload, store, None)
+    *honest, attacker = [a.account() for _ in range(config.n_miners)]
+    ensure_registered(a.contract, [*honest, attacker])
+    cid = make_cid(store)
+    driver = RoundDriver(a.contract, store, workload.flat, config.architecture, [*honest, attacker],
+                         WorkloadStrategy(workload), claims=ForgedClaims(lambda _r: cid, 1.0, frozenset({4})))
+    try:
+        r = driver.run_round(max_seconds=600).round
+    finally:
+        driver.close()
+    outcomes = {e["args"]["claimant"]: e["args"] for e in a.contract.events("ClaimDecided")
+                if e["args"]["round"] == r}
+    revealed = {e["args"]["miner"]: e["args"]["accuracyBps"] for e in a.contract.events("Revealed")
+                if e["args"]["round"] == r}
+    block = a.contract.latest_block()
+    best_honest = max(revealed[h.address] for h in honest)
+    checks = (outcomes[attacker.address]["outcome"] == ClaimStatus.REJECTED
+              and outcomes[attacker.address]["medianBps"] == 0 and block.round == r
+              and revealed.get(block.miner) == best_honest and block.accuracy_bps == outcomes[block.miner]["medianBps"])
+    return Outcome(addresses([attacker]), addresses(honest), 1, checks, honest_blocks=1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=sorted(ATTACKS), help="run only these attacks")
