@@ -154,7 +154,7 @@ def _frozen_after_commit(contract: PoFLContract, victim: LocalSigner, proc: Mana
     """SIGSTOP ``proc`` right after its commitment of a round is mined; the round it froze in."""
     def committed_round() -> int | None:
         r = contract.current_round()
-        return r if any(contract.claim_of(r, victim.address).commitment) else None
+        return r if contract.claim_of(r, victim.address).committed else None
 
     r = wait_for(committed_round, 120, "the victim to commit", [proc, *others])
     os.kill(proc.pid, signal.SIGSTOP)  # type: ignore[arg-type]
@@ -300,7 +300,7 @@ def test_a_miner_whose_rpc_stays_down_exits_with_its_own_exit_code(anvil: Devnet
     (tmp_path / "c.json").write_text(config.to_json())
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        wait_for(lambda: any(contract.claim_of(contract.current_round(), signer.address).commitment), 120,
+        wait_for(lambda: contract.claim_of(contract.current_round(), signer.address).committed, 120,
                  "the miner to commit")
         proxy.cut()
         out, _ = proc.communicate(timeout=60)

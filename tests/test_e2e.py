@@ -117,7 +117,7 @@ def test_four_miner_processes_survive_a_killed_miner(anvil: Devnet, tmp_path: Pa
         wait_for(lambda: contract.block_count() > 1, 120, "a first block", procs)
         def victim_committed() -> int | None:
             r = contract.current_round()
-            return r if any(contract.claim_of(r, victim).commitment) else None
+            return r if contract.claim_of(r, victim).committed else None
 
         killed_round = wait_for(victim_committed, 60, "miner 3 to commit", procs)
         os.kill(procs[3].pid, signal.SIGKILL)  # type: ignore[arg-type]

@@ -374,7 +374,7 @@ class RoundDriver:
         """A round seen for the first time: what the chain holds of each miner's claim (a resumed miner)."""
         for m, _ in batch:
             claim = self.contract.claim_of(view.round, m.address)
-            m.memory.committed[view.round] = any(claim.commitment)
+            m.memory.committed[view.round] = claim.committed
             m.memory.revealed[view.round] = claim.revealed
 
     def _commit(self, view: ChainView, batch: list[tuple[LocalMiner, Action]]) -> None:
