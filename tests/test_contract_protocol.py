@@ -9,7 +9,15 @@ from web3 import Web3
 from web3.logs import DISCARD
 
 from offchain.chain.connect import connect, in_process_web3
-from offchain.chain.pofl import ClaimStatus, FailReason, PenaltyReason, Phase, PoFLConfig, increase_time
+from offchain.chain.pofl import (
+    ClaimStatus,
+    FailReason,
+    PenaltyReason,
+    Phase,
+    PoFLConfig,
+    increase_time,
+    lower_median,
+)
 from offchain.chain.rounds import SealedClaim, cast_votes, commit_claims, draw_committee, reveal_claims, truthful
 from offchain.store.cid import CidKind, cid_from_digest, cid_to_digest, compute_cid
 from tests.pofl_fixtures import (
@@ -77,6 +85,9 @@ def test_honest_round_finalizes_early_with_the_median(anvil_w3: Web3) -> None:
     block = c.latest_block()
     assert (block.height, block.round, block.miner, block.cid, block.accuracy_bps) == (
         1, r, d.miners[5].address, cid_of("m5"), 6502)  # the median of 6500..6504, not the claim of 6500
+    (decision,) = c.decisions(r)  # what `pofl verify` can check from the events
+    assert (decision.outcome, decision.median_bps, decision.reports) == (ClaimStatus.ACCEPTED, 6502, 5)
+    assert lower_median(list(c.reports(r, decision.attempt).values())) == block.accuracy_bps
     assert c.pending_rewards(d.miners[5].address) == 10**17
     assert c.current_round() == r + 1 and c.current_phase().phase == Phase.COMMIT
     events = c.contract.events.BlockFinalized().process_receipt(receipt, errors=DISCARD)

@@ -16,9 +16,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from web3 import Web3
+from web3.logs import DISCARD
 
 from offchain.chain.errors import ContractRevert
-from offchain.chain.pofl import Phase, increase_time
+from offchain.chain.pofl import ClaimStatus, Phase, increase_time
 from offchain.chain.rounds import SealedClaim
 from tests.pofl_fixtures import STAKE, cid_of, deploy_with_miners
 
@@ -169,6 +170,11 @@ class PoFLMachine(RuleBasedStateMachine):
                 self.wait(61)
             self.finalize()
 
+    @rule(i=MINER, plans=st.lists(st.tuples(ACCURACIES, st.booleans()), min_size=N_MINERS, max_size=N_MINERS))
+    def round_with_a_false_top_claim(self, i: int, plans: list[tuple[int, bool]]) -> None:
+        plans[i] = (9500, False)
+        self.full_round(plans, set())
+
     @rule(seconds=st.sampled_from([5, 61]))
     def wait(self, seconds: int) -> None:
         self.honest_seats_report()
@@ -185,8 +191,15 @@ class PoFLMachine(RuleBasedStateMachine):
         r = self.c.current_round()
         before = self.c.block_count()
         counts = self._counts()
-        if not self._try(lambda: self.c.finalize(self.d.owner).wait()):
+        receipt = self._try(lambda: self.c.finalize(self.d.owner).wait())
+        if not receipt:
             return
+        for event in self.c.contract.events.ClaimDecided().process_receipt(receipt, errors=DISCARD):
+            key = (event["args"]["round"], event["args"]["claimant"])
+            outcome, median = ClaimStatus(event["args"]["outcome"]), event["args"]["medianBps"]
+            expected = ClaimStatus.ACCEPTED if key in self.honest else ClaimStatus.REJECTED
+            assert (outcome, median) == (expected, self.truth[key]), \
+                "with >= 2/3 honest seats a claim is decided by its true accuracy: honest ones accepted, false slashed"
         for key, (now, then) in zip(counts, zip(self._counts().values(), counts.values(), strict=True),
                                     strict=True):
             self.seen[key] += now - then

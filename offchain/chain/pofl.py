@@ -243,6 +243,24 @@ class ReportState:
     measured_bps: int
 
 
+@dataclass(frozen=True)
+class Decision:
+    """One decided validation (a ClaimDecided event): ``median_bps`` of ``reports`` reports of ``seats`` seats."""
+
+    attempt: int
+    claimant: str
+    outcome: ClaimStatus
+    claimed_bps: int
+    median_bps: int
+    reports: int
+    seats: int
+
+
+def lower_median(values: list[int]) -> int:
+    """The value of rank (n - 1) / 2: the contract's median of the reports."""
+    return sorted(values)[(len(values) - 1) // 2]
+
+
 T = TypeVar("T")
 
 
@@ -487,6 +505,19 @@ class PoFLContract:
         """Decoded logs of event ``name`` in a block range."""
         event = getattr(self.contract.events, name)
         return list(event.get_logs(from_block=from_block, to_block=to_block))
+
+    def decisions(self, round_id: int, from_block: int = 0) -> list[Decision]:
+        """How each validated claim of ``round_id`` was decided, in order (from ClaimDecided events)."""
+        return [Decision(attempt, a["claimant"], ClaimStatus(a["outcome"]), a["claimedBps"], a["medianBps"],
+                         a["reports"], a["seats"])
+                for attempt, a in enumerate((e["args"] for e in self.events("ClaimDecided", from_block)
+                                             if e["args"]["round"] == round_id), start=1)]
+
+    def reports(self, round_id: int, attempt: int, from_block: int = 0) -> dict[str, int]:
+        """What each seat reported in validation ``attempt`` of ``round_id`` (from Voted events): a block's
+        accuracy is the lower median of the reports of its accepted validation (``pofl verify`` can check it)."""
+        return {e["args"]["validator"]: e["args"]["measuredBps"] for e in self.events("Voted", from_block)
+                if e["args"]["round"] == round_id and e["args"]["attempt"] == attempt}
 
 
 def increase_time(w3: Web3, seconds: int) -> None:
