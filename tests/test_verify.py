@@ -27,7 +27,6 @@ from offchain.miner.verify import (
     check_accuracy,
     check_links,
     check_median,
-    lower_median,
     verify_chain,
 )
 from offchain.miner.workload import RunConfig, Workload
@@ -217,4 +216,3 @@ def test_check_links_accuracy_and_median() -> None:
     assert [p.kind for p in check_median(b1, [5000, 5100, 5200])] == [ProblemKind.MEDIAN]
     assert [p.kind for p in check_median(b1, [])] == [ProblemKind.MEDIAN]
     assert check_median(genesis, []) == []
-    assert lower_median([3, 1, 2, 4]) == 2

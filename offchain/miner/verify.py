@@ -17,7 +17,7 @@ from enum import StrEnum
 
 import torch
 
-from offchain.chain.pofl import ChainBlock, ClaimStatus, PoFLConfig, PoFLContract, to_bps
+from offchain.chain.pofl import ChainBlock, ClaimStatus, PoFLConfig, PoFLContract, lower_median, to_bps
 from offchain.fl.data import load_mnist
 from offchain.fl.evaluation import Evaluator
 from offchain.fl.models import ARCHITECTURES, architecture_id, build_model
@@ -108,12 +108,6 @@ def check_accuracy(block: ChainBlock, measured: float, tolerance_bps: int) -> li
     return []
 
 
-def lower_median(values: list[int]) -> int:
-    """The lower median, as the contract takes it."""
-    ordered = sorted(values)
-    return ordered[(len(ordered) - 1) // 2]
-
-
 def check_median(block: ChainBlock, reports: list[int]) -> list[Problem]:
     """The recorded accuracy must be the lower median of the reports that accepted the block (pure)."""
     if block.height == 0:
@@ -127,18 +121,11 @@ def check_median(block: ChainBlock, reports: list[int]) -> list[Problem]:
     return []
 
 
-def accepting_reports(contract: PoFLContract) -> dict[tuple[int, str], list[int]]:
-    """(round, claimant) -> the measured bps its committee reported, for every claim the contract accepted."""
-    attempts = {(e["args"]["round"], e["args"]["attempt"]): e["args"]["candidate"]
-                for e in contract.events("ValidationOpened")}
-    reports: dict[tuple[int, str], list[int]] = {}
-    for e in contract.events("Voted"):
-        claimant = attempts.get((e["args"]["round"], e["args"]["attempt"]))
-        if claimant is not None:
-            reports.setdefault((e["args"]["round"], claimant), []).append(e["args"]["measuredBps"])
-    accepted = {(e["args"]["round"], e["args"]["claimant"]) for e in contract.events("ClaimDecided")
-                if e["args"]["outcome"] == ClaimStatus.ACCEPTED}
-    return {key: values for key, values in reports.items() if key in accepted}
+def accepting_reports(contract: PoFLContract, block: ChainBlock) -> list[int]:
+    """The measurements the committee reported in the validation that accepted ``block``'s claim."""
+    accepted = [d for d in contract.decisions(block.round)
+                if d.claimant == block.miner and d.outcome == ClaimStatus.ACCEPTED]
+    return list(contract.reports(block.round, accepted[-1].attempt).values()) if accepted else []
 
 
 def verify_chain(contract: PoFLContract, store: ModelStore, device: torch.device | None = None) -> ChainReport:
@@ -156,12 +143,11 @@ def verify_chain(contract: PoFLContract, store: ModelStore, device: torch.device
         return report
     flat = FlatParams(build_model(architecture).to(device))
     evaluator = Evaluator(eval_set, flat, architecture, device)
-    reports = accepting_reports(contract)
     parent = None
     for block in contract.blocks():
         check = BlockCheck(block.height, block.round, block.cid, block.accuracy, problems=check_links(block, parent,
                                                                                                       config))
-        check.problems += check_median(block, reports.get((block.round, block.miner), []))
+        check.problems += check_median(block, accepting_reports(contract, block) if block.height else [])
         fetched = fetch_untrusted(store, block.cid, architecture)
         if fetched.state is None:
             kind = ProblemKind.UNAVAILABLE if fetched.unavailable else ProblemKind.MODEL
