@@ -27,31 +27,61 @@ def run_options(fn):  # type: ignore[no-untyped-def]
         click.option("--n-clients", type=int, default=1000, show_default=True, help="For iid/dirichlet/shards."),
         click.option("--alpha", type=float, default=0.5, show_default=True, help="Dirichlet concentration."),
         click.option("--architecture", default="simplenet", show_default=True),
-        click.option("--aggregator", type=click.Choice(["fedavg", "weighted", "median", "trimmed"]),
-                     default="fedavg", show_default=True),
+        click.option("--aggregator", default="fedavg", show_default=True,
+                     help="Pool aggregator: fedavg, weighted, median, trimmed, krum, multikrum or clip "
+                          "(offchain.fl.strategies.AGGREGATORS)."),
         click.option("--seed", type=int, default=0, show_default=True),
         click.option("--threshold", type=float, default=None,
                      help="Accuracy a block must reach (default: --until-accuracy, else 0.6)."),
         click.option("--no-improvement", is_flag=True, help="flexBlock's rule: blocks need not beat their parent."),
         click.option("--phase-seconds", type=int, default=30, show_default=True,
                      help="Phase deadline (phases close early when every miner has acted)."),
+        *experiment_options(),
     ]):
         fn = option(fn)
     return fn
 
 
+def experiment_options() -> list:  # type: ignore[type-arg]
+    """Options of offchain.fl.simulation.EngineConfig for aggregation, attacks, the target and momentum
+    (checked, with the valid choices named, when the configuration is built)."""
+    return [
+        click.option("--aggregator-option", "aggregator_options", multiple=True, metavar="NAME=NUMBER",
+                     help="Aggregator parameter (trimmed: beta; krum: f; multikrum: f, m; clip: max_norm)."),
+        click.option("--attack", default="none", show_default=True,
+                     help="Poisoned clients, for experiments: none, labelflip, backdoor, boost, or '+'-joined."),
+        click.option("--attack-assignment", default="clients", show_default=True,
+                     help="clients (a share of all clients), miners (all clients of a share of miners) or "
+                          "one_per_pool (one drawn client of every pool each round)."),
+        click.option("--attack-fraction", type=float, default=0.3, show_default=True),
+        click.option("--attack-option", "attack_options", multiple=True, metavar="NAME=NUMBER",
+                     help="Attack parameter (backdoor: target, poison_fraction, trigger_size; boost: factor)."),
+        click.option("--target-schedule", default="fixed", show_default=True,
+                     help="fixed (the threshold) or kfc (a + 0.1 (1 - a) after each block)."),
+        click.option("--block-momentum", type=float, default=None,
+                     help="Look-ahead along the last block delta (default: the engine's)."),
+    ]
+
+
 def build_config(n_miners: int, clients_per_round: int, epochs: int, batch_size: int, lr: float, partition: str,
                  n_clients: int, alpha: float, architecture: str, aggregator: str, seed: int, threshold: float | None,
-                 no_improvement: bool, phase_seconds: int, until_accuracy: float | None = None):  # type: ignore[no-untyped-def]
+                 no_improvement: bool, phase_seconds: int, until_accuracy: float | None = None,
+                 **experiment):  # type: ignore[no-untyped-def]
+    from offchain.fl.options import parse_options
     from offchain.fl.training import TrainConfig
     from offchain.miner.workload import RunConfig
 
     if threshold is None:
         threshold = until_accuracy if until_accuracy is not None else 0.6
+    experiment["aggregator_options"] = parse_options(experiment.get("aggregator_options", ()), "--aggregator-option")
+    experiment["attack_options"] = parse_options(experiment.get("attack_options", ()), "--attack-option")
+    if experiment.get("block_momentum") is None:
+        experiment.pop("block_momentum", None)
     return RunConfig(n_miners=n_miners, clients_per_round=clients_per_round, threshold=threshold,
                      require_improvement=not no_improvement, architecture=architecture, aggregator=aggregator,
                      partition=partition, n_clients=n_clients, alpha=alpha, seed=seed,
-                     train=TrainConfig(lr=lr, batch_size=batch_size, epochs=epochs), phase_seconds=phase_seconds)
+                     train=TrainConfig(lr=lr, batch_size=batch_size, epochs=epochs), phase_seconds=phase_seconds,
+                     **experiment)
 
 
 @click.command("run")
@@ -80,6 +110,9 @@ def run_cmd(rounds: int | None, until_accuracy: float | None, rpc_url: str | Non
     if rounds is None and until_accuracy is None:
         until_accuracy = 0.6
     config = build_config(**options, until_accuracy=until_accuracy)
+    if config.target_schedule != "fixed":
+        click.echo(f"note: --target-schedule {config.target_schedule} is recorded in the run's metrics; the "
+                   f"deployed contract enforces only its fixed threshold (the engine applies the schedule)", err=True)
     with chain_endpoint(rpc_url, devnet, state) as url:
         _run(url, key, address, state, ipfs_api, store_dir, processes, config, rounds, until_accuracy, metrics, plot,
              frozenset(cheaters))
@@ -138,6 +171,10 @@ def _run(url: str, key: str | None, address: str | None, state: Path | None, ipf
         console.print(f"{len(records)} rounds in {time.perf_counter() - started:.1f} s")
     console.print(round_table(records))
     meta = {"n_miners": config.n_miners, "threshold": config.threshold, "dataset": "MNIST",
+            "aggregator": config.aggregator, "aggregator_options": dict(config.aggregator_options),
+            "attack": config.attack, "attack_assignment": config.attack_assignment,
+            "attack_fraction": config.attack_fraction, "target_schedule": config.target_schedule,
+            "block_momentum": config.block_momentum,
             "contract": contract.address, "rpc_url": url, "seed": config.seed,
             "clients_per_round": config.clients_per_round}
     if metrics or plot:

@@ -25,6 +25,11 @@ def miner_argv(url: str, contract: str, key_env: str, index: int, config: RunCon
             "--alpha", str(config.alpha), "--architecture", config.architecture, "--aggregator", config.aggregator,
             "--seed", str(config.seed), "--threshold", str(config.threshold),
             "--phase-seconds", str(config.phase_seconds), "--store-dir", store_dir]
+    argv += ["--attack", config.attack, "--attack-assignment", config.attack_assignment,
+             "--attack-fraction", str(config.attack_fraction), "--target-schedule", config.target_schedule,
+             "--block-momentum", str(config.block_momentum)]
+    argv += [a for k, v in config.aggregator_options.items() for a in ("--aggregator-option", f"{k}={v}")]
+    argv += [a for k, v in config.attack_options.items() for a in ("--attack-option", f"{k}={v}")]
     if not config.require_improvement:
         argv.append("--no-improvement")
     if ipfs_api:
