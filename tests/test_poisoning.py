@@ -247,33 +247,3 @@ def test_poisoning_benchmark_runs_tiny(tmp_path: Path) -> None:
         assert cell["attack"] != "none" or cell["poisoned_block_share"] == 0
     assert (tmp_path / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-
-# ------------------------------------------------------------------ on a chain, as in memory
-
-
-def test_attacks_act_alike_on_a_chain_and_in_the_engine(anvil, tmp_path: Path) -> None:
-    """The driver's trainer is the engine's: with an attack and a robust aggregator, the chain's accuracy
-    per round is the engine's (to 1 bps)."""
-    from offchain.chain.accounts import LocalSigner, dev_key
-    from offchain.chain.connect import connect
-    from offchain.miner.driver import RoundDriver
-    from offchain.miner.network import deploy_or_attach, ensure_registered, miner_signers
-    from offchain.miner.strategy import WorkloadStrategy
-    from offchain.miner.workload import RunConfig, Workload
-    from offchain.store import LocalStore
-
-    config = RunConfig(threshold=0.0, attack="backdoor+boost", attack_assignment="one_per_pool",
-                       aggregator="multikrum")
-    workload = Workload(config)
-    w3 = connect(anvil.rpc_url)
-    store = LocalStore(tmp_path)
-    contract = deploy_or_attach(w3, LocalSigner(w3, dev_key(0)), config, workload, store, None)
-    signers = miner_signers(w3, config.n_miners)
-    ensure_registered(contract, signers)
-    run = RoundDriver(contract, store, workload.flat, config.architecture, signers, WorkloadStrategy(workload))
-    engine = PoFLEngine(workload.federation, load_mnist("train"), workload.eval_set, config, workload.device)
-    for _ in range(3):
-        on_chain, in_memory = run.run_round(), engine.run_round()
-        assert on_chain.chain_accuracy == pytest.approx(in_memory.consensus_accuracy, abs=1.5e-4)
-        assert on_chain.miner_accuracies == pytest.approx(in_memory.accuracies, abs=1.5e-4)
-    run.close()

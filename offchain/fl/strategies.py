@@ -11,7 +11,7 @@ turns a bad name, option or value into a :class:`~offchain.errors.ConfigError`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -28,7 +28,6 @@ class PoolAggregator(ABC):
     ``start``: (P,) the model every client of the pool started from."""
 
     name: ClassVar[str]
-    help: ClassVar[str]
 
     @abstractmethod
     def aggregate(self, models: torch.Tensor, weights: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
@@ -43,36 +42,46 @@ class PoolAggregator(ABC):
 
 
 @dataclass(frozen=True)
-class FedAvg(PoolAggregator):
-    name = "fedavg"
-    help = "uniform mean of the client models (flex's fed_avg)"
+class _OfModels(PoolAggregator):
+    """A parameterless rule of the client models alone."""
+
+    rule: ClassVar[Callable[[torch.Tensor], torch.Tensor]]
 
     def aggregate(self, models: torch.Tensor, weights: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
-        return agg.fed_avg_flat(models)
+        return type(self).rule(models)
+
+
+@dataclass(frozen=True)
+class FedAvg(_OfModels):
+    """Uniform mean of the client models (flex's fed_avg)."""
+
+    name = "fedavg"
+    rule = staticmethod(agg.fed_avg_flat)
+
+
+@dataclass(frozen=True)
+class Median(_OfModels):
+    """Coordinate-wise median."""
+
+    name = "median"
+    rule = staticmethod(agg.median_flat)
 
 
 @dataclass(frozen=True)
 class WeightedFedAvg(PoolAggregator):
+    """Mean weighted by the clients' sample counts (McMahan et al., 2017)."""
+
     name = "weighted"
-    help = "mean weighted by the clients' sample counts (McMahan et al.)"
 
     def aggregate(self, models: torch.Tensor, weights: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
         return agg.weighted_fed_avg_flat(models, weights)
 
 
 @dataclass(frozen=True)
-class Median(PoolAggregator):
-    name = "median"
-    help = "coordinate-wise median"
-
-    def aggregate(self, models: torch.Tensor, weights: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
-        return agg.median_flat(models)
-
-
-@dataclass(frozen=True)
 class TrimmedMean(PoolAggregator):
+    """Coordinate-wise mean without the ``beta`` share of largest and of smallest values."""
+
     name = "trimmed"
-    help = "coordinate-wise mean without the beta largest and smallest values"
     beta: float = field(default=0.1, metadata={"help": "share trimmed at each end, in [0, 0.5)"})
 
     def check(self) -> None:
@@ -85,8 +94,9 @@ class TrimmedMean(PoolAggregator):
 
 @dataclass(frozen=True)
 class MultiKrum(PoolAggregator):
+    """Mean of the ``m`` client models of lowest Krum score (El Mhamdi et al., 2018)."""
+
     name = "multikrum"
-    help = "mean of the m client models of lowest Krum score"
     f: int = field(default=1, metadata={"help": "Byzantine clients assumed per pool (KFC: one per pool)"})
     m: int | None = field(default=None, metadata={"help": "models kept (default n - f)"})
 
@@ -102,8 +112,9 @@ class MultiKrum(PoolAggregator):
 
 @dataclass(frozen=True)
 class Krum(MultiKrum):
+    """The client model of lowest Krum score (Blanchard et al., 2017)."""
+
     name = "krum"
-    help = "the client model of lowest Krum score (Blanchard et al., 2017)"
     m: int | None = field(default=1, metadata={"help": "always 1"})
 
     def check(self) -> None:
@@ -114,8 +125,9 @@ class Krum(MultiKrum):
 
 @dataclass(frozen=True)
 class NormClipping(PoolAggregator):
+    """Mean of the client updates, each clipped to L2 norm ``max_norm``, added to the start model."""
+
     name = "clip"
-    help = "mean of the client updates, each clipped to L2 norm max_norm"
     max_norm: float | None = field(default=None, metadata={"help": "clipping bound (default: the median norm)"})
 
     def check(self) -> None:
