@@ -181,6 +181,25 @@ def heatmap(cells: list[dict[str, object]], png: Path) -> Path:
     return png
 
 
+def markdown_table(report: dict[str, object]) -> str:
+    """The grid as a Markdown table (medians over the seeds): one row per attack and aggregator."""
+    cells: list[dict[str, object]] = report["grid"]  # type: ignore[assignment]
+    datasets = sorted({str(c["dataset"]) for c in cells}, key=DATASETS.index)
+    at = {(c["dataset"], c["attack"], c["aggregator"]): c for c in cells}
+    short = {"clean_accuracy": "acc", "backdoor_success_rate": "backdoor", "poisoned_block_share": "poisoned blocks"}
+    head = ["attack", "aggregator", *(f"{d} {short[m]}" for d in datasets for m, _ in METRICS)]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for attack in ATTACKS:
+        for aggregator in AGGREGATORS:
+            if not any((d, attack, aggregator) in at for d in datasets):
+                continue
+            values = [at[(d, attack, aggregator)][m] if (d, attack, aggregator) in at else None
+                      for d in datasets for m, _ in METRICS]
+            lines.append("| " + " | ".join([attack.replace("_", " "), aggregator,
+                                           *("-" if v is None else f"{v:.3f}" for v in values)]) + " |")
+    return "\n".join(lines)
+
+
 def end_to_end(attacks: list[str], aggregator: str, rounds: int) -> list[dict[str, object]]:
     """Each attack once through ``pofl run`` on an auto-started Anvil and a js-ipfs daemon."""
     from offchain.ipfs_daemon import start_ipfs_daemon
@@ -231,7 +250,11 @@ def main() -> None:
     parser.add_argument("--png", type=Path, default=None, help="write the grid's heatmap here")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--quiet", action="store_true", help="no per-cell progress on stderr")
+    parser.add_argument("--table", type=Path, default=None, help="print a saved report's grid as Markdown, and stop")
     args = parser.parse_args()
+    if args.table:
+        print(markdown_table(json.loads(args.table.read_text())))
+        return
     test_images = None
     if args.tiny:
         args.rounds, args.seeds, args.datasets, test_images = 2, [0], ["mnist"], 2000

@@ -235,8 +235,9 @@ def test_bad_label_permutation_is_refused() -> None:
 
 
 def test_poisoning_benchmark_runs_tiny(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, str(ROOT / "bench" / "poisoning.py"), "--tiny", "--png",
-                          str(tmp_path / "grid.png")], capture_output=True, text=True, timeout=120, check=True)
+    bench = str(ROOT / "bench" / "poisoning.py")
+    out = subprocess.run([sys.executable, bench, "--tiny", "--png", str(tmp_path / "grid.png"), "--out",
+                          str(tmp_path / "grid.json")], capture_output=True, text=True, timeout=120, check=True)
     report = json.loads(out.stdout)
     cells = report["grid"]
     assert {c["attack"] for c in cells} == {"none", "label_flip", "boosted_poisoning", "backdoor"}
@@ -246,4 +247,7 @@ def test_poisoning_benchmark_runs_tiny(tmp_path: Path) -> None:
         assert cell["seconds_per_round"] > 0
         assert cell["attack"] != "none" or cell["poisoned_block_share"] == 0
     assert (tmp_path / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
+    table = subprocess.run([sys.executable, bench, "--table", str(tmp_path / "grid.json")], capture_output=True,
+                           text=True, timeout=60, check=True).stdout.splitlines()
+    assert table[0] == "| attack | aggregator | mnist acc | mnist backdoor | mnist poisoned blocks |"
+    assert len(table) == 2 + len(cells)
