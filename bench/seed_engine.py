@@ -8,7 +8,7 @@
 W1: rounds and seconds until the first consensus block at or above 0.6.
 W2: 30 rounds with threshold 0: the consensus accuracy per round, rounds to 0.8 and 0.9, with the
 engine's default pool strategy (block momentum 0.5) and, beside it, the strategy before it (no
-block momentum) as ``W2_without_block_momentum``.
+block momentum) as ``W2_without_block_momentum``; ``--sweep 0.4 0.6`` adds other momenta.
 Scale: 100 miners, 1,000 clients a round. Every miner that trained is evaluated on all
 10,000 test images every round. Seconds per round are split into train / aggregate /
 evaluate; peak RSS is the process's maximum resident set.
@@ -89,6 +89,8 @@ def main() -> None:
                         help="fashion_mnist: Fashion-MNIST with its Dirichlet(0.5) 1,000-client federation")
     parser.add_argument("--workload", choices=["w1", "w2", "scale", "all"], default="all")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--sweep", type=float, nargs="*", default=[], metavar="BETA",
+                        help="W2 also with these block momenta (the measurement behind the default)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     torch.set_num_threads(torch.get_num_threads())
@@ -102,7 +104,9 @@ def main() -> None:
             r["first_block"]["seconds"] for r in runs), "median_rounds_to_first_block": statistics.median(
             r["first_block"]["round"] for r in runs)}
     if args.workload in ("w2", "all"):
-        for key, momentum in (("W2", EngineConfig().block_momentum), ("W2_without_block_momentum", 0.0)):
+        variants = [("W2", EngineConfig().block_momentum), ("W2_without_block_momentum", 0.0),
+                    *((f"W2_block_momentum_{b}", b) for b in args.sweep)]
+        for key, momentum in variants:
             runs = [run(data, EngineConfig(threshold=0.0, seed=s, block_momentum=momentum), 30, None)
                     for s in args.seeds]
             report[key] = {"block_momentum": momentum, "runs": runs,
