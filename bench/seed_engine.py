@@ -75,6 +75,7 @@ def run(data: tuple[Federation, LabeledImages, LabeledImages], config: EngineCon
         "seed": config.seed, "device": str(device), "rounds": len(walls),
         "first_block": first_block, "wall_seconds": round(time.perf_counter() - start, 3),
         "round_seconds_median": round(statistics.median(walls), 4),
+        "round_seconds_min": round(min(walls), 4),  # the least disturbed round, when others share the CPU
         "round_seconds_split_median": {k: round(statistics.median(p[k] for p in parts), 4) for k in parts[0]},
         "consensus_accuracy_per_round": curve,
         "rounds_to": {str(t): next((i + 1 for i, a in enumerate(curve) if a >= t), None) for t in (0.6, 0.8, 0.9)},
