@@ -276,8 +276,8 @@ def test_an_unfunded_miner_exits_with_its_own_exit_code(anvil: Devnet, tmp_path:
     from click.testing import CliRunner
 
     result = CliRunner(env=env).invoke(cli, ["miner", "--rpc-url", anvil.rpc_url, "--contract", contract.address,
-                                             "--clients", "0/2", "--miners", "2", "--min-committee", "1", "--phase-seconds", "4",
-                                             "--threshold", "0", "--store-dir", str(tmp_path)])
+                                             "--clients", "0/2", "--miners", "2", "--min-committee", "1",
+                                             "--phase-seconds", "4", "--threshold", "0", "--store-dir", str(tmp_path)])
     assert result.exit_code == 4, result.output
     assert "InsufficientFunds" in result.output and "Traceback" not in result.output
     assert contract.miner_info(poor.address).stake == 0 and not contract.miner_info(poor.address).registered

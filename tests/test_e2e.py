@@ -151,13 +151,18 @@ def test_four_miner_processes_survive_a_killed_miner(anvil: Devnet, tmp_path: Pa
     assert all("Traceback" not in (logs / f"miner-{i}.log").read_text() for i in range(4))
 
 
-def test_on_chain_run_follows_the_in_memory_engine_round_for_round(anvil: Devnet, tmp_path: Path) -> None:
+@pytest.mark.parametrize("config", [
+    RunConfig(threshold=0.0),
+    # poisoned clients and a robust pool aggregator act inside the trainer both share
+    RunConfig(threshold=0.0, attack="backdoor+boost", attack_assignment="one_per_pool", aggregator="multikrum"),
+], ids=["seed", "backdoor-multikrum"])
+def test_on_chain_run_follows_the_in_memory_engine_round_for_round(anvil: Devnet, tmp_path: Path,
+                                                                   config: RunConfig) -> None:
     """Same seed, same clients drawn, same rule: the chain's accuracy per round is the engine's (to 1 bps)."""
     from offchain.fl.simulation import PoFLEngine
     from offchain.miner.driver import RoundDriver
     from offchain.miner.strategy import WorkloadStrategy
 
-    config = RunConfig(threshold=0.0)
     workload = Workload(config)
     store = LocalStore(tmp_path)
     chain = deploy_run(anvil.rpc_url, config, workload, store, 1)

@@ -21,7 +21,27 @@ def _run_config_class() -> type:
     return RunConfig
 
 
-run_options = config_options(_run_config_class())
+def _parameter_options(fn):  # type: ignore[no-untyped-def]
+    """The aggregator's and the attack's NAME=NUMBER parameters (RunConfig's two mapping settings)."""
+    fn = click.option("--attack-option", "attack_options", multiple=True, metavar="NAME=NUMBER",
+                      help="Attack parameter (backdoor: target, poison_fraction, trigger_size; boost: factor).")(fn)
+    fn = click.option("--aggregator-option", "aggregator_options", multiple=True, metavar="NAME=NUMBER",
+                      help="Aggregator parameter (trimmed: beta; krum: f; multikrum: f, m; clip: max_norm).")(fn)
+    return fn
+
+
+def run_options(fn):  # type: ignore[no-untyped-def]
+    """Every setting of RunConfig as an option (derived from its fields), and the parameter options."""
+    return config_options(_run_config_class())(_parameter_options(fn))
+
+
+def run_config(options: dict, **overrides: object):  # type: ignore[no-untyped-def]
+    """The RunConfig of a command's options (popped from ``options``)."""
+    from offchain.fl.options import parse_options
+
+    overrides["aggregator_options"] = parse_options(options.pop("aggregator_options", ()), "--aggregator-option")
+    overrides["attack_options"] = parse_options(options.pop("attack_options", ()), "--attack-option")
+    return config_from_options(_run_config_class(), options, **overrides)
 
 
 @click.command("run")
@@ -62,7 +82,10 @@ def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None
     overrides = {}
     if until_accuracy is not None and not given_on_command_line(ctx, ("threshold",)):
         overrides["threshold"] = until_accuracy
-    config = config_from_options(_run_config_class(), options, **overrides)
+    config = run_config(options, **overrides)
+    if config.target_schedule != "fixed":
+        click.echo(f"note: --target-schedule {config.target_schedule} is recorded in the run's metrics; the "
+                   f"deployed contract enforces only its fixed threshold (the engine applies the schedule)", err=True)
     with chain_endpoint(rpc_url, devnet, state) as endpoint:
         _run(endpoint, (key, key_file, keystore), miner_keys, address, state, ipfs_api, store_dir, processes, config,
              rounds_cap, until_accuracy if rounds is None else None, metrics, plot, frozenset(cheaters))
@@ -132,6 +155,10 @@ def _run(endpoint: Endpoint, owner_key: tuple[str | None, Path | None, Path | No
         console.print(f"{len(records)} rounds in {time.perf_counter() - started:.1f} s")
     console.print(round_table(records))
     meta = {"n_miners": config.n_miners, "threshold": config.threshold, "dataset": "MNIST",
+            "aggregator": config.aggregator, "aggregator_options": dict(config.aggregator_options),
+            "attack": config.attack, "attack_assignment": config.attack_assignment,
+            "attack_fraction": config.attack_fraction, "target_schedule": config.target_schedule,
+            "block_momentum": config.block_momentum,
             "contract": contract.address, "rpc_url": redact_url(url), "seed": config.seed,
             "clients_per_round": config.clients_per_round,
             "started_from": {"height": started_from.height, "cid": started_from.cid} if started_from else None}
@@ -210,7 +237,7 @@ def miner_cmd(ctx: click.Context, config_file: Path | None, rpc_url: str, addres
             raise click.UsageError(f"--config {config_file} holds the run's settings; leave out {', '.join(given)}")
         config = _run_config_class().read(config_file)
     else:
-        config = config_from_options(_run_config_class(), options)
+        config = run_config(options)
     w3 = connect(rpc_url)
     key = signing_key(Endpoint(rpc_url), w3.eth.chain_id, key, key_file, keystore, dev_key_index=None,
                       env_var=key_env)

@@ -1,26 +1,36 @@
 """The PoFL workload without chain or store: the reference engine and the seed benchmark's core.
 
 Each round: ``clients_per_round`` clients are drawn from all clients; every miner trains its
-own drawn clients from its current model and averages them; every miner that trained is
-evaluated on the whole evaluation set; the best model at or above the threshold (and, with
-``require_improvement``, better than the consensus) becomes the consensus, which every miner
-adopts — the contract's rule. Miners without a drawn client keep their model.
+own drawn clients from its current model and aggregates them (the run's pool aggregator,
+attacks and block momentum act inside :class:`~offchain.fl.pool_trainer.PoolTrainer`); every
+miner that trained is evaluated on the whole evaluation set; the best model at or above the
+target (the threshold, or KFC's rising target) and, with ``require_improvement``, better than
+the consensus becomes the consensus, which every miner adopts — the contract's rule. Miners
+without a drawn client keep their model.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
+from offchain.fl.attacks import ASSIGNMENTS, ATTACK_CHOICES, check_assignment, parse_attack
 from offchain.fl.data import LabeledImages
 from offchain.fl.evaluation import Evaluator
 from offchain.fl.federation import Federation, assign_to_miners, select_clients
 from offchain.fl.models import ARCHITECTURES, build_model
-from offchain.fl.pool_trainer import AGGREGATORS, PoolTrainer, synchronize
+from offchain.fl.pool_trainer import PoolTrainer, check_block_momentum, synchronize
+from offchain.fl.strategies import AGGREGATORS, make_aggregator
+from offchain.fl.targets import TARGET_SCHEDULES, block_target
 from offchain.fl.training import DeviceDataset, FlatParams, TrainConfig
 from offchain.options import setting
+
+BLOCK_MOMENTUM = 0.5
+"""The default look-ahead along the last block delta, chosen by measurement (README, "Learning raise")."""
 
 
 @dataclass(frozen=True)
@@ -35,9 +45,35 @@ class EngineConfig:
                                         "flexBlock's rule: blocks need not beat their parent.", flag_off=True)
     architecture: str = setting("simplenet", "--architecture", "Model architecture.",
                                 choices=tuple(sorted(ARCHITECTURES)))
-    aggregator: str = setting("fedavg", "--aggregator", "How a miner averages its clients.", choices=AGGREGATORS)
+    aggregator: str = setting("fedavg", "--aggregator", "How a miner averages its clients.", choices=tuple(AGGREGATORS))
     seed: int = setting(0, "--seed", "Seed of the federation, the client draws and the genesis model.")
     train: TrainConfig = field(default_factory=TrainConfig)
+    aggregator_options: Mapping[str, float] = field(default_factory=dict, metadata={
+        "help": "The aggregator's parameters, NAME=NUMBER (trimmed: beta; krum: f; multikrum: f, m; clip: max_norm)."})
+    attack: str = setting("none", "--attack", "Poisoned clients, for experiments: none, or components joined by '+'.",
+                          choices=tuple(ATTACK_CHOICES))
+    attack_assignment: str = setting("clients", "--attack-assignment",
+                                     "Who attacks: a share of all clients, all clients of a share of miners, or one "
+                                     "drawn client of every pool each round (KFC).", choices=tuple(ASSIGNMENTS))
+    attack_fraction: float = setting(0.3, "--attack-fraction",
+                                     "Share of clients (clients) or of miners (miners) that attack.")
+    attack_options: Mapping[str, float] = field(default_factory=dict, metadata={
+        "help": "The attack's parameters, NAME=NUMBER (backdoor: target, poison_fraction, trigger_size; "
+                "boost: factor)."})
+    target_schedule: str = setting("fixed", "--target-schedule",
+                                   "The accuracy a block must reach: the fixed threshold, or KFC's a + 0.1 (1 - a) "
+                                   "after each block.", choices=tuple(TARGET_SCHEDULES))
+    block_momentum: float = setting(BLOCK_MOMENTUM, "--block-momentum",
+                                    "Clients start from the miner's model plus this times the last block delta "
+                                    "(0: off).")
+
+    def __post_init__(self) -> None:
+        """Refuse a bad option at once, with a ConfigError naming the option and its valid values."""
+        make_aggregator(self.aggregator, self.aggregator_options)
+        parse_attack(self.attack, self.attack_options)
+        check_assignment(self.attack_assignment, self.attack_fraction)
+        block_target(self.target_schedule, self.threshold, None)
+        check_block_momentum(self.block_momentum)
 
 
 @dataclass
@@ -48,6 +84,7 @@ class RoundResult:
     consensus_accuracy: float
     clients_trained: int
     seconds: dict[str, float]
+    poisoned_miners: list[int] = field(default_factory=list)  # miners whose pool held poisoned clients
 
 
 def genesis_model(architecture: str, seed: int) -> torch.nn.Module:
@@ -69,10 +106,12 @@ class PoFLEngine:
         self.models = genesis.unsqueeze(0).repeat(config.n_miners, 1)
         self.consensus = genesis.clone()
         self.consensus_accuracy = 0.0
+        self.target = block_target(config.target_schedule, config.threshold, None)
         self.round = 0
         data = DeviceDataset(train_set.images, train_set.labels, device)
-        owners = assign_to_miners(federation.n_clients, config.n_miners, config.seed)
-        self.trainer = PoolTrainer(federation, owners, data, self.flat, config.train, config.aggregator)
+        self.owners: np.ndarray = assign_to_miners(federation.n_clients, config.n_miners, config.seed)
+        self.trainer = PoolTrainer.from_config(federation, self.owners, data, self.flat, config)
+        self.trainer.on_block(genesis)
         self.evaluator = Evaluator(eval_set, self.flat, config.architecture, device)
         self.n_clients = federation.n_clients
 
@@ -91,15 +130,18 @@ class PoFLEngine:
         if winner is not None:
             self.consensus = self.models[winner].clone()
             self.consensus_accuracy = accuracies[winner]
+            self.target = block_target(self.config.target_schedule, self.config.threshold, self.consensus_accuracy)
             self.models[:] = self.consensus
-        return RoundResult(self.round, accuracies, winner, self.consensus_accuracy, len(pool.selected), seconds)
+            self.trainer.on_block(self.consensus)
+        return RoundResult(self.round, accuracies, winner, self.consensus_accuracy, len(pool.selected), seconds,
+                           sorted(pool.poisoned_per_miner))
 
     def _decide(self, accuracies: dict[int, float]) -> int | None:
-        """The contract's rule: best claim at or above the threshold and, if required, above the consensus;
+        """The contract's rule: best claim at or above the target and, if required, above the consensus;
         ties go to the first (the contract: earliest reveal)."""
         best: int | None = None
         for miner, acc in accuracies.items():
-            eligible = acc >= self.config.threshold and (
+            eligible = acc >= self.target and (
                 not self.config.require_improvement or acc > self.consensus_accuracy)
             if eligible and (best is None or acc > accuracies[best]):
                 best = miner

@@ -38,6 +38,7 @@ class RunConfig(EngineConfig):
     tolerance_bps: int = 100
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         checks: list[tuple[bool, str]] = [
             (self.n_miners >= 1, f"--miners must be at least 1, got {self.n_miners}"),
             (self.clients_per_round >= 1, f"--clients-per-round must be at least 1, got {self.clients_per_round}"),
