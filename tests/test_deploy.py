@@ -11,14 +11,16 @@ from web3 import Web3
 from offchain.chain.deploy import DeploymentError, chain_key, read_record
 from offchain.chain.pofl import PoFLConfig, PoFLContract
 from offchain.devnet import start_devnet
+from offchain.store.cid import compute_cid
 from tests.conftest import signers
 
 CONFIG = PoFLConfig(threshold_bps=6000, eval_set_hash=b"\x11" * 32, architecture_id=b"\x22" * 32)
+GENESIS = compute_cid(b"the genesis model")
 
 
 def test_deploy_and_read_back(any_w3: Web3, tmp_path) -> None:
     (owner,) = signers(any_w3, [0])
-    contract, record = PoFLContract.deploy(owner, CONFIG, "QmGenesisModel", reward_pool=10**18,
+    contract, record = PoFLContract.deploy(owner, CONFIG, GENESIS, reward_pool=10**18,
                                            deployments_dir=tmp_path)
     assert record.chain_id == any_w3.eth.chain_id
     folder = tmp_path / chain_key(any_w3)
@@ -33,7 +35,7 @@ def test_deploy_and_read_back(any_w3: Web3, tmp_path) -> None:
     assert again.config() == CONFIG
     assert again.current_round() == 1
     genesis = again.latest_block()
-    assert (genesis.height, genesis.cid, genesis.accuracy_bps) == (0, "QmGenesisModel", 0)
+    assert (genesis.height, genesis.cid, genesis.accuracy_bps) == (0, GENESIS, 0)
     assert genesis.block_hash == genesis.expected_hash()
     assert again.balances()["rewardPool"] == 10**18
 
@@ -43,8 +45,8 @@ def test_two_devnets_with_one_chain_id_keep_their_records_apart(tmp_path) -> Non
     them apart), and a deployment's history is kept."""
     with start_devnet("anvil") as net:
         w3 = Web3(Web3.HTTPProvider(net.rpc_url))
-        first, _ = PoFLContract.deploy(signers(w3, [0])[0], CONFIG, "QmG", deployments_dir=tmp_path)
-        second, _ = PoFLContract.deploy(signers(w3, [0])[0], CONFIG, "QmG", deployments_dir=tmp_path)
+        first, _ = PoFLContract.deploy(signers(w3, [0])[0], CONFIG, GENESIS, deployments_dir=tmp_path)
+        second, _ = PoFLContract.deploy(signers(w3, [0])[0], CONFIG, GENESIS, deployments_dir=tmp_path)
         assert PoFLContract.attach(w3, deployments_dir=tmp_path).address == second.address
         key = chain_key(w3)
         history = (tmp_path / key / "history.jsonl").read_text().splitlines()
@@ -62,7 +64,7 @@ def test_attach_after_anvil_restart_from_its_state_finds_the_record(tmp_path) ->
     state = tmp_path / "chain.json"
     with start_devnet("anvil", state=state) as net:
         w3 = Web3(Web3.HTTPProvider(net.rpc_url))
-        contract, _ = PoFLContract.deploy(signers(w3, [0])[0], CONFIG, "QmG", deployments_dir=tmp_path)
+        contract, _ = PoFLContract.deploy(signers(w3, [0])[0], CONFIG, GENESIS, deployments_dir=tmp_path)
     with start_devnet("anvil", state=state) as net:
         assert PoFLContract.attach(Web3(Web3.HTTPProvider(net.rpc_url)), deployments_dir=tmp_path).address \
             == contract.address

@@ -144,12 +144,12 @@ def read_record(key: str, contract: str, deployments_dir: Path = DEPLOYMENTS_DIR
 
 def deploy_contract(signer: LocalSigner, artifact: dict[str, Any], args: list[Any], *, value: int = 0,
                     deployments_dir: Path | None = DEPLOYMENTS_DIR, settings: dict[str, Any] | None = None,
-                    ) -> tuple[Contract, DeploymentRecord]:
+                    decoder: ErrorDecoder | None = None) -> tuple[Contract, DeploymentRecord]:
     """Deploy ``artifact`` with constructor ``args``; record it (with the run's ``settings``) in
-    ``deployments_dir`` unless that is None."""
+    ``deployments_dir`` unless that is None. ``decoder`` names the constructor's custom errors."""
     w3 = signer.w3
     factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-    pending = send(signer, factory.constructor(*args), ErrorDecoder(artifact["abi"]), value=value,
+    pending = send(signer, factory.constructor(*args), decoder or ErrorDecoder.from_artifact(artifact), value=value,
                    action=f"deploy {artifact['contractName']}")
     receipt = pending.wait()
     address = receipt["contractAddress"]
@@ -175,8 +175,17 @@ def attach(w3: Web3, artifact: dict[str, Any], address: str | None = None,
         raise DeploymentError(
             f"no contract code at {address} on chain {w3.eth.chain_id}: the chain was reset "
             f"(a restarted devnet without --state?). Deploy again with `pofl deploy`.")
-    if "0x" + code.hex() != artifact["deployedBytecode"]:
+    if _without_immutables(code, artifact) != _without_immutables(bytes.fromhex(artifact["deployedBytecode"][2:]),
+                                                                  artifact):
         raise DeploymentError(f"the code at {address} is not {artifact['contractName']} as compiled in "
                               f"contracts/out: it was deployed from another version; deploy again or pass "
                               f"the right --contract address")
     return w3.eth.contract(address=address, abi=artifact["abi"])
+
+
+def _without_immutables(code: bytes, artifact: dict[str, Any]) -> bytes:
+    """Runtime code with the immutables (values the constructor wrote, zeros in the artifact) zeroed."""
+    masked = bytearray(code)
+    for start, length in artifact.get("immutableReferences", []):
+        masked[start:start + length] = bytes(length)
+    return bytes(masked)

@@ -19,7 +19,7 @@ from offchain.cli.options import Endpoint, contract_option, key_options, key_sou
 from offchain.cli.output import json_option, output
 from offchain.cli.store_cmds import open_checked_store, store_options
 from offchain.cli.types import CID, MetricsFile
-from offchain.defaults import BLOCK_REWARD_WEI, ETH, IN_PROCESS, REWARD_POOL_WEI, STAKE_WEI
+from offchain.defaults import BLOCK_REWARD_WEI, ETH, IN_PROCESS, MIN_STAKE_WEI, REWARD_POOL_WEI
 
 if TYPE_CHECKING:
     from offchain.chain.pofl import PoFLContract
@@ -73,8 +73,9 @@ def chain_endpoint(rpc_url: str | None, devnet_kind: str | None = "anvil", state
 @click.option("--genesis-cid", type=CID, default=None,
               help="CID of the initial model (default: the run's seeded model of --architecture, put into the store).")
 @store_options
-@click.option("--min-stake", type=click.FloatRange(min=0, min_open=True), default=STAKE_WEI / ETH, show_default=True,
-              help="ETH a miner stakes.")
+@click.option("--min-stake", type=click.FloatRange(min=0, min_open=True), default=MIN_STAKE_WEI / ETH,
+              show_default=True, help="ETH a miner must keep staked (the contract's minStake); miners stake it and a "
+                                      "margin of forfeitable bonds.")
 @click.option("--block-reward", type=click.FloatRange(min=0), default=BLOCK_REWARD_WEI / ETH, show_default=True,
               help="ETH per block.")
 @click.option("--reward-pool", type=click.FloatRange(min=0), default=REWARD_POOL_WEI / ETH, show_default=True,

@@ -40,7 +40,10 @@ def config_options(cls: type) -> Callable[[F], F]:
                 owner = typing.get_type_hints(owner)[part]
             kind = typing.get_type_hints(owner)[f.name]
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-            if meta["flag_off"]:
+            if meta.get("mapping"):
+                option = click.option(meta["cli"], _param_name(path), multiple=True, metavar="NAME=NUMBER",
+                                      callback=_parameters, help=meta["help"])
+            elif meta["flag_off"]:
                 option = click.option(meta["cli"], _param_name(path), is_flag=True, default=False, help=meta["help"])
             else:
                 ptype = click.Choice(meta["choices"]) if meta["choices"] else kind
@@ -49,6 +52,17 @@ def config_options(cls: type) -> Callable[[F], F]:
             fn = option(fn)
         return fn
     return decorate
+
+
+def _parameters(ctx: click.Context, param: click.Parameter, pairs: tuple[str, ...]) -> dict[str, float]:
+    """A mapping setting's ``NAME=NUMBER`` pairs, checked when the command line is parsed."""
+    from offchain.errors import ConfigError
+    from offchain.fl.options import parse_options
+
+    try:
+        return parse_options(pairs, param.opts[0])
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
 
 
 def config_from_options(cls: type, options: dict[str, Any], **overrides: Any) -> Any:

@@ -123,6 +123,9 @@ def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None
     if until_accuracy is not None and not given_on_command_line(ctx, ("threshold",)):
         overrides["threshold"] = until_accuracy
     config = config_from_options(run_config_class(), options, **overrides)
+    if config.target_schedule != "fixed":
+        out.note(f"--target-schedule {config.target_schedule} is recorded in the run's metrics; the deployed "
+                 f"contract enforces only its fixed threshold (the engine applies the schedule)")
     bad_cheaters = [i for i in cheaters if i >= config.n_miners]
     if bad_cheaters:
         raise click.BadParameter(f"miner {bad_cheaters[0]} of {config.n_miners}", ctx, param_hint="'--cheat'")
@@ -243,6 +246,10 @@ class _Run:
         head = contract.latest_block()
         genesis_accuracy = self._genesis_accuracy()
         meta = {"n_miners": config.n_miners, "threshold": config.threshold, "dataset": "MNIST",
+                "aggregator": config.aggregator, "aggregator_options": dict(config.aggregator_options),
+                "attack": config.attack, "attack_assignment": config.attack_assignment,
+                "attack_fraction": config.attack_fraction, "target_schedule": config.target_schedule,
+                "block_momentum": config.block_momentum, "min_committee": config.min_committee,
                 "contract": contract.address, "rpc_url": redact_url(self.endpoint.url), "seed": config.seed,
                 "clients_per_round": config.clients_per_round, "genesis_accuracy": genesis_accuracy,
                 "started_from": {"height": head.height, "cid": head.cid}}

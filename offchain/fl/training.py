@@ -39,6 +39,13 @@ class DeviceDataset:
         self.labels = torch.from_numpy(np.array(labels, dtype=np.int64)).to(device)
         self.device = device
 
+    @classmethod
+    def of_tensors(cls, images: torch.Tensor, labels: torch.Tensor) -> DeviceDataset:
+        """A dataset of (N, D) uint8 images and (N,) labels already on their device, without a copy."""
+        dataset = cls.__new__(cls)
+        dataset.images, dataset.labels, dataset.device = images, labels, images.device
+        return dataset
+
 
 class FlatParams:
     """A model's parameters as one flat vector: layout by sorted name, as in the aggregation."""

@@ -12,7 +12,7 @@ from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.deploy import DeploymentError
 from offchain.chain.pofl import PoFLConfig, PoFLContract, to_bps
 from offchain.chain.tx import wait_all
-from offchain.defaults import BLOCK_REWARD_WEI, ETH, REWARD_POOL_WEI, STAKE_WEI
+from offchain.defaults import BLOCK_REWARD_WEI, ETH, MIN_STAKE_WEI, MISS_BOND_WEI, REWARD_POOL_WEI
 from offchain.errors import ConfigError, PoflValueError
 from offchain.fl.models import architecture_id
 from offchain.miner.workload import RunConfig, Workload
@@ -27,14 +27,25 @@ class ConfigMismatch(ConfigError):
     """The contract was deployed for another evaluation set or architecture than this miner's."""
 
 
-def contract_config(config: RunConfig, eval_set_hash: bytes, *, min_stake: int = STAKE_WEI,
-                    block_reward: int = BLOCK_REWARD_WEI) -> PoFLConfig:
+def contract_config(config: RunConfig, eval_set_hash: bytes, *, min_stake: int = MIN_STAKE_WEI,
+                    miss_bond: int = MISS_BOND_WEI, block_reward: int = BLOCK_REWARD_WEI) -> PoFLConfig:
     """The contract's configuration for a run of ``config`` evaluated on the set hashing to ``eval_set_hash``."""
     return PoFLConfig(threshold_bps=to_bps(config.threshold), eval_set_hash=eval_set_hash,
                       architecture_id=architecture_id(config.architecture), tolerance_bps=config.tolerance_bps,
                       require_improvement=config.require_improvement, commit_duration=config.phase_seconds,
                       reveal_duration=config.phase_seconds, validation_duration=config.phase_seconds,
-                      min_stake=min_stake, block_reward=block_reward)
+                      min_committee=config.min_committee, min_stake=min_stake, miss_bond=miss_bond,
+                      block_reward=block_reward)
+
+
+STAKE_MARGIN_BONDS = 20
+"""Forfeitable bonds a miner stakes above ``minStake`` (offchain.defaults.STAKE_WEI on the default deployment)."""
+
+
+def stake_target(onchain: PoFLConfig) -> int:
+    """What a miner keeps staked on a contract of ``onchain``: its ``minStake`` and a margin of bonds, so that a
+    missed reveal or vote does not evict it at once (offchain.defaults.STAKE_WEI on the default deployment)."""
+    return onchain.min_stake + STAKE_MARGIN_BONDS * onchain.miss_bond
 
 
 def genesis_bytes(config: RunConfig) -> bytes:
@@ -115,12 +126,11 @@ def miner_signers(w3: Web3, n: int, keys: list[str] | None = None) -> list[Local
 
 
 def stake_needed(contract: PoFLContract, signer: LocalSigner) -> int:
-    """Wei ``signer`` must still stake to mine on ``contract`` (0 when it is registered and active)."""
+    """Wei :func:`ensure_registered` would stake for ``signer`` on ``contract``: the stake target
+    (:func:`stake_target`) when it is not registered, else what tops its stake up to it (0 when it holds it)."""
     info = contract.miner_info(signer.address)
-    minimum = contract.config().min_stake
-    if info.registered and info.active:
-        return 0
-    return minimum if not info.registered else max(0, minimum - info.stake)
+    target = stake_target(contract.config())
+    return target if not info.registered else max(0, target - info.stake)
 
 
 def unfunded(w3: Web3, signers: list[LocalSigner], stakes: list[int]) -> list[tuple[LocalSigner, int, int]]:
@@ -144,13 +154,14 @@ def describe_unfunded(short: list[tuple[LocalSigner, int, int]]) -> str:
 
 
 def ensure_registered(contract: PoFLContract, signers: list[LocalSigner]) -> None:
-    """Register (staking the contract's minimum) or top up every signer that is not an active miner."""
-    minimum = contract.config().min_stake
+    """Register every signer that is not a miner, staking :func:`stake_target`, or top up the stake of one that
+    holds less (its bonds forfeited, or inactive)."""
+    target = stake_target(contract.config())
     pending = []
     for signer in signers:
         info = contract.miner_info(signer.address)
-        if not info.registered:
-            pending.append(contract.register(signer, minimum))
-        elif not info.active:
-            pending.append(contract.add_stake(signer, minimum - info.stake))
+        if not info.registered:  # new, or evicted (slashed under minStake)
+            pending.append(contract.register(signer, target))
+        elif info.stake < target:  # bonds forfeited (or inactive): top the margin up
+            pending.append(contract.add_stake(signer, target - info.stake))
     wait_all(pending)

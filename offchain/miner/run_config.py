@@ -45,9 +45,12 @@ class RunConfig(EngineConfig):
     alpha: float = setting(0.5, "--alpha", "Dirichlet concentration of a dirichlet federation.")
     phase_seconds: int = setting(30, "--phase-seconds",
                                  "Phase deadline in seconds (phases close early when every miner has acted).")
+    min_committee: int = setting(3, "--min-committee",
+                                 "Fewest committee seats a validation may have (no block with fewer).")
     tolerance_bps: int = 100
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         checks: list[tuple[bool, str]] = [
             (self.n_miners >= 1, f"--miners must be at least 1, got {self.n_miners}"),
             (self.clients_per_round >= 1, f"--clients-per-round must be at least 1, got {self.clients_per_round}"),
@@ -58,7 +61,10 @@ class RunConfig(EngineConfig):
             (self.n_clients >= 1, f"--n-clients must be at least 1, got {self.n_clients}"),
             (self.alpha > 0, f"--alpha must be > 0, got {self.alpha}"),
             (self.phase_seconds >= 1, f"--phase-seconds must be at least 1, got {self.phase_seconds}"),
-            (0 <= self.tolerance_bps <= 10_000, f"tolerance_bps must lie within [0, 10000], got {self.tolerance_bps}"),
+            (0 <= self.tolerance_bps <= 1000, f"tolerance_bps must lie within [0, 1000], got {self.tolerance_bps}"),
+            (1 <= self.min_committee < self.n_miners,
+             f"--min-committee must lie within [1, --miners - 1] (the committee is drawn among the claimant's "
+             f"fellow committers), got {self.min_committee} with {self.n_miners} miners"),
             (self.train.lr > 0, f"--lr must be > 0, got {self.train.lr}"),
             (self.train.batch_size >= 1, f"--batch-size must be at least 1, got {self.train.batch_size}"),
             (self.train.epochs >= 1, f"--epochs must be at least 1, got {self.train.epochs}"),
