@@ -101,9 +101,14 @@ CASES = [
     ("deploy to a chain inside the command", ["deploy", "--rpc-url", "eth-tester"], "--rpc-url"),
     ("mine on a chain inside the command", ["miner", "--rpc-url", "eth-tester", "--clients", "0/3"], "--rpc-url"),
     ("miner keys file with a bad key", ["run", "--rpc-url", "URL", "--miner-keys", "TMP/bad-keys"], "--miner-keys"),
-    ("miner keys too few", ["run", "--rpc-url", "URL", "--miners", "3", "--miner-keys", "TMP/one-key"],
-     "--miner-keys"),
-    ("cheat index out of range", ["run", "--miners", "3", "--cheat", "5"], "--cheat"),
+    ("miner keys too few", ["run", "--rpc-url", "URL", "--miners", "3", "--min-committee", "2", "--miner-keys",
+                            "TMP/one-key"], "--miner-keys"),
+    ("cheat index out of range", ["run", "--miners", "3", "--min-committee", "2", "--cheat", "5"], "--cheat"),
+    ("committee as large as the miners", ["run", "--miners", "3"], "--min-committee"),
+    ("aggregator option not NAME=NUMBER", ["run", "--aggregator-option", "beta"], "--aggregator-option"),
+    ("aggregator option of another aggregator", ["run", "--aggregator-option", "beta=0.2"], "--aggregator-option"),
+    ("attack option without an attack", ["deploy", "--rpc-url", "URL", "--attack-option", "factor=2"],
+     "--attack-option"),
     ("-q with -v", ["-q", "-v", "blocks", "--rpc-url", "URL"], "-q"),
     ("store get not a CID", ["store", "get", "Qmbad"], "CID"),
     ("state with rpc-url", ["run", "--rpc-url", "URL", "--state", "TMP/s.json"], "--state"),
@@ -162,7 +167,8 @@ def test_a_miner_refuses_settings_that_disagree_with_the_deployment_before_staki
 def test_a_miner_stakes_off_a_devnet_only_with_register(sepolia_like: str, tmp_path: Path) -> None:  # noqa: F811
     owner, miner = dev_key(0), dev_key(1)  # funded there, given explicitly: allowed, but it is not a devnet
     result = CliRunner(env={"POFL_KEY": owner}).invoke(cli, [
-        "deploy", "--rpc-url", sepolia_like, "--miners", "2", "--store-dir", str(tmp_path / "s"),
+        "deploy", "--rpc-url", sepolia_like, "--miners", "2", "--min-committee", "1",
+        "--store-dir", str(tmp_path / "s"),
         "--deployments-dir", str(tmp_path / "d"), "--reward-pool", "1"])
     assert result.exit_code == 0, result.output
     w3 = connect(sepolia_like)
@@ -170,7 +176,7 @@ def test_a_miner_stakes_off_a_devnet_only_with_register(sepolia_like: str, tmp_p
     result = CliRunner(env={"POFL_KEY": miner}).invoke(cli, [
         "miner", "--rpc-url", sepolia_like, "--clients", "0/2", "--store-dir", str(tmp_path / "s"),
         "--deployments-dir", str(tmp_path / "d")])
-    assert result.exit_code == 2 and "--register" in result.output and "stake 1 ETH" in result.output, result.output
+    assert result.exit_code == 2 and "--register" in result.output and "stake 1.2 ETH" in result.output, result.output
     assert w3.eth.block_number == block
     poor = Account.create().key.to_0x_hex()
     result = CliRunner(env={"POFL_KEY": poor}).invoke(cli, [

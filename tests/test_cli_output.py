@@ -63,7 +63,8 @@ def test_absent_content_on_ipfs_is_not_found_in_bounded_time(ipfs_daemon: IpfsDa
 def test_run_json_is_one_document_records_the_deployment_and_warns_of_overrides(anvil: Devnet, tmp_path: Path,
                                                                                  ) -> None:
     records = tmp_path / "deployments"
-    settings = ["--miners", "3", "--clients-per-round", "6", "--threshold", "0", "--store-dir", str(tmp_path / "s")]
+    settings = ["--miners", "3", "--min-committee", "2", "--clients-per-round", "6", "--threshold", "0",
+                "--store-dir", str(tmp_path / "s")]
     argv = [*POFL, "run", "--rpc-url", anvil.rpc_url, "--rounds", "2", "--json", *settings]
     if shutil.which("jq"):  # as a user pipes it
         done = subprocess.run(" ".join(argv) + " | jq -e .blocks", shell=True, capture_output=True, text=True,

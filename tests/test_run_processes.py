@@ -18,7 +18,8 @@ from offchain.procs import pid_alive
 
 pytestmark = pytest.mark.slow
 
-SETTINGS = ["--processes", "--miners", "3", "--clients-per-round", "6", "--phase-seconds", "4", "--threshold", "0",
+SETTINGS = ["--processes", "--miners", "3", "--min-committee", "2", "--clients-per-round", "6", "--phase-seconds", "4",
+            "--threshold", "0",
             "--no-improvement", "--metrics", "m.json", "--plot", "p.png"]
 
 

@@ -31,8 +31,8 @@ def test_three_terminal_walkthrough(tmp_path: Path) -> None:
         api = ipfs.expect(r"IPFS RPC API at (\S+)", 90)[1]
         env = {"POFL_RPC_URL": url, "POFL_IPFS_API": api}  # terminal 3
 
-        done = pofl("deploy", "--miners", "3", "--clients-per-round", "6", "--phase-seconds", "5", "--threshold",
-                    "0", cwd=tmp_path, env=env)
+        done = pofl("deploy", "--miners", "3", "--min-committee", "2", "--clients-per-round", "6", "--phase-seconds",
+                    "5", "--threshold", "0", cwd=tmp_path, env=env)
         assert done.returncode == 0, done.stderr
         address = done.stdout.split("deployed PoFLConsensus at ")[1].split()[0]
         record = next((tmp_path / "deployments").glob("31337-*/PoFLConsensus.json"))

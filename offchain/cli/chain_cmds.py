@@ -175,7 +175,7 @@ def _info(contract: PoFLContract) -> dict[str, Any]:
     head = contract.latest_block()
     return {"address": contract.address, "config": asdict(contract.config()),
             "round": state.round, "phase": state.phase.name, "miners": len(contract.miners()),
-            "blocks": contract.block_count(), "latestBlock": asdict(head), **contract.balances()}
+            "blocks": contract.block_count(), "latestBlock": {**asdict(head), "cid": head.cid}, **contract.balances()}
 
 
 @click.command("blocks")
@@ -194,7 +194,8 @@ def blocks_cmd(rpc_url: str, address: str | None, as_json: bool) -> None:
     blocks = PoFLContract.attach(connect(rpc_url), address).blocks()
     out = output(as_json)
     if as_json:
-        out.result([{**asdict(b), "accuracy": b.accuracy, "hash": "0x" + b.block_hash.hex()} for b in blocks])
+        out.result([{**asdict(b), "cid": b.cid, "accuracy": b.accuracy, "hash": "0x" + b.block_hash.hex()}
+                    for b in blocks])
         return
     table = Table(title="PoFL blocks")
     for col in ("height", "round", "miner", "accuracy", "CID", "hash", "parent"):
