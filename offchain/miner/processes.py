@@ -18,16 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from offchain.chain.accounts import LocalSigner
-from offchain.chain.pofl import BPS, ChainBlock, PoFLContract
+from offchain.chain.pofl import BPS, ChainBlock, ClaimStatus, PoFLContract
 from offchain.errors import PoflRuntimeError
 from offchain.miner.metrics import RoundRecord
 from offchain.miner.workload import RunConfig
 from offchain.procs import ManagedProcess
+from offchain.store.cid import cid_from_digest
 
 MAX_RESTARTS = 3
 """How many times a miner that exits is restarted before the run rides on without it."""
-EVENTS = ("RoundOpened", "Committed", "Revealed", "Voted", "ClaimRejected", "BlockFinalized", "PhaseChanged",
-          "RoundFailed")
+EVENTS = ("RoundOpened", "PhaseChanged", "Committed", "Revealed", "DigestReused", "ValidationOpened",
+          "CommitteeDrawn", "Voted", "ClaimDecided", "Penalized", "BlockFinalized", "RoundFailed")
+"""Every event of a round (consensus v2) whose transaction a round record counts the gas of."""
 
 
 def miner_argv(url: str, contract: str, key_env: str, index: int, config_file: Path, ipfs_api: str | None,
@@ -87,8 +89,15 @@ class RoundsFromEvents:
         if block is not None:
             self.head = self.contract.block_at(int(block["height"]))
         winner = who(block["miner"]) if block is not None else None
+        decided = ev.get("ClaimDecided", [])  # one per validation, in order: validation k is attempt k
+        accepted = next(((k, e["args"]) for k, e in enumerate(decided, start=1)
+                         if block is not None and e["args"]["claimant"] == block["miner"]
+                         and e["args"]["outcome"] == ClaimStatus.ACCEPTED), None)
         votes = [v["args"]["measuredBps"] / BPS for v in ev.get("Voted", [])
-                 if block is not None and v["args"]["claimant"] == block["miner"]]
+                 if accepted is not None and v["args"]["attempt"] == accepted[0]
+                 and v["args"]["validator"] != block["miner"]]  # type: ignore[index]
+        claimed = (accepted[1]["claimedBps"] if accepted is not None
+                   else block["accuracyBps"] if block is not None else None)
         if seconds is None:
             opened = [e["args"]["openedAt"] for e in ev.get("RoundOpened", [])]
             next_opened = [e["args"]["openedAt"] for e in self.events.get(round_id + 1, {}).get("RoundOpened", [])]
@@ -97,12 +106,14 @@ class RoundsFromEvents:
         gas = sum(int(self.contract.w3.eth.get_transaction_receipt(tx)["gasUsed"]) for tx in txs)
         return RoundRecord(
             round=round_id, block_height=int(block["height"]) if block is not None else None, winner=winner,
-            claimed_accuracy=block["accuracyBps"] / BPS if block is not None else None,
+            claimed_accuracy=claimed / BPS if claimed is not None else None,
             validated_accuracy=sum(votes) / len(votes) if votes else None,
-            cid=block["cid"] if block is not None else None, chain_accuracy=self.head.accuracy,
+            cid=cid_from_digest(block["digest"], block["cidKind"]) if block is not None else None,
+            chain_accuracy=self.head.accuracy,
             miner_accuracies={who(e["args"]["miner"], e["args"]["miner"]): e["args"]["accuracyBps"] / BPS
                               for e in ev.get("Revealed", [])},
-            rejected=[who(e["args"]["miner"], e["args"]["miner"]) for e in ev.get("ClaimRejected", [])],
+            rejected=[who(e["args"]["claimant"], e["args"]["claimant"]) for e in decided
+                      if e["args"]["outcome"] == ClaimStatus.REJECTED],
             gas_used=gas, validations=len(ev.get("Voted", [])),
             seconds={"round": round(seconds, 4)} if seconds is not None else {},
             chain_height=self.head.height)
