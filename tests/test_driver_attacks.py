@@ -161,6 +161,7 @@ def _frozen_after_commit(contract: PoFLContract, victim: LocalSigner, proc: Mana
     return r
 
 
+@pytest.mark.soak
 def test_a_miner_frozen_after_committing_never_stops_the_others(anvil: Devnet, tmp_path: Path) -> None:
     """20 times: one of three miners is frozen right after it commits; the other two stay up and the round
     closes by its deadlines (the victim neither reveals nor votes), then the victim is thawed."""
@@ -194,6 +195,7 @@ def test_a_miner_frozen_after_committing_never_stops_the_others(anvil: Devnet, t
     assert_clean_logs(logs, 3)
 
 
+@pytest.mark.soak
 def test_miners_ride_out_an_rpc_that_drops_connections(anvil: Devnet, tmp_path: Path) -> None:
     """The miners reach the chain through a proxy that is cut for a few seconds, five times: no miner exits
     and rounds go on making blocks."""

@@ -62,18 +62,23 @@ def test_seed_workload_reaches_target_on_anvil_with_ipfs_and_verifies(anvil: Dev
 
 
 def test_a_false_claim_is_rejected_slashed_and_the_honest_best_wins(anvil: Devnet, tmp_path: Path) -> None:
+    from offchain.fl.federation import assign_to_miners, select_clients
+
+    # the cheater must claim a model of its own: a miner that trains in round 1 (a miner without a drawn
+    # client would claim the genesis model, whose digest was used before and so is ineligible anyway)
+    cheat = int(sorted(set(assign_to_miners(1000, 10, 0)[select_clients(0, 1, 1000, 20)]))[0])
     metrics = tmp_path / "m.json"
     code, out = pofl("run", "--rpc-url", anvil.rpc_url, "--store-dir", str(tmp_path / "store"), "--rounds", "1",
-                     "--threshold", "0.05", "--cheat", "3", "--metrics", str(metrics))
+                     "--threshold", "0.05", "--cheat", str(cheat), "--metrics", str(metrics))
     assert code == 0, out
     data = json.loads(metrics.read_text())
     record = data["rounds"][0]
-    assert record["rejected"] == [3], record
-    assert record["winner"] not in (None, 3)
-    honest = {int(k): v for k, v in record["miner_accuracies"].items() if int(k) != 3}
+    assert record["rejected"] == [cheat], record
+    assert record["winner"] not in (None, cheat)
+    honest = {int(k): v for k, v in record["miner_accuracies"].items() if int(k) != cheat}
     assert record["claimed_accuracy"] == pytest.approx(max(honest.values()), abs=1e-4)
     contract = PoFLContract.attach(connect(anvil.rpc_url), data["meta"]["contract"])
-    cheater = contract.miner_info(LocalSigner(contract.w3, dev_key(4)).address)
+    cheater = contract.miner_info(LocalSigner(contract.w3, dev_key(cheat + 1)).address)
     assert cheater.stake == 0 and not cheater.registered  # slashed whole, then evicted
 
 
