@@ -14,18 +14,7 @@ import pytest
 import torch
 
 from offchain.errors import ConfigError
-from offchain.fl.attacks import (
-    ASSIGNMENTS,
-    Attack,
-    AttackPlan,
-    Backdoor,
-    Boost,
-    LabelFlip,
-    make_plan,
-    parse_attack,
-    poisoned_copy,
-    triggered_test_set,
-)
+from offchain.fl import attacks as atk
 from offchain.fl.data import load_mnist
 from offchain.fl.evaluation import Evaluator
 from offchain.fl.federation import BENCHMARK_FEDERATION, assign_to_miners, from_file, select_clients
@@ -52,10 +41,10 @@ def start():
     return flat, flat.flatten(flat.module.state_dict())
 
 
-def static_plan(attack: Attack, poisoned: list[int], n_clients: int = 1000) -> AttackPlan:
+def static_plan(attack: atk.Attack, poisoned: list[int], n_clients: int = 1000) -> atk.AttackPlan:
     mask = np.zeros(n_clients, dtype=bool)
     mask[poisoned] = True
-    return AttackPlan(attack, "clients", 0, mask)
+    return atk.AttackPlan(attack, "clients", 0, mask)
 
 
 # ------------------------------------------------------------------ what each attack does
@@ -64,13 +53,13 @@ def static_plan(attack: Attack, poisoned: list[int], n_clients: int = 1000) -> A
 def test_label_flip_trains_the_client_on_permuted_labels(mnist, start) -> None:
     train, data, fed = mnist
     flat, genesis = start
-    images, labels = poisoned_copy(parse_attack("labelflip"), data.images, data.labels, 0)
+    images, labels = atk.poisoned_copy(atk.parse_attack("labelflip"), data.images, data.labels, 0)
     assert torch.equal(images, data.images) and torch.equal(labels, 9 - data.labels)
-    custom = LabelFlip(permutation=(1, 0, 2, 3, 4, 5, 6, 7, 8, 9))
+    custom = atk.LabelFlip(permutation=(1, 0, 2, 3, 4, 5, 6, 7, 8, 9))
     assert torch.equal(custom.poison_data(data.images, torch.tensor([0, 1, 2]), 10, 0)[1], torch.tensor([1, 0, 2]))
     # inside the trainer: client 17 is poisoned, and its model is the plain loop's on flipped labels
     owners = np.zeros(fed.n_clients, dtype=np.int64)
-    plan = static_plan(parse_attack("labelflip"), [17])
+    plan = static_plan(atk.parse_attack("labelflip"), [17])
     trainer = PoolTrainer(fed, owners, data, flat, TrainConfig(), "fedavg", plan)
     pool = trainer.train(genesis.unsqueeze(0), np.array([17]))
     assert pool.poisoned_per_miner == {0: 1}
@@ -87,22 +76,23 @@ def test_boost_scales_the_poisoned_update_by_kfc_factor(mnist, start) -> None:
     flat, genesis = start
     owners = np.zeros(fed.n_clients, dtype=np.int64)
     clients = np.array([3, 17, 40, 99])
-    alone = PoolTrainer(fed, owners, data, flat, TrainConfig(), "fedavg", static_plan(parse_attack("labelflip"), [17]))
+    plan = static_plan(atk.parse_attack("labelflip"), [17])
+    alone = PoolTrainer(fed, owners, data, flat, TrainConfig(), "fedavg", plan)
     u17 = alone.train(genesis.unsqueeze(0), np.array([17])).models[0] - genesis  # the poisoned client's own update
     flip = alone.train(genesis.unsqueeze(0), clients).models[0]
     boosted = PoolTrainer(fed, owners, data, flat, TrainConfig(), "fedavg",
-                          static_plan(parse_attack("labelflip+boost"), [17])).train(genesis.unsqueeze(0), clients)
+                          static_plan(atk.parse_attack("labelflip+boost"), [17])).train(genesis.unsqueeze(0), clients)
     # the pool holds 4 clients, 1 poisoned: KFC's factor (clean + poisoned) / poisoned = 4
     assert torch.allclose(boosted.models[0] - flip, (4 - 1) / 4 * u17, atol=1e-6)
-    assert float(Boost().poison_update(u17, 4, 1).norm() / u17.norm()) == pytest.approx(4.0, rel=1e-4)
-    assert float(Boost(factor=2.5).poison_update(u17, 4, 1).norm() / u17.norm()) == pytest.approx(2.5, rel=1e-4)
-    assert float(Boost().poison_update(u17, 6, 2).norm() / u17.norm()) == pytest.approx(3.0, rel=1e-4)
+    assert float(atk.Boost().poison_update(u17, 4, 1).norm() / u17.norm()) == pytest.approx(4.0, rel=1e-4)
+    assert float(atk.Boost(factor=2.5).poison_update(u17, 4, 1).norm() / u17.norm()) == pytest.approx(2.5, rel=1e-4)
+    assert float(atk.Boost().poison_update(u17, 6, 2).norm() / u17.norm()) == pytest.approx(3.0, rel=1e-4)
 
 
 def test_backdoor_stamps_the_trigger_and_relabels_a_share_of_the_samples(mnist) -> None:
     _, data, _ = mnist
-    backdoor = Backdoor(target=7, poison_fraction=0.5, trigger_size=4)
-    images, labels = poisoned_copy(Attack((backdoor,)), data.images, data.labels, 0)
+    backdoor = atk.Backdoor(target=7, poison_fraction=0.5, trigger_size=4)
+    images, labels = atk.poisoned_copy(atk.Attack((backdoor,)), data.images, data.labels, 0)
     square = images.reshape(-1, 28, 28)[:, 23:27, 23:27]
     triggered = (square == 255).all(dim=(1, 2))
     assert 0.48 < float(triggered.float().mean()) < 0.52
@@ -112,7 +102,7 @@ def test_backdoor_stamps_the_trigger_and_relabels_a_share_of_the_samples(mnist) 
                                                                                 data.labels[untouched])
     assert not bool((data.images.reshape(-1, 28, 28)[:, 23:27, 23:27] == 255).all(dim=(1, 2)).any())
     test = load_mnist("test")
-    asr_set = triggered_test_set(test, backdoor)
+    asr_set = atk.triggered_test_set(test, backdoor)
     assert len(asr_set) == int((test.labels != 7).sum()) and set(asr_set.labels.tolist()) == {7}
     assert bool((asr_set.images[:, 23:27, 23:27] == 255).all())
 
@@ -121,13 +111,13 @@ def test_backdoored_pool_learns_the_trigger(mnist, start) -> None:
     """A few rounds of one backdoored client: the trigger's success rate rises far above a clean model's."""
     _, data, fed = mnist
     flat, genesis = start
-    backdoor = Backdoor(target=0, poison_fraction=1.0)
+    backdoor = atk.Backdoor(target=0, poison_fraction=1.0)
     owners = np.zeros(fed.n_clients, dtype=np.int64)
     clients = np.array([3, 17, 40, 99, 250])
     poisoned = PoolTrainer(fed, owners, data, flat, TrainConfig(lr=3e-3), "fedavg",
-                           static_plan(Attack((backdoor,)), clients.tolist()))
+                           static_plan(atk.Attack((backdoor,)), clients.tolist()))
     clean = PoolTrainer(fed, owners, data, flat, TrainConfig(lr=3e-3), "fedavg")
-    evaluator = Evaluator(triggered_test_set(load_mnist("test"), backdoor), flat, "simplenet", CPU)
+    evaluator = Evaluator(atk.triggered_test_set(load_mnist("test"), backdoor), flat, "simplenet", CPU)
     models = {"poisoned": genesis.unsqueeze(0), "clean": genesis.unsqueeze(0)}
     for _ in range(3):
         models = {k: t.train(models[k], clients).models for k, t in (("poisoned", poisoned), ("clean", clean))}
@@ -139,15 +129,15 @@ def test_backdoored_pool_learns_the_trigger(mnist, start) -> None:
 
 def test_assignments_are_seeded_and_the_views_agree() -> None:
     owners = assign_to_miners(1000, 10, 0)
-    attack = parse_attack("labelflip")
-    by_client = make_plan(attack, "clients", 0.3, 0, owners)
+    attack = atk.parse_attack("labelflip")
+    by_client = atk.make_plan(attack, "clients", 0.3, 0, owners)
     assert by_client is not None and int(by_client.static.sum()) == 300
-    assert np.array_equal(by_client.static, make_plan(attack, "clients", 0.3, 0, owners).static)
-    assert not np.array_equal(by_client.static, make_plan(attack, "clients", 0.3, 1, owners).static)
-    by_miner = make_plan(attack, "miners", 0.2, 0, owners)
+    assert np.array_equal(by_client.static, atk.make_plan(attack, "clients", 0.3, 0, owners).static)
+    assert not np.array_equal(by_client.static, atk.make_plan(attack, "clients", 0.3, 1, owners).static)
+    by_miner = atk.make_plan(attack, "miners", 0.2, 0, owners)
     bad_miners = np.unique(owners[by_miner.static])
     assert len(bad_miners) == 2 and np.array_equal(by_miner.static, np.isin(owners, bad_miners))
-    per_pool = make_plan(attack, "one_per_pool", 0.0, 0, owners)
+    per_pool = atk.make_plan(attack, "one_per_pool", 0.0, 0, owners)
     for round_id in range(1, 6):
         selected = select_clients(0, round_id, 1000, 20)
         mask = per_pool.poisoned(selected, owners[selected])
@@ -156,7 +146,7 @@ def test_assignments_are_seeded_and_the_views_agree() -> None:
         for m in np.unique(owners[selected]):
             mine = selected[owners[selected] == m]
             assert np.array_equal(per_pool.poisoned(mine, np.zeros(len(mine), np.int64)), mask[owners[selected] == m])
-    assert make_plan(Attack(), "clients", 0.3, 0, owners) is None
+    assert atk.make_plan(atk.Attack(), "clients", 0.3, 0, owners) is None
 
 
 def test_attacks_run_only_when_named(mnist) -> None:
@@ -216,7 +206,7 @@ def test_kfc_target_rises_after_each_block(mnist) -> None:
     ({"attack": "backdoor", "attack_options": {"trigger_size": 20}}, "trigger_size must be in 1..8"),
     ({"attack": "boost", "attack_options": {"factor": -1}}, "factor must be > 0"),
     ({"attack_assignment": "everyone"}, "--attack-assignment: unknown assignment 'everyone'; choose one of "
-                                        + ", ".join(ASSIGNMENTS)),
+                                        + ", ".join(atk.ASSIGNMENTS)),
     ({"attack_fraction": 1.5}, "--attack-fraction must be in \\[0, 1\\]"),
     ({"target_schedule": "rising"}, "--target-schedule: unknown schedule 'rising'; choose one of fixed, kfc"),
     ({"block_momentum": 1.0}, "--block-momentum must be in \\[0, 1\\)"),
@@ -228,7 +218,7 @@ def test_bad_attack_target_or_momentum_option_is_a_config_error(kwargs: dict, me
 
 def test_bad_label_permutation_is_refused() -> None:
     with pytest.raises(ConfigError, match="permutation must reorder 0..9"):
-        LabelFlip(permutation=(0, 0, 1, 2, 3, 4, 5, 6, 7, 8)).check(10)
+        atk.LabelFlip(permutation=(0, 0, 1, 2, 3, 4, 5, 6, 7, 8)).check(10)
 
 
 # ------------------------------------------------------------------ the benchmark, tiny
