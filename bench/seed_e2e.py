@@ -10,9 +10,8 @@ What is measured, as the output says:
 - ``warmup_round_seconds``: the first round (vmap tracing, first kernels), left out of the medians;
 - ``round_seconds_median`` over the other rounds, split into train / aggregate / evaluate / store /
   chain / validate;
-- ``evaluations_per_round``: candidate re-evaluations per round, each by a committee member from its
-  own fetch of the stored bytes — as many as it takes to decide the candidate (the quorum), not every
-  seat;
+- ``evaluations_per_round``: candidate re-evaluations per round, each by a seat of the committee from
+  its own fetch of the stored bytes (every seat reports: the block records their median);
 - ``peak_rss_mb`` of each run, measured in a child process of its own.
 """
 

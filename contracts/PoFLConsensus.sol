@@ -1,231 +1,213 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-/// @title PoFLConsensus: Proof-of-Federated-Learning rounds on an EVM chain
-/// @notice Miners stake, then each round commit to (model CID, accuracy), reveal it, and a
-/// committee of other miners re-evaluates the best eligible claim and votes. An approved claim
-/// becomes the round's block, hash-linked to its parent; a claim the committee rejects is
-/// slashed and the next-best claim is validated instead.
-/// @dev Phases advance eagerly when every participant has acted and lazily by
-/// `block.timestamp` deadlines otherwise: `_effectivePhase` is the single place that decides
-/// deadline transitions, `_advance` records them. Every loop is bounded by MAX_MINERS.
-contract PoFLConsensus {
-    // ------------------------------------------------------------------ types
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 
-    /// @notice Round phases. `Finalize` means: call `finalize()`.
-    enum Phase {
-        Commit,
-        Reveal,
-        Validation,
-        Finalize
-    }
+import {IPoFLConsensus} from "./IPoFLConsensus.sol";
 
-    /// @notice Why a round ended without a block.
-    enum FailReason {
-        NoEligibleClaim,
-        AllClaimsRejected,
-        ValidationInconclusive
-    }
-
-    /// @notice A validator's vote on a claim.
-    enum Vote {
-        None,
-        Approve,
-        Reject
-    }
-
-    /// @notice Deploy-time configuration. Bps = basis points (10000 = 1.0).
-    struct Config {
-        uint16 thresholdBps; // a claim must reach this accuracy to be eligible
-        uint16 toleranceBps; // approve iff measured >= claimed - tolerance
-        uint16 quorumBps; // share of the committee whose votes decide (> 5000)
-        uint16 committeeSize; // validators per claim; 0 = every other miner
-        uint32 commitDuration; // seconds, counted from the round's first commit
-        uint32 revealDuration; // seconds
-        uint32 validationDuration; // seconds
-        bool requireImprovement; // a block must beat its parent's accuracy
-        uint256 minStake; // wei a miner must stake
-        uint256 blockReward; // wei credited to a block's miner
-        bytes32 evalSetHash; // sha256 of the evaluation set every miner uses
-        bytes32 architectureId; // id of the model architecture
-    }
-
-    struct MinerInfo {
-        uint256 stake;
-        uint32 index; // position in `_miners`
-        bool registered;
-    }
-
-    struct Claim {
-        bytes32 commitment;
-        uint16 accuracyBps;
-        bool revealed;
-        bool eligible;
-        bool rejected;
-        string cid;
-    }
-
-    struct Round {
-        uint64 openedAt;
-        uint64 commitDeadline; // 0 until the round's first commit
-        uint64 revealDeadline;
-        uint64 validationDeadline;
-        uint16 commits;
-        uint16 reveals;
-        uint16 approvals; // for the current candidate
-        uint16 rejections; // for the current candidate
-        uint16 committeeN; // miners.length at the last reveal (committee is drawn from [0, N))
-        uint16 committeeK; // committee size for this round
-        uint16 quorum; // votes that decide
-        Phase phase; // recorded phase; `phase()` gives the effective one
-        address candidate; // best unrejected eligible claim
-        uint256 seed; // hash chain over every reveal's salt and block.prevrandao
-    }
-
-    struct Block {
-        uint64 height;
-        uint64 round;
-        address miner;
-        uint16 accuracyBps;
-        bytes32 parentHash;
-        bytes32 blockHash;
-        string cid;
-    }
+/// @title PoFLConsensus (v2): Proof-of-Federated-Learning rounds whose blocks no minority can fake, steal or block
+/// @notice Each round, miners commit to (model digest, claimed accuracy) while their models stay private, then
+/// reveal and publish them. The best eligible claim is measured by a committee drawn among the round's other
+/// committers from the hash of a block that did not exist when the reveals ended; every seat reports the
+/// accuracy it measured and the block records the median report. A claim above median + tolerance is slashed;
+/// a report further than the tolerance from the median costs the reporter part of its stake; an unused seat or
+/// an unrevealed commitment forfeits a bond. Without a quorum of reports the next-best claim is validated; after
+/// an accepted claim, every claim that could still beat its median is validated too, and the highest median
+/// becomes the block. Fewer than `minCommittee` seats means no block.
+/// @dev Design:
+/// - Privacy and priority: the commitment binds keccak256(round, digest, cidKind, accuracy, salt, miner), so a
+///   model needs to be published only in the reveal phase. Every revealed digest is recorded with its round and
+///   owner (one slot, which also holds the claim): a digest revealed in an earlier round (or the genesis) is
+///   ineligible, and within a round the earlier committer owns it (a later committer's copy is voided even if
+///   revealed first).
+/// - Committee randomness follows EIP-4399's advice to roll the dice with randomness fixed after every choice
+///   it decides: the pool of seats is the round's committers (fixed when commits end), and when the reveals end
+///   (every reveal made or not) the contract fixes `seedBlock = block.number + seedLookahead`; seats are drawn
+///   from blockhash(seedBlock) once that block exists, by a partial Fisher-Yates shuffle of the committers other
+///   than the candidate and those already excluded. Neither revealing nor timing a transaction selects a seat.
+///   Residual: the producer of block `seedBlock` could grind its hash (PREVRANDAO would leave it one bit; a
+///   header proof of it, OpenZeppelin's BlockHeader, is the upgrade path); use a larger lookahead where block
+///   producers may also mine here. If nobody draws within 256 blocks, a new seed block is fixed ahead.
+/// - Decision: lower median of the reports. With >= 2/3 honest seats and quorumBps <= 6666 the honest seats
+///   alone reach the quorum and outnumber the rest among the reports, so the median is an honest measurement.
+/// - Accounting: penalties go to the reward pool; miners under `minStake` are evicted when their round closes
+///   (the rest of their stake is credited to them); ETH held = totalStaked + rewardPool + totalPendingRewards.
+/// - Activity: a miner is active while it committed (or joined) in this round or the previous one; only active
+///   miners count for early phase ends and for the MAX_MINERS cap. `_setLastRound` is the only writer of the
+///   activity counters (`_openRound` shifts them by one round).
+/// - Configuration: owner changes go to `nextConfig()` and are copied into the round's snapshot when the next
+///   round opens. Ownership is two-step (OpenZeppelin Ownable2Step).
+/// - Gas: commit, reveal and vote are O(1); loops over the round's committers (at most MAX_MINERS) run only in
+///   `finalize`, in drawing a committee and in the rare reveal that takes a copied digest back. Per-round bitmaps
+///   keep a sentinel bit so that no round action writes a zero slot.
+contract PoFLConsensus is IPoFLConsensus, Ownable2Step, ReentrancyGuard {
+    using EnumerableSet for EnumerableSet.AddressSet;
 
     // -------------------------------------------------------------- constants
 
-    /// @notice The most miners the contract admits; bounds every loop.
-    uint256 public constant MAX_MINERS = 256;
-    /// @notice The longest CID (bytes) a claim or the genesis may carry.
-    uint256 public constant MAX_CID_LENGTH = 128;
-    /// @notice Basis points in 1.0 (accuracies and shares are in basis points).
+    /// @notice The most active miners, and so the most commitments in one round; bounds every loop.
+    uint256 public constant MAX_MINERS = 255;
+    /// @notice Basis points in 1.0.
     uint16 public constant BPS = 10000;
+    /// @notice Largest allowed tolerance.
+    uint16 public constant MAX_TOLERANCE_BPS = 1000;
+    /// @notice Largest allowed quorum (2/3 of the seats, rounded down).
+    uint16 public constant MAX_QUORUM_BPS = 6666;
+    /// @notice Largest allowed seed lookahead (blocks); the seed block's hash must stay readable (256 blocks).
+    uint16 public constant MAX_SEED_LOOKAHEAD = 128;
+
+    /// @dev Bit 255 of every per-round bitmap: never a position (positions < MAX_MINERS), always set.
+    uint256 private constant SENTINEL = 1 << 255;
+
+    // ------------------------------------------------------------------ types
+
+    /// @dev The live round, one slot: read (and mostly written) by every round action.
+    struct RoundState {
+        uint48 round;
+        Phase phase;
+        uint16 commits;
+        uint16 reveals;
+        uint16 votes;
+        uint16 seats;
+        uint16 candidate; // commit position + 1 of the best claim / the claim under validation; 0 = none
+        uint16 candidateBps;
+        uint16 attempt;
+        uint16 activeNow; // miners whose lastRound is this round
+        uint16 activePrev; // miners whose lastRound is the previous round
+        uint16 headBps; // the head block's accuracy when the round opened
+        uint40 deadline; // of the recorded phase; 0 = none yet
+    }
+
+    /// @dev The rest of the live round.
+    struct RoundExtra {
+        uint64 seedBlock;
+        uint40 openedAt;
+        uint16 best; // commit position + 1 of the accepted claim with the highest median; 0 = none
+        uint16 bestBps;
+        uint16 penalized; // penalties this round (a non-zero count makes the round's close look for evictions)
+        uint16 quorum;
+    }
+
+    /// @dev The owner-adjustable parameters, snapshotted per round.
+    struct Params {
+        uint16 toleranceBps;
+        uint16 quorumBps;
+        uint16 committeeSize;
+        uint16 minCommittee;
+        uint16 misreportPenaltyBps;
+        uint32 commitDuration;
+        uint32 revealDuration;
+        uint32 validationDuration;
+        uint96 missBond;
+    }
+
+    /// @dev What a miner's record says of its claim in `lastRound`: nothing, a commitment (revealed if the digest
+    /// in its seal records it as owner), or a reveal of a digest that another claim owns.
+    enum Sealed {
+        None,
+        Committed,
+        Reused
+    }
+
+    /// @dev One slot per miner: its stake and activity, its position and report in its last round.
+    struct Miner {
+        uint96 stake;
+        uint64 lastRound;
+        uint16 position;
+        uint16 reportBps;
+        uint16 reportAttempt;
+        uint16 reusedBps; // the claimed accuracy of a Reused reveal
+        Sealed seal;
+        CidKind reusedKind;
+        bool registered;
+    }
+
+    /// @dev One slot per revealed digest: who owns it and its claim. Written once per reveal (the digest
+    /// registry and the claim in one SSTORE); a status other than None marks the digest as used.
+    struct DigestClaim {
+        address miner;
+        uint32 round;
+        uint16 claimBps;
+        ClaimStatus status;
+        CidKind cidKind;
+        bool eligible;
+    }
+
+    struct StoredBlock {
+        uint64 round;
+        address miner;
+        uint16 accuracyBps;
+        CidKind cidKind;
+        bytes32 digest;
+        bytes32 blockHash;
+    }
+
+    // -------------------------------------------------------------- immutables
+
+    uint16 private immutable _thresholdBps;
+    bool private immutable _requireImprovement;
+    uint16 private immutable _seedLookahead;
+    uint96 private immutable _minStake;
+    bytes32 private immutable _evalSetHash;
+    bytes32 private immutable _architectureId;
 
     // ------------------------------------------------------------------ state
 
-    /// @notice The account that may change the adjustable configuration.
-    address public owner;
-    Config private _config;
-    /// @notice The round now open (starts at 1).
-    uint64 public currentRound;
+    Params private _nextParams;
+    uint96 private _nextBlockReward;
+    Params private _params;
+    uint96 private _blockReward;
+
+    RoundState private _round;
+    RoundExtra private _extra;
+    uint256 private _seatBits; // SENTINEL | 1 << position of every seat of the current committee
+    uint256 private _excludedBits; // SENTINEL | positions that may no longer sit this round
+    bytes32 private _seed;
+    address[MAX_MINERS] private _pool; // commit position -> miner, this round (positions 0..commits-1)
+
+    mapping(address account => Miner) private _miners;
+    mapping(address miner => bytes32) private _seals; // the commitment until revealed, then the digest
+    mapping(bytes32 digest => DigestClaim) private _digests;
+    EnumerableSet.AddressSet private _registry;
+    StoredBlock[] private _blocks;
+
     /// @notice Wei staked by all miners.
     uint256 public totalStaked;
-    /// @notice Wei available for block rewards (funding plus slashed stakes).
+    /// @notice Wei available for block rewards (funding, penalties and slashes).
     uint256 public rewardPool;
-    /// @notice Wei credited to miners and not yet withdrawn.
+    /// @notice Wei credited to accounts (rewards, refunds of evicted stake) and not yet withdrawn.
     uint256 public totalPendingRewards;
-    /// @notice Registered miners whose stake is at least minStake.
-    uint256 public activeMinerCount;
-
-    address[] private _miners;
-    mapping(address => MinerInfo) private _minerInfo;
-    /// @notice Wei credited to each miner and not yet withdrawn.
-    mapping(address => uint256) public pendingRewards;
-    mapping(uint64 => Round) private _rounds;
-    mapping(uint64 => mapping(address => Claim)) private _claims;
-    mapping(uint64 => address[]) private _eligibleClaimants;
-    mapping(uint64 => mapping(address => mapping(address => Vote))) private _votes;
-    Block[] private _blocks;
-    uint256 private _lock = 1;
-
-    // ----------------------------------------------------------------- events
-
-    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
-    event ConfigChanged(bytes32 indexed key, uint256 value);
-    event MinerRegistered(address indexed miner, uint256 stake, uint256 index);
-    event StakeAdded(address indexed miner, uint256 amount, uint256 stake);
-    event MinerLeft(address indexed miner, uint256 stakeReturned, uint256 rewardsPaid);
-    event RewardsFunded(address indexed from, uint256 amount);
-    event RewardsWithdrawn(address indexed miner, uint256 amount);
-    event RoundOpened(uint64 indexed round, uint64 openedAt);
-    event PhaseChanged(uint64 indexed round, Phase phase, uint64 deadline);
-    event Committed(uint64 indexed round, address indexed miner, bytes32 commitment);
-    event Revealed(uint64 indexed round, address indexed miner, string cid, uint16 accuracyBps, bool eligible);
-    event ValidationOpened(
-        uint64 indexed round,
-        address indexed candidate,
-        uint16 accuracyBps,
-        uint64 deadline,
-        uint256 seed,
-        uint16 committeeSize,
-        uint16 quorum
-    );
-    event Voted(
-        uint64 indexed round, address indexed claimant, address indexed validator, uint16 measuredBps, bool approve
-    );
-    event ClaimRejected(uint64 indexed round, address indexed miner, uint16 claimedBps, uint16 rejections);
-    event Slashed(address indexed miner, uint256 amount);
-    event BlockFinalized(
-        uint64 indexed height,
-        uint64 indexed round,
-        address indexed miner,
-        string cid,
-        uint16 accuracyBps,
-        bytes32 parentHash,
-        bytes32 blockHash,
-        uint256 reward
-    );
-    event RoundFailed(uint64 indexed round, FailReason reason);
-
-    // ----------------------------------------------------------------- errors
-
-    error NotOwner(address caller);
-    error InvalidConfig(string field);
-    error NotAMiner(address account);
-    error MinerInactive(address miner);
-    error AlreadyRegistered(address miner);
-    error StakeTooLow(uint256 sent, uint256 required);
-    error TooManyMiners(uint256 cap);
-    error WrongRound(uint64 expected, uint64 given);
-    error WrongPhase(Phase expected, Phase actual);
-    error EmptyCommitment();
-    error AlreadyCommitted(uint64 round, address miner);
-    error NotCommitted(uint64 round, address miner);
-    error AlreadyRevealed(uint64 round, address miner);
-    error RevealMismatch(bytes32 committed, bytes32 revealed);
-    error AccuracyOutOfRange(uint256 accuracyBps);
-    error EmptyCid();
-    error CidTooLong(uint256 length, uint256 max);
-    error StaleCandidate(address current, address given);
-    error VotingOnOwnClaim(address miner);
-    error NotInCommittee(uint64 round, address miner);
-    error AlreadyVoted(uint64 round, address validator);
-    error LeaveNotAllowed(string reason);
-    error NothingToWithdraw(address account);
-    error TransferFailed(address to, uint256 amount);
-    error Reentrancy();
-    error BlockNotFound(uint256 height);
-    error ZeroValue();
-
-    // -------------------------------------------------------------- modifiers
-
-    modifier onlyOwner() {
-        if (msg.sender != owner) revert NotOwner(msg.sender);
-        _;
-    }
-
-    modifier nonReentrant() {
-        if (_lock != 1) revert Reentrancy();
-        _lock = 2;
-        _;
-        _lock = 1;
-    }
+    /// @notice Wei credited to each account and not yet withdrawn.
+    mapping(address account => uint256) public pendingRewards;
 
     // ------------------------------------------------------------ constructor
 
     /// @notice Deploys the consensus with its configuration and genesis model; opens round 1.
     /// @param config_ the protocol parameters (see `Config`)
-    /// @param genesisCid the CID of the initial model every miner starts from
+    /// @param genesisDigest sha2-256 digest of the initial model every miner starts from
+    /// @param genesisKind how the genesis digest becomes its CID
     /// @dev `msg.value` seeds the reward pool.
-    constructor(Config memory config_, string memory genesisCid) payable {
+    constructor(Config memory config_, bytes32 genesisDigest, CidKind genesisKind) payable Ownable(msg.sender) {
         _checkConfig(config_);
-        _checkCid(genesisCid);
-        _config = config_;
-        owner = msg.sender;
-        emit OwnershipTransferred(address(0), msg.sender);
-        bytes32 genesisHash = keccak256(abi.encode(bytes32(0), uint64(0), address(0), genesisCid, uint16(0)));
-        _blocks.push(Block(0, 0, address(0), 0, bytes32(0), genesisHash, genesisCid));
-        emit BlockFinalized(0, 0, address(0), genesisCid, 0, bytes32(0), genesisHash, 0);
+        if (genesisDigest == bytes32(0)) revert PoFLEmptyDigest();
+        _thresholdBps = config_.thresholdBps;
+        _requireImprovement = config_.requireImprovement;
+        _seedLookahead = config_.seedLookahead;
+        _minStake = config_.minStake;
+        _evalSetHash = config_.evalSetHash;
+        _architectureId = config_.architectureId;
+        _storeConfig(config_);
+
+        bytes32 genesisHash = _hashBlock(bytes32(0), 0, address(0), genesisDigest, genesisKind, 0);
+        _blocks.push(StoredBlock(0, address(0), 0, genesisKind, genesisDigest, genesisHash));
+        _digests[genesisDigest] = DigestClaim(address(0), 0, 0, ClaimStatus.Accepted, genesisKind, false);
+        emit BlockFinalized(0, 0, address(0), genesisDigest, genesisKind, 0, bytes32(0), genesisHash, 0);
         if (msg.value > 0) {
             rewardPool = msg.value;
             emit RewardsFunded(msg.sender, msg.value);
@@ -235,317 +217,381 @@ contract PoFLConsensus {
 
     // ----------------------------------------------------------------- miners
 
-    /// @notice Registers the caller as a miner with `msg.value` as stake.
-    /// @dev Reverts with AlreadyRegistered, StakeTooLow or TooManyMiners.
-    function register() external payable {
-        if (_minerInfo[msg.sender].registered) revert AlreadyRegistered(msg.sender);
-        if (msg.value < _config.minStake) revert StakeTooLow(msg.value, _config.minStake);
-        if (_miners.length >= MAX_MINERS) revert TooManyMiners(MAX_MINERS);
-        _minerInfo[msg.sender] = MinerInfo(msg.value, uint32(_miners.length), true);
-        _miners.push(msg.sender);
+    /// @notice Registers the caller as a miner with `msg.value` (at least minStake) as stake.
+    /// @dev The new miner is active from this round (it counts for the commit phase's early end).
+function register() external payable {
+        Miner storage m = _miners[msg.sender];
+        if (m.registered) revert PoFLAlreadyRegistered(msg.sender);
+        if (msg.value < _minStake) revert PoFLStakeTooLow(msg.value, _minStake);
+        m.registered = true;
+        m.stake = SafeCast.toUint96(msg.value);
+        _setLastRound(m, _round.round);
+        _registry.add(msg.sender);
         totalStaked += msg.value;
-        activeMinerCount += 1;
-        emit MinerRegistered(msg.sender, msg.value, _miners.length - 1);
+        emit MinerRegistered(msg.sender, msg.value);
     }
 
-    /// @notice Adds `msg.value` to the caller's stake; a slashed miner becomes active again
-    /// once its stake reaches `minStake`.
+    /// @notice Adds `msg.value` to the caller's stake (a margin above minStake absorbs bonds and penalties).
     function addStake() external payable {
-        MinerInfo storage info = _minerInfo[msg.sender];
-        if (!info.registered) revert NotAMiner(msg.sender);
-        if (msg.value == 0) revert ZeroValue();
-        bool wasActive = info.stake >= _config.minStake;
-        info.stake += msg.value;
+        Miner storage m = _miners[msg.sender];
+        if (!m.registered) revert PoFLNotAMiner(msg.sender);
+        if (msg.value == 0) revert PoFLZeroValue();
+        uint96 stake = m.stake + SafeCast.toUint96(msg.value);
+        m.stake = stake;
         totalStaked += msg.value;
-        if (!wasActive && info.stake >= _config.minStake) activeMinerCount += 1;
-        emit StakeAdded(msg.sender, msg.value, info.stake);
+        emit StakeAdded(msg.sender, msg.value, stake);
     }
 
-    /// @notice Leaves the miner set and pays back the caller's stake and pending rewards.
-    /// @dev Allowed only in the Commit phase of a round the caller has not committed to, so
-    /// no open claim, reveal or committee seat is abandoned.
-    function leave() external nonReentrant {
-        MinerInfo memory info = _minerInfo[msg.sender];
-        if (!info.registered) revert NotAMiner(msg.sender);
-        Round storage r = _rounds[currentRound];
-        _advance(r);
-        if (r.phase != Phase.Commit) revert LeaveNotAllowed("only during the Commit phase");
-        if (_claims[currentRound][msg.sender].commitment != bytes32(0)) {
-            revert LeaveNotAllowed("committed to the current round");
-        }
-        // effects
-        address last = _miners[_miners.length - 1];
-        _miners[info.index] = last;
-        _minerInfo[last].index = info.index;
-        _miners.pop();
-        delete _minerInfo[msg.sender];
-        totalStaked -= info.stake;
-        if (info.stake >= _config.minStake) activeMinerCount -= 1;
-        uint256 rewards = pendingRewards[msg.sender];
+    /// @notice Leaves the miner set and pays back the caller's stake and credit.
+    /// @dev Only in the Commit phase of a round the caller has not committed to: every penalty of earlier
+    /// rounds is settled when they close, so leaving never escapes one.
+function leave() external nonReentrant {
+        Miner storage m = _miners[msg.sender];
+        if (!m.registered) revert PoFLNotAMiner(msg.sender);
+        _advance();
+        RoundState storage s = _round;
+        if (s.phase != Phase.Commit) revert PoFLWrongPhase(Phase.Commit, s.phase);
+        if (m.lastRound == s.round && m.seal != Sealed.None) revert PoFLAlreadyCommitted(s.round, msg.sender);
+        uint256 stake = m.stake;
+        uint256 credit = pendingRewards[msg.sender];
+        totalStaked -= stake;
         pendingRewards[msg.sender] = 0;
-        totalPendingRewards -= rewards;
-        emit MinerLeft(msg.sender, info.stake, rewards);
-        if (r.commits > 0 && r.commits >= activeMinerCount) _openReveal(r, uint64(block.timestamp) + _config.revealDuration);
-        // interaction
-        _pay(msg.sender, info.stake + rewards);
+        totalPendingRewards -= credit;
+        _removeMiner(msg.sender);
+        emit MinerLeft(msg.sender, stake, credit);
+        if (s.commits > 0 && s.commits >= uint256(s.activeNow) + s.activePrev) {
+            _setPhase(Phase.Reveal, uint40(block.timestamp) + _params.revealDuration);
+        }
+        Address.sendValue(payable(msg.sender), stake + credit);
     }
 
     /// @notice Adds `msg.value` to the pool that pays block rewards.
     function fundRewards() external payable {
-        if (msg.value == 0) revert ZeroValue();
+        if (msg.value == 0) revert PoFLZeroValue();
         rewardPool += msg.value;
         emit RewardsFunded(msg.sender, msg.value);
     }
 
-    /// @notice Pays the caller the block rewards credited to it.
+    /// @notice Pays the caller its credit: block rewards and the stake refunded on eviction.
     function withdrawRewards() external nonReentrant {
         uint256 amount = pendingRewards[msg.sender];
-        if (amount == 0) revert NothingToWithdraw(msg.sender);
+        if (amount == 0) revert PoFLNothingToWithdraw(msg.sender);
         pendingRewards[msg.sender] = 0;
         totalPendingRewards -= amount;
         emit RewardsWithdrawn(msg.sender, amount);
-        _pay(msg.sender, amount);
+        Address.sendValue(payable(msg.sender), amount);
     }
 
     // ----------------------------------------------------------------- rounds
 
-    /// @notice Commits to a claim for `round` without revealing it.
-    /// @param round must be `currentRound` (guards against acting on a stale round)
-    /// @param commitment `computeCommitment(round, cid, accuracyBps, salt, msg.sender)`
-    function commit(uint64 round, bytes32 commitment) external {
-        Round storage r = _activeRound(round, Phase.Commit);
-        if (commitment == bytes32(0)) revert EmptyCommitment();
-        Claim storage claim = _claims[round][msg.sender];
-        if (claim.commitment != bytes32(0)) revert AlreadyCommitted(round, msg.sender);
-        claim.commitment = commitment;
-        if (r.commits == 0) {
-            r.commitDeadline = uint64(block.timestamp) + _config.commitDuration;
-            emit PhaseChanged(round, Phase.Commit, r.commitDeadline);
-        }
-        r.commits += 1;
-        emit Committed(round, msg.sender, commitment);
-        if (r.commits >= activeMinerCount) _openReveal(r, uint64(block.timestamp) + _config.revealDuration);
-    }
-
-    /// @notice Reveals the committed claim. An eligible claim (at or above the threshold and,
-    /// with `requireImprovement`, above the latest block's accuracy) may become the candidate;
-    /// ties go to the earliest reveal.
-    /// @param round must be `currentRound`
-    /// @param cid the IPFS CID of the model (1..MAX_CID_LENGTH bytes)
-    /// @param accuracyBps the accuracy the miner measured on the evaluation set
-    /// @param salt the secret salt used in the commitment
-    function reveal(uint64 round, string calldata cid, uint16 accuracyBps, bytes32 salt) external {
-        Round storage r = _activeRound(round, Phase.Reveal);
-        Claim storage claim = _claims[round][msg.sender];
-        if (claim.commitment == bytes32(0)) revert NotCommitted(round, msg.sender);
-        if (claim.revealed) revert AlreadyRevealed(round, msg.sender);
-        if (accuracyBps > BPS) revert AccuracyOutOfRange(accuracyBps);
-        _checkCid(cid);
-        bytes32 expected = computeCommitment(round, cid, accuracyBps, salt, msg.sender);
-        if (expected != claim.commitment) revert RevealMismatch(claim.commitment, expected);
-
-        bool eligible = accuracyBps >= _config.thresholdBps
-            && (!_config.requireImprovement || accuracyBps > _blocks[_blocks.length - 1].accuracyBps);
-        claim.revealed = true;
-        claim.eligible = eligible;
-        claim.accuracyBps = accuracyBps;
-        claim.cid = cid;
-        r.reveals += 1;
-        // The committee is fixed by the last reveal, before any transaction records the
-        // Validation phase: every miner can tell whether it sits on it as soon as reveals close.
-        r.seed = uint256(keccak256(abi.encode(r.seed, salt, block.prevrandao)));
-        uint256 k = _committeeSize(_miners.length);
-        r.committeeN = uint16(_miners.length);
-        r.committeeK = uint16(k);
-        r.quorum = uint16(k == 0 ? 0 : _max(1, (k * _config.quorumBps + BPS - 1) / BPS));
-        if (eligible) {
-            _eligibleClaimants[round].push(msg.sender);
-            if (r.candidate == address(0) || accuracyBps > _claims[round][r.candidate].accuracyBps) {
-                r.candidate = msg.sender;
-            }
-        }
-        emit Revealed(round, msg.sender, cid, accuracyBps, eligible);
-        if (r.reveals == r.commits) _closeReveal(r, uint64(block.timestamp) + _config.validationDuration);
-    }
-
-    /// @notice Votes on the current candidate after re-evaluating its model. The vote is an
-    /// approval iff `measuredBps + toleranceBps >= claimed accuracy`.
-    /// @param round must be `currentRound`
-    /// @param claimant the candidate voted on (guards against a candidate that changed)
-    /// @param measuredBps the accuracy the validator measured itself
-    function vote(uint64 round, address claimant, uint16 measuredBps) external {
-        Round storage r = _activeRound(round, Phase.Validation);
-        if (claimant != r.candidate) revert StaleCandidate(r.candidate, claimant);
-        if (msg.sender == claimant) revert VotingOnOwnClaim(msg.sender);
-        if (!isValidator(round, msg.sender)) revert NotInCommittee(round, msg.sender);
-        if (_votes[round][claimant][msg.sender] != Vote.None) revert AlreadyVoted(round, msg.sender);
-        if (measuredBps > BPS) revert AccuracyOutOfRange(measuredBps);
-
-        Claim storage claim = _claims[round][claimant];
-        bool approve = uint256(measuredBps) + _config.toleranceBps >= claim.accuracyBps;
-        _votes[round][claimant][msg.sender] = approve ? Vote.Approve : Vote.Reject;
-        if (approve) r.approvals += 1;
-        else r.rejections += 1;
-        emit Voted(round, claimant, msg.sender, measuredBps, approve);
-
-        if (r.rejections >= r.quorum) {
-            claim.rejected = true;
-            emit ClaimRejected(round, claimant, claim.accuracyBps, r.rejections);
-            _slash(claimant);
-            _setPhase(r, round, Phase.Finalize, 0);
-        } else if (r.approvals >= r.quorum || r.approvals + r.rejections >= r.committeeK) {
-            _setPhase(r, round, Phase.Finalize, 0);
-        }
-    }
-
-    /// @notice Records deadline-driven phase changes of the current round. Anyone may call
-    /// it; every action does the same implicitly.
-    function advance() external {
-        _advance(_rounds[currentRound]);
-    }
-
-    /// @notice Ends the validation of the current round: appends the approved candidate as a
-    /// block (or, after a rejection, opens validation of the next-best claim), credits the
-    /// block reward and opens the next round. Anyone may call it in the Finalize phase.
-    /// @dev Without a quorum at the deadline the candidate wins iff approvals > rejections.
-    function finalize() external {
-        uint64 round = currentRound;
-        Round storage r = _rounds[round];
-        _advance(r);
-        if (r.phase != Phase.Finalize) revert WrongPhase(Phase.Finalize, r.phase);
-        address candidate = r.candidate;
-        if (candidate == address(0)) {
-            _failRound(round, FailReason.NoEligibleClaim);
-        } else if (_claims[round][candidate].rejected) {
-            address next = _nextBestClaim(round);
-            if (next == address(0)) {
-                _failRound(round, FailReason.AllClaimsRejected);
-            } else {
-                r.candidate = next;
-                _openValidation(r, round, uint64(block.timestamp) + _config.validationDuration);
-            }
-        } else if (r.committeeK == 0 || r.approvals >= r.quorum || r.approvals > r.rejections) {
-            _appendBlock(round, candidate);
+    /// @notice Commits to a claim for `round` without revealing it (the model stays private).
+    /// @param round must be the current round (guards against acting on a stale one)
+    /// @param commitment `computeCommitment(round, digest, cidKind, accuracyBps, salt, msg.sender)`
+    /// @dev An inactive miner becomes active again (if the MAX_MINERS cap allows). The commit phase ends
+    /// early once every active miner has committed.
+function commit(uint64 round, bytes32 commitment) external {
+        if (commitment == bytes32(0)) revert PoFLEmptyCommitment();
+        Miner storage m = _miners[msg.sender];
+        if (!m.registered) revert PoFLNotAMiner(msg.sender);
+        RoundState storage s = _currentRound(round, Phase.Commit);
+        if (m.lastRound == round) {
+            if (m.seal != Sealed.None) revert PoFLAlreadyCommitted(round, msg.sender);
         } else {
-            _failRound(round, FailReason.ValidationInconclusive);
+            _setLastRound(m, round);
+        }
+        uint16 position = s.commits;
+        _pool[position] = msg.sender;
+        _seals[msg.sender] = commitment;
+        (m.position, m.seal, m.reportAttempt) = (position, Sealed.Committed, 0);
+        s.commits = position + 1;
+        if (position == 0) {
+            s.deadline = uint40(block.timestamp) + _params.commitDuration;
+            emit PhaseChanged(round, Phase.Commit, s.deadline);
+        }
+        emit Committed(round, msg.sender);
+        if (position + 1 >= uint256(s.activeNow) + s.activePrev) {
+            _setPhase(Phase.Reveal, uint40(block.timestamp) + _params.revealDuration);
+        }
+    }
+
+    /// @notice Reveals the committed claim; publish the model (under its CID) now, not before.
+    /// @param round must be the current round
+    /// @param digest the sha2-256 digest the model's CID carries
+    /// @param cidKind how the digest becomes the CID
+    /// @param accuracyBps the accuracy the miner measured on the evaluation set
+    /// @param salt the secret salt of the commitment
+    /// @dev Eligible: at or above the threshold, above the head block's accuracy (with requireImprovement) and a
+    /// digest not revealed before (see the contract's notes). The best eligible claim (ties: earliest commit) is
+    /// the first candidate. The reveal phase ends early once every committer has revealed.
+function reveal(uint64 round, bytes32 digest, CidKind cidKind, uint16 accuracyBps, bytes32 salt) external {
+        RoundState storage s = _currentRound(round, Phase.Reveal);
+        Miner storage m = _miners[msg.sender];
+        if (!m.registered || m.lastRound != round || m.seal == Sealed.None) revert PoFLNotCommitted(round, msg.sender);
+        if (accuracyBps > BPS) revert PoFLAccuracyOutOfRange(accuracyBps);
+        if (digest == bytes32(0)) revert PoFLEmptyDigest();
+        bytes32 committed = _seals[msg.sender];
+        bytes32 opened = computeCommitment(round, digest, cidKind, accuracyBps, salt, msg.sender);
+        if (opened != committed) {
+            // after a reveal the seal is the digest: a second reveal cannot open it
+            if (m.seal == Sealed.Reused || _claimAt(round, m.position).status != ClaimStatus.None) {
+                revert PoFLAlreadyRevealed(round, msg.sender);
+            }
+            revert PoFLRevealMismatch(committed, opened);
+        }
+        _seals[msg.sender] = digest;
+        uint16 position = m.position;
+
+        (bool fresh, bool voidedCandidate) = _takeDigest(round, position, digest);
+        bool eligible = fresh && accuracyBps >= _thresholdBps && (!_requireImprovement || accuracyBps > s.headBps);
+        if (fresh) {
+            _digests[digest] = DigestClaim(
+                msg.sender, SafeCast.toUint32(round), accuracyBps, ClaimStatus.Revealed, cidKind, eligible
+            );
+        } else {
+            (m.seal, m.reusedBps, m.reusedKind) = (Sealed.Reused, accuracyBps, cidKind);
+        }
+        emit Revealed(round, msg.sender, digest, cidKind, accuracyBps, eligible);
+
+        if (voidedCandidate) {
+            (s.candidate, s.candidateBps) = _bestClaim(round, false, 0);
+        } else if (eligible) {
+            uint16 candidate = s.candidate;
+            uint16 candidateBps = s.candidateBps;
+            if (
+                candidate == 0 || accuracyBps > candidateBps
+                    || (accuracyBps == candidateBps && position < candidate - 1)
+            ) (s.candidate, s.candidateBps) = (position + 1, accuracyBps);
+        }
+        uint16 reveals = s.reveals + 1;
+        s.reveals = reveals;
+        if (reveals == s.commits) _closeReveal();
+    }
+
+    /// @notice Reports the accuracy the caller measured for the claim under validation.
+    /// @param round must be the current round
+    /// @param attempt the validation measured (`roundInfo(round).attempt`; guards against a candidate that
+    /// changed since the caller measured it)
+    /// @param measuredBps the accuracy measured on the evaluation set (0 for a model that cannot be fetched)
+    /// @dev Only seats of the drawn committee report; the first report after the seed block is mined may draw
+    /// the committee. Validation ends early once every seat has reported.
+function vote(uint64 round, uint16 attempt, uint16 measuredBps) external {
+        RoundState storage s = _currentRound(round, Phase.Validation);
+        uint16 seats = s.seats;
+        if (seats == 0) revert PoFLCommitteePending(_extra.seedBlock);
+        if (attempt != s.attempt) revert PoFLStaleValidation(s.attempt, attempt);
+        Miner storage m = _miners[msg.sender];
+        if (m.lastRound != round || m.seal == Sealed.None || (_seatBits >> m.position) & 1 == 0) {
+            revert PoFLNotInCommittee(round, msg.sender);
+        }
+        if (m.reportAttempt == attempt) revert PoFLAlreadyVoted(round, msg.sender);
+        if (measuredBps > BPS) revert PoFLAccuracyOutOfRange(measuredBps);
+        (m.reportAttempt, m.reportBps) = (attempt, measuredBps);
+        uint16 votes = s.votes + 1;
+        s.votes = votes;
+        emit Voted(round, msg.sender, attempt, measuredBps);
+        if (votes == seats) _setPhase(Phase.Finalize, 0);
+    }
+
+    /// @notice Records what deadlines and the seed block have made happen (phase changes, the committee draw).
+    /// Anyone may call it; every action does the same first.
+    function advance() external {
+        _advance();
+    }
+
+    /// @notice Decides the claim under validation and then opens the next validation, or appends the block
+    /// (the accepted claim with the highest median) or records a failed round, and opens the next round.
+    /// Anyone may call it in the Finalize phase.
+    /// @dev Decision: fewer reports than the quorum -> NoQuorum; claim > median + tolerance -> Rejected (whole
+    /// stake slashed); median under the threshold or (with requireImprovement) not above the head ->
+    /// Unimproved; otherwise Accepted at the median. Seats that did not report forfeit missBond; reports
+    /// further than the tolerance from the median cost misreportPenaltyBps of the reporter's stake. The next
+    /// candidate is the best unvalidated eligible claim that could still beat the best median.
+function finalize() external {
+        _advance();
+        RoundState storage s = _round;
+        if (s.phase != Phase.Finalize) revert PoFLWrongPhase(Phase.Finalize, s.phase);
+        if (s.attempt == 0) {
+            _endRound(s.candidate == 0 ? FailReason.NoEligibleClaim : FailReason.NoCommittee);
+            return;
+        }
+        bool settled = _decide();
+        (uint16 next, uint16 nextBps) = settled ? (0, 0) : _bestClaim(s.round, _extra.best != 0, _extra.bestBps);
+        if (next != 0 && _popcount(_available(next)) >= _params.minCommittee) {
+            (s.candidate, s.candidateBps) = (next, nextBps);
+            _openValidation();
+        } else {
+            _endRound(next != 0 ? FailReason.NoCommittee : FailReason.NoAcceptedClaim);
         }
     }
 
     // ------------------------------------------------------------------ admin
 
-    /// @notice Sets the three phase durations (seconds, each > 0); applies to phases opened later.
+    /// @notice Sets the phase durations (seconds, each > 0); they apply from the next round.
     function setPhaseDurations(uint32 commitSeconds, uint32 revealSeconds, uint32 validationSeconds)
         external
         onlyOwner
     {
-        if (commitSeconds == 0 || revealSeconds == 0 || validationSeconds == 0) revert InvalidConfig("duration");
-        _config.commitDuration = commitSeconds;
-        _config.revealDuration = revealSeconds;
-        _config.validationDuration = validationSeconds;
-        emit ConfigChanged("commitDuration", commitSeconds);
-        emit ConfigChanged("revealDuration", revealSeconds);
-        emit ConfigChanged("validationDuration", validationSeconds);
+        Config memory c = nextConfig();
+        (c.commitDuration, c.revealDuration, c.validationDuration) = (commitSeconds, revealSeconds, validationSeconds);
+        _storeConfig(c);
     }
 
-    /// @notice Sets the validation rules; apply from the next validation opened.
-    function setValidation(uint16 toleranceBps, uint16 quorumBps, uint16 committeeSize) external onlyOwner {
-        Config memory c = _config;
-        c.toleranceBps = toleranceBps;
-        c.quorumBps = quorumBps;
-        c.committeeSize = committeeSize;
-        _checkConfig(c);
-        _config = c;
-        emit ConfigChanged("toleranceBps", toleranceBps);
-        emit ConfigChanged("quorumBps", quorumBps);
-        emit ConfigChanged("committeeSize", committeeSize);
+    /// @notice Sets the validation rules; they apply from the next round.
+    function setValidation(uint16 toleranceBps, uint16 quorumBps, uint16 committeeSize, uint16 minCommittee)
+        external
+        onlyOwner
+    {
+        Config memory c = nextConfig();
+        (c.toleranceBps, c.quorumBps, c.committeeSize, c.minCommittee) =
+            (toleranceBps, quorumBps, committeeSize, minCommittee);
+        _storeConfig(c);
     }
 
-    /// @notice Sets the reward credited for each block (paid from the reward pool while it lasts).
-    function setBlockReward(uint256 reward) external onlyOwner {
-        _config.blockReward = reward;
-        emit ConfigChanged("blockReward", reward);
+    /// @notice Sets the bond for an unrevealed commitment or unused seat and the misreport penalty; they apply
+    /// from the next round.
+    function setPenalties(uint96 missBond, uint16 misreportPenaltyBps) external onlyOwner {
+        Config memory c = nextConfig();
+        (c.missBond, c.misreportPenaltyBps) = (missBond, misreportPenaltyBps);
+        _storeConfig(c);
     }
 
-    /// @notice Hands ownership (the setters above) to `newOwner`.
-    function transferOwnership(address newOwner) external onlyOwner {
-        if (newOwner == address(0)) revert InvalidConfig("owner");
-        emit OwnershipTransferred(owner, newOwner);
-        owner = newOwner;
+    /// @notice Sets the reward credited for each block; it applies from the next round.
+    function setBlockReward(uint96 reward) external onlyOwner {
+        Config memory c = nextConfig();
+        c.blockReward = reward;
+        _storeConfig(c);
     }
 
     // ------------------------------------------------------------------ views
 
     /// @notice The commitment a miner sends in `commit`.
-    function computeCommitment(uint64 round, string calldata cid, uint16 accuracyBps, bytes32 salt, address miner)
-        public
-        pure
-        returns (bytes32)
-    {
-        return keccak256(abi.encode(round, cid, accuracyBps, salt, miner));
+    function computeCommitment(
+        uint64 round,
+        bytes32 digest,
+        CidKind cidKind,
+        uint16 accuracyBps,
+        bytes32 salt,
+        address miner
+    ) public pure returns (bytes32) {
+        return keccak256(abi.encode(round, digest, cidKind, accuracyBps, salt, miner));
     }
 
-    /// @notice The configuration in force.
+    /// @notice The round now open.
+    function currentRound() external view returns (uint64) {
+        return _round.round;
+    }
+
+    /// @notice The configuration in force in the current round.
     function config() external view returns (Config memory) {
-        return _config;
+        return _config(_params, _blockReward);
     }
 
-    /// @notice The current round, its effective phase now (deadlines included) and that
-    /// phase's deadline (0: none yet, as in a Commit phase before its first commit, or Finalize).
-    function currentPhase() external view returns (uint64 round, Phase phase_, uint64 deadline) {
-        round = currentRound;
-        Round storage r = _rounds[round];
-        uint64 revealDeadline;
-        uint64 validationDeadline;
-        (phase_, revealDeadline, validationDeadline) = _effectivePhase(r);
-        if (phase_ == Phase.Commit) deadline = r.commitDeadline;
-        else if (phase_ == Phase.Reveal) deadline = revealDeadline;
-        else if (phase_ == Phase.Validation) deadline = validationDeadline;
+    /// @notice The configuration that applies from the next round (the owner's latest settings).
+    function nextConfig() public view returns (Config memory) {
+        return _config(_nextParams, _nextBlockReward);
     }
 
-    /// @notice The recorded state of `round`.
-    function roundInfo(uint64 round) external view returns (Round memory) {
-        return _rounds[round];
+    /// @notice The current round, its effective phase now (deadlines included) and that phase's deadline
+    /// (0: none yet, as before the first commit, before the committee is drawn, or in Finalize).
+    function currentPhase() external view returns (uint64 round, Phase phase, uint64 deadline) {
+        (phase, deadline) = _effectivePhase();
+        round = _round.round;
     }
 
-    /// @notice `miner`'s claim in `round` (commitment; cid and accuracy once revealed).
-    function claimOf(uint64 round, address miner) external view returns (Claim memory) {
-        return _claims[round][miner];
+    /// @notice The state of the current round; reverts for any other round.
+function roundInfo(uint64 round) external view returns (RoundInfo memory info) {
+        RoundState storage s = _round;
+        if (round != s.round) revert PoFLWrongRound(s.round, round);
+        RoundExtra storage x = _extra;
+        (info.phase, info.deadline) = _effectivePhase();
+        info.round = round;
+        info.commits = s.commits;
+        info.reveals = s.reveals;
+        info.votes = s.votes;
+        info.seats = s.seats;
+        info.quorum = s.seats == 0 ? 0 : x.quorum;
+        info.attempt = s.attempt;
+        info.candidate = s.candidate == 0 ? address(0) : _pool[s.candidate - 1];
+        info.candidateBps = s.candidateBps;
+        info.seedBlock = s.attempt == 0 ? 0 : x.seedBlock;
+        info.seed = s.seats == 0 ? bytes32(0) : _seed;
+        info.best = x.best == 0 ? address(0) : _pool[x.best - 1];
+        info.bestBps = x.bestBps;
+        info.headBps = s.headBps;
+        info.activeMiners = s.activeNow + s.activePrev;
     }
 
-    /// @notice `validator`'s vote on `claimant`'s claim in `round`.
-    function voteOf(uint64 round, address claimant, address validator) external view returns (Vote) {
-        return _votes[round][claimant][validator];
+    /// @notice `miner`'s claim in `round` (empty unless it is the miner's last round with a commitment).
+function claimOf(uint64 round, address miner) external view returns (Claim memory claim) {
+        Miner storage m = _miners[miner];
+        if (!m.registered || m.lastRound != round || m.seal == Sealed.None) return claim;
+        bytes32 seal = _seals[miner];
+        claim.position = m.position;
+        DigestClaim storage d = _digests[seal];
+        if (d.miner == miner && d.round == round && d.status != ClaimStatus.None) {
+            (claim.status, claim.eligible, claim.accuracyBps, claim.cidKind, claim.digest) =
+                (d.status, d.eligible, d.claimBps, d.cidKind, seal);
+        } else if (m.seal == Sealed.Reused) {
+            (claim.status, claim.accuracyBps, claim.cidKind, claim.digest) =
+                (ClaimStatus.Revealed, m.reusedBps, m.reusedKind, seal);
+        } else {
+            (claim.status, claim.commitment) = (ClaimStatus.Committed, seal);
+        }
     }
 
-    /// @notice Whether `miner` sits on the committee of `round`'s current candidate.
-    /// @dev The committee is the `committeeK` miners that follow `seed % N` cyclically in the
-    /// miner list, skipping the candidate; seed, N and K are fixed by the round's last reveal.
-    /// O(1). Meaningful while the round is current.
-    function isValidator(uint64 round, address miner) public view returns (bool) {
-        Round storage r = _rounds[round];
-        MinerInfo storage info = _minerInfo[miner];
-        uint256 n = r.committeeN;
-        if (n == 0 || !info.registered || miner == r.candidate || info.index >= n) return false;
-        if (info.stake < _config.minStake) return false;
-        uint256 start = r.seed % n;
-        uint256 d = (info.index + n - start) % n;
-        uint256 dc = (_minerInfo[r.candidate].index + n - start) % n;
-        return dc < r.committeeK ? d <= r.committeeK : d < r.committeeK;
+    /// @notice Whether `validator` reported on the current candidate of `round`, and what it measured.
+function reportOf(uint64 round, address validator) external view returns (bool voted, uint16 measuredBps) {
+        Miner storage m = _miners[validator];
+        uint16 attempt = _round.attempt;
+        if (round == _round.round && m.lastRound == round && attempt != 0 && m.reportAttempt == attempt) {
+            return (true, m.reportBps);
+        }
     }
 
-    /// @notice Miner `account`'s stake, position, and whether it is registered and active.
-    function minerInfo(address account)
-        external
-        view
-        returns (uint256 stake, uint256 index, bool registered, bool active)
-    {
-        MinerInfo storage info = _minerInfo[account];
-        return (info.stake, info.index, info.registered, info.registered && info.stake >= _config.minStake);
+    /// @notice Whether `miner` holds a seat on the committee of `round`'s current candidate (drawn, or drawable
+    /// now that the seed block is mined).
+function isValidator(uint64 round, address miner) external view returns (bool) {
+        Miner storage m = _miners[miner];
+        if (round != _round.round || m.lastRound != round || m.seal == Sealed.None) return false;
+        return (_viewSeats() >> m.position) & 1 == 1;
     }
 
-    /// @notice All registered miners, in committee order.
+    /// @notice The seats of the committee of `round`'s current candidate (empty until the seed block is mined).
+    function committee(uint64 round) external view returns (address[] memory seats) {
+        if (round != _round.round) return seats;
+        uint256 bits = _viewSeats();
+        seats = new address[](_popcount(bits));
+        uint256 i;
+        for (; bits != 0; bits &= bits - 1) {
+            seats[i++] = _pool[_lowestBit(bits)];
+        }
+    }
+
+    /// @notice Miner `account`'s stake and activity.
+function minerInfo(address account) external view returns (MinerInfo memory) {
+        Miner storage m = _miners[account];
+        return MinerInfo(m.stake, m.lastRound, m.registered, m.registered && m.lastRound + 1 >= _round.round);
+    }
+
+    /// @notice All registered miners (active or not).
     function miners() external view returns (address[] memory) {
-        return _miners;
+        return _registry.values();
+    }
+
+    /// @notice The number of registered miners.
+    function minerCount() external view returns (uint256) {
+        return _registry.length();
+    }
+
+    /// @notice Miners that committed or joined in this round or the previous one.
+    function activeMinerCount() external view returns (uint256) {
+        return uint256(_round.activeNow) + _round.activePrev;
+    }
+
+    /// @notice Whether `digest` was revealed (or is the genesis), and in which round first.
+    function digestUse(bytes32 digest) external view returns (bool used, uint64 round) {
+        DigestClaim memory d = _digests[digest];
+        return (d.status != ClaimStatus.None, d.round);
     }
 
     /// @notice The number of blocks, genesis included.
@@ -554,185 +600,506 @@ contract PoFLConsensus {
     }
 
     /// @notice The block at `height` (0 = genesis).
-    function blockAt(uint256 height) external view returns (Block memory) {
-        if (height >= _blocks.length) revert BlockNotFound(height);
-        return _blocks[height];
+    function blockAt(uint256 height) public view returns (Block memory) {
+        if (height >= _blocks.length) revert PoFLBlockNotFound(height);
+        StoredBlock memory b = _blocks[height];
+        bytes32 parentHash = height == 0 ? bytes32(0) : _blocks[height - 1].blockHash;
+        return Block(uint64(height), b.round, b.miner, b.accuracyBps, b.cidKind, b.digest, parentHash, b.blockHash);
     }
 
     /// @notice The newest block.
     function latestBlock() external view returns (Block memory) {
-        return _blocks[_blocks.length - 1];
+        return blockAt(_blocks.length - 1);
     }
 
-    // -------------------------------------------------------------- internals
+    // -------------------------------------------------------- phase machinery
 
-    function _activeRound(uint64 round, Phase expected) private returns (Round storage r) {
-        MinerInfo storage info = _minerInfo[msg.sender];
-        if (!info.registered) revert NotAMiner(msg.sender);
-        if (info.stake < _config.minStake) revert MinerInactive(msg.sender);
-        if (round != currentRound) revert WrongRound(currentRound, round);
-        r = _rounds[round];
-        _advance(r);
-        if (r.phase != expected) revert WrongPhase(expected, r.phase);
+    /// @dev Records deadline-driven changes, then checks `round` and that the phase is `expected`.
+function _currentRound(uint64 round, Phase expected) private returns (RoundState storage s) {
+        _advance();
+        s = _round;
+        if (round != s.round) revert PoFLWrongRound(s.round, round);
+        if (s.phase != expected) revert PoFLWrongPhase(expected, s.phase);
     }
 
-    /// @dev The phase deadlines make of the recorded phase, and the deadlines that follow.
-    function _effectivePhase(Round storage r)
-        private
-        view
-        returns (Phase p, uint64 revealDeadline, uint64 validationDeadline)
-    {
-        p = r.phase;
-        revealDeadline = r.revealDeadline;
-        validationDeadline = r.validationDeadline;
-        uint64 t = uint64(block.timestamp);
-        if (p == Phase.Commit) {
-            if (r.commits == 0 || t < r.commitDeadline) return (p, revealDeadline, validationDeadline);
-            p = Phase.Reveal;
-            revealDeadline = r.commitDeadline + _config.revealDuration;
+    /// @dev The phase that deadlines and the seed block make of the recorded one (what `_advance` records).
+function _effectivePhase() private view returns (Phase phase, uint64 deadline) {
+        RoundState storage s = _round;
+        phase = s.phase;
+        deadline = s.deadline;
+        if (phase == Phase.Commit) {
+            if (s.commits == 0 || block.timestamp < deadline) return (phase, deadline);
+            (phase, deadline) = (Phase.Reveal, deadline + _params.revealDuration);
         }
-        if (p == Phase.Reveal) {
-            if (t < revealDeadline) return (p, revealDeadline, validationDeadline);
-            validationDeadline = revealDeadline + _config.validationDuration;
-            if (r.candidate == address(0) || r.committeeK == 0) {
-                return (Phase.Finalize, revealDeadline, validationDeadline);
+        if (phase == Phase.Reveal) {
+            if (block.timestamp < deadline) return (phase, deadline);
+            bool validates = s.candidate != 0 && _popcount(_available(s.candidate)) >= _params.minCommittee;
+            return (validates ? Phase.Validation : Phase.Finalize, 0);
+        }
+        if (phase == Phase.Validation) {
+            if (s.seats == 0 || block.timestamp < deadline) return (phase, s.seats == 0 ? 0 : deadline);
+            return (Phase.Finalize, 0);
+        }
+    }
+
+    /// @dev Records what `_effectivePhase` says has happened, and draws the committee once the seed block exists.
+function _advance() private {
+        RoundState storage s = _round;
+        Phase phase = s.phase;
+        if (phase == Phase.Commit) {
+            if (s.commits == 0 || block.timestamp < s.deadline) return;
+            _setPhase(Phase.Reveal, s.deadline + _params.revealDuration);
+            phase = Phase.Reveal;
+        }
+        if (phase == Phase.Reveal) {
+            if (block.timestamp < s.deadline) return;
+            _closeReveal();
+            phase = s.phase;
+        }
+        if (phase == Phase.Validation) {
+            if (s.seats == 0) {
+                uint64 seedBlock = _extra.seedBlock;
+                if (block.number <= seedBlock) return;
+                bytes32 hash = blockhash(seedBlock);
+                if (hash == bytes32(0)) {
+                    // nobody drew within 256 blocks: fix a new seed block ahead
+                    seedBlock = uint64(block.number) + _seedLookahead;
+                    _extra.seedBlock = seedBlock;
+                    emit ValidationOpened(s.round, _pool[s.candidate - 1], s.candidateBps, s.attempt, seedBlock);
+                    return;
+                }
+                _seed = keccak256(abi.encode(hash, address(this), s.round));
+                _drawCommittee();
             }
-            p = Phase.Validation;
+            if (block.timestamp >= s.deadline) _setPhase(Phase.Finalize, 0);
         }
-        if (p == Phase.Validation && t >= validationDeadline) p = Phase.Finalize;
     }
 
-    /// @dev Records what `_effectivePhase` says has happened.
-    function _advance(Round storage r) private {
-        (Phase p, uint64 revealDeadline, uint64 validationDeadline) = _effectivePhase(r);
-        Phase recorded = r.phase;
-        if (p == recorded) return;
-        if (recorded == Phase.Commit) _openReveal(r, revealDeadline);
-        if (p == Phase.Reveal) return;
-        if (recorded != Phase.Validation) _closeReveal(r, validationDeadline);
-        if (p == Phase.Finalize && r.phase != Phase.Finalize) _setPhase(r, currentRound, Phase.Finalize, 0);
-    }
-
-    function _openReveal(Round storage r, uint64 deadline) private {
-        r.revealDeadline = deadline;
-        _setPhase(r, currentRound, Phase.Reveal, deadline);
-    }
-
-    /// @dev Opens validation of the best claim, or goes to Finalize when there is none to validate.
-    function _closeReveal(Round storage r, uint64 validationDeadline) private {
-        if (r.candidate == address(0) || r.committeeK == 0) {
-            _setPhase(r, currentRound, Phase.Finalize, 0);
+    /// @dev The reveals are over: validate the best claim, or go to Finalize when there is none or too few seats.
+function _closeReveal() private {
+        RoundState storage s = _round;
+        if (s.candidate == 0 || _popcount(_available(s.candidate)) < _params.minCommittee) {
+            _setPhase(Phase.Finalize, 0);
         } else {
-            _openValidation(r, currentRound, validationDeadline);
+            _extra.seedBlock = uint64(block.number) + _seedLookahead;
+            _openValidation();
         }
     }
 
-    function _openValidation(Round storage r, uint64 round, uint64 deadline) private {
-        r.approvals = 0;
-        r.rejections = 0;
-        r.validationDeadline = deadline;
-        _setPhase(r, round, Phase.Validation, deadline);
-        emit ValidationOpened(
-            round, r.candidate, _claims[round][r.candidate].accuracyBps, deadline, r.seed, r.committeeK, r.quorum
-        );
-        if (r.committeeK == 0) _setPhase(r, round, Phase.Finalize, 0);
+    /// @dev Opens validation of `_round.candidate`. The first of a round waits for its seed block; later ones
+    /// draw their committee at once from the round's seed.
+function _openValidation() private {
+        RoundState storage s = _round;
+        uint16 attempt = s.attempt + 1;
+        (s.attempt, s.votes, s.seats) = (attempt, 0, 0);
+        _setPhase(Phase.Validation, 0);
+        _seatBits = SENTINEL;
+        emit ValidationOpened(s.round, _pool[s.candidate - 1], s.candidateBps, attempt, _extra.seedBlock);
+        if (attempt > 1) _drawCommittee();
     }
 
-    function _setPhase(Round storage r, uint64 round, Phase p, uint64 deadline) private {
-        r.phase = p;
-        emit PhaseChanged(round, p, deadline);
+    /// @dev Draws the current candidate's seats from the round's seed and opens their reporting window.
+function _drawCommittee() private {
+        RoundState storage s = _round;
+        Params memory p = _params;
+        (uint256 bits, uint256 seats) = _committeeBits(_seed, s.attempt, _available(s.candidate), p.committeeSize);
+        uint16 quorum = uint16(Math.mulDiv(seats, p.quorumBps, BPS, Math.Rounding.Ceil));
+        _seatBits = SENTINEL | bits;
+        _extra.quorum = quorum;
+        s.seats = uint16(seats);
+        uint40 deadline = uint40(block.timestamp) + p.validationDuration;
+        emit CommitteeDrawn(s.round, s.attempt, _seed, uint16(seats), quorum, deadline);
+        _setPhase(Phase.Validation, deadline);
     }
 
-    function _committeeSize(uint256 minerCount) private view returns (uint256) {
-        if (minerCount <= 1) return 0;
-        uint256 others = minerCount - 1;
-        uint256 k = _config.committeeSize;
-        return k == 0 || k > others ? others : k;
+    /// @dev Records `phase` and its deadline in `s` (the caller stores it) and announces them.
+function _setPhase(Phase phase, uint40 deadline) private {
+        RoundState storage s = _round;
+        (s.phase, s.deadline) = (phase, deadline);
+        emit PhaseChanged(s.round, phase, deadline);
     }
 
-    /// @dev The best eligible, unrejected claim of `round`, earliest reveal first on ties.
-    /// Bounded: at most MAX_MINERS claimants.
-    function _nextBestClaim(uint64 round) private view returns (address best) {
-        address[] storage claimants = _eligibleClaimants[round];
-        uint16 bestAcc;
-        for (uint256 i = 0; i < claimants.length; ++i) {
-            Claim storage c = _claims[round][claimants[i]];
-            if (!c.rejected && (best == address(0) || c.accuracyBps > bestAcc)) {
-                best = claimants[i];
-                bestAcc = c.accuracyBps;
+    /// @dev Decides the claim under validation (see `finalize`). Returns true when no other claim can beat the
+    /// outcome (accepted at a median at or above its claim, which was the best left), so none is searched for.
+    function _decide() private returns (bool settled) {
+        RoundState storage s = _round;
+        RoundExtra memory x = _extra;
+        Params memory p = _params;
+        uint256 position = s.candidate - 1;
+        address claimant = _pool[position];
+        DigestClaim storage claim = _digests[_seals[claimant]];
+        uint256 seats = _seatBits & ~SENTINEL;
+        uint256 excluded = _excludedBits;
+        uint256[] memory reports = new uint256[](s.votes);
+        uint256 n;
+        for (uint256 bits = seats; bits != 0; bits &= bits - 1) {
+            uint256 seat = _lowestBit(bits);
+            Miner storage v = _miners[_pool[seat]];
+            if (v.reportAttempt == s.attempt) {
+                reports[n++] = v.reportBps;
+            } else {
+                _penalize(_pool[seat], v, p.missBond, PenaltyReason.MissedVote);
+                excluded |= 1 << seat;
+            }
+        }
+        ClaimStatus outcome = ClaimStatus.NoQuorum;
+        uint16 median;
+        uint16 claimed = claim.claimBps;
+        if (n >= x.quorum) {
+            median = _lowerMedian(reports);
+            if (claimed > uint256(median) + p.toleranceBps) {
+                outcome = ClaimStatus.Rejected;
+                Miner storage c = _miners[claimant];
+                _penalize(claimant, c, c.stake, PenaltyReason.FalseClaim);
+                excluded |= 1 << position;
+            } else if (median < _thresholdBps || (_requireImprovement && median <= s.headBps)) {
+                outcome = ClaimStatus.Unimproved;
+            } else {
+                outcome = ClaimStatus.Accepted;
+                if (x.best == 0 || median > x.bestBps) {
+                    (_extra.best, _extra.bestBps) = (uint16(position + 1), median);
+                    settled = median >= claimed;
+                }
+            }
+            for (uint256 bits = seats; bits != 0; bits &= bits - 1) {
+                uint256 seat = _lowestBit(bits);
+                Miner storage v = _miners[_pool[seat]];
+                if (v.reportAttempt == s.attempt && _distance(v.reportBps, median) > p.toleranceBps) {
+                    _penalize(_pool[seat], v, Math.mulDiv(v.stake, p.misreportPenaltyBps, BPS), PenaltyReason.Misreport);
+                    excluded |= 1 << seat;
+                }
+            }
+        }
+        _excludedBits = excluded;
+        claim.status = outcome;
+        emit ClaimDecided(s.round, claimant, outcome, claimed, median, uint16(n), s.seats);
+    }
+
+    /// @dev Appends the best accepted claim as a block (or records the failure), settles the round's bonds and
+    /// evictions, and opens the next round.
+    function _endRound(FailReason reasonIfNoBlock) private {
+        uint64 round = _round.round;
+        uint16 best = _extra.best;
+        if (best != 0) {
+            _appendBlock(round, _pool[best - 1], _extra.bestBps);
+        } else {
+            emit RoundFailed(round, reasonIfNoBlock);
+        }
+        _settleRound(round);
+        _openRound(round + 1);
+    }
+
+    /// @dev Forfeits the bond of every unrevealed commitment and evicts every committer under minStake.
+    function _settleRound(uint64 round) private {
+        uint256 commits = _round.commits;
+        if (_round.reveals == commits && _extra.penalized == 0) return;
+        uint96 missBond = _params.missBond;
+        for (uint256 position = 0; position < commits; ++position) {
+            address account = _pool[position];
+            Miner storage m = _miners[account];
+            if (m.seal != Sealed.Reused && _claimAt(round, position).status == ClaimStatus.None) {
+                _penalize(account, m, missBond, PenaltyReason.MissedReveal);
+            }
+            if (m.stake < _minStake) {
+                uint256 refund = m.stake;
+                totalStaked -= refund;
+                pendingRewards[account] += refund;
+                totalPendingRewards += refund;
+                _removeMiner(account);
+                emit MinerEvicted(account, round, refund);
             }
         }
     }
 
-    function _slash(address miner) private {
-        MinerInfo storage info = _minerInfo[miner];
-        uint256 amount = info.stake;
-        if (amount >= _config.minStake) activeMinerCount -= 1;
-        info.stake = 0;
-        totalStaked -= amount;
-        rewardPool += amount;
-        emit Slashed(miner, amount);
-    }
-
-    function _appendBlock(uint64 round, address miner) private {
-        Claim storage claim = _claims[round][miner];
-        Block storage parent = _blocks[_blocks.length - 1];
-        bytes32 parentHash = parent.blockHash;
-        bytes32 blockHash = keccak256(abi.encode(parentHash, round, miner, claim.cid, claim.accuracyBps));
+    function _appendBlock(uint64 round, address miner, uint16 accuracyBps) private {
+        bytes32 digest = _seals[miner];
+        CidKind cidKind = _digests[digest].cidKind;
+        bytes32 parentHash = _blocks[_blocks.length - 1].blockHash;
+        bytes32 blockHash = _hashBlock(parentHash, round, miner, digest, cidKind, accuracyBps);
         uint64 height = uint64(_blocks.length);
-        _blocks.push(Block(height, round, miner, claim.accuracyBps, parentHash, blockHash, claim.cid));
-        uint256 reward = _config.blockReward < rewardPool ? _config.blockReward : rewardPool;
+        _blocks.push(StoredBlock(round, miner, accuracyBps, cidKind, digest, blockHash));
+        uint256 reward = Math.min(_blockReward, rewardPool);
         if (reward > 0) {
             rewardPool -= reward;
             pendingRewards[miner] += reward;
             totalPendingRewards += reward;
         }
-        emit BlockFinalized(height, round, miner, claim.cid, claim.accuracyBps, parentHash, blockHash, reward);
-        _openRound(round + 1);
+        emit BlockFinalized(height, round, miner, digest, cidKind, accuracyBps, parentHash, blockHash, reward);
     }
 
-    function _failRound(uint64 round, FailReason reason) private {
-        emit RoundFailed(round, reason);
-        _openRound(round + 1);
-    }
-
+    /// @dev Opens `round` with a snapshot of the owner's configuration.
     function _openRound(uint64 round) private {
-        currentRound = round;
-        _rounds[round].openedAt = uint64(block.timestamp);
+        _params = _nextParams;
+        _blockReward = _nextBlockReward;
+        _round = RoundState({
+            round: SafeCast.toUint48(round),
+            phase: Phase.Commit,
+            commits: 0,
+            reveals: 0,
+            votes: 0,
+            seats: 0,
+            candidate: 0,
+            candidateBps: 0,
+            attempt: 0,
+            activeNow: 0,
+            activePrev: _round.activeNow,
+            headBps: _blocks[_blocks.length - 1].accuracyBps,
+            deadline: 0
+        });
+        _extra = RoundExtra({
+            seedBlock: 0,
+            openedAt: uint40(block.timestamp),
+            best: 0,
+            bestBps: 0,
+            penalized: 0,
+            quorum: 0
+        });
+        _seatBits = SENTINEL;
+        _excludedBits = SENTINEL;
         emit RoundOpened(round, uint64(block.timestamp));
     }
 
-    /// @dev Sends ETH; a receiver that reverts with data has its error bubbled up, one that
-    /// reverts without data gets TransferFailed.
-    function _pay(address to, uint256 amount) private {
-        if (amount == 0) return;
-        (bool ok, bytes memory data) = to.call{value: amount}("");
-        if (!ok) {
-            if (data.length == 0) revert TransferFailed(to, amount);
-            assembly ("memory-safe") {
-                revert(add(data, 32), mload(data))
-            }
+    // ---------------------------------------------------- miners and activity
+
+    /// @dev The only writer of the activity counters: moves `m` from its last round to `lastRound` (0 = the
+    /// miner leaves the set), in memory (the caller stores both). Reverts when it would make one miner too many
+    /// active.
+function _setLastRound(Miner storage m, uint64 lastRound) private {
+        RoundState storage s = _round;
+        uint64 current = s.round;
+        uint64 previous = m.lastRound;
+        bool wasActive = previous != 0 && previous + 1 >= current;
+        if (previous == current) s.activeNow -= 1;
+        else if (wasActive) s.activePrev -= 1;
+        if (lastRound == current) {
+            if (!wasActive && uint256(s.activeNow) + s.activePrev >= MAX_MINERS) revert PoFLTooManyMiners(MAX_MINERS);
+            s.activeNow += 1;
+        }
+        m.lastRound = lastRound;
+    }
+
+function _removeMiner(address account) private {
+        _setLastRound(_miners[account], 0);
+        _registry.remove(account);
+        delete _miners[account];
+    }
+
+    /// @dev Moves up to `amount` of `m`'s stake to the reward pool.
+    function _penalize(address account, Miner storage m, uint256 amount, PenaltyReason reason) private {
+        uint96 taken = uint96(Math.min(amount, m.stake));
+        if (taken == 0) return;
+        m.stake -= taken;
+        totalStaked -= taken;
+        rewardPool += taken;
+        _extra.penalized += 1;
+        emit Penalized(_round.round, account, reason, taken);
+    }
+
+    // ---------------------------------------------------------------- claims
+
+    /// @dev Whether the revealing miner `m` may use `digest`: a digest first revealed in an earlier round (or the
+    /// genesis) is not; within the round, the earlier committer owns it, and an earlier reveal by a later
+    /// committer becomes Reused (then `voidedCandidate` says whether that reveal was the candidate).
+function _takeDigest(uint64 round, uint16 position, bytes32 digest)
+        private
+        returns (bool fresh, bool voidedCandidate)
+    {
+        DigestClaim memory prior = _digests[digest];
+        if (prior.status == ClaimStatus.None) return (true, false);
+        Miner storage owner = _miners[prior.miner];
+        if (prior.round < round || owner.position < position) {
+            emit DigestReused(round, msg.sender, digest, prior.round);
+            return (false, false);
+        }
+        (owner.seal, owner.reusedBps, owner.reusedKind) = (Sealed.Reused, prior.claimBps, prior.cidKind);
+        emit DigestReused(round, prior.miner, digest, round);
+        return (true, _round.candidate == owner.position + 1);
+    }
+
+    /// @dev The revealed claim of position `position` in `round`, if it owns its digest.
+    function _claimAt(uint64 round, uint256 position) private view returns (DigestClaim memory d) {
+        address miner = _pool[position];
+        d = _digests[_seals[miner]];
+        if (d.miner != miner || d.round != round) d.status = ClaimStatus.None;
+    }
+
+    /// @dev The best revealed, eligible, not yet validated claim (above `floorBps` if `hasFloor`), earliest commit
+    /// first on ties, as (position + 1, claimed bps); (0, 0) if none. Bounded by MAX_MINERS.
+    function _bestClaim(uint64 round, bool hasFloor, uint16 floorBps)
+        private
+        view
+        returns (uint16 best, uint16 bestBps)
+    {
+        uint256 commits = _round.commits;
+        for (uint256 position = 0; position < commits; ++position) {
+            DigestClaim memory d = _claimAt(round, position);
+            if (d.status != ClaimStatus.Revealed || !d.eligible) continue;
+            if ((hasFloor && d.claimBps <= floorBps) || (best != 0 && d.claimBps <= bestBps)) continue;
+            (best, bestBps) = (uint16(position + 1), d.claimBps);
         }
     }
 
-    function _checkCid(string memory cid) private pure {
-        uint256 length = bytes(cid).length;
-        if (length == 0) revert EmptyCid();
-        if (length > MAX_CID_LENGTH) revert CidTooLong(length, MAX_CID_LENGTH);
+    // -------------------------------------------------------------- committee
+
+    /// @dev Positions that may sit on `candidate`'s (position + 1) committee: the round's committers that are not
+    /// excluded, but not the candidate.
+    function _available(uint16 candidate) private view returns (uint256) {
+        return ((uint256(1) << _round.commits) - 1) & ~_excludedBits & ~(uint256(1) << (candidate - 1));
+    }
+
+    /// @dev The seats now: the drawn ones, or those the mined seed block gives (view only), or none.
+function _viewSeats() private view returns (uint256) {
+        RoundState storage s = _round;
+        if (s.phase != Phase.Validation) return 0;
+        if (s.seats != 0) return _seatBits & ~SENTINEL;
+        uint64 seedBlock = _extra.seedBlock;
+        bytes32 hash = blockhash(seedBlock);
+        if (block.number <= seedBlock || hash == bytes32(0)) return 0;
+        bytes32 seed = keccak256(abi.encode(hash, address(this), s.round));
+        (uint256 bits,) = _committeeBits(seed, s.attempt, _available(s.candidate), _params.committeeSize);
+        return bits;
+    }
+
+    /// @dev `size` seats (0 = all) drawn uniformly from the positions in `available`: a partial Fisher-Yates
+    /// shuffle driven by keccak256(seed, attempt, i).
+    function _committeeBits(bytes32 seed, uint256 attempt, uint256 available, uint256 size)
+        private
+        pure
+        returns (uint256 bits, uint256 count)
+    {
+        uint256 n = _popcount(available);
+        count = size == 0 || size > n ? n : size;
+        if (count == n) return (available, n);
+        uint256[] memory positions = new uint256[](n);
+        uint256 j;
+        for (uint256 rest = available; rest != 0; rest &= rest - 1) {
+            positions[j++] = _lowestBit(rest);
+        }
+        for (uint256 i = 0; i < count; ++i) {
+            uint256 k = i + uint256(keccak256(abi.encode(seed, attempt, i))) % (n - i);
+            (positions[i], positions[k]) = (positions[k], positions[i]);
+            bits |= 1 << positions[i];
+        }
+    }
+
+    // --------------------------------------------------------------- helpers
+
+    function _config(Params memory p, uint96 blockReward) private view returns (Config memory) {
+        return Config({
+            thresholdBps: _thresholdBps,
+            toleranceBps: p.toleranceBps,
+            quorumBps: p.quorumBps,
+            committeeSize: p.committeeSize,
+            minCommittee: p.minCommittee,
+            seedLookahead: _seedLookahead,
+            commitDuration: p.commitDuration,
+            revealDuration: p.revealDuration,
+            validationDuration: p.validationDuration,
+            requireImprovement: _requireImprovement,
+            misreportPenaltyBps: p.misreportPenaltyBps,
+            minStake: _minStake,
+            missBond: p.missBond,
+            blockReward: blockReward,
+            evalSetHash: _evalSetHash,
+            architectureId: _architectureId
+        });
+    }
+
+    /// @dev Validates `c` and stores its adjustable part for the next round.
+    function _storeConfig(Config memory c) private {
+        _checkConfig(c);
+        _nextParams = Params({
+            toleranceBps: c.toleranceBps,
+            quorumBps: c.quorumBps,
+            committeeSize: c.committeeSize,
+            minCommittee: c.minCommittee,
+            misreportPenaltyBps: c.misreportPenaltyBps,
+            commitDuration: c.commitDuration,
+            revealDuration: c.revealDuration,
+            validationDuration: c.validationDuration,
+            missBond: c.missBond
+        });
+        _nextBlockReward = c.blockReward;
+        emit ConfigUpdated(_round.round + 1, c);
     }
 
     function _checkConfig(Config memory c) private pure {
-        if (c.thresholdBps > BPS) revert InvalidConfig("thresholdBps");
-        if (c.toleranceBps > BPS) revert InvalidConfig("toleranceBps");
-        if (c.quorumBps <= BPS / 2 || c.quorumBps > BPS) revert InvalidConfig("quorumBps");
-        if (c.commitDuration == 0 || c.revealDuration == 0 || c.validationDuration == 0) {
-            revert InvalidConfig("duration");
+        if (c.thresholdBps > BPS) revert PoFLInvalidConfig(ConfigField.ThresholdBps);
+        if (c.toleranceBps > MAX_TOLERANCE_BPS) revert PoFLInvalidConfig(ConfigField.ToleranceBps);
+        if (c.quorumBps <= BPS / 2 || c.quorumBps > MAX_QUORUM_BPS) revert PoFLInvalidConfig(ConfigField.QuorumBps);
+        if (c.minCommittee == 0 || c.minCommittee >= MAX_MINERS) revert PoFLInvalidConfig(ConfigField.MinCommittee);
+        if (c.committeeSize != 0 && c.committeeSize < c.minCommittee) {
+            revert PoFLInvalidConfig(ConfigField.CommitteeSize);
         }
-        if (c.evalSetHash == bytes32(0)) revert InvalidConfig("evalSetHash");
-        if (c.architectureId == bytes32(0)) revert InvalidConfig("architectureId");
+        if (c.commitDuration == 0 || c.revealDuration == 0 || c.validationDuration == 0) {
+            revert PoFLInvalidConfig(ConfigField.Duration);
+        }
+        if (c.seedLookahead == 0 || c.seedLookahead > MAX_SEED_LOOKAHEAD) {
+            revert PoFLInvalidConfig(ConfigField.SeedLookahead);
+        }
+        if (c.minStake == 0) revert PoFLInvalidConfig(ConfigField.MinStake);
+        if (c.missBond == 0 || c.missBond > c.minStake) revert PoFLInvalidConfig(ConfigField.MissBond);
+        if (c.misreportPenaltyBps > BPS) revert PoFLInvalidConfig(ConfigField.MisreportPenaltyBps);
+        if (c.evalSetHash == bytes32(0)) revert PoFLInvalidConfig(ConfigField.EvalSetHash);
+        if (c.architectureId == bytes32(0)) revert PoFLInvalidConfig(ConfigField.ArchitectureId);
     }
 
-    function _max(uint256 a, uint256 b) private pure returns (uint256) {
-        return a > b ? a : b;
+    function _hashBlock(
+        bytes32 parentHash,
+        uint64 round,
+        address miner,
+        bytes32 digest,
+        CidKind cidKind,
+        uint16 accuracyBps
+    ) private pure returns (bytes32) {
+        return keccak256(abi.encode(parentHash, round, miner, digest, cidKind, accuracyBps));
+    }
+
+    /// @dev The lower median of `values` (each at most BPS): the value of rank (n - 1) / 2, found by counting in
+    /// two levels (hundreds, then units) in O(n + 200) whatever the order of the values. (A sort would be
+    /// O(n^2) in the worst order with insertion, and OpenZeppelin's Arrays.sort adds 4 KB to a contract that
+    /// must stay under the EIP-170 size limit.)
+    function _lowerMedian(uint256[] memory values) private pure returns (uint16) {
+        uint256 rank = (values.length - 1) / 2;
+        uint256[] memory hundreds = new uint256[](BPS / 100 + 1);
+        for (uint256 i = 0; i < values.length; ++i) {
+            ++hundreds[values[i] / 100];
+        }
+        uint256 hundred;
+        for (; hundreds[hundred] <= rank; ++hundred) {
+            rank -= hundreds[hundred];
+        }
+        uint256[] memory units = new uint256[](100);
+        for (uint256 i = 0; i < values.length; ++i) {
+            if (values[i] / 100 == hundred) ++units[values[i] % 100];
+        }
+        uint256 unit;
+        for (; units[unit] <= rank; ++unit) {
+            rank -= units[unit];
+        }
+        return uint16(hundred * 100 + unit);
+    }
+
+    function _distance(uint16 a, uint16 b) private pure returns (uint256) {
+        return a > b ? a - b : b - a;
+    }
+
+    /// @dev Index of the lowest set bit of `bits` (non-zero).
+    function _lowestBit(uint256 bits) private pure returns (uint256) {
+        unchecked {
+            return Math.log2(bits & (~bits + 1));
+        }
+    }
+
+    /// @dev The number of set bits of `x` (SWAR; lane sums stay below 2**16).
+    function _popcount(uint256 x) private pure returns (uint256) {
+        unchecked {
+            x -= (x >> 1) & 0x5555555555555555555555555555555555555555555555555555555555555555;
+            x = (x & 0x3333333333333333333333333333333333333333333333333333333333333333)
+                + ((x >> 2) & 0x3333333333333333333333333333333333333333333333333333333333333333);
+            x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f;
+            x = (x + (x >> 8)) & 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff;
+            return (x * 0x0001000100010001000100010001000100010001000100010001000100010001) >> 240;
+        }
     }
 }

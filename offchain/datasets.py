@@ -3,7 +3,10 @@
 ``load("federated_mnist", return_test=True)`` is the offline MNIST federation shipped with
 the project (1,000 clients, Dirichlet(0.5) label skew) and MNIST's test set;
 ``load("federated_emnist", return_test=True, split="digits")`` is EMNIST digits federated by
-writer (downloaded once from NIST; see offchain.fl.emnist).
+writer (downloaded once from NIST; see offchain.fl.emnist);
+``load("federated_fashion_mnist", return_test=True)`` is Fashion-MNIST with the same Dirichlet(0.5)
+1,000-client split (Debian's ``dataset-fashion-mnist`` files, else downloaded once from Zalando;
+see offchain.fl.fashion_mnist).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from offchain.errors import PoflValueError
 from offchain.fl import federation as fedmod
 from offchain.fl.data import LabeledImages, load_mnist
 
-DATASETS = ("federated_mnist", "federated_emnist")
+DATASETS = ("federated_mnist", "federated_emnist", "federated_fashion_mnist")
 
 
 def _federate(train: LabeledImages, fed: fedmod.Federation) -> FedDataset:
@@ -34,6 +37,12 @@ def load(name: str, return_test: bool = False, split: str | None = None, **_: An
         train, writers, test_set = load_emnist(split or "digits")
         fed_dataset = _federate(train, fedmod.by_writer(writers))
         test = Dataset.from_labeled(test_set)
+    elif name == "federated_fashion_mnist":
+        from offchain.fl.fashion_mnist import benchmark_federation, load_fashion_mnist
+
+        train = load_fashion_mnist("train")
+        fed_dataset = _federate(train, benchmark_federation(train))
+        test = Dataset.from_labeled(load_fashion_mnist("test"))
     else:
         raise PoflValueError(f"unknown dataset {name!r}: choose one of {DATASETS}")
     return (fed_dataset, test) if return_test else fed_dataset

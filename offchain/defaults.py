@@ -7,8 +7,15 @@ other values (``pofl deploy --min-stake ...``), which the contract then records.
 from __future__ import annotations
 
 ETH = 10**18
-STAKE_WEI = 1 * ETH
-"""What each miner stakes when it registers (the contract's ``minStake`` in the default deployment)."""
+MIN_STAKE_WEI = 1 * ETH
+"""The contract's ``minStake`` in the default deployment: a miner below it is evicted when its round closes."""
+
+STAKE_WEI = MIN_STAKE_WEI + MIN_STAKE_WEI // 5
+"""What each miner stakes when it registers: ``minStake`` and a margin of 20 forfeitable bonds, so that a
+missed reveal or vote (a bond each) does not evict an honest miner at once."""
+
+MISS_BOND_WEI = ETH // 100
+"""Forfeited for an unrevealed commitment or a committee seat left silent."""
 
 BLOCK_REWARD_WEI = ETH // 10
 """Credited to a block's miner, from the reward pool."""
@@ -18,3 +25,12 @@ REWARD_POOL_WEI = 10 * ETH
 
 STORE_DIR = ".pofl/store"
 """The embedded model store's directory when neither ``--store-dir`` nor ``--ipfs-api`` is given."""
+
+MAX_MINERS = 256
+"""The contract's cap on registered miners (``PoFLConsensus.MAX_MINERS``)."""
+
+IPFS_TIMEOUT_S = 10.0
+"""Seconds an IPFS read waits for content before the store reports it absent (``--ipfs-timeout``)."""
+
+IN_PROCESS = "eth-tester"
+"""The ``--rpc-url`` of the in-process eth-tester chain (a new chain in every process that connects)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import tempfile
 import urllib.request
 from collections.abc import Iterator
@@ -32,6 +33,8 @@ from offchain.procs import (
 
 DevnetKind = Literal["anvil", "hardhat"]
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
+DEV_PATH = "m/44'/60'/0'/0/"
+"""The dev accounts' derivation path; account i is DEV_PATH + i."""
 DEV_CHAIN_ID = 31337
 LOOPBACK = "127.0.0.1"
 
@@ -77,6 +80,11 @@ class Devnet:
     host: str
     port: int
     process: ManagedProcess = field(repr=False)
+    temp_log_dir: Path | None = None  # removed on stop: the log of a devnet nobody asked to keep
+
+    @property
+    def log_path(self) -> Path | None:
+        return self.process.log_path
 
     @property
     def rpc_url(self) -> str:
@@ -91,6 +99,8 @@ class Devnet:
 
     def stop(self) -> None:
         self.process.stop()
+        if self.temp_log_dir is not None:
+            shutil.rmtree(self.temp_log_dir, ignore_errors=True)
 
 
 def _anvil_argv(port: int, accounts: int, state: Path | None, block_time: float | None) -> list[str]:
@@ -112,7 +122,9 @@ def _hardhat_argv(port: int) -> list[str]:
 def launch_devnet(kind: DevnetKind = "anvil", *, port: int = 0, accounts: int = 20, state: Path | None = None,
                   block_time: float | None = None, log_dir: Path | None = None,
                   ready_timeout: float = 60.0) -> Devnet:
-    """Start a devnet and return once its RPC answers ``eth_chainId``; the caller stops it."""
+    """Start a devnet and return once its RPC answers ``eth_chainId``; the caller stops it.
+
+    Its log is ``log_dir/<kind>-<port>.log``; without ``log_dir``, a temporary folder removed on stop."""
     if port:
         ensure_port_free(LOOPBACK, port, f"{kind} devnet")
     else:
@@ -127,10 +139,17 @@ def launch_devnet(kind: DevnetKind = "anvil", *, port: int = 0, accounts: int = 
         env.update(HARDHAT_DISABLE_TELEMETRY_PROMPT="true", HARDHAT_ACCOUNTS=str(accounts))
     else:
         raise LauncherError(f"unknown devnet kind {kind!r}: use 'anvil' or 'hardhat'")
-    log_dir = log_dir or Path(tempfile.mkdtemp(prefix=f"pofl-{kind}-"))
-    proc = ManagedProcess(kind, argv, env=env, cwd=PROJECT_ROOT, log_path=log_dir / f"{kind}.log").start()
-    devnet = Devnet(kind, LOOPBACK, port, proc)
-    proc.wait_until(lambda: devnet.chain_id() == DEV_CHAIN_ID, ready_timeout, f"its RPC answering on {port}")
+    temp_log_dir = None
+    if log_dir is None:
+        log_dir = temp_log_dir = Path(tempfile.mkdtemp(prefix=f"pofl-{kind}-"))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    proc = ManagedProcess(kind, argv, env=env, cwd=PROJECT_ROOT, log_path=log_dir / f"{kind}-{port}.log").start()
+    devnet = Devnet(kind, LOOPBACK, port, proc, temp_log_dir)
+    try:
+        proc.wait_until(lambda: devnet.chain_id() == DEV_CHAIN_ID, ready_timeout, f"its RPC answering on {port}")
+    except BaseException:
+        devnet.stop()
+        raise
     return devnet
 
 

@@ -53,6 +53,10 @@ class IpfsDaemon:
     def pid(self) -> int | None:
         return self.process.pid
 
+    @property
+    def log_path(self) -> Path | None:
+        return self.process.log_path
+
     def stop(self) -> None:
         self.process.stop()
         if self.owns_repo:

@@ -24,3 +24,10 @@ def setting(default: Any, cli: str, help: str, *, choices: tuple[str, ...] | Non
     if callable(default) and isinstance(default, type):
         return field(default_factory=default, metadata=metadata)
     return field(default=default, metadata=metadata)
+
+
+def mapping_setting(cli: str, help: str) -> Any:
+    """A dataclass field of ``NAME -> number`` parameters (empty by default), exposed as the repeatable option
+    ``cli NAME=NUMBER``."""
+    return field(default_factory=dict, metadata={"cli": cli, "help": help, "choices": None, "flag_off": False,
+                                                 "mapping": True})

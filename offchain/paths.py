@@ -16,7 +16,8 @@ NODE_MODULES = Path(os.environ.get("POFL_NODE_MODULES", PROJECT_ROOT / "node_mod
 
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"
 ARTIFACTS_DIR = CONTRACTS_DIR / "out"
-DEPLOYMENTS_DIR = Path(os.environ.get("POFL_DEPLOYMENTS", PROJECT_ROOT / "deployments"))
+DEPLOYMENTS_DIR = Path(os.environ.get("POFL_DEPLOYMENTS") or "deployments")
+"""Deployment records, in the working directory (as Foundry's ``broadcast/``) unless ``POFL_DEPLOYMENTS`` says."""
 DATA_DIR = PACKAGE_DIR / "assets"
 
 SETUP_HINT = "run ./scripts/setup.sh (it runs `npm install` in the repository root)"

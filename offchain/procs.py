@@ -81,8 +81,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def ensure_port_free(host: str, port: int, what: str) -> None:
-    """Raise :class:`PortInUseError` if ``host:port`` cannot be bound."""
+    """Raise :class:`PortInUseError` if ``host:port`` cannot be bound by a server.
+
+    The probe sets SO_REUSEADDR, as servers do (Anvil, Node): a port that only has connections in
+    TIME-WAIT left from a server stopped a moment ago is free for a new one; a port something listens
+    on is not."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:
@@ -108,12 +113,13 @@ class ManagedProcess:
     """One server child process, owned by this Python process."""
 
     def __init__(self, name: str, argv: Sequence[str], *, env: dict[str, str] | None = None,
-                 cwd: str | Path | None = None, log_path: Path | None = None) -> None:
+                 cwd: str | Path | None = None, log_path: Path | None = None, append_log: bool = False) -> None:
         self.name = name
         self.argv = [str(a) for a in argv]
         self.env = env
         self.cwd = cwd
         self.log_path = log_path
+        self.append_log = append_log
         self._popen: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -123,7 +129,7 @@ class ManagedProcess:
 
     def start(self) -> ManagedProcess:
         _install_handlers()
-        self._log = open(self.log_path, "wb") if self.log_path else None  # noqa: SIM115
+        self._log = open(self.log_path, "ab" if self.append_log else "wb") if self.log_path else None  # noqa: SIM115
         self._popen = subprocess.Popen(
             self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
             stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT,
@@ -134,6 +140,10 @@ class ManagedProcess:
 
     def alive(self) -> bool:
         return self._popen is not None and self._popen.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.returncode if self._popen is not None else None
 
     def log_tail(self, chars: int = 2000) -> str:
         if not self.log_path or not self.log_path.exists():

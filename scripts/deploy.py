@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Deploy PoFLConsensus and record it in deployments/<chainId>.json (thin entry point of `pofl deploy`).
+"""Deploy PoFLConsensus and record it in ./deployments/<chainId>-<genesis>/ (thin entry point of `pofl deploy`).
 
-    scripts/deploy.py --rpc-url URL --key 0x... [--threshold 0.6] [--genesis-cid CID]
+    POFL_KEY=0x... scripts/deploy.py --rpc-url URL [--miners 3 --min-committee 2] [--threshold 0.6] [--genesis-cid CID]
 """
 
 import sys

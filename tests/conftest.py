@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
+# Deployment records go to the working directory (./deployments); the tests keep theirs out of the checkout.
+# Set before any offchain import reads it, and inherited by every `pofl` process a test starts.
+os.environ.setdefault("POFL_DEPLOYMENTS", tempfile.mkdtemp(prefix="pofl-test-deployments-"))
+
 from collections.abc import Iterator
 
 import pytest

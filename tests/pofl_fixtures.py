@@ -1,20 +1,33 @@
-"""Deploying a fresh PoFLConsensus with registered miners, for the contract tests."""
+"""Deploying a fresh PoFLConsensus with registered miners, and playing rounds, for the contract tests."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from web3 import Web3
 
+from offchain.chain import rounds
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.pofl import PoFLConfig, PoFLContract
+from offchain.chain.rounds import Measure, RoundResult
 from offchain.chain.tx import wait_all
+from offchain.store.cid import CidKind
 from tests.conftest import signers
 
 STAKE = 10**18
+MISS_BOND = 10**16
 BASE_CONFIG = PoFLConfig(threshold_bps=6000, eval_set_hash=b"\x11" * 32, architecture_id=b"\x22" * 32,
-                         min_stake=STAKE, block_reward=10**17, commit_duration=60, reveal_duration=60,
-                         validation_duration=60)
+                         min_stake=STAKE, miss_bond=MISS_BOND, block_reward=10**17, commit_duration=60,
+                         reveal_duration=60, validation_duration=60)
+
+
+def cid_of(tag: str, kind: CidKind = CidKind.V0_DAG_PB) -> str:
+    return rounds.placeholder_cid(tag, kind)
+
+
+GENESIS_CID = cid_of("genesis")
 
 
 @dataclass
@@ -23,16 +36,30 @@ class Deployed:
     owner: LocalSigner
     miners: list[LocalSigner]
 
+    @property
+    def w3(self) -> Web3:
+        return self.contract.w3
+
     def by_address(self, address: str) -> LocalSigner:
         return next(m for m in self.miners if m.address == address)
 
 
 def deploy_with_miners(w3: Web3, n_miners: int, *, register: bool = True, first_key: int = 1,
-                       reward_pool: int = 10**19, **config: object) -> Deployed:
-    owner = LocalSigner(w3, signers(w3, [0])[0].account.key.to_0x_hex())
-    contract, _ = PoFLContract.deploy(owner, replace(BASE_CONFIG, **config), "QmGenesis", reward_pool=reward_pool,
+                       reward_pool: int = 10**19, stake: int = STAKE, **config: object) -> Deployed:
+    owner = signers(w3, [0])[0]
+    contract, _ = PoFLContract.deploy(owner, replace(BASE_CONFIG, **config), GENESIS_CID, reward_pool=reward_pool,
                                       deployments_dir=None)
     miners = signers(w3, range(first_key, first_key + n_miners))
     if register:
-        wait_all([contract.register(m, STAKE) for m in miners])
+        wait_all([contract.register(m, stake) for m in miners])
     return Deployed(contract, owner, miners)
+
+
+def play_round(d: Deployed, claims: Sequence[tuple[LocalSigner, int]], measure: Measure,
+               **options: Any) -> RoundResult:
+    """:func:`offchain.chain.rounds.play_round` with ``d``'s owner driving and its miners voting."""
+    return rounds.play_round(d.contract, d.owner, d.miners, claims, measure, **options)
+
+
+def advance_time(d: Deployed, deadline: int) -> None:
+    rounds.advance_time(d.contract, d.owner, deadline)

@@ -43,3 +43,13 @@ def mine_blocks(run: RunChain, workload: Workload, store: ModelStore, height: in
         driver.close()
     for signer in run.signers:
         signer.resync()
+
+
+def weak_model_cid(store: ModelStore, cid: str, architecture: str = "simplenet") -> str:
+    """A model as weak as the one under ``cid`` but with a digest never revealed (its bias nudged), put in
+    ``store``: the contract refuses a digest used before, so a test that needs a bad model needs a fresh one."""
+    from offchain.store.models import fetch_model, publish_model
+
+    state = fetch_model(store, cid, architecture)
+    state["fc1.bias"] = state["fc1.bias"] + 1e-4
+    return publish_model(store, state, architecture)

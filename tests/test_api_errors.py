@@ -31,12 +31,16 @@ def test_client_specs(workload: Workload) -> None:
     mine = parse_clients("1/4", workload.owners)
     assert len(mine) == 250 and set(workload.owners[mine]) == {1}
     assert parse_clients("0-2,7", workload.owners).tolist() == [0, 1, 2, 7]
-    with pytest.raises(ValueError, match="N = the run's miner count"):
+    with pytest.raises(ValueError, match="the run has 4 miners, not 5"):
         parse_clients("1/5", workload.owners)
     with pytest.raises(ValueError, match="0 <= i < N"):
         parse_clients("4/4", workload.owners)
     with pytest.raises(ValueError, match="within 0..999"):
         parse_clients("990-1000", workload.owners)
+    with pytest.raises(ValueError, match="neither i/N"):
+        parse_clients("abc", workload.owners)
+    with pytest.raises(ValueError, match="runs backwards"):
+        parse_clients("5-2", workload.owners)
 
 
 def test_selection_is_a_pure_function_of_seed_and_round() -> None:
@@ -52,12 +56,12 @@ def test_unknown_partition_is_refused() -> None:
 
 def test_miner_refuses_a_contract_for_another_evaluation_set(anvil_w3: Web3, workload: Workload) -> None:
     owner = LocalSigner(anvil_w3, dev_key(0))
-    other = replace(contract_config(workload.config, workload), eval_set_hash=b"\x01" * 32)
+    other = replace(contract_config(workload.config, workload.eval_set_hash), eval_set_hash=b"\x01" * 32)
     contract, _ = PoFLContract.deploy(owner, other, "QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN",
                                       deployments_dir=None)
     with pytest.raises(ConfigMismatch, match="evaluation set sha256"):
         check_compatible(contract, workload)
-    other = replace(contract_config(workload.config, workload), architecture_id=b"\x02" * 32)
+    other = replace(contract_config(workload.config, workload.eval_set_hash), architecture_id=b"\x02" * 32)
     contract, _ = PoFLContract.deploy(owner, other, "QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN",
                                       deployments_dir=None)
     with pytest.raises(ConfigMismatch, match="architecture"):

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from click.testing import CliRunner
 
+from offchain.chain.connect import connect
+from offchain.chain.deploy import chain_key
 from offchain.cli import cli
 from offchain.devnet import Devnet
+from offchain.miner.network import genesis_cid
+from offchain.miner.run_config import RunConfig
 from offchain.store import compute_cid
 
 
@@ -31,7 +36,7 @@ def test_store_put_get_verify(tmp_path: Path) -> None:
 
 def test_store_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
     code, out = run("store", "get", "Qmbad", "--store-dir", str(tmp_path))
-    assert code == 1 and "MalformedCid: 'Qmbad' is not a CIDv0" in out and "Traceback" not in out
+    assert code == 2 and "Invalid value for 'CID': 'Qmbad' is not a CIDv0" in out and "Traceback" not in out
     blob = tmp_path / "b"
     blob.write_bytes(b"not a model")
     cid = run("store", "put", str(blob), "--store-dir", str(tmp_path))[1].strip()
@@ -43,9 +48,13 @@ def test_deploy_and_info_on_anvil(anvil: Devnet, tmp_path: Path) -> None:
     code, out = run("deploy", "--rpc-url", anvil.rpc_url, "--genesis-cid",
                     "QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN", "--deployments-dir", str(tmp_path))
     assert code == 0, out
-    assert (tmp_path / "31337.json").exists()
-    code, out = run("info", "--rpc-url", anvil.rpc_url, "--contract", out.split(" at ")[1].split()[0])
+    address = out.split(" at ")[1].split()[0]
+    record = json.loads((tmp_path / chain_key(connect(anvil.rpc_url)) / "PoFLConsensus.json").read_text())
+    assert record["address"] == address and record["settings"]["n_miners"] == 10
+    code, out = run("info", "--rpc-url", anvil.rpc_url, "--contract", address, "--json")
     assert code == 0 and '"threshold_bps": 6000' in out and '"phase": "COMMIT"' in out
+    code, out = run("info", "--rpc-url", anvil.rpc_url, "--contract", address)
+    assert code == 0 and "round 1, phase COMMIT" in out and "threshold 0.6" in out
 
 
 def test_deploy_publishes_a_genesis_model_when_none_is_given(anvil: Devnet, tmp_path: Path) -> None:
@@ -53,6 +62,7 @@ def test_deploy_publishes_a_genesis_model_when_none_is_given(anvil: Devnet, tmp_
     code, out = run("deploy", "--rpc-url", anvil.rpc_url, "--store-dir", store, "--deployments-dir", str(tmp_path))
     assert code == 0, out
     cid = out.split("stored as ")[1].split()[0]
+    assert cid == genesis_cid(RunConfig())
     code, out = run("store", "verify", cid, "--architecture", "simplenet", "--store-dir", store)
     assert code == 0 and "a valid simplenet model" in out
 

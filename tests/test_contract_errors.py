@@ -1,4 +1,4 @@
-"""Every custom error of PoFLConsensus, triggered for real on Anvil and decoded in Python."""
+"""Every custom error of PoFLConsensus, triggered for real on Anvil and decoded in Python with its NatSpec hint."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from eth_abi import encode as abi_encode
 from eth_account import Account
+from eth_utils import function_signature_to_4byte_selector
 from web3 import Web3
 
 from offchain.chain import errors as E
@@ -15,222 +17,296 @@ from offchain.chain.accounts import LocalSigner
 from offchain.chain.compile import compile_contracts
 from offchain.chain.deploy import load_artifact
 from offchain.chain.errors import ErrorDecoder
-from offchain.chain.pofl import PoFLContract, increase_time
-from offchain.chain.rounds import SealedClaim, cast_votes, commit_claims, committee_of, reveal_claims
+from offchain.chain.pofl import (
+    ENUMS,
+    ClaimState,
+    ConfigField,
+    Phase,
+    PoFLContract,
+    decode_struct,
+    encode_struct,
+    increase_time,
+)
+from offchain.chain.rounds import SealedClaim, commit_claims, draw_committee, reveal_claims
 from offchain.chain.tx import send, wait_all
-from tests.pofl_fixtures import BASE_CONFIG, STAKE, Deployed, deploy_with_miners
+from offchain.errors import PoflError, PoflValueError
+from offchain.store.cid import cid_to_digest
+from tests.pofl_fixtures import BASE_CONFIG, GENESIS_CID, MISS_BOND, STAKE, Deployed, cid_of, deploy_with_miners
 
 ROUND = 1
+SALT = b"\x07" * 32
 
 
 @pytest.fixture
-def d3(anvil_w3: Web3) -> Deployed:
-    return deploy_with_miners(anvil_w3, 3)
+def d5(anvil_w3: Web3) -> Deployed:
+    return deploy_with_miners(anvil_w3, 5)
 
 
-def in_validation(d: Deployed, accuracies: tuple[int, ...] = (7000, 7100, 7200)) -> tuple[int, str]:
-    c = d.contract
-    r = c.current_round()
-    claims = [(m, SealedClaim(r, f"Qm{i}", a)) for i, (m, a) in enumerate(zip(d.miners, accuracies, strict=True))]
-    commit_claims(c, claims)
-    reveal_claims(c, claims)
-    return r, c.round_info(r).candidate
+def fresh_signer(w3: Web3, wei: int = 10**20) -> LocalSigner:
+    signer = LocalSigner(w3, Account.create(os.urandom(16)).key.to_0x_hex())
+    w3.provider.make_request("anvil_setBalance", [signer.address, hex(wei)])
+    return signer
 
 
-def test_every_abi_error_has_a_python_exception() -> None:
-    names = ErrorDecoder(load_artifact("PoFLConsensus")["abi"]).error_names()
+def test_every_abi_error_has_a_python_exception_and_a_natspec_hint() -> None:
+    decoder = ErrorDecoder.from_artifact(load_artifact("PoFLConsensus"), ENUMS)
+    names = decoder.error_names()
     assert names == set(E.ERRORS), f"unmapped: {names - set(E.ERRORS)}; stale: {set(E.ERRORS) - names}"
+    assert all(decoder.hint(name) for name in names), [n for n in names if not decoder.hint(n)]
+    assert all(issubclass(cls, PoflError) for cls in E.ERRORS.values())
 
 
-def test_not_owner(d3: Deployed) -> None:
-    with pytest.raises(E.NotOwner, match="only the contract owner"):
-        d3.contract.set_block_reward(d3.miners[0], 1)
+def test_hints_are_the_interface_natspec() -> None:
+    decoder = ErrorDecoder.from_artifact(load_artifact("PoFLConsensus"), ENUMS)
+    assert decoder.hint("PoFLWrongPhase") == ("The action needs phase `expected` but the round is in phase `actual`. "
+                                              "Wait for the phase (currentPhase()); leave() is allowed only in the "
+                                              "Commit phase.")
 
 
-@pytest.mark.parametrize(("field", "value"), [("threshold_bps", 10001), ("tolerance_bps", 10001),
-                                              ("quorum_bps", 5000), ("commit_duration", 0),
-                                              ("eval_set_hash", b"\0" * 32), ("architecture_id", b"\0" * 32)])
-def test_invalid_config_at_deploy(anvil_w3: Web3, field: str, value: object) -> None:
-    owner = LocalSigner(anvil_w3, Account.create().key.to_0x_hex())
-    anvil_w3.provider.make_request("anvil_setBalance", [owner.address, hex(10**20)])
-    with pytest.raises(E.InvalidConfig) as info:
-        PoFLContract.deploy(owner, replace(BASE_CONFIG, **{field: value}), "QmG", deployments_dir=None)
-    expected = {"threshold_bps": "thresholdBps", "tolerance_bps": "toleranceBps", "quorum_bps": "quorumBps",
-                "commit_duration": "duration", "eval_set_hash": "evalSetHash", "architecture_id": "architectureId"}
-    assert info.value.args_by_name == {"field": expected[field]}
+@pytest.mark.parametrize(("name", "types", "values"), [
+    ("InsufficientBalance", ["uint256", "uint256"], [1, 2]),  # sendValue never lacks ETH: it is conserved
+    ("OwnableInvalidOwner", ["address"], ["0x" + "00" * 20]),  # Ownable2Step never checks a zero owner
+])
+def test_unreachable_library_errors_still_decode(name: str, types: list[str], values: list) -> None:
+    """Two errors of the OpenZeppelin code in the ABI that no call can reach; their decoding is checked."""
+    decoder = ErrorDecoder.from_artifact(load_artifact("PoFLConsensus"), ENUMS)
+    data = function_signature_to_4byte_selector(f"{name}({','.join(types)})") + abi_encode(types, values)
+    error = decoder.decode(data, "test")
+    assert type(error) is E.ERRORS[name] and error.hint
 
 
-def test_invalid_config_in_setters(d3: Deployed) -> None:
-    with pytest.raises(E.InvalidConfig, match="duration"):
-        d3.contract.set_phase_durations(d3.owner, 0, 1, 1)
-    with pytest.raises(E.InvalidConfig, match="quorumBps"):
-        d3.contract.set_validation(d3.owner, 100, 10001, 0)
-    with pytest.raises(E.InvalidConfig, match="owner"):
-        d3.contract.transfer_ownership(d3.owner, "0x" + "00" * 20)
+def test_structs_decode_by_component_name_not_position() -> None:
+    components = [{"name": n, "type": t, "internalType": i} for n, t, i in [
+        ("digest", "bytes32", "bytes32"), ("status", "uint8", "enum IPoFLConsensus.ClaimStatus"),
+        ("position", "uint16", "uint16"), ("eligible", "bool", "bool"), ("commitment", "bytes32", "bytes32"),
+        ("cidKind", "uint8", "enum IPoFLConsensus.CidKind"), ("accuracyBps", "uint16", "uint16")]]
+    claim = decode_struct(ClaimState, components, (b"\1" * 32, 2, 3, True, b"\0" * 32, 2, 7100))
+    assert (claim.status.name, claim.position, claim.accuracy_bps, claim.cid_kind.name) == (
+        "REVEALED", 3, 7100, "V1_RAW")
+    with pytest.raises(PoflValueError, match="does not match the ABI"):
+        decode_struct(ClaimState, components[:-1], (b"\1" * 32, 2, 3, True, b"\0" * 32, 2))
 
 
-def test_empty_and_long_genesis_cid(anvil_w3: Web3) -> None:
-    owner = deploy_with_miners(anvil_w3, 0).owner
-    with pytest.raises(E.EmptyCid):
-        PoFLContract.deploy(owner, BASE_CONFIG, "", deployments_dir=None)
-    with pytest.raises(E.CidTooLong) as info:
-        PoFLContract.deploy(owner, BASE_CONFIG, "Q" * 129, deployments_dir=None)
-    assert info.value.args_by_name == {"length": 129, "max": 128}
+def test_not_owner_and_two_step_ownership(d5: Deployed) -> None:
+    c, owner, newcomer = d5.contract, d5.owner, d5.miners[0]
+    with pytest.raises(E.OwnableUnauthorizedAccount, match="not authorized") as info:
+        c.set_block_reward(newcomer, 1)
+    assert info.value.args_by_name == {"account": newcomer.address}
+    c.transfer_ownership(owner, newcomer.address).wait()
+    assert c.owner() == owner.address and c.pending_owner() == newcomer.address  # step 1 hands nothing over
+    with pytest.raises(E.OwnableUnauthorizedAccount):
+        c.accept_ownership(d5.miners[1])
+    c.accept_ownership(newcomer).wait()
+    assert c.owner() == newcomer.address
+    with pytest.raises(E.OwnableUnauthorizedAccount):
+        c.set_block_reward(owner, 1)
+
+
+INVALID = [("threshold_bps", 10001, ConfigField.THRESHOLD_BPS), ("tolerance_bps", 1001, ConfigField.TOLERANCE_BPS),
+           ("quorum_bps", 5000, ConfigField.QUORUM_BPS), ("quorum_bps", 6667, ConfigField.QUORUM_BPS),
+           ("min_committee", 0, ConfigField.MIN_COMMITTEE), ("committee_size", 2, ConfigField.COMMITTEE_SIZE),
+           ("commit_duration", 0, ConfigField.DURATION), ("validation_duration", 0, ConfigField.DURATION),
+           ("seed_lookahead", 0, ConfigField.SEED_LOOKAHEAD), ("seed_lookahead", 129, ConfigField.SEED_LOOKAHEAD),
+           ("min_stake", 0, ConfigField.MIN_STAKE), ("miss_bond", 0, ConfigField.MISS_BOND),
+           ("miss_bond", STAKE + 1, ConfigField.MISS_BOND),
+           ("misreport_penalty_bps", 10001, ConfigField.MISREPORT_PENALTY_BPS),
+           ("eval_set_hash", b"\0" * 32, ConfigField.EVAL_SET_HASH),
+           ("architecture_id", b"\0" * 32, ConfigField.ARCHITECTURE_ID)]
+
+
+@pytest.mark.parametrize(("field", "value", "expected"), INVALID)
+def test_invalid_config_at_deploy(anvil_w3: Web3, field: str, value: object, expected: ConfigField) -> None:
+    with pytest.raises(E.PoFLInvalidConfig) as info:
+        PoFLContract.deploy(fresh_signer(anvil_w3), replace(BASE_CONFIG, **{field: value}), GENESIS_CID,
+                            deployments_dir=None)
+    assert info.value.args_by_name == {"field": expected}
+    assert f"field=ConfigField.{expected.name}" in str(info.value)
+
+
+def test_invalid_config_in_setters(d5: Deployed) -> None:
+    c, owner = d5.contract, d5.owner
+    cases = [(lambda: c.set_phase_durations(owner, 0, 1, 1), ConfigField.DURATION),
+             (lambda: c.set_validation(owner, 100, 10001, 0, 3), ConfigField.QUORUM_BPS),
+             (lambda: c.set_validation(owner, 5000, 6000, 0, 3), ConfigField.TOLERANCE_BPS),
+             (lambda: c.set_validation(owner, 100, 6000, 0, 0), ConfigField.MIN_COMMITTEE),
+             (lambda: c.set_penalties(owner, 0, 100), ConfigField.MISS_BOND),
+             (lambda: c.set_penalties(owner, MISS_BOND, 10001), ConfigField.MISREPORT_PENALTY_BPS)]
+    for action, field in cases:
+        with pytest.raises(E.PoFLInvalidConfig) as info:
+            action()
+        assert info.value.args_by_name == {"field": field}
+
+
+def test_empty_genesis_digest(anvil_w3: Web3) -> None:
+    # the client refuses what is not a CID; the contract refuses a zero digest
+    owner = fresh_signer(anvil_w3)
+    with pytest.raises(PoflValueError):
+        PoFLContract.deploy(owner, BASE_CONFIG, "not-a-cid-at-all", deployments_dir=None)
+    artifact = load_artifact("PoFLConsensus")
+    factory = anvil_w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    constructor = next(e for e in artifact["abi"] if e["type"] == "constructor")
+    args = (encode_struct(BASE_CONFIG, constructor["inputs"][0]["components"]), b"\0" * 32, 0)
+    with pytest.raises(E.PoFLEmptyDigest):
+        send(owner, factory.constructor(*args), ErrorDecoder.from_artifact(artifact, ENUMS))
 
 
 def test_registration_errors(anvil_w3: Web3) -> None:
     d = deploy_with_miners(anvil_w3, 2)
-    with pytest.raises(E.AlreadyRegistered):
+    with pytest.raises(E.PoFLAlreadyRegistered):
         d.contract.register(d.miners[0], STAKE)
-    newcomer = deploy_with_miners(anvil_w3, 1, register=False, first_key=50).miners[0]
-    with pytest.raises(E.StakeTooLow) as info:
+    newcomer = fresh_signer(anvil_w3)
+    with pytest.raises(E.PoFLStakeTooLow) as info:
         d.contract.register(newcomer, STAKE - 1)
     assert info.value.args_by_name == {"sent": STAKE - 1, "required": STAKE}
-    with pytest.raises(E.NotAMiner):
+    with pytest.raises(E.PoFLNotAMiner):
         d.contract.commit(newcomer, ROUND, b"\1" * 32)
-    with pytest.raises(E.NotAMiner):
+    with pytest.raises(E.PoFLNotAMiner):
         d.contract.add_stake(newcomer, 1)
-    with pytest.raises(E.ZeroValue):
+    with pytest.raises(E.PoFLNotAMiner):
+        d.contract.leave(newcomer)
+    with pytest.raises(E.PoFLZeroValue):
         d.contract.add_stake(d.miners[0], 0)
-    with pytest.raises(E.ZeroValue):
+    with pytest.raises(E.PoFLZeroValue):
         d.contract.fund_rewards(d.owner, 0)
 
 
-def test_too_many_miners(anvil_w3: Web3) -> None:
-    d = deploy_with_miners(anvil_w3, 0, min_stake=1)
-    keys = [Account.create(os.urandom(16)).key.to_0x_hex() for _ in range(257)]
-    signers = [LocalSigner(anvil_w3, k) for k in keys]
-    for s in signers:
-        anvil_w3.provider.make_request("anvil_setBalance", [s.address, hex(10**18)])
-    wait_all([d.contract.register(s, 1) for s in signers[:256]])
-    with pytest.raises(E.TooManyMiners) as info:
-        d.contract.register(signers[256], 1)
-    assert info.value.args_by_name == {"cap": 256}
+def test_stake_beyond_96_bits_is_refused(anvil_w3: Web3) -> None:
+    d = deploy_with_miners(anvil_w3, 0)
+    whale = fresh_signer(anvil_w3, 2**97)
+    with pytest.raises(E.SafeCastOverflowedUintDowncast) as info:
+        d.contract.register(whale, 2**96)
+    assert info.value.args_by_name == {"bits": 96, "value": 2**96}
 
 
-def test_commit_errors(d3: Deployed) -> None:
-    c, m = d3.contract, d3.miners[0]
-    with pytest.raises(E.WrongRound) as info:
+def test_too_many_active_miners(anvil_w3: Web3) -> None:
+    d = deploy_with_miners(anvil_w3, 0, min_stake=1, miss_bond=1)
+    signers = [fresh_signer(anvil_w3, 10**18) for _ in range(256)]
+    wait_all([d.contract.register(s, 1) for s in signers[:255]])
+    with pytest.raises(E.PoFLTooManyMiners) as info:
+        d.contract.register(signers[255], 1)
+    assert info.value.args_by_name == {"cap": 255}
+
+
+def test_commit_errors(d5: Deployed) -> None:
+    c, m = d5.contract, d5.miners[0]
+    with pytest.raises(E.PoFLWrongRound) as info:
         c.commit(m, 2, b"\1" * 32)
     assert info.value.args_by_name == {"expected": 1, "given": 2}
-    with pytest.raises(E.EmptyCommitment):
+    with pytest.raises(E.PoFLEmptyCommitment):
         c.commit(m, ROUND, b"\0" * 32)
     c.commit(m, ROUND, b"\1" * 32).wait()
-    with pytest.raises(E.AlreadyCommitted):
+    with pytest.raises(E.PoFLAlreadyCommitted):
         c.commit(m, ROUND, b"\2" * 32)
-    with pytest.raises(E.WrongPhase) as info:
-        c.reveal(m, ROUND, "Qm", 7000, b"\0" * 32)
-    assert info.value.args_by_name == {"expected": 1, "actual": 0}
+    with pytest.raises(E.PoFLWrongPhase) as info:
+        c.reveal(m, ROUND, cid_of("a"), 7000, SALT)
+    assert info.value.args_by_name == {"expected": Phase.REVEAL, "actual": Phase.COMMIT}
+    assert "expected=Phase.REVEAL" in str(info.value)
 
 
-def test_reveal_errors(d3: Deployed) -> None:
-    c = d3.contract
-    a, b, _ = d3.miners
-    ca, cb = SealedClaim(ROUND, "QmA", 7000), SealedClaim(ROUND, "QmB", 7100)
+def test_reveal_errors(d5: Deployed) -> None:
+    c = d5.contract
+    a, b = d5.miners[:2]
+    ca, cb = SealedClaim(ROUND, cid_of("A"), 7000), SealedClaim(ROUND, cid_of("B"), 7100)
     commit_claims(c, [(a, ca), (b, cb)])
     increase_time(c.w3, 61)
-    with pytest.raises(E.NotCommitted):
-        c.reveal(d3.miners[2], ROUND, "QmC", 7000, b"\0" * 32)
-    with pytest.raises(E.RevealMismatch):
-        c.reveal(a, ROUND, "QmA", 7001, ca.salt)
-    with pytest.raises(E.RevealMismatch):
-        c.reveal(a, ROUND, "QmA", 7000, b"\x09" * 32)
-    with pytest.raises(E.AccuracyOutOfRange) as info:
-        c.reveal(a, ROUND, "QmA", 10001, ca.salt)
+    with pytest.raises(E.PoFLNotCommitted):
+        c.reveal(d5.miners[2], ROUND, cid_of("C"), 7000, SALT)
+    with pytest.raises(E.PoFLRevealMismatch):
+        c.reveal(a, ROUND, ca.cid, 7001, ca.salt)
+    with pytest.raises(E.PoFLRevealMismatch):
+        c.reveal(a, ROUND, ca.cid, 7000, b"\x09" * 32)
+    with pytest.raises(E.PoFLAccuracyOutOfRange) as info:
+        c.reveal(a, ROUND, ca.cid, 10001, ca.salt)
     assert info.value.args_by_name == {"accuracyBps": 10001}
-    with pytest.raises(E.EmptyCid):
-        c.reveal(a, ROUND, "", 7000, ca.salt)
-    with pytest.raises(E.CidTooLong):
-        c.reveal(a, ROUND, "Q" * 200, 7000, ca.salt)
+    with pytest.raises(E.PoFLEmptyDigest):
+        send(a, c.contract.functions.reveal(ROUND, b"\0" * 32, 0, 7000, ca.salt), c.errors)
     c.reveal(a, ROUND, ca.cid, ca.accuracy_bps, ca.salt).wait()
-    with pytest.raises(E.AlreadyRevealed):
+    with pytest.raises(E.PoFLAlreadyRevealed):
         c.reveal(a, ROUND, ca.cid, ca.accuracy_bps, ca.salt)
 
 
 def test_vote_errors(anvil_w3: Web3) -> None:
-    d = deploy_with_miners(anvil_w3, 4, committee_size=2)
+    d = deploy_with_miners(anvil_w3, 7, committee_size=3)
     c = d.contract
-    r, candidate = in_validation(d, (7000, 7100, 7200, 7300))
-    committee = committee_of(c, r, d.miners)
-    outsider = next(m for m in d.miners if m not in committee and m.address != candidate)
-    with pytest.raises(E.VotingOnOwnClaim):
-        c.vote(d.by_address(candidate), r, candidate, 7000)
-    with pytest.raises(E.StaleCandidate):
-        c.vote(committee[0], r, outsider.address, 7000)
-    with pytest.raises(E.NotInCommittee):
-        c.vote(outsider, r, candidate, 7000)
-    with pytest.raises(E.AccuracyOutOfRange):
-        c.vote(committee[0], r, candidate, 10001)
-    c.vote(committee[0], r, candidate, 7300).wait()
-    with pytest.raises(E.AlreadyVoted):
-        c.vote(committee[0], r, candidate, 7300)
+    r = c.current_round()
+    claims = [(m, SealedClaim(r, cid_of(f"e{i}"), 7000 + i)) for i, m in enumerate(d.miners)]
+    commit_claims(c, claims)
+    reveal_claims(c, claims)
+    with pytest.raises(E.PoFLCommitteePending) as info:  # the seed block is not mined yet
+        c.vote(d.miners[0], r, 1, 7000)
+    assert info.value.args_by_name["seedBlock"] == c.round_info(r).seed_block
+    seats = draw_committee(c, d.owner)
+    candidate = c.round_info(r).candidate
+    seat = d.by_address(seats[0])
+    outsider = next(m for m in d.miners if m.address not in seats)
+    with pytest.raises(E.PoFLNotInCommittee):
+        c.vote(d.by_address(candidate), r, 1, 7000)  # a claimant never sits on its own committee
+    with pytest.raises(E.PoFLNotInCommittee):
+        c.vote(outsider, r, 1, 7000)
+    with pytest.raises(E.PoFLStaleValidation) as info:
+        c.vote(seat, r, 2, 7000)
+    assert info.value.args_by_name == {"current": 1, "given": 2}
+    with pytest.raises(E.PoFLAccuracyOutOfRange):
+        c.vote(seat, r, 1, 10001)
+    c.vote(seat, r, 1, 7006).wait()
+    with pytest.raises(E.PoFLAlreadyVoted):
+        c.vote(seat, r, 1, 7006)
 
 
-def test_finalize_too_early_and_inactive_miner(d3: Deployed) -> None:
-    c = d3.contract
-    with pytest.raises(E.WrongPhase) as info:
-        c.finalize(d3.owner)
-    assert info.value.args_by_name == {"expected": 3, "actual": 0}
-    r, candidate = in_validation(d3, (9000, 6000, 6000))
-    cast_votes(c, r, [(v, 1000) for v in committee_of(c, r, d3.miners)])  # the 0.90 claim is false
-    c.finalize(d3.owner).wait()
-    cast_votes(c, r, [(v, 6000) for v in committee_of(c, r, d3.miners)])
-    increase_time(c.w3, 61)  # the slashed miner's committee seat stays empty: decided at the deadline
-    c.finalize(d3.owner).wait()
-    assert c.block_count() == 2
-    with pytest.raises(E.MinerInactive):
-        c.commit(d3.by_address(candidate), r + 1, b"\1" * 32)
-    c.add_stake(d3.by_address(candidate), STAKE).wait()  # topping up re-activates
-    c.commit(d3.by_address(candidate), r + 1, b"\1" * 32).wait()
-
-
-def test_leave_not_allowed_and_nothing_to_withdraw(d3: Deployed) -> None:
-    c, m = d3.contract, d3.miners[0]
-    with pytest.raises(E.NothingToWithdraw):
-        c.withdraw_rewards(m)
+def test_finalize_too_early_and_leave_rules(d5: Deployed) -> None:
+    c, m = d5.contract, d5.miners[0]
+    with pytest.raises(E.PoFLWrongPhase) as info:
+        c.finalize(d5.owner)
+    assert info.value.args_by_name == {"expected": Phase.FINALIZE, "actual": Phase.COMMIT}
     c.commit(m, ROUND, b"\1" * 32).wait()
-    with pytest.raises(E.LeaveNotAllowed, match="committed to the current round"):
-        c.leave(m)
-    c.commit(d3.miners[1], ROUND, b"\1" * 32).wait()
-    c.commit(d3.miners[2], ROUND, b"\1" * 32).wait()
-    with pytest.raises(E.LeaveNotAllowed, match="only during the Commit phase"):
-        c.leave(m)
+    with pytest.raises(E.PoFLAlreadyCommitted):
+        c.leave(m)  # committed in this round: leave after it
+    wait_all([c.commit(x, ROUND, b"\1" * 32) for x in d5.miners[1:]])
+    with pytest.raises(E.PoFLWrongPhase):
+        c.leave(d5.miners[1])  # only in the Commit phase
 
 
-def test_block_not_found(d3: Deployed) -> None:
-    with pytest.raises(E.BlockNotFound) as info:
-        d3.contract.block_at(5)
+def test_nothing_to_withdraw_and_block_not_found(d5: Deployed) -> None:
+    with pytest.raises(E.PoFLNothingToWithdraw):
+        d5.contract.withdraw_rewards(d5.miners[0])
+    with pytest.raises(E.PoFLBlockNotFound) as info:
+        d5.contract.block_at(5)
     assert info.value.args_by_name == {"height": 5}
 
 
 @pytest.fixture(scope="module")
-def proxy_artifact(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def proxy_artifact() -> dict:
     return compile_contracts(Path(__file__).parent / "contracts")["MinerProxy"]
 
 
 def _proxy_miner(d: Deployed, artifact: dict, mode: int):
     w3 = d.contract.w3
-    owner = d.owner
     factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-    decoder = d.contract.errors  # proxy calls bubble PoFLConsensus errors
-    receipt = send(owner, factory.constructor(d.contract.address), decoder).wait()
+    decoder = d.contract.errors  # the proxy's calls bubble PoFLConsensus's (and OpenZeppelin's) errors
+    receipt = send(d.owner, factory.constructor(d.contract.address), decoder).wait()
     proxy = w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
-    send(owner, proxy.functions.register(), decoder, value=STAKE).wait()
-    send(owner, proxy.functions.setMode(mode), decoder).wait()
+    send(d.owner, proxy.functions.register(), decoder, value=STAKE).wait()
+    send(d.owner, proxy.functions.setMode(mode), decoder).wait()
     return proxy, decoder
 
 
-def test_transfer_failed_when_receiver_rejects(anvil_w3: Web3, proxy_artifact: dict) -> None:
+def test_failed_call_when_receiver_rejects(anvil_w3: Web3, proxy_artifact: dict) -> None:
     d = deploy_with_miners(anvil_w3, 0)
     proxy, decoder = _proxy_miner(d, proxy_artifact, mode=1)
-    with pytest.raises(E.TransferFailed) as info:
+    with pytest.raises(E.FailedCall):
         send(d.owner, proxy.functions.leave(), decoder)
-    assert info.value.args_by_name["to"] == proxy.address and info.value.args_by_name["amount"] == STAKE
+    assert d.contract.miner_info(proxy.address).registered  # nothing changed
 
 
 def test_reentrant_leave_is_refused(anvil_w3: Web3, proxy_artifact: dict) -> None:
     d = deploy_with_miners(anvil_w3, 0)
     proxy, decoder = _proxy_miner(d, proxy_artifact, mode=2)
-    with pytest.raises(E.Reentrancy):
+    with pytest.raises(E.ReentrancyGuardReentrantCall):
         send(d.owner, proxy.functions.leave(), decoder)
-    assert d.contract.miner_info(proxy.address).registered  # nothing changed
+    assert d.contract.miner_info(proxy.address).registered
+
+
+def test_client_refuses_a_string_that_is_not_a_cid(d5: Deployed) -> None:
+    with pytest.raises(PoflValueError):
+        d5.contract.commitment(ROUND, "QmGenesis", 7000, SALT, d5.miners[0].address)
+    assert cid_to_digest(cid_of("x"))[0] != b"\0" * 32

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from offchain.chain.accounts import LocalSigner
-from offchain.chain.pofl import PoFLContract
+from offchain.chain.pofl import ClaimStatus, PoFLContract
 from offchain.devnet import Devnet
 from offchain.fl.models import build_model
 from offchain.ipfs_daemon import IpfsDaemon
@@ -27,13 +27,29 @@ from offchain.miner.processes import start_miner
 from offchain.miner.strategy import WorkloadStrategy
 from offchain.miner.workload import RunConfig, Workload
 from offchain.procs import ManagedProcess
-from offchain.store.cid import compute_cid
+from offchain.store.cid import CidKind, cid_from_digest, compute_cid
 from offchain.store.ipfs import IpfsStore
 from offchain.store.models import publish_model
 from tests.netproxy import FlakyProxy
 from tests.run_setup import deploy_run
 
 pytestmark = pytest.mark.slow
+
+
+def decided(contract: PoFLContract, round_id: int, claimant: str) -> Any:
+    """The ClaimDecided event of ``claimant``'s claim in ``round_id`` (the last one, if validated twice)."""
+    return [e["args"] for e in contract.events("ClaimDecided", 0)
+            if e["args"]["round"] == round_id and e["args"]["claimant"] == claimant][-1]
+
+
+def revealed_in(contract: PoFLContract, round_id: int, miner: str) -> bool:
+    return any(e["args"]["round"] == round_id and e["args"]["miner"] == miner for e in contract.events("Revealed", 0))
+
+
+def validation_of(contract: PoFLContract, round_id: int, candidate: str) -> int:
+    """The attempt number of the validation of ``candidate``'s claim in ``round_id``."""
+    return next(e["args"]["attempt"] for e in contract.events("ValidationOpened", 0)
+                if e["args"]["round"] == round_id and e["args"]["candidate"] == candidate)
 
 
 def header_bomb(depth: int = 100_000) -> bytes:
@@ -68,9 +84,10 @@ def assert_clean_logs(logs: Path, n: int) -> None:
 
 def test_hostile_cids_are_voted_down_and_no_honest_miner_exits(anvil: Devnet, ipfs_daemon: IpfsDaemon,
                                                                tmp_path: Path) -> None:
-    """An attacker reveals (a) a CID no store has, (b) a garbage string, (c) the CID of a model of another
-    architecture, (d) a header bomb, each claiming 100%: every honest committee member measures it at 0 and
-    votes reject, the attacker is slashed, the honest best claim is the round's block, nobody exits."""
+    """An attacker reveals (a) a CID no store has, (b) garbage (consensus v2 reveals a 32-byte digest, so a
+    garbage string cannot even be revealed: its nearest is a random digest), (c) the CID of a model of another
+    architecture, (d) a header bomb, each claiming 100%: every honest seat measures it at 0, the attacker is
+    slashed, the honest best claim is the round's block at its median, nobody exits."""
     n_honest = 4
     # flexBlock's rule (no improvement needed): every round with an honest claim can make a block
     config = RunConfig(n_miners=n_honest + 1, threshold=0.05, require_improvement=False, phase_seconds=12)
@@ -81,7 +98,7 @@ def test_hostile_cids_are_voted_down_and_no_honest_miner_exits(anvil: Devnet, ip
     cnn = build_model("cnn")
     attacks = {
         "absent": compute_cid(b"a model nobody ever stored"),
-        "garbage": "not-a-cid-at-all",
+        "garbage": cid_from_digest(os.urandom(32), CidKind.V1_RAW),
         "wrong-architecture": publish_model(store, cnn.state_dict(), "cnn"),
         "header-bomb": store.put(header_bomb()),
     }
@@ -98,28 +115,33 @@ def test_hostile_cids_are_voted_down_and_no_honest_miner_exits(anvil: Devnet, ip
             try:
                 while True:  # the round in progress when it joined may be past its Commit phase
                     record = driver.run_round(max_seconds=120)
-                    if contract.claim_of(record.round, attacker.address).revealed:
+                    if revealed_in(contract, record.round, attacker.address):
                         break
                     assert all(p.alive() for p in procs)
             finally:
                 driver.close()
             r = record.round
-            assert contract.claim_of(r, attacker.address).cid == cid
-            assert contract.claim_of(r, attacker.address).rejected, f"{name}: the forged claim was not rejected"
-            assert contract.miner_info(attacker.address).stake == 0, f"{name}: the attacker kept its stake"
+            revealed = {e["args"]["miner"]: e["args"] for e in contract.events("Revealed", 0)
+                        if e["args"]["round"] == r}
+            assert cid_from_digest(revealed[attacker.address]["digest"], revealed[attacker.address]["cidKind"]) == cid
+            outcome = decided(contract, r, attacker.address)
+            assert outcome["outcome"] == ClaimStatus.REJECTED, f"{name}: the forged claim was not rejected"
+            assert outcome["medianBps"] == 0 and outcome["reports"] == outcome["seats"] >= 3, (name, outcome)
+            assert not contract.miner_info(attacker.address).registered, f"{name}: the attacker kept its stake"
+            attempt = validation_of(contract, r, attacker.address)
             votes = [e["args"] for e in contract.events("Voted", 0) if e["args"]["round"] == r
-                     and e["args"]["claimant"] == attacker.address]
-            assert votes and {v["validator"] for v in votes} <= honest_addresses
-            assert all(v["measuredBps"] == 0 and not v["approve"] for v in votes), (name, votes)
-            assert len(votes) >= contract.round_info(r).quorum
+                     and e["args"]["attempt"] == attempt]
+            assert {v["validator"] for v in votes} <= honest_addresses
+            assert all(v["measuredBps"] == 0 for v in votes), (name, votes)  # every honest seat measured 0
             block = contract.latest_block()  # the forged claim was rejected: the next best was validated
             assert block.round == r and block.miner in honest_addresses, name
-            revealed = [contract.claim_of(r, a) for a in honest_addresses]
-            assert block.accuracy_bps == max(c.accuracy_bps for c in revealed if c.revealed and c.eligible)
+            best = max(args["accuracyBps"] for a, args in revealed.items() if a in honest_addresses)
+            assert decided(contract, r, block.miner)["claimedBps"] == best
+            assert block.accuracy_bps == decided(contract, r, block.miner)["medianBps"]
             assert all(p.alive() for p in procs), f"an honest miner exited after the {name} attack"
         assert_clean_logs(logs, n_honest)
         reasons = "".join((logs / f"miner-{i}.log").read_text() for i in range(n_honest))
-        for cid, why in ((attacks["garbage"], "MalformedCid"), (attacks["wrong-architecture"], "ModelFormatError"),
+        for cid, why in ((attacks["wrong-architecture"], "ModelFormatError"),
                          (attacks["header-bomb"], "ModelFormatError")):
             assert f"measures candidate {cid} at 0: {why}" in reasons, why
     finally:
@@ -132,19 +154,20 @@ def _frozen_after_commit(contract: PoFLContract, victim: LocalSigner, proc: Mana
     """SIGSTOP ``proc`` right after its commitment of a round is mined; the round it froze in."""
     def committed_round() -> int | None:
         r = contract.current_round()
-        return r if any(contract.claim_of(r, victim.address).commitment) else None
+        return r if contract.claim_of(r, victim.address).committed else None
 
     r = wait_for(committed_round, 120, "the victim to commit", [proc, *others])
     os.kill(proc.pid, signal.SIGSTOP)  # type: ignore[arg-type]
     return r
 
 
+@pytest.mark.soak
 def test_a_miner_frozen_after_committing_never_stops_the_others(anvil: Devnet, tmp_path: Path) -> None:
     """20 times: one of three miners is frozen right after it commits; the other two stay up and the round
     closes by its deadlines (the victim neither reveals nor votes), then the victim is thawed."""
     from offchain.store import LocalStore
 
-    config = RunConfig(n_miners=3, threshold=0.0, phase_seconds=3)
+    config = RunConfig(n_miners=3, min_committee=1, threshold=0.0, phase_seconds=3)
     workload = Workload(config)
     run = deploy_run(anvil.rpc_url, config, workload, LocalStore(tmp_path / "s"), 80)
     contract, signers = run.contract, run.signers
@@ -163,7 +186,7 @@ def test_a_miner_frozen_after_committing_never_stops_the_others(anvil: Devnet, t
                 os.kill(procs[victim].pid, signal.SIGCONT)  # type: ignore[arg-type]
             # frozen before it could reveal (unless it committed last and revealed at once): the reveal
             # deadline, and the validation deadline for want of its vote, closed the round
-            unrevealed += not contract.claim_of(r, signers[victim].address).revealed
+            unrevealed += not revealed_in(contract, r, signers[victim].address)
             assert all(p.alive() for p in procs), f"repetition {rep}: a miner exited"
         assert unrevealed >= 1 and contract.block_count() > 1
     finally:
@@ -172,12 +195,13 @@ def test_a_miner_frozen_after_committing_never_stops_the_others(anvil: Devnet, t
     assert_clean_logs(logs, 3)
 
 
+@pytest.mark.soak
 def test_miners_ride_out_an_rpc_that_drops_connections(anvil: Devnet, tmp_path: Path) -> None:
     """The miners reach the chain through a proxy that is cut for a few seconds, five times: no miner exits
     and rounds go on making blocks."""
     from offchain.store import LocalStore
 
-    config = RunConfig(n_miners=3, threshold=0.0, phase_seconds=4)
+    config = RunConfig(n_miners=3, min_committee=2, threshold=0.0, phase_seconds=4)
     workload = Workload(config)
     run = deploy_run(anvil.rpc_url, config, workload, LocalStore(tmp_path / "s"), 90)
     contract, signers = run.contract, run.signers
@@ -210,7 +234,7 @@ def test_a_restarted_miner_lives_with_an_unfetchable_head(anvil: Devnet, tmp_pat
     retries the fetch with backoff instead of dying in its head sync."""
     from offchain.store import LocalStore
 
-    config = RunConfig(n_miners=3, threshold=0.0, phase_seconds=4)
+    config = RunConfig(n_miners=3, min_committee=1, threshold=0.0, phase_seconds=4)
     workload = Workload(config)
     store_dir = tmp_path / "s"
     run = deploy_run(anvil.rpc_url, config, workload, LocalStore(store_dir), 100)
@@ -244,7 +268,7 @@ def test_an_unfunded_miner_exits_with_its_own_exit_code(anvil: Devnet, tmp_path:
 
     from offchain.cli import cli
 
-    config = RunConfig(n_miners=2, threshold=0.0, phase_seconds=4)
+    config = RunConfig(n_miners=2, min_committee=1, threshold=0.0, phase_seconds=4)
     workload = Workload(config)
     from offchain.store import LocalStore
 
@@ -254,8 +278,8 @@ def test_an_unfunded_miner_exits_with_its_own_exit_code(anvil: Devnet, tmp_path:
     from click.testing import CliRunner
 
     result = CliRunner(env=env).invoke(cli, ["miner", "--rpc-url", anvil.rpc_url, "--contract", contract.address,
-                                             "--clients", "0/2", "--miners", "2", "--phase-seconds", "4",
-                                             "--threshold", "0", "--store-dir", str(tmp_path)])
+                                             "--clients", "0/2", "--miners", "2", "--min-committee", "1",
+                                             "--phase-seconds", "4", "--threshold", "0", "--store-dir", str(tmp_path)])
     assert result.exit_code == 4, result.output
     assert "InsufficientFunds" in result.output and "Traceback" not in result.output
     assert contract.miner_info(poor.address).stake == 0 and not contract.miner_info(poor.address).registered
@@ -265,7 +289,7 @@ def test_a_miner_whose_rpc_stays_down_exits_with_its_own_exit_code(anvil: Devnet
     """The miner's own fault: its RPC down for longer than --rpc-grace ends it with one line and exit status 3."""
     from offchain.store import LocalStore
 
-    config = RunConfig(n_miners=2, threshold=0.0, phase_seconds=4)
+    config = RunConfig(n_miners=2, min_committee=1, threshold=0.0, phase_seconds=4)
     workload = Workload(config)
     run = deploy_run(anvil.rpc_url, config, workload, LocalStore(tmp_path / "s"), 105, n_miners=1)
     contract, (signer,) = run.contract, run.signers
@@ -278,7 +302,7 @@ def test_a_miner_whose_rpc_stays_down_exits_with_its_own_exit_code(anvil: Devnet
     (tmp_path / "c.json").write_text(config.to_json())
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        wait_for(lambda: any(contract.claim_of(contract.current_round(), signer.address).commitment), 120,
+        wait_for(lambda: contract.claim_of(contract.current_round(), signer.address).committed, 120,
                  "the miner to commit")
         proxy.cut()
         out, _ = proc.communicate(timeout=60)

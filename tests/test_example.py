@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import time
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,14 @@ def test_the_example_caps_its_rounds(tmp_path: Path, monkeypatch: pytest.MonkeyP
     example = load_example()
     pool = example.main(["--target", "1.0", "--max-rounds", "2", "--miners", "3"])
     try:
-        assert pool.blockchain.get_last_block().height == 0
+        genesis = pool.blockchain.get_last_block()
+        assert genesis.height == 0
         assert pool.contract.current_round() == 3  # two rounds ran, both failed
+        # flexBlock's block: hex hashes, the chain's timestamp, the model's weights in the model's order
+        assert genesis.hash == "0x" + pool.contract.latest_block().block_hash.hex() and len(genesis.hash) == 66
+        assert genesis.previous_hash == "0x" + "00" * 32
+        assert abs(genesis.timestamp - time.time()) < 600
+        model = pool.servers.models[next(iter(pool.servers.models))]["model"]
+        assert [w.shape for w in genesis.weights] == [p.shape for p in model.state_dict().values()]
     finally:
         pool.close()

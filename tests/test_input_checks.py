@@ -65,9 +65,14 @@ def test_missing_artifact_and_record_entry(tmp_path: Path) -> None:
         load_artifact("Nope", tmp_path)
     from offchain.chain.deploy import DeploymentRecord
 
-    write_record(DeploymentRecord("Other", 31337, "0x" + "1" * 40, "0x", 1, "0x", [], "", 0), tmp_path)
-    with pytest.raises(DeploymentError, match="has no PoFLConsensus deployment"):
-        read_record(31337, "PoFLConsensus", tmp_path)
+    record = DeploymentRecord("Other", 31337, "0x" + "1" * 40, "0x", 1, "0x", [], "", 0, "0x" + "ab" * 32)
+    path = write_record(record, tmp_path)
+    path.rename(path.with_name("PoFLConsensus.json"))
+    with pytest.raises(DeploymentError, match="records Other, not PoFLConsensus"):
+        read_record(record.chain_key, "PoFLConsensus", tmp_path)
+    write_record(record, tmp_path)
+    with pytest.raises(DeploymentError, match="no deployment of Other at 0x2{40} is recorded"):
+        read_record(record.chain_key, "Other", tmp_path, "0x" + "2" * 40)
 
 
 def test_accuracy_and_key_index_ranges() -> None:

@@ -98,3 +98,23 @@ def test_jsipfs_add_cat_pin_round_trip_and_stop() -> None:
         repo = node.repo
     assert _wait_gone(pid), f"js-ipfs pid {pid} still alive after stop"
     assert not repo.exists()
+
+
+def test_a_port_left_in_time_wait_by_a_stopped_server_is_free_again() -> None:
+    """A server stopped a moment ago (`pofl devnet --state` restarted) leaves its port in TIME-WAIT; the
+    port is free for the next server, as the probe binds with SO_REUSEADDR as servers do."""
+    from offchain.procs import ensure_port_free
+
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    conn, _ = server.accept()
+    conn.close()  # the server side closes first: its end of the connection waits in TIME-WAIT
+    client.close()
+    server.close()
+    ensure_port_free("127.0.0.1", port, "a devnet")
+    with start_devnet("anvil", port=port) as net:
+        assert net.port == port and net.chain_id() == 31337

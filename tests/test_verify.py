@@ -7,6 +7,7 @@ tampered store, from a committee that lied, and from a hostile RPC that rewrites
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import struct
 from collections.abc import Iterator
@@ -17,18 +18,25 @@ from click.testing import CliRunner
 
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
-from offchain.chain.pofl import ChainBlock, PoFLContract, to_bps
-from offchain.chain.rounds import SealedClaim
-from offchain.chain.tx import wait_all
+from offchain.chain.pofl import ChainBlock, PoFLContract
+from offchain.chain.rounds import placeholder_cid, play_round
 from offchain.cli import cli
 from offchain.devnet import Devnet
-from offchain.miner.verify import Problem, ProblemKind, check_accuracy, check_links, verify_chain
+from offchain.miner.verify import (
+    Problem,
+    ProblemKind,
+    check_accuracy,
+    check_links,
+    check_median,
+    verify_chain,
+)
 from offchain.miner.workload import RunConfig, Workload
 from offchain.store import LocalStore
+from offchain.store.cid import CidKind
 from tests.pofl_fixtures import BASE_CONFIG
-from tests.run_setup import deploy_run, mine_blocks
+from tests.run_setup import deploy_run, mine_blocks, weak_model_cid
 
-CONFIG = RunConfig(n_miners=3, threshold=0.0, phase_seconds=30)
+CONFIG = RunConfig(n_miners=3, min_committee=2, threshold=0.0, phase_seconds=30)
 
 
 @dataclasses.dataclass
@@ -80,20 +88,16 @@ def kinds(report) -> list[tuple[int | None, ProblemKind]]:  # type: ignore[no-un
 
 
 def force_block(chain: HonestChain, cid: str, claimed_bps: int) -> ChainBlock:
-    """A colluding committee makes ``cid`` a block at ``claimed_bps``: its claimant's two fellows vote that
-    they measured exactly that."""
+    """A colluding committee makes ``cid`` a block at ``claimed_bps``: its claimant's two fellows (its whole
+    committee) report that they measured exactly that."""
     c = chain.contract
     claimant, *fellows = chain.signers
-    r = c.current_round()
-    claims = [(claimant, SealedClaim(r, cid, claimed_bps))]
-    claims += [(f, SealedClaim(r, chain.contract.latest_block().cid, c.latest_block().accuracy_bps + 1 + i))
-               for i, f in enumerate(fellows)]
-    wait_all([c.commit(s, r, sc.commitment(c, s.address)) for s, sc in claims])
-    wait_all([c.reveal(s, r, sc.cid, sc.accuracy_bps, sc.salt) for s, sc in claims])
-    wait_all([c.vote(f, r, claimant.address, claimed_bps) for f in fellows])
-    c.finalize(fellows[0]).wait()
+    head_bps = c.latest_block().accuracy_bps
+    claims = [(claimant, claimed_bps)] + [(f, head_bps + 1 + i) for i, f in enumerate(fellows)]
+    played = play_round(c, fellows[0], chain.signers, claims, lambda _candidate, _seat: claimed_bps,
+                        cids={claimant.address: cid})
     block = c.latest_block()
-    assert block.cid == cid and block.round == r
+    assert block.cid == cid and block.round == played.round_id
     return block
 
 
@@ -120,16 +124,19 @@ def test_a_missing_model_is_unavailable_not_a_mismatch(chain: HonestChain) -> No
     assert kinds(report) == [(2, ProblemKind.UNAVAILABLE)] and report.verdict == "UNAVAILABLE"
     code, out = verify_cli(chain)
     assert code == 1 and "unavailable: NotFound" in out and "verified: UNAVAILABLE" in out, out
+    code, out = verify_cli(chain, "--json")
+    report = json.loads(out)
+    assert code == 1 and report["verdict"] == "UNAVAILABLE" and not report["ok"]
 
 
 def test_a_block_whose_committee_lied_about_its_accuracy(chain: HonestChain) -> None:
-    genesis = chain.contract.block_at(0).cid  # a real model, recorded as 99% accurate
-    block = force_block(chain, genesis, 9900)
+    weak = weak_model_cid(LocalStore(chain.store_dir), chain.contract.block_at(0).cid)  # recorded as 99% accurate
+    block = force_block(chain, weak, 9900)
     report = verify_chain(chain.contract, LocalStore(chain.store_dir))
-    assert kinds(report) == [(block.height, ProblemKind.ACCURACY)]
+    assert kinds(report) == [(block.height, ProblemKind.ACCURACY)]  # the median of lies is still a lie
     assert report.blocks[-1].measured is not None and report.blocks[-1].measured < 0.2
     code, out = verify_cli(chain)
-    assert code == 1 and "below the recorded 0.9900" in out and "MISMATCH" in out, out
+    assert code == 1 and "is not the recorded 0.9900" in out and "MISMATCH" in out, out
 
 
 def test_a_header_bomb_block_is_reported_not_a_crash(chain: HonestChain) -> None:
@@ -159,7 +166,8 @@ def test_a_hostile_rpc_that_rewrites_blocks_is_caught(chain: HonestChain) -> Non
         return [blocks[0], dataclasses.replace(blocks[1], accuracy_bps=9999), blocks[2]]
 
     report = verify_chain(HostileRpc(chain.contract, raise_accuracy), LocalStore(chain.store_dir))
-    assert kinds(report) == [(1, ProblemKind.HASH), (1, ProblemKind.ACCURACY), (2, ProblemKind.IMPROVEMENT)]
+    assert kinds(report) == [(1, ProblemKind.HASH), (1, ProblemKind.MEDIAN), (1, ProblemKind.ACCURACY),
+                             (2, ProblemKind.IMPROVEMENT)]
 
     def relink(blocks: list[ChainBlock]) -> list[ChainBlock]:
         forged = dataclasses.replace(blocks[2], parent_hash=b"\x33" * 32)
@@ -172,13 +180,13 @@ def test_a_hostile_rpc_that_rewrites_blocks_is_caught(chain: HonestChain) -> Non
 def test_a_contract_for_another_architecture_or_data_cannot_be_replayed(anvil: Devnet) -> None:
     w3 = connect(anvil.rpc_url)
     owner = LocalSigner(w3, dev_key(0))
-    contract, _ = PoFLContract.deploy(owner, BASE_CONFIG, "QmGenesis", deployments_dir=None)
+    contract, _ = PoFLContract.deploy(owner, BASE_CONFIG, placeholder_cid("genesis"), deployments_dir=None)
     report = verify_chain(contract, LocalStore("/nonexistent-store-unused"))
     assert [str(p) for p in report.problems] == [f"chain: unknown architecture id {'22' * 32}"] and not report.ok
     from offchain.fl.models import architecture_id
 
     mnist_less = dataclasses.replace(BASE_CONFIG, architecture_id=architecture_id("simplenet"))
-    contract, _ = PoFLContract.deploy(owner, mnist_less, "QmGenesis", deployments_dir=None)
+    contract, _ = PoFLContract.deploy(owner, mnist_less, placeholder_cid("genesis"), deployments_dir=None)
     report = verify_chain(contract, LocalStore("/nonexistent-store-unused"))
     assert report.problems == [Problem(ProblemKind.CHAIN, "the contract's evaluation set is not MNIST's test set: "
                                                           "cannot re-evaluate")]
@@ -187,15 +195,16 @@ def test_a_contract_for_another_architecture_or_data_cannot_be_replayed(anvil: D
 # ------------------------------------------------------------------ the pure checks
 
 
-GENESIS = ChainBlock(0, 0, "0x" + "00" * 20, 0, b"\0" * 32, b"", "QmG")
+GENESIS = ChainBlock(0, 0, "0x" + "00" * 20, 0, CidKind.V0_DAG_PB, b"\7" * 32, b"\0" * 32, b"")
 
 
 def _block(height: int, parent: ChainBlock, accuracy_bps: int) -> ChainBlock:
-    b = ChainBlock(height, height, "0x" + "11" * 20, accuracy_bps, parent.block_hash, b"", f"Qm{height}")
+    b = ChainBlock(height, height, "0x" + "11" * 20, accuracy_bps, CidKind.V0_DAG_PB, bytes([height]) * 32,
+                   parent.block_hash, b"")
     return dataclasses.replace(b, block_hash=b.expected_hash())
 
 
-def test_check_links_and_accuracy() -> None:
+def test_check_links_accuracy_and_median() -> None:
     genesis = dataclasses.replace(GENESIS, block_hash=GENESIS.expected_hash())
     b1 = _block(1, genesis, 5000)
     config = dataclasses.replace(BASE_CONFIG, require_improvement=True)
@@ -203,7 +212,11 @@ def test_check_links_and_accuracy() -> None:
     assert [p.kind for p in check_links(_block(2, b1, 5000), b1, config)] == [ProblemKind.IMPROVEMENT]
     assert check_links(_block(2, b1, 5000), b1, dataclasses.replace(config, require_improvement=False)) == []
     assert [p.kind for p in check_links(_block(2, genesis, 6000), b1, config)] == [ProblemKind.LINK]
-    assert check_accuracy(b1, 0.49, 100) == []  # 4900 + 100 >= 5000
+    assert check_accuracy(b1, 0.49, 100) == [] and check_accuracy(b1, 0.51, 100) == []  # within 100 bps
     assert [p.kind for p in check_accuracy(b1, 0.4899, 100)] == [ProblemKind.ACCURACY]
+    assert [p.kind for p in check_accuracy(b1, 0.5101, 100)] == [ProblemKind.ACCURACY]
     assert check_accuracy(genesis, 0.0, 0) == []  # the genesis block records no measurement
-    assert to_bps(0.4899) == 4899
+    assert check_median(b1, [4000, 5000, 9000]) == [] and check_median(b1, [5000, 5100]) == []  # lower median
+    assert [p.kind for p in check_median(b1, [5000, 5100, 5200])] == [ProblemKind.MEDIAN]
+    assert [p.kind for p in check_median(b1, [])] == [ProblemKind.MEDIAN]
+    assert check_median(genesis, []) == []

@@ -15,7 +15,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from offchain.devnet import DEV_MNEMONIC
+from offchain.devnet import DEV_MNEMONIC, DEV_PATH
 from offchain.errors import PoflValueError
 
 Account.enable_unaudited_hdwallet_features()
@@ -26,7 +26,12 @@ def dev_key(index: int, mnemonic: str = DEV_MNEMONIC) -> str:
     """Private key (0x-hex) of account ``index`` of the development mnemonic (m/44'/60'/0'/0/i)."""
     if index < 0:
         raise PoflValueError(f"account index must be >= 0, got {index}")
-    return Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{index}").key.to_0x_hex()
+    return Account.from_mnemonic(mnemonic, account_path=f"{DEV_PATH}{index}").key.to_0x_hex()
+
+
+def dev_address(index: int) -> str:
+    """The checksummed address of dev account ``index``."""
+    return Account.from_key(dev_key(index)).address
 
 
 class LocalSigner:

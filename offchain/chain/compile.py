@@ -10,6 +10,11 @@ The ``solc`` executable is found in this order:
 Artifacts (``contracts/out/<Name>.json``) hold the ABI, creation and runtime bytecode, the
 compiler version and settings and the source's sha256, so that a user without Node or solc
 can still deploy; ``tests/test_compile.py`` recompiles and checks that they are current.
+They also carry the NatSpec (``devdoc``, ``userdoc``): the Python client's error messages come from it.
+
+Imports of ``@openzeppelin/contracts/...`` resolve under ``node_modules`` (the npm package pinned in
+``package.json``): ``node_modules`` is solc's base path, so the source unit names, and with them the
+metadata hash in the bytecode, do not depend on where the checkout lives.
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ COMPILER_SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 200},
     "evmVersion": EVM_VERSION,
     "viaIR": True,
-    "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
+    "outputSelection": {"*": {"*": ["abi", "devdoc", "userdoc", "evm.bytecode.object",
+                                    "evm.deployedBytecode.object", "evm.deployedBytecode.immutableReferences"]}},
 }
 WRAPPER_DIR = PROJECT_ROOT / ".solc"
 
@@ -89,7 +95,8 @@ def source_files(contracts_dir: Path = CONTRACTS_DIR) -> list[Path]:
 
 def compile_contracts(contracts_dir: Path = CONTRACTS_DIR, solc_binary: str | Path | None = None,
                       ) -> dict[str, dict[str, Any]]:
-    """Compile every ``*.sol`` in ``contracts_dir``; return artifacts by contract name."""
+    """Compile every ``*.sol`` in ``contracts_dir``; return the artifacts of its deployable contracts by name
+    (interfaces, abstract contracts and imported libraries get none)."""
     sources = {p.name: p.read_text() for p in source_files(contracts_dir)}
     if not sources:
         raise CompileError(f"no .sol files in {contracts_dir}")
@@ -97,7 +104,8 @@ def compile_contracts(contracts_dir: Path = CONTRACTS_DIR, solc_binary: str | Pa
     request = {"language": "Solidity", "sources": {n: {"content": s} for n, s in sources.items()},
                "settings": COMPILER_SETTINGS}
     try:
-        output = solcx.compile_standard(request, solc_binary=solc, allow_paths=[str(contracts_dir)])
+        output = solcx.compile_standard(request, solc_binary=solc, base_path=str(NODE_MODULES),
+                                        allow_paths=[str(contracts_dir), str(NODE_MODULES)])
     except SolcError as exc:  # py-solc-x raises on any error entry; report solc's own messages
         try:
             output = json.loads(exc.stdout_data)
@@ -109,7 +117,11 @@ def compile_contracts(contracts_dir: Path = CONTRACTS_DIR, solc_binary: str | Pa
     version = _binary_version(solc)
     artifacts: dict[str, dict[str, Any]] = {}
     for source_name, contracts in output["contracts"].items():
+        if source_name not in sources:
+            continue  # an imported (OpenZeppelin) source
         for name, out in contracts.items():
+            if not out["evm"]["bytecode"]["object"]:
+                continue  # an interface or abstract contract
             artifacts[name] = {
                 "contractName": name,
                 "sourcePath": f"contracts/{source_name}",
@@ -117,8 +129,14 @@ def compile_contracts(contracts_dir: Path = CONTRACTS_DIR, solc_binary: str | Pa
                 "compiler": {"version": version, "settings": {k: v for k, v in COMPILER_SETTINGS.items()
                                                                if k != "outputSelection"}},
                 "abi": out["abi"],
+                "devdoc": out["devdoc"],
+                "userdoc": out["userdoc"],
                 "bytecode": "0x" + out["evm"]["bytecode"]["object"],
                 "deployedBytecode": "0x" + out["evm"]["deployedBytecode"]["object"],
+                # where the constructor writes immutables into the runtime code: [start, length] byte ranges
+                "immutableReferences": sorted([r["start"], r["length"]] for refs in
+                                              out["evm"]["deployedBytecode"].get("immutableReferences", {}).values()
+                                              for r in refs),
             }
     return artifacts
 

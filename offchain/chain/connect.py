@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from web3 import EthereumTesterProvider, Web3
 
+from offchain.defaults import IN_PROCESS
 from offchain.devnet import DEV_MNEMONIC
 from offchain.errors import PoflConnectionError
 from offchain.redaction import redact_text, redact_url
-
-IN_PROCESS = "eth-tester"
 
 
 class ChainConnectionError(PoflConnectionError):

@@ -1,13 +1,17 @@
 """Python exceptions for the contract's custom errors.
 
-A revert's data is ``selector || abi-encoded args``; :func:`decode_revert` finds the error
-in the contract's ABI and raises the matching :class:`ContractRevert` subclass, whose
-message names the error, its arguments and what to do about it.
+A revert's data is ``selector || abi-encoded args``; :class:`ErrorDecoder` finds the error in the
+contract's ABI and raises the matching :class:`ContractRevert` subclass. Its message names the error,
+its arguments (enums by name) and what to do about it: the error's NatSpec ``@notice`` and ``@dev``
+as compiled into the artifact's ``userdoc``/``devdoc`` (``contracts/IPoFLConsensus.sol`` documents
+every PoFL error; OpenZeppelin documents its own), so the contract's source is the one place the
+hints are written.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from enum import IntEnum
+from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
@@ -16,151 +20,173 @@ from offchain.errors import PoflRuntimeError
 
 
 class ContractRevert(PoflRuntimeError):
-    """A contract call or transaction reverted."""
+    """A contract call or transaction reverted with one of the contract's custom errors."""
 
-    hint: ClassVar[str] = ""
-
-    def __init__(self, name: str, args: dict[str, Any], action: str = "") -> None:
+    def __init__(self, name: str, args: dict[str, Any], action: str = "", hint: str = "") -> None:
         self.name = name
         self.args_by_name = args
         self.action = action
+        self.hint = hint
         shown = ", ".join(f"{k}={_show(v)}" for k, v in args.items())
         where = f"{action} reverted: " if action else ""
-        super().__init__(f"{where}{name}({shown})" + (f" - {self.hint}" if self.hint else ""))
+        super().__init__(f"{where}{name}({shown})" + (f" - {hint}" if hint else ""))
 
 
 def _show(value: Any) -> str:
-    return "0x" + value.hex() if isinstance(value, bytes) else repr(value)
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, IntEnum):
+        return f"{type(value).__name__}.{value.name}"
+    return repr(value)
 
 
-class NotOwner(ContractRevert):
-    hint = "only the contract owner may change the configuration"
+# One class per error in PoFLConsensus's ABI, named as in Solidity, so that callers can catch each.
+# What each means and what to do is the NatSpec in the artifact (see the module docstring).
 
 
-class InvalidConfig(ContractRevert):
-    hint = "fix the named configuration field (thresholds and tolerance <= 10000 bps, quorum in (5000, 10000], " \
-           "durations > 0, non-zero hashes)"
+class PoFLInvalidConfig(ContractRevert):
+    pass
 
 
-class NotAMiner(ContractRevert):
-    hint = "register the account with register() and at least minStake first"
+class PoFLNotAMiner(ContractRevert):
+    pass
 
 
-class MinerInactive(ContractRevert):
-    hint = "the miner's stake is below minStake (slashed?): addStake() to rejoin"
+class PoFLAlreadyRegistered(ContractRevert):
+    pass
 
 
-class AlreadyRegistered(ContractRevert):
-    hint = "this account is already a miner"
+class PoFLStakeTooLow(ContractRevert):
+    pass
 
 
-class StakeTooLow(ContractRevert):
-    hint = "send at least minStake wei with register()"
+class PoFLTooManyMiners(ContractRevert):
+    pass
 
 
-class TooManyMiners(ContractRevert):
-    hint = "the miner set is full"
+class PoFLWrongRound(ContractRevert):
+    pass
 
 
-class WrongRound(ContractRevert):
-    hint = "the round moved on: read currentRound and act in it"
+class PoFLWrongPhase(ContractRevert):
+    pass
 
 
-class WrongPhase(ContractRevert):
-    hint = "wait for the expected phase (currentPhase()) before this action"
+class PoFLEmptyCommitment(ContractRevert):
+    pass
 
 
-class EmptyCommitment(ContractRevert):
-    hint = "commit computeCommitment(round, cid, accuracyBps, salt, miner), never zero"
+class PoFLAlreadyCommitted(ContractRevert):
+    pass
 
 
-class AlreadyCommitted(ContractRevert):
-    hint = "a miner commits once per round"
+class PoFLNotCommitted(ContractRevert):
+    pass
 
 
-class NotCommitted(ContractRevert):
-    hint = "only a miner that committed in this round can reveal"
+class PoFLAlreadyRevealed(ContractRevert):
+    pass
 
 
-class AlreadyRevealed(ContractRevert):
-    hint = "a miner reveals once per round"
+class PoFLRevealMismatch(ContractRevert):
+    pass
 
 
-class RevealMismatch(ContractRevert):
-    hint = "reveal exactly the cid, accuracy and salt that were committed"
+class PoFLAccuracyOutOfRange(ContractRevert):
+    pass
 
 
-class AccuracyOutOfRange(ContractRevert):
-    hint = "accuracy is in basis points, 0..10000"
+class PoFLEmptyDigest(ContractRevert):
+    pass
 
 
-class EmptyCid(ContractRevert):
-    hint = "give the model's IPFS CID"
+class PoFLStaleValidation(ContractRevert):
+    pass
 
 
-class CidTooLong(ContractRevert):
-    hint = "a CID is at most MAX_CID_LENGTH bytes"
+class PoFLNotInCommittee(ContractRevert):
+    pass
 
 
-class StaleCandidate(ContractRevert):
-    hint = "the candidate changed: read roundInfo().candidate and vote on it"
+class PoFLAlreadyVoted(ContractRevert):
+    pass
 
 
-class VotingOnOwnClaim(ContractRevert):
-    hint = "a claimant cannot validate its own claim"
+class PoFLCommitteePending(ContractRevert):
+    pass
 
 
-class NotInCommittee(ContractRevert):
-    hint = "only the round's drawn committee votes (isValidator())"
+class PoFLNothingToWithdraw(ContractRevert):
+    pass
 
 
-class AlreadyVoted(ContractRevert):
-    hint = "a validator votes once per candidate"
+class PoFLBlockNotFound(ContractRevert):
+    pass
 
 
-class LeaveNotAllowed(ContractRevert):
-    hint = "leave in a Commit phase of a round the miner has not committed to"
+class PoFLZeroValue(ContractRevert):
+    pass
 
 
-class NothingToWithdraw(ContractRevert):
-    hint = "no rewards are credited to this account"
+class OwnableUnauthorizedAccount(ContractRevert):
+    pass
 
 
-class TransferFailed(ContractRevert):
-    hint = "the receiving account rejected the payment"
+class OwnableInvalidOwner(ContractRevert):
+    pass
 
 
-class Reentrancy(ContractRevert):
-    hint = "re-entrant call refused"
+class ReentrancyGuardReentrantCall(ContractRevert):
+    pass
 
 
-class BlockNotFound(ContractRevert):
-    hint = "height is beyond blockCount() - 1"
+class FailedCall(ContractRevert):
+    pass
 
 
-class ZeroValue(ContractRevert):
-    hint = "send a non-zero amount"
+class InsufficientBalance(ContractRevert):
+    pass
 
 
-ERRORS: dict[str, type[ContractRevert]] = {
-    cls.__name__: cls for cls in ContractRevert.__subclasses__()
-}
+class SafeCastOverflowedUintDowncast(ContractRevert):
+    pass
+
+
+ERRORS: dict[str, type[ContractRevert]] = {cls.__name__: cls for cls in ContractRevert.__subclasses__()}
 
 
 class ErrorDecoder:
-    """Maps revert data to exceptions using a contract's ABI."""
+    """Maps revert data to exceptions using a contract's ABI and NatSpec.
 
-    def __init__(self, abi: list[dict[str, Any]]) -> None:
-        self._by_selector: dict[bytes, tuple[str, list[str], list[str]]] = {}
+    ``enums`` maps a Solidity enum's name (``Phase``) to the IntEnum its arguments decode to.
+    """
+
+    def __init__(self, abi: list[dict[str, Any]], devdoc: dict[str, Any] | None = None,
+                 userdoc: dict[str, Any] | None = None, enums: dict[str, type[IntEnum]] | None = None) -> None:
+        self._by_selector: dict[bytes, tuple[str, list[str], list[str], list[type[IntEnum] | None], str]] = {}
+        details = (devdoc or {}).get("errors", {})
+        notices = (userdoc or {}).get("errors", {})
         for entry in abi:
             if entry.get("type") != "error":
                 continue
             types = [_abi_type(i) for i in entry["inputs"]]
-            selector = function_signature_to_4byte_selector(f"{entry['name']}({','.join(types)})")
-            self._by_selector[selector] = (entry["name"], [i["name"] for i in entry["inputs"]], types)
+            signature = f"{entry['name']}({','.join(types)})"
+            hint = " ".join(doc[key] for docs in (notices.get(signature, []), details.get(signature, []))
+                            for doc in docs[:1] for key in ("notice", "details") if key in doc)
+            kinds = [_enum_of(i, enums or {}) for i in entry["inputs"]]
+            self._by_selector[function_signature_to_4byte_selector(signature)] = (
+                entry["name"], [i["name"] for i in entry["inputs"]], types, kinds, hint)
+
+    @classmethod
+    def from_artifact(cls, artifact: dict[str, Any], enums: dict[str, type[IntEnum]] | None = None) -> ErrorDecoder:
+        return cls(artifact["abi"], artifact.get("devdoc"), artifact.get("userdoc"), enums)
 
     def error_names(self) -> set[str]:
-        return {name for name, _, _ in self._by_selector.values()}
+        return {name for name, *_ in self._by_selector.values()}
+
+    def hint(self, name: str) -> str:
+        """The NatSpec hint of error ``name`` ('' if it has none)."""
+        return next((hint for n, *_, hint in self._by_selector.values() if n == name), "")
 
     def decode(self, data: str | bytes, action: str = "") -> ContractRevert | None:
         """The exception for ``data``, or None if it is not one of this ABI's errors."""
@@ -168,11 +194,25 @@ class ErrorDecoder:
         known = self._by_selector.get(raw[:4])
         if known is None:
             return None
-        name, names, types = known
-        values = [to_checksum_address(v) if t == "address" else v for t, v in zip(types, abi_decode(types, raw[4:]),
-                                                                                  strict=True)]
+        name, names, types, kinds, hint = known
+        values = [_convert(t, k, v) for t, k, v in zip(types, kinds, abi_decode(types, raw[4:]), strict=True)]
         cls = ERRORS.get(name, ContractRevert)
-        return cls(name, dict(zip(names, values, strict=True)), action)
+        return cls(name, dict(zip(names, values, strict=True)), action, hint)
+
+
+def _convert(abi_type: str, kind: type[IntEnum] | None, value: Any) -> Any:
+    if abi_type == "address":
+        return to_checksum_address(value)
+    if kind is not None:
+        return kind(value)
+    return value
+
+
+def _enum_of(param: dict[str, Any], enums: dict[str, type[IntEnum]]) -> type[IntEnum] | None:
+    internal = str(param.get("internalType", ""))
+    if not internal.startswith("enum "):
+        return None
+    return enums.get(internal.rsplit(".", 1)[-1].removeprefix("enum "))
 
 
 def _abi_type(param: dict[str, Any]) -> str:

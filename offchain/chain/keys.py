@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from offchain.chain.connect import IN_PROCESS
+from offchain.defaults import IN_PROCESS
 from offchain.errors import ConfigError, KeyPolicyError
 from offchain.redaction import redact_url
 
@@ -90,6 +90,7 @@ class KeySources:
     key_file: Path | None = None
     env_key: str | None = None
     cli_key: str | None = None
+    env_name: str = KEY_ENV  # the environment variable env_key came from
 
     @classmethod
     def from_environment(cls, *, keystore: Path | None = None, key_file: Path | None = None,
@@ -121,7 +122,7 @@ def resolve_key(sources: KeySources, *, rpc_url: str, chain_id: int, started_her
     if sources.key_file is not None:
         return read_key_file(sources.key_file)
     if sources.env_key is not None:
-        return check_private_key(sources.env_key, KEY_ENV)
+        return check_private_key(sources.env_key, sources.env_name)
     if sources.cli_key is not None:
         if not local:
             warn("--key on the command line is visible in `ps` and kept in shell history; on a shared or remote "

@@ -1,21 +1,29 @@
-"""Driving a round's steps for many miners at once: commit, reveal, vote, finalize.
+"""Driving a round's steps for many miners at once on a devnet: commit, reveal, draw, vote, finalize.
 
-Each helper sends every miner's transaction before waiting for any receipt, so a batch costs
-about one block's latency rather than one per miner. Used by the miners, the tests and the
-gas benchmark.
+Each batch helper sends every miner's transaction before waiting for any receipt, so a batch costs
+about one block's latency rather than one per miner. :func:`play_round` plays a whole round with
+scripted claims and measurements, moving the devnet's clock past deadlines. Used by the contract
+tests and the attack and gas benchmarks (the miners' own round driver lives in ``offchain/miner``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from web3.types import TxReceipt
 
 from offchain.chain.accounts import LocalSigner
-from offchain.chain.errors import StaleCandidate, WrongPhase, WrongRound
 from offchain.chain.pofl import Phase, PoFLContract
 from offchain.chain.tx import wait_all
+from offchain.errors import PoflRuntimeError
+from offchain.store.cid import CidKind, cid_from_digest
+
+
+def placeholder_cid(tag: str, kind: CidKind = CidKind.V0_DAG_PB) -> str:
+    """A well-formed CID standing for a model named ``tag`` (its digest is sha256(tag)), for scripted rounds."""
+    return cid_from_digest(hashlib.sha256(tag.encode()).digest(), kind)
 
 
 @dataclass(frozen=True)
@@ -27,12 +35,12 @@ class SealedClaim:
     accuracy_bps: int
     salt: bytes = field(default_factory=PoFLContract.new_salt, repr=False)
 
-    def commitment(self, contract: PoFLContract, miner: str) -> bytes:
-        return contract.commitment(self.round_id, self.cid, self.accuracy_bps, self.salt, miner)
+    def commitment(self, miner: str) -> bytes:
+        return PoFLContract.commitment(self.round_id, self.cid, self.accuracy_bps, self.salt, miner)
 
 
 def commit_claims(contract: PoFLContract, claims: Sequence[tuple[LocalSigner, SealedClaim]]) -> list[TxReceipt]:
-    pending = [contract.commit(s, c.round_id, c.commitment(contract, s.address)) for s, c in claims]
+    pending = [contract.commit(s, c.round_id, c.commitment(s.address)) for s, c in claims]
     return wait_all(pending)
 
 
@@ -41,37 +49,29 @@ def reveal_claims(contract: PoFLContract, claims: Sequence[tuple[LocalSigner, Se
     return wait_all(pending)
 
 
+def draw_committee(contract: PoFLContract, signer: LocalSigner, max_blocks: int = 300) -> list[str]:
+    """Once a validation is open: send advance() until the seed block is mined and the committee drawn (on an
+    automining devnet every transaction mines a block); returns the seats. Outside Validation: []."""
+    round_id = contract.current_round()
+    for _ in range(max_blocks):
+        info = contract.round_info(round_id)
+        if info.phase != Phase.VALIDATION or info.seats:
+            return contract.committee(round_id) if info.seats else []
+        contract.advance(signer).wait()
+    raise PoflRuntimeError(f"no committee drawn after {max_blocks} blocks")
+
+
 def committee_of(contract: PoFLContract, round_id: int, miners: Iterable[LocalSigner]) -> list[LocalSigner]:
-    """The miners that sit on the current candidate's committee (asking the contract)."""
-    return [m for m in miners if contract.is_validator(round_id, m.address)]
-
-
-def committee_indices(seed: int, n: int, k: int, candidate_index: int) -> list[int]:
-    """Positions in the miner list of a candidate's committee: the ``k`` positions that follow
-    ``seed % n`` cyclically, skipping the candidate's. A pure mirror of the contract's isValidator
-    (tests/test_contract_protocol.py checks the two agree); inactive members are not filtered here."""
-    if n == 0 or k == 0:
-        return []
-    start = seed % n
-    window = [(start + d) % n for d in range(min(k + 1, n))]
-    return [i for i in window if i != candidate_index][:k]
+    """The given miners that sit on the current candidate's committee, in committee order."""
+    by_address = {m.address: m for m in miners}
+    return [by_address[a] for a in contract.committee(round_id) if a in by_address]
 
 
 def cast_votes(contract: PoFLContract, round_id: int, votes: Sequence[tuple[LocalSigner, int]]) -> list[TxReceipt]:
-    """Send each validator's measured accuracy for the current candidate.
-
-    Votes are sent one after another, each mined before the next is estimated; once the candidate
-    is decided (quorum reached) the phase leaves Validation and the remaining votes are not sent:
-    a decided vote is not an error.
-    """
-    candidate = contract.round_info(round_id).candidate
-    receipts: list[TxReceipt] = []
-    for signer, measured_bps in votes:
-        try:
-            receipts.append(contract.vote(signer, round_id, candidate, measured_bps).wait())
-        except (WrongPhase, WrongRound, StaleCandidate):
-            break
-    return receipts
+    """Send each seat's measured accuracy for the current candidate (all sent before any receipt is awaited);
+    once every seat has reported the phase is Finalize."""
+    attempt = contract.round_info(round_id).attempt
+    return wait_all([contract.vote(signer, round_id, attempt, measured_bps) for signer, measured_bps in votes])
 
 
 def finalize_if_due(contract: PoFLContract, signer: LocalSigner) -> TxReceipt | None:
@@ -79,3 +79,61 @@ def finalize_if_due(contract: PoFLContract, signer: LocalSigner) -> TxReceipt | 
     if contract.current_phase().phase != Phase.FINALIZE:
         return None
     return contract.finalize(signer).wait()
+
+
+Measure = Callable[[str, LocalSigner], int]
+"""What a seat reports for a candidate: measure(candidate address, seat) -> bps."""
+
+
+def truthful(truth: Mapping[str, int]) -> Measure:
+    """Seats that report each candidate's true accuracy (0 for a model they do not know)."""
+    return lambda candidate, _seat: truth.get(candidate, 0)
+
+
+@dataclass
+class RoundResult:
+    round_id: int
+    claims: dict[str, SealedClaim]
+    candidates: list[str]  # in the order they were validated
+
+
+def advance_time(contract: PoFLContract, caller: LocalSigner, deadline: int) -> None:
+    """Move the devnet's clock past ``deadline`` and record what that changed (advance())."""
+    now = contract.w3.eth.get_block("latest")["timestamp"]
+    contract.w3.provider.make_request("evm_increaseTime", [max(0, deadline - now) + 1])
+    contract.advance(caller).wait()
+
+
+def play_round(contract: PoFLContract, caller: LocalSigner, miners: Sequence[LocalSigner],
+               claims: Sequence[tuple[LocalSigner, int]], measure: Measure, *, tag: str = "",
+               revealers: Sequence[LocalSigner] | None = None, voters: Sequence[LocalSigner] | None = None,
+               cids: Mapping[str, str] | None = None) -> RoundResult:
+    """Play one round to its end on a devnet: ``claims`` commit (each (miner, claimed bps); CIDs from ``cids``
+    or placeholders), ``revealers`` (default: all committers) reveal, each committee is drawn, and every seat
+    among ``miners`` that is in ``voters`` (default: all) reports ``measure``; ``caller`` sends advance() and
+    finalize(), and the clock is moved past deadlines. Returns the claims and the validated candidates."""
+    c = contract
+    r = c.current_round()
+    sealed = {m.address: SealedClaim(r, (cids or {}).get(m.address) or placeholder_cid(f"{tag}r{r}{m.address}"),
+                                     acc) for m, acc in claims}
+    by_address = {m.address: m for m, _ in claims}
+    commit_claims(c, [(by_address[a], s) for a, s in sealed.items()])
+    if c.current_phase().phase == Phase.COMMIT:
+        advance_time(c, caller, c.round_info(r).deadline)
+    revealing = list(revealers) if revealers is not None else [m for m, _ in claims]
+    reveal_claims(c, [(m, sealed[m.address]) for m in revealing])
+    if c.current_phase("pending").phase == Phase.REVEAL:
+        advance_time(c, caller, c.round_info(r).deadline)
+    candidates: list[str] = []
+    everyone = {m.address: m for m in miners}
+    allowed = set(everyone) if voters is None else {v.address for v in voters}
+    while c.current_round() == r:
+        if c.current_phase("pending").phase == Phase.VALIDATION:
+            seats = draw_committee(c, caller)
+            info = c.round_info(r)
+            candidates.append(info.candidate)
+            cast_votes(c, r, [(everyone[a], measure(info.candidate, everyone[a])) for a in seats if a in allowed])
+            if c.current_phase().phase == Phase.VALIDATION:
+                advance_time(c, caller, c.round_info(r).deadline)
+        c.finalize(caller).wait()
+    return RoundResult(r, sealed, candidates)

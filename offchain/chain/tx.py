@@ -109,14 +109,18 @@ def _call_fields(fn: ContractFunction | ContractConstructor) -> dict[str, Any]:
 
 
 def send(signer: LocalSigner, fn: ContractFunction | ContractConstructor, decoder: ErrorDecoder, *, value: int = 0,
-         gas: int | None = None, action: str | None = None) -> PendingTx:
-    """Estimate, sign and broadcast ``fn`` from ``signer``; return without waiting for a receipt."""
+         gas: int | None = None, min_gas: int = 0, action: str | None = None) -> PendingTx:
+    """Estimate, sign and broadcast ``fn`` from ``signer``; return without waiting for a receipt.
+
+    ``gas`` skips the estimate. Otherwise the estimate surfaces a revert before anything is broadcast, and
+    the limit is the estimate with headroom but at least ``min_gas``: for a call whose cost depends on what
+    other transactions mined before it do (the estimate runs against the latest block)."""
     w3 = signer.w3
     action = action or getattr(fn, "fn_name", "deploy")
     call = {"from": signer.address, "value": value, **_call_fields(fn)}
     try:
         if gas is None:
-            gas = int(w3.eth.estimate_gas(call) * GAS_HEADROOM) + 10_000
+            gas = max(int(w3.eth.estimate_gas(call) * GAS_HEADROOM) + 10_000, min_gas)
     except REVERT_ERRORS as exc:
         raise_decoded(exc, decoder, action)
     except Exception as exc:
@@ -175,16 +179,4 @@ def _fees(w3: Web3) -> dict[str, int]:
     return fees
 
 
-def poll(condition: Any, timeout: float, interval: float = 0.05, what: str = "condition") -> Any:
-    """Call ``condition`` until it returns something truthy; raise TimeoutError after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise PoflTimeoutError(f"timed out after {timeout:.1f} s waiting for {what}")
-        time.sleep(interval)
-
-
-__all__ = ["ContractRevert", "InsufficientFunds", "PendingTx", "TransactionFailed", "poll", "send", "wait_all"]
+__all__ = ["ContractRevert", "InsufficientFunds", "PendingTx", "TransactionFailed", "send", "wait_all"]

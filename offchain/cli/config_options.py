@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -39,7 +40,10 @@ def config_options(cls: type) -> Callable[[F], F]:
                 owner = typing.get_type_hints(owner)[part]
             kind = typing.get_type_hints(owner)[f.name]
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-            if meta["flag_off"]:
+            if meta.get("mapping"):
+                option = click.option(meta["cli"], _param_name(path), multiple=True, metavar="NAME=NUMBER",
+                                      callback=_parameters, help=meta["help"])
+            elif meta["flag_off"]:
                 option = click.option(meta["cli"], _param_name(path), is_flag=True, default=False, help=meta["help"])
             else:
                 ptype = click.Choice(meta["choices"]) if meta["choices"] else kind
@@ -48,6 +52,17 @@ def config_options(cls: type) -> Callable[[F], F]:
             fn = option(fn)
         return fn
     return decorate
+
+
+def _parameters(ctx: click.Context, param: click.Parameter, pairs: tuple[str, ...]) -> dict[str, float]:
+    """A mapping setting's ``NAME=NUMBER`` pairs, checked when the command line is parsed."""
+    from offchain.errors import ConfigError
+    from offchain.fl.options import parse_options
+
+    try:
+        return parse_options(pairs, param.opts[0])
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
 
 
 def config_from_options(cls: type, options: dict[str, Any], **overrides: Any) -> Any:
@@ -74,6 +89,22 @@ def config_from_options(cls: type, options: dict[str, Any], **overrides: Any) ->
     return dataclasses.replace(config, **overrides) if overrides else config
 
 
+def config_from_file_or_options(ctx: click.Context, cls: Any, config_file: Path | None, options: dict[str, Any],
+                                **overrides: Any) -> Any:
+    """The run's settings from ``--config FILE`` (then no setting may be given as an option too: the file
+    is what every miner reads), else from the options."""
+    if config_file is None:
+        return config_from_options(cls, options, **overrides)
+    given = any_setting_given(ctx, cls)
+    if given:
+        raise click.UsageError(f"--config {config_file} holds the run's settings; leave out {', '.join(given)}",
+                               ctx)
+    for path, _ in _settings(cls):
+        options.pop(_param_name(path))
+    config = cls.read(config_file)
+    return dataclasses.replace(config, **overrides) if overrides else config
+
+
 def given_on_command_line(ctx: click.Context, path: tuple[str, ...]) -> bool:
     source = ctx.get_parameter_source(_param_name(path))
     return source is not None and source != click.core.ParameterSource.DEFAULT
@@ -82,3 +113,22 @@ def given_on_command_line(ctx: click.Context, path: tuple[str, ...]) -> bool:
 def any_setting_given(ctx: click.Context, cls: type) -> list[str]:
     """The option names of ``cls``'s settings given on the command line (or by environment)."""
     return [f.metadata["cli"] for path, f in _settings(cls) if given_on_command_line(ctx, path)]
+
+
+def run_config_class() -> Any:
+    """:class:`~offchain.miner.run_config.RunConfig` (imported when first needed)."""
+    from offchain.miner.run_config import RunConfig
+
+    return RunConfig
+
+
+def run_options(fn: F) -> F:
+    """The options of every setting of a run (RunConfig)."""
+    return config_options(run_config_class())(fn)
+
+
+def config_file_option(fn: F) -> F:
+    return click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                        default=None,
+                        help="Read the run's settings from this JSON file (as `pofl deploy` records it beside the "
+                             "deployment, and `pofl run --processes` writes it) instead of the options.")(fn)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import click
+
+from offchain.cli.types import ADDRESS, PRIVATE_KEY
+
+if TYPE_CHECKING:
+    from offchain.chain.keys import KeySources
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -14,20 +20,38 @@ F = TypeVar("F", bound=Callable[..., object])
 DEFAULT_OWNER_KEY_INDEX = 0
 
 
-def rpc_url_option(required: bool = False) -> click.Option:
+def rpc_url_option(required: bool = False) -> Callable[[F], F]:
     return click.option("--rpc-url", envvar="POFL_RPC_URL", required=required, default=None,
                         help="JSON-RPC URL of the chain (Anvil, Hardhat, any node) or 'eth-tester'. [env POFL_RPC_URL]")
+
+
+def contract_option(help_text: str = "The PoFLConsensus address; default: this chain's recorded deployment.",
+                    ) -> Callable[[F], F]:
+    return click.option("--contract", "address", type=ADDRESS, default=None, help=help_text)
+
+
+def _key_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """The key file's key is checked when the command line is parsed."""
+    if value is not None:
+        from offchain.chain.keys import read_key_file
+        from offchain.errors import ConfigError
+
+        try:
+            read_key_file(value)
+        except ConfigError as exc:
+            raise click.BadParameter(str(exc).removeprefix(f"--key-file {value}").lstrip(": "), ctx, param) from None
+    return value
 
 
 def key_options(help_text: str = "Private key that signs (0x-hex).") -> Callable[[F], F]:
     """``--key``, ``--key-file`` and ``--keystore``; ``POFL_KEY`` is read too (see offchain.chain.keys)."""
     def decorate(fn: F) -> F:
         for option in reversed([
-            click.option("--key", default=None,
+            click.option("--key", type=PRIVATE_KEY, default=None,
                          help=f"{help_text} Visible in `ps`: prefer POFL_KEY, --key-file or --keystore off a devnet."),
-            click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                         help="File holding the private key (0x-hex)."),
-            click.option("--keystore", type=click.Path(dir_okay=False, path_type=Path), default=None,
+            click.option("--key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+                         callback=_key_file, help="File holding the private key (0x-hex)."),
+            click.option("--keystore", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
                          help="Encrypted eth-account keystore; password from POFL_KEYSTORE_PASSWORD or a prompt."),
         ]):
             fn = option(fn)
@@ -35,14 +59,24 @@ def key_options(help_text: str = "Private key that signs (0x-hex).") -> Callable
     return decorate
 
 
-def signing_key(endpoint: Endpoint, chain_id: int, key: str | None, key_file: Path | None, keystore: Path | None,
-                *, dev_key_index: int | None = DEFAULT_OWNER_KEY_INDEX, env_var: str | None = None) -> str:
+def key_sources(key: str | None, key_file: Path | None, keystore: Path | None,
+                env_var: str | None = None) -> KeySources:
+    """Where the command was given a key, each checked for form now, before anything starts: ``--key`` and
+    ``--key-file`` were checked by their option types, the environment variable is checked here."""
+    from offchain.chain.keys import KEY_ENV, KeySources, check_private_key
+
+    env_var = env_var or KEY_ENV
+    env_key = os.environ.get(env_var) or None
+    if env_key is not None:
+        env_key = check_private_key(env_key, env_var)
+    return KeySources(keystore, key_file, env_key, key, env_name=env_var)
+
+
+def signing_key(endpoint: Endpoint, chain_id: int, sources: KeySources, *,
+                dev_key_index: int | None = DEFAULT_OWNER_KEY_INDEX) -> str:
     """The key a command signs with (offchain.chain.keys.resolve_key, with a password prompt and warnings)."""
-    import os
+    from offchain.chain.keys import resolve_key
 
-    from offchain.chain.keys import KEY_ENV, KeySources, resolve_key
-
-    sources = KeySources(keystore, key_file, os.environ.get(env_var or KEY_ENV) or None, key)
     return resolve_key(sources, rpc_url=endpoint.url, chain_id=chain_id, started_here=endpoint.started_here,
                        dev_key_index=dev_key_index, password=lambda: click.prompt("keystore password", hide_input=True),
                        warn=lambda msg: click.echo(f"warning: {msg}", err=True))
@@ -55,13 +89,7 @@ class Endpoint(NamedTuple):
     started_here: bool = False
 
 
-def _json_default(value: object) -> object:
-    if isinstance(value, bytes | bytearray):
-        return "0x" + bytes(value).hex()
-    return str(value)
+def echo_json(obj: Any) -> None:
+    from offchain.cli.output import to_json
 
-
-def echo_json(obj: object) -> None:
-    import json
-
-    click.echo(json.dumps(obj, indent=2, sort_keys=True, default=_json_default))
+    click.echo(to_json(obj))

@@ -44,6 +44,56 @@ def trimmed_mean_flat(stacked: torch.Tensor, trim_ratio: float = 0.1) -> torch.T
     return ordered[k:n - k].mean(dim=0)
 
 
+def krum_scores(stacked: torch.Tensor, f: int) -> torch.Tensor:
+    """Krum's score of every row (Blanchard et al., 2017): the sum of squared distances to its
+    ``n - f - 2`` nearest other rows, at least one and at most ``n - 1`` (a single row scores 0).
+
+    Distances are taken after centring the rows on their mean (they do not change, and the
+    Gram-matrix form then loses no precision to the rows' common part).
+    """
+    n = stacked.shape[0]
+    if f < 0:
+        raise PoflValueError(f"f (the number of Byzantine clients) must be >= 0, got {f}")
+    if n == 1:
+        return stacked.new_zeros(1)
+    centred = stacked - stacked.mean(dim=0)
+    sq = (centred * centred).sum(dim=1)
+    gram = centred @ centred.T
+    distances = (sq[:, None] + sq[None, :] - (gram + gram.T)).clamp_(min=0.0)  # exactly symmetric: fair ties
+    distances.fill_diagonal_(float("inf"))
+    k = min(max(n - f - 2, 1), n - 1)
+    return distances.sort(dim=1).values[:, :k].sum(dim=1)
+
+
+def multi_krum_flat(stacked: torch.Tensor, f: int = 1, m: int | None = None) -> torch.Tensor:
+    """Multi-Krum: the mean of the ``m`` rows of lowest Krum score (default ``n - f``, at least one);
+    ties go to the lower index. ``m = 1`` is Krum."""
+    n = stacked.shape[0]
+    m = max(n - f, 1) if m is None else min(m, n)
+    if m < 1:
+        raise PoflValueError(f"m (the number of rows Multi-Krum keeps) must be >= 1, got {m}")
+    chosen = torch.sort(krum_scores(stacked, f), stable=True).indices[:m]
+    return stacked[chosen].mean(dim=0)
+
+
+def krum_flat(stacked: torch.Tensor, f: int = 1) -> torch.Tensor:
+    """Krum: the row of lowest Krum score (ties: the lower index)."""
+    return multi_krum_flat(stacked, f, 1)
+
+
+def norm_clipped_mean_flat(stacked: torch.Tensor, reference: torch.Tensor, max_norm: float | None = None,
+                           ) -> torch.Tensor:
+    """Mean of the updates ``stacked - reference``, each scaled down to L2 norm at most ``max_norm``
+    (default: the median of the updates' norms), added to ``reference``."""
+    updates = stacked - reference
+    norms = updates.norm(dim=1)
+    bound = norms.median() if max_norm is None else torch.as_tensor(max_norm, dtype=norms.dtype)
+    if float(bound) < 0:
+        raise PoflValueError(f"max_norm must be >= 0, got {max_norm}")
+    scale = torch.where(norms > bound, bound / norms.clamp(min=torch.finfo(norms.dtype).tiny), 1.0)
+    return reference + (updates * scale[:, None]).mean(dim=0)
+
+
 def stack_states(states: Sequence[StateDict]) -> tuple[torch.Tensor, list[tuple[str, torch.Size]]]:
     """States as one (n, P) tensor, and the (name, shape) layout to undo it."""
     if not states:

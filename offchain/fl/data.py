@@ -60,21 +60,22 @@ class LabeledImages:
         return hashlib.sha256(encode_idx(self.images) + encode_idx(self.labels.astype(np.uint8))).hexdigest()
 
 
-def read_checked(path: Path, sha256: str) -> bytes:
-    """The uncompressed bytes of ``path`` (gzip or raw), verified against ``sha256``."""
+def read_checked(path: Path, sha256: str, remedy: str | None = None) -> bytes:
+    """The uncompressed bytes of ``path`` (gzip or raw), verified against ``sha256``; ``remedy`` says
+    what to do about a missing or bad file (default: restore it from the repository)."""
+    restore = remedy or "restore it from the repository"
     if not path.is_file():
-        raise DataIntegrityError(f"{path} is missing: restore it from the repository (git checkout -- {path.name})")
+        raise DataIntegrityError(f"{path} is missing: " + (remedy or f"{restore} (git checkout -- {path.name})"))
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as exc:
-            raise DataIntegrityError(f"{path} is not a valid gzip file ({exc}); restore it from the repository",
-                                     ) from None
+            raise DataIntegrityError(f"{path} is not a valid gzip file ({exc}); {restore}") from None
     digest = hashlib.sha256(raw).hexdigest()
     if digest != sha256:
         raise DataIntegrityError(f"{path} has sha256 {digest}, expected {sha256}: the file is corrupt or "
-                                 f"another version; restore it from the repository")
+                                 f"another version; {restore}")
     return raw
 
 
@@ -101,15 +102,22 @@ def encode_idx(array: np.ndarray) -> bytes:
     return header + np.ascontiguousarray(array).tobytes()
 
 
-@cache
-def load_mnist(split: Split = "train", data_dir: Path = MNIST_DIR) -> LabeledImages:
-    """MNIST's ``train`` (60,000) or ``test`` (10,000) split, checksum-verified."""
+def read_split(data_dir: Path, files: dict[str, tuple[str, str]], split: Split, remedy: str | None = None,
+               ) -> LabeledImages:
+    """The ``split`` of an MNIST-format data set: ``files`` maps ``{split}-images``/``{split}-labels`` to
+    (file name, sha256 of its uncompressed bytes); read-only arrays, checksum-verified."""
     if split not in ("train", "test"):
         raise PoflValueError(f"split must be 'train' or 'test', got {split!r}")
-    images_name, images_sha = MNIST_FILES[f"{split}-images"]
-    labels_name, labels_sha = MNIST_FILES[f"{split}-labels"]
-    images = decode_idx(read_checked(data_dir / images_name, images_sha))
-    labels = decode_idx(read_checked(data_dir / labels_name, labels_sha)).astype(np.int64)
+    images_name, images_sha = files[f"{split}-images"]
+    labels_name, labels_sha = files[f"{split}-labels"]
+    images = decode_idx(read_checked(data_dir / images_name, images_sha, remedy))
+    labels = decode_idx(read_checked(data_dir / labels_name, labels_sha, remedy)).astype(np.int64)
     images.setflags(write=False)
     labels.setflags(write=False)
     return LabeledImages(images, labels)
+
+
+@cache
+def load_mnist(split: Split = "train", data_dir: Path = MNIST_DIR) -> LabeledImages:
+    """MNIST's ``train`` (60,000) or ``test`` (10,000) split, checksum-verified."""
+    return read_split(data_dir, MNIST_FILES, split)

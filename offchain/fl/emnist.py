@@ -15,10 +15,8 @@ Offline, the loader fails at once and says where to put the file.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import urllib.error
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -26,6 +24,7 @@ import numpy as np
 
 from offchain.errors import PoflRuntimeError
 from offchain.fl.data import DataIntegrityError, LabeledImages
+from offchain.fl.download import cache_root, download
 
 EMNIST_URL = "https://biometrics.nist.gov/cs_links/EMNIST/matlab.zip"
 MEMBER = "matlab/emnist-{split}.mat"
@@ -36,7 +35,7 @@ class EmnistUnavailable(PoflRuntimeError):
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("POFL_CACHE", Path.home() / ".cache" / "pofl")) / "emnist"
+    return cache_root() / "emnist"
 
 
 def _sha256(path: Path) -> str:
@@ -52,18 +51,13 @@ def fetch_archive(url: str = EMNIST_URL, sha256: str | None = None, timeout: flo
     target = cache_dir() / "matlab.zip"
     recorded = target.with_suffix(".zip.sha256")
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".part")
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as resp, open(partial, "wb") as out:
-                shutil.copyfileobj(resp, out)
+            download(url, target, timeout)
         except (urllib.error.URLError, OSError) as exc:
-            partial.unlink(missing_ok=True)
             raise EmnistUnavailable(
                 f"cannot download EMNIST from {url} ({exc}); this machine may be offline. Download matlab.zip "
                 f"elsewhere and put it at {target}, or use the offline MNIST federation "
                 f"(load('federated_mnist'))") from None
-        partial.replace(target)
         recorded.write_text(_sha256(target) + "\n")
     actual = _sha256(target)
     expected = sha256 or (recorded.read_text().strip() if recorded.exists() else None)

@@ -7,6 +7,7 @@ its inputs and seed.
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,12 +55,23 @@ class Federation:
 
 def from_file(path: str | Path, n_samples: int | None = None) -> Federation:
     """A federation stored as ``offsets``/``indices`` arrays in an .npz file."""
-    with np.load(path, allow_pickle=False) as npz:
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise PoflValueError(f"{path}: no such file") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise PoflValueError(f"{path} is not a federation .npz file ({exc.__class__.__name__})") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise PoflValueError(f"{path} is a single .npy array, not a federation .npz file")
+    with npz:
         missing = {"offsets", "indices"} - set(npz.files)
         if missing:
             raise PoflValueError(f"{path} lacks array(s) {sorted(missing)}: a federation file holds 'offsets' and "
-                             f"'indices'")
-        fed = Federation(npz["offsets"].astype(np.int64), npz["indices"].astype(np.int64))
+                                 f"'indices'")
+        try:
+            fed = Federation(npz["offsets"].astype(np.int64), npz["indices"].astype(np.int64))
+        except (OSError, ValueError, TypeError, zipfile.BadZipFile) as exc:
+            raise PoflValueError(f"{path}: unreadable federation arrays ({exc.__class__.__name__}: {exc})") from None
     if n_samples is not None and len(fed.indices) and (fed.indices.min() < 0 or fed.indices.max() >= n_samples):
         raise PoflValueError(f"{path} refers to samples outside 0..{n_samples - 1}")
     return fed

@@ -1,24 +1,44 @@
-"""One round of training for many miners at once: select clients, train them, FedAvg per miner.
+"""One round of training for many miners at once: select clients, train them, aggregate per miner.
 
 Every miner's selected clients start from that miner's model; all of them are trained in
 batched calls of the fast path; each miner's new model is the aggregate of its own clients
-only (fresh updates every round: nothing of last round's client updates is carried over).
+only (fresh updates every round: nothing of last round's client updates is carried over), by
+the run's :class:`~offchain.fl.strategies.PoolAggregator`.
+
+Two optional hooks act on the same path, so that the in-memory engine and every miner on a
+chain see them alike:
+
+- an :class:`~offchain.fl.attacks.AttackPlan`: poisoned clients train on the poisoned copy of
+  their samples, and their updates pass through the attack before their pool aggregates them;
+- block momentum (``block_momentum`` = beta): clients start from the miner's model moved by
+  beta times the last block delta (the newest block minus its parent), a Nesterov look-ahead
+  along the chain. The pool's model is still a model its clients trained and the miner
+  measured: a block means what it meant. The driver reports each adopted block with
+  :meth:`PoolTrainer.on_block`; until two blocks are known the delta is zero.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from offchain.errors import PoflValueError
-from offchain.fl.aggregation import fed_avg_flat, median_flat, trimmed_mean_flat, weighted_fed_avg_flat
+from offchain.fl.attacks import AttackPlan, make_plan, parse_attack, poisoned_copy
+from offchain.fl.config import check_block_momentum
 from offchain.fl.federation import Federation
-from offchain.fl.training import DeviceDataset, FlatParams, TrainConfig, make_plan, train_clients
+from offchain.fl.strategies import AGGREGATORS, PoolAggregator, make_aggregator
+from offchain.fl.training import DeviceDataset, FlatParams, TrainConfig, train_clients
+from offchain.fl.training import make_plan as make_batch_plan
 
-AGGREGATORS = ("fedavg", "weighted", "median", "trimmed")
+if TYPE_CHECKING:
+    from offchain.fl.simulation import EngineConfig
+
+__all__ = ["AGGREGATORS", "MAX_CLIENTS_PER_CALL", "PoolRound", "PoolTrainer", "check_block_momentum", "synchronize"]
+
 MAX_CLIENTS_PER_CALL = 128
 
 
@@ -36,24 +56,69 @@ class PoolRound:
     models: torch.Tensor  # (len(trained_miners), P) aggregated models, in trained_miners order
     clients_per_miner: dict[int, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    poisoned_per_miner: dict[int, int] = field(default_factory=dict)  # miners with poisoned clients this round
 
 
 class PoolTrainer:
-    """Trains the selected clients of every miner and aggregates per miner."""
+    """Trains the selected clients of every miner and aggregates per miner.
+
+    Parameters:
+        federation: the clients' samples.
+        miner_of_client: the miner (row of the models tensor) of every client; -1 for none.
+        data: the training set on the device.
+        flat: the model layout.
+        config: local training (the notebook's Adam recipe).
+        aggregator: a registry name (see :data:`~offchain.fl.strategies.AGGREGATORS`) or an instance.
+        attack: who attacks and how (None: nobody; attacks never run unless a run names them).
+        block_momentum: beta of the look-ahead along the last block delta (0: off).
+    """
 
     def __init__(self, federation: Federation, miner_of_client: np.ndarray, data: DeviceDataset, flat: FlatParams,
-                 config: TrainConfig, aggregator: str = "fedavg") -> None:
-        if aggregator not in AGGREGATORS:
-            raise PoflValueError(f"unknown aggregator {aggregator!r}: choose one of {AGGREGATORS}")
+                 config: TrainConfig, aggregator: str | PoolAggregator = "fedavg", attack: AttackPlan | None = None,
+                 block_momentum: float = 0.0) -> None:
+        self.aggregator = make_aggregator(aggregator) if isinstance(aggregator, str) else aggregator
+        check_block_momentum(block_momentum)
         self.federation = federation
         self.miner_of_client = miner_of_client
         self.data = data
         self.flat = flat
         self.config = config
-        self.aggregator = aggregator
+        self.attack = attack
+        self.block_momentum = block_momentum
+        self.last_block: torch.Tensor | None = None
+        self.block_delta: torch.Tensor | None = None
+        self._block_lock = threading.Lock()  # a driver adopts a block for each of its miners, in threads
+        # poisoned copy of every sample at index + len(data): a poisoned client trains there
+        self.offset = 0
+        if attack is not None and attack.attack.changes_data:
+            images, labels = poisoned_copy(attack.attack, data.images, data.labels, attack.seed)
+            self.offset = len(data.labels)
+            self.data = DeviceDataset.of_tensors(torch.cat([data.images, images]), torch.cat([data.labels, labels]))
+
+    @classmethod
+    def from_config(cls, federation: Federation, miner_of_client: np.ndarray, data: DeviceDataset, flat: FlatParams,
+                    config: EngineConfig, attack_owners: np.ndarray | None = None) -> PoolTrainer:
+        """A trainer for a run's configuration (aggregator, attack, block momentum); ``attack_owners``: the
+        run's whole client-to-miner assignment when ``miner_of_client`` is one miner's restricted view."""
+        n_classes = int(data.labels.max()) + 1
+        attack = parse_attack(config.attack, config.attack_options, n_classes)
+        plan = make_plan(attack, config.attack_assignment, config.attack_fraction, config.seed,
+                         miner_of_client if attack_owners is None else attack_owners)
+        return cls(federation, miner_of_client, data, flat, config.train,
+                   make_aggregator(config.aggregator, config.aggregator_options), plan, config.block_momentum)
 
     def clients_of(self, miner: int) -> np.ndarray:
         return np.flatnonzero(self.miner_of_client == miner)
+
+    def on_block(self, model: torch.Tensor) -> None:
+        """A block's model was adopted (repeats of the same block are ignored): the delta from the
+        previous block becomes the look-ahead direction."""
+        with self._block_lock:
+            if self.last_block is not None and torch.equal(model, self.last_block):
+                return
+            if self.last_block is not None:
+                self.block_delta = model - self.last_block
+            self.last_block = model.detach().clone()
 
     def train(self, miner_models: torch.Tensor, selected: np.ndarray) -> PoolRound:
         """Train ``selected`` clients from their miners' rows of ``miner_models`` (n_miners, P)."""
@@ -61,29 +126,33 @@ class PoolTrainer:
         selected = np.asarray(selected, dtype=np.int64)
         owners = self.miner_of_client[selected]
         trained_miners = sorted({int(m) for m in owners})
+        poisoned = self.attack.poisoned(selected, owners) if self.attack else np.zeros(len(selected), dtype=bool)
+        if self.block_momentum and self.block_delta is not None:
+            miner_models = miner_models + self.block_momentum * self.block_delta
         t0 = time.perf_counter()
-        trained = torch.empty(len(selected), miner_models.shape[1], device=device)
+        start = miner_models[torch.from_numpy(owners).to(device)]
+        trained = torch.empty_like(start)
         for lo in range(0, len(selected), MAX_CLIENTS_PER_CALL):
-            chunk = selected[lo:lo + MAX_CLIENTS_PER_CALL]
-            plan = make_plan([self.federation.client(int(c)) for c in chunk], self.config, device)
-            start = miner_models[torch.from_numpy(owners[lo:lo + len(chunk)]).to(device)]
-            trained[lo:lo + len(chunk)] = train_clients(self.flat, start, self.data, plan, self.config)
+            chunk = range(lo, min(lo + MAX_CLIENTS_PER_CALL, len(selected)))
+            plan = make_batch_plan([self.federation.client(int(selected[i])) + (self.offset if poisoned[i] else 0)
+                                    for i in chunk], self.config, device)
+            trained[chunk.start:chunk.stop] = train_clients(self.flat, start[chunk.start:chunk.stop], self.data,
+                                                            plan, self.config)
+        if self.attack is not None:
+            for i in np.flatnonzero(poisoned):
+                pool = owners == owners[i]
+                update = self.attack.attack.poison_update(trained[i] - start[i], int(pool.sum()),
+                                                          int(poisoned[pool].sum()))
+                trained[i] = start[i] + update
         synchronize(device)
         t1 = time.perf_counter()
         sizes = torch.from_numpy(self.federation.sizes()[selected].astype(np.float32)).to(device)
-        models = torch.stack([self._aggregate(trained[owners == m], sizes[torch.from_numpy(owners == m)])
+        rows_of = {m: torch.from_numpy(owners == m).to(device) for m in trained_miners}
+        models = torch.stack([self.aggregator.aggregate(trained[rows_of[m]], sizes[rows_of[m]], miner_models[m])
                               for m in trained_miners]) if trained_miners else trained[:0]
         synchronize(device)
         t2 = time.perf_counter()
         return PoolRound(selected, trained_miners, models,
                          {m: int((owners == m).sum()) for m in trained_miners},
-                         {"train": t1 - t0, "aggregate": t2 - t1})
-
-    def _aggregate(self, rows: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
-        if self.aggregator == "fedavg":
-            return fed_avg_flat(rows)
-        if self.aggregator == "weighted":
-            return weighted_fed_avg_flat(rows, sizes)
-        if self.aggregator == "median":
-            return median_flat(rows)
-        return trimmed_mean_flat(rows, 0.2)
+                         {"train": t1 - t0, "aggregate": t2 - t1},
+                         {m: int(poisoned[owners == m].sum()) for m in trained_miners if poisoned[owners == m].any()})

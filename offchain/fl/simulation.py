@@ -1,16 +1,19 @@
 """The PoFL workload without chain or store: the reference engine and the seed benchmark's core.
 
 Each round: ``clients_per_round`` clients are drawn from all clients; every miner trains its
-own drawn clients from its current model and averages them; every miner that trained is
-evaluated on the whole evaluation set; the best model at or above the threshold (and, with
-``require_improvement``, better than the consensus) becomes the consensus, which every miner
-adopts — the contract's rule. Miners without a drawn client keep their model.
+own drawn clients from its current model and aggregates them (the run's pool aggregator,
+attacks and block momentum act inside :class:`~offchain.fl.pool_trainer.PoolTrainer`); every
+miner that trained is evaluated on the whole evaluation set; the best model at or above the
+target (the threshold, or KFC's rising target) and, with ``require_improvement``, better than
+the consensus becomes the consensus, which every miner adopts — the contract's rule. Miners
+without a drawn client keep their model.
 
 Hold-out mode (``holdout_shards``): round ``r``'s claims are measured on shard ``r`` only, and
 "better than the consensus" compares like with like: the consensus (the parent) is measured on
-the same shard. The ``eval_trainer`` option makes one miner an attacker that also trains on every
-evaluation image it can read — ``eval_set``, which in hold-out mode is only the public part:
-the images join the training set as extra clients of that miner, trained every round.
+the same shard (and KFC's target follows from that measurement). The ``eval_trainer`` option makes
+one miner an attacker that also trains on every evaluation image it can read — ``eval_set``,
+which in hold-out mode is only the public part: the images join the training set as extra
+clients of that miner, trained every round.
 """
 
 from __future__ import annotations
@@ -23,13 +26,17 @@ import numpy as np
 import torch
 
 from offchain.errors import PoflRuntimeError, PoflValueError
+from offchain.fl.config import BLOCK_MOMENTUM, EngineConfig
 from offchain.fl.data import LabeledImages
 from offchain.fl.evaluation import Evaluator
 from offchain.fl.federation import Federation, assign_to_miners, select_clients
-from offchain.fl.models import ARCHITECTURES, build_model
-from offchain.fl.pool_trainer import AGGREGATORS, PoolTrainer, synchronize
-from offchain.fl.training import DeviceDataset, FlatParams, TrainConfig
-from offchain.options import setting
+from offchain.fl.models import build_model
+from offchain.fl.pool_trainer import PoolTrainer, synchronize
+from offchain.fl.targets import block_target
+from offchain.fl.training import DeviceDataset, FlatParams
+
+__all__ = ["BLOCK_MOMENTUM", "EngineConfig", "EvalTrainer", "PoFLEngine", "RoundResult", "ShardsExhausted",
+           "add_eval_clients", "genesis_model"]
 
 
 @dataclass(frozen=True)
@@ -57,23 +64,6 @@ class ShardsExhausted(PoflRuntimeError):
     """Hold-out mode: every selection shard has judged a round; no claim can be judged any more."""
 
 
-@dataclass(frozen=True)
-class EngineConfig:
-    """The rules of a PoFL run's learning (the flexBlock notebook's values by default)."""
-
-    n_miners: int = setting(10, "--miners", "Number of miners.")
-    clients_per_round: int = setting(20, "--clients-per-round",
-                                     "Clients drawn from all clients each round (the notebook's select(20)).")
-    threshold: float = setting(0.6, "--threshold", "Accuracy a block must reach (default: --until-accuracy, else 0.6).")
-    require_improvement: bool = setting(True, "--no-improvement",
-                                        "flexBlock's rule: blocks need not beat their parent.", flag_off=True)
-    architecture: str = setting("simplenet", "--architecture", "Model architecture.",
-                                choices=tuple(sorted(ARCHITECTURES)))
-    aggregator: str = setting("fedavg", "--aggregator", "How a miner averages its clients.", choices=AGGREGATORS)
-    seed: int = setting(0, "--seed", "Seed of the federation, the client draws and the genesis model.")
-    train: TrainConfig = field(default_factory=TrainConfig)
-
-
 @dataclass
 class RoundResult:
     round: int
@@ -82,6 +72,7 @@ class RoundResult:
     consensus_accuracy: float
     clients_trained: int
     seconds: dict[str, float]
+    poisoned_miners: list[int] = field(default_factory=list)  # miners whose pool held poisoned clients
     parent_accuracy: float | None = None  # hold-out mode: the consensus before the round, on this round's shard
 
 
@@ -117,20 +108,23 @@ class PoFLEngine:
         self.models = genesis.unsqueeze(0).repeat(config.n_miners, 1)
         self.consensus = genesis.clone()
         self.consensus_accuracy = 0.0
+        self.target = block_target(config.target_schedule, config.threshold, None)
         self.round = 0
         self.n_clients = federation.n_clients
-        owners = assign_to_miners(federation.n_clients, config.n_miners, config.seed)
+        self.owners: np.ndarray = assign_to_miners(federation.n_clients, config.n_miners, config.seed)
         self.eval_clients = np.zeros(0, dtype=np.int64)  # clients trained every round: the attacker's
         if eval_trainer is not None:
             if not 0 <= eval_trainer.miner < config.n_miners:
                 raise PoflValueError(f"eval_trainer must be a miner 0..{config.n_miners - 1}, got "
                                      f"{eval_trainer.miner}")
-            federation, train_set, owners, self.eval_clients = add_eval_clients(
-                federation, train_set, owners, eval_set, eval_trainer)
+            federation, train_set, self.owners, self.eval_clients = add_eval_clients(
+                federation, train_set, self.owners, eval_set, eval_trainer)
         data = DeviceDataset(train_set.images, train_set.labels, device)
-        self.trainer = PoolTrainer(federation, owners, data, self.flat, config.train, config.aggregator)
+        self.trainer = PoolTrainer.from_config(federation, self.owners, data, self.flat, config)
+        self.trainer.on_block(genesis)
         self.holdout_shards = tuple(holdout_shards)
         self.evaluator = None if self.holdout_shards else Evaluator(eval_set, self.flat, config.architecture, device)
+        self.has_block = False
 
     def run_round(self) -> RoundResult:
         if self.holdout_shards and self.round >= len(self.holdout_shards):
@@ -146,6 +140,8 @@ class PoFLEngine:
                                   self.device)
             *accs, parent_accuracy = evaluator.accuracies(torch.cat([pool.models, self.consensus[None]])).tolist()
             self.consensus_accuracy = parent_accuracy
+            if self.has_block:
+                self.target = block_target(self.config.target_schedule, self.config.threshold, parent_accuracy)
         else:
             accs = self.evaluator.accuracies(pool.models).tolist() if pool.trained_miners else []
         synchronize(self.device)
@@ -157,17 +153,20 @@ class PoFLEngine:
         if winner is not None:
             self.consensus = self.models[winner].clone()
             self.consensus_accuracy = accuracies[winner]
+            self.target = block_target(self.config.target_schedule, self.config.threshold, self.consensus_accuracy)
             self.models[:] = self.consensus
+            self.trainer.on_block(self.consensus)
+            self.has_block = True
         return RoundResult(self.round, accuracies, winner, self.consensus_accuracy, len(pool.selected), seconds,
-                           parent_accuracy)
+                           sorted(pool.poisoned_per_miner), parent_accuracy)
 
     def _decide(self, accuracies: dict[int, float]) -> int | None:
-        """The contract's rule: best claim at or above the threshold and, if required, above the consensus
+        """The contract's rule: best claim at or above the target and, if required, above the consensus
         (in hold-out mode: the consensus measured on this round's shard); ties go to the first (the
         contract: earliest reveal)."""
         best: int | None = None
         for miner, acc in accuracies.items():
-            eligible = acc >= self.config.threshold and (
+            eligible = acc >= self.target and (
                 not self.config.require_improvement or acc > self.consensus_accuracy)
             if eligible and (best is None or acc > accuracies[best]):
                 best = miner

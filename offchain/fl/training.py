@@ -23,18 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-from offchain.options import setting
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """A client's local training: Adam, as in the flexBlock notebook."""
-
-    lr: float = setting(1e-3, "--lr", "Adam's learning rate.")
-    betas: tuple[float, float] = (0.9, 0.999)
-    eps: float = 1e-8
-    batch_size: int = setting(20, "--batch-size", "Local mini-batch size.")
-    epochs: int = setting(1, "--epochs", "Local epochs per round.")
+from offchain.fl.config import TrainConfig
 
 
 def normalize(images_u8: torch.Tensor) -> torch.Tensor:
@@ -49,6 +38,13 @@ class DeviceDataset:
         self.images = torch.from_numpy(np.array(images, dtype=np.uint8).reshape(len(images), -1)).to(device)
         self.labels = torch.from_numpy(np.array(labels, dtype=np.int64)).to(device)
         self.device = device
+
+    @classmethod
+    def of_tensors(cls, images: torch.Tensor, labels: torch.Tensor) -> DeviceDataset:
+        """A dataset of (N, D) uint8 images and (N,) labels already on their device, without a copy."""
+        dataset = cls.__new__(cls)
+        dataset.images, dataset.labels, dataset.device = images, labels, images.device
+        return dataset
 
 
 class FlatParams:

@@ -53,11 +53,15 @@ class InflatedClaims:
 
 @dataclass(frozen=True)
 class ForgedClaims:
-    """Claim ``cid_for(round)`` — any string: a CID nobody holds, garbage, another model's bytes —
-    at ``accuracy``, whatever the miner trained. An attacker for tests and benchmarks."""
+    """Miners at ``positions`` (all, if None) claim ``cid_for(round)`` — a CID nobody holds, another model's
+    bytes, a header bomb — at ``accuracy``, whatever they trained; the others are honest. An attacker for
+    tests and benchmarks."""
 
     cid_for: Callable[[int], str]
     accuracy: float = 1.0
+    positions: frozenset[int] | None = None
 
     def claim(self, round_id: int, model: HeldModel) -> SealedClaim:
-        return SealedClaim(round_id, self.cid_for(round_id), to_bps(self.accuracy))
+        if self.positions is None or model.position in self.positions:
+            return SealedClaim(round_id, self.cid_for(round_id), to_bps(self.accuracy))
+        return HonestClaims().claim(round_id, model)

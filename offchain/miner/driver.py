@@ -34,10 +34,11 @@ from web3.exceptions import ProviderConnectionError, Web3RPCError
 
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.errors import ContractRevert
-from offchain.chain.pofl import ChainBlock, Phase, PoFLContract, to_bps
-from offchain.chain.rounds import SealedClaim, committee_indices
+from offchain.chain.keys import DEV_CHAIN_IDS
+from offchain.chain.pofl import ChainBlock, ClaimStatus, Phase, PoFLContract, to_bps
+from offchain.chain.rounds import SealedClaim
 from offchain.chain.tx import PendingTx, TransactionFailed
-from offchain.errors import PoflConnectionError
+from offchain.errors import PoflConnectionError, PoflRuntimeError
 from offchain.fl.training import FlatParams
 from offchain.miner.claims import ClaimPolicy, HeldModel, HonestClaims
 from offchain.miner.metrics import RoundRecord
@@ -48,6 +49,7 @@ from offchain.miner.protocol import (
     Advance,
     ChainView,
     Commit,
+    Draw,
     Finalize,
     Idle,
     Learn,
@@ -55,12 +57,12 @@ from offchain.miner.protocol import (
     Reveal,
     Vote,
     next_action,
-    votes_needed,
 )
 from offchain.miner.strategy import MinerStrategy
 from offchain.store.base import ModelStore
-from offchain.store.model_bytes import DEFAULT_MAX_BYTES
-from offchain.store.models import fetch_untrusted, publish_model
+from offchain.store.cid import compute_cid
+from offchain.store.model_bytes import DEFAULT_MAX_BYTES, model_to_bytes
+from offchain.store.models import fetch_untrusted
 
 log = logging.getLogger("pofl.miner")
 
@@ -107,6 +109,7 @@ class LocalMiner:
     measured: dict[str, float] = field(default_factory=dict)  # CID -> accuracy this miner computed
     claim: SealedClaim | None = None
     copies: dict[str, torch.Tensor] = field(default_factory=dict)  # candidates fetched this round
+    unpublished: dict[str, bytes] = field(default_factory=dict)  # CID -> model bytes kept private until reveal
     head_failures: int = 0
 
     @property
@@ -176,15 +179,15 @@ class RoundDriver:
         self.records: list[RoundRecord] = []
         self.started_from: ChainBlock | None = None  # the first block the local miners adopted (the resume point)
         self._log: _RoundLog | None = None
-        self._roster: tuple[int, list[str]] | None = None  # (round, the contract's miner list)
         self._cids: dict[tuple[int, str], str] = {}  # (round, claimant) -> revealed CID
+        self._committees: dict[tuple[int, int], list[str]] = {}  # (round, attempt) -> seats
+        self._last_block = (-1, 0.0)  # (the chain's block number, when this driver first saw it)
+        self._devnet = self.contract.w3.eth.chain_id in DEV_CHAIN_IDS  # mines a block per transaction
         self._io = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pofl-io")
         # fetches run apart from the jobs that wait for them (no pool waits on itself); a fetch that
         # overruns fetch_timeout_s is abandoned to the store's own timeout
         self._fetcher = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pofl-fetch")
         self._failing_since: float | None = None
-        for m in self.miners:
-            m.memory.active = self.contract.miner_info(m.address).active
 
     # ------------------------------------------------------------------ loop
 
@@ -252,7 +255,7 @@ class RoundDriver:
             time.sleep(self.poll_s)
             return False
         handler = {Adopt: self._adopt, Learn: self._learn, Commit: self._commit, Reveal: self._reveal,
-                   Vote: self._vote, Finalize: self._finalize, Advance: self._advance}[kind]
+                   Vote: self._vote, Draw: self._draw, Finalize: self._finalize, Advance: self._advance}[kind]
         handler(view, batch)
         return True
 
@@ -264,17 +267,16 @@ class RoundDriver:
         info, committee = None, frozenset()
         if state.phase == Phase.VALIDATION:
             info = c.round_info(state.round)
-            roster = self._miner_list(state.round)
-            if info.candidate in roster:
-                members = committee_indices(info.seed, info.committee_n, info.committee_k,
-                                            roster.index(info.candidate))
-                committee = frozenset(roster[i] for i in members)
+            if info.seats:
+                committee = frozenset(self._committee(state.round, info.attempt))
         return ChainView(state.round, state.phase, pending != state, head, info, committee)
 
-    def _miner_list(self, round_id: int) -> list[str]:
-        if self._roster is None or self._roster[0] != round_id:
-            self._roster = (round_id, self.contract.miners())
-        return self._roster[1]
+    def _committee(self, round_id: int, attempt: int) -> list[str]:
+        """The seats of validation ``attempt`` of ``round_id`` (read once: a drawn committee never changes)."""
+        key = (round_id, attempt)
+        if key not in self._committees:
+            self._committees[key] = self.contract.committee(round_id)
+        return self._committees[key]
 
     # ------------------------------------------------------------------ round bookkeeping
 
@@ -295,10 +297,11 @@ class RoundDriver:
         made_block = head.round == log_.round
         rejected = []
         with log_.watch("chain"):
-            for event in self.contract.events("ClaimRejected", log_.first_block):
-                if event["args"]["round"] == log_.round:
-                    owner = self.by_address.get(event["args"]["miner"])
-                    rejected.append(owner.index if owner else event["args"]["miner"])
+            for event in self.contract.events("ClaimDecided", log_.first_block):
+                args = event["args"]
+                if args["round"] == log_.round and args["outcome"] == ClaimStatus.REJECTED:
+                    owner = self.by_address.get(args["claimant"])
+                    rejected.append(owner.index if owner else args["claimant"])
         winner = self.by_address.get(head.miner) if made_block else None
         validated = [m.measured[head.cid] for m in self.miners
                      if made_block and head.cid in m.measured and m.address != head.miner]
@@ -307,7 +310,7 @@ class RoundDriver:
             winner=winner.index if winner else None,
             claimed_accuracy=head.accuracy if made_block else None,
             validated_accuracy=sum(validated) / len(validated) if validated else None,
-            cid=head.cid if made_block else None, chain_accuracy=head.accuracy,
+            cid=head.cid if made_block else None, chain_accuracy=head.accuracy, chain_height=head.height,
             miner_accuracies=dict(log_.miner_accuracies), rejected=rejected, gas_used=log_.gas,
             clients_trained=log_.clients_trained, validations=log_.validations,
             seconds={k: round(v, 4) for k, v in log_.watch.seconds.items()})
@@ -371,16 +374,14 @@ class RoundDriver:
         """A round seen for the first time: what the chain holds of each miner's claim (a resumed miner)."""
         for m, _ in batch:
             claim = self.contract.claim_of(view.round, m.address)
-            m.memory.committed[view.round] = any(claim.commitment)
+            m.memory.committed[view.round] = claim.committed
             m.memory.revealed[view.round] = claim.revealed
-            if not m.memory.active:
-                m.memory.active = self.contract.miner_info(m.address).active
 
     def _commit(self, view: ChainView, batch: list[tuple[LocalMiner, Action]]) -> None:
         assert self._log is not None
         r, watch = view.round, self._log.watch
         miners = [m for m, _ in batch]
-        self.progress(f"round {r}: {len(miners)} miners train, evaluate, publish and commit")
+        self.progress(f"round {r}: {len(miners)} miners train, evaluate and commit")
         started = time.perf_counter()
         trained = self.strategy.train(r, {m.position: m.params for m in miners if m.params is not None})
         for k, v in trained.seconds.items():  # the strategy's own split (train, aggregate), the rest is train
@@ -399,11 +400,12 @@ class RoundDriver:
                 fresh.append((m, params, acc))
             else:
                 m.measured[m.cid] = acc  # type: ignore[index]
-        with watch("store"):
-            cids = list(self._io.map(lambda job: self._publish(job[1], r), fresh))
-        for (m, params, acc), cid in zip(fresh, cids, strict=True):
+        with watch("store"):  # the bytes and their CID now; the store gets them only at the reveal
+            sealed = list(self._io.map(lambda job: self._encode(job[1], r), fresh))
+        for (m, params, acc), (cid, data) in zip(fresh, sealed, strict=True):
             m.params, m.cid = params, cid
             m.measured[cid] = acc
+            m.unpublished = {cid: data}
         with watch("chain"):
             pending = []
             for m in miners:
@@ -411,7 +413,7 @@ class RoundDriver:
                     continue
                 m.claim = self.claims.claim(r, HeldModel(m.position, m.cid, m.accuracy))
                 tx = self._send(lambda m=m: self.contract.commit(m.signer, r, m.claim.commitment(  # type: ignore[union-attr]
-                    self.contract, m.address)), f"miner {m.index} commit")
+                    m.address)), f"miner {m.index} commit")
                 if tx is not None:
                     pending.append(tx)
                     m.memory.sealed_round = r
@@ -420,9 +422,18 @@ class RoundDriver:
         log.info("round %d: %d miners committed", r, len(pending))
 
     def _reveal(self, view: ChainView, batch: list[tuple[LocalMiner, Action]]) -> None:
+        """Publish each claimed model (commits have closed: nobody can copy it into a commitment now), then
+        reveal the claims."""
         assert self._log is not None
         r = view.round
-        self.progress(f"round {r}: {len(batch)} miners reveal")
+        self.progress(f"round {r}: {len(batch)} miners publish and reveal")
+        jobs = [(m, m.unpublished.pop(m.claim.cid)) for m, _ in batch
+                if m.claim is not None and m.claim.cid in m.unpublished]
+        with self._log.watch("store"):
+            for (m, _), cid in zip(jobs, self._io.map(lambda job: self.store.put(job[1]), jobs), strict=True):
+                if cid != m.claim.cid:  # type: ignore[union-attr]
+                    raise PoflRuntimeError(f"the store keeps miner {m.index}'s model as {cid}, not as the "
+                                           f"committed {m.claim.cid}: it does not use Kubo's layout")  # type: ignore[union-attr]
         with self._log.watch("chain"):
             pending = []
             for m, _ in batch:
@@ -436,17 +447,16 @@ class RoundDriver:
             self._gas(pending)
 
     def _vote(self, view: ChainView, batch: list[tuple[LocalMiner, Action]]) -> None:
-        """As many committee members as can decide the candidate fetch its model themselves (fail-safe:
-        anything wrong with it is a measurement of 0), evaluate their copies in one batch and vote."""
+        """Every local seat of the committee fetches the candidate's model itself (fail-safe: anything wrong
+        with it is a measurement of 0), the copies are evaluated in one batch, and each seat reports."""
         assert self._log is not None and view.info is not None
-        r, candidate, watch = view.round, view.info.candidate, self._log.watch
-        key = (r, candidate)
-        if key not in self._cids:
+        r, candidate, attempt, watch = view.round, view.info.candidate, view.info.attempt, self._log.watch
+        if (r, candidate) not in self._cids:
             with watch("chain"):
-                self._cids[key] = self.contract.claim_of(r, candidate).cid
-        cid = self._cids[key]
-        voters = [m for m, _ in batch][:votes_needed(view.info)]
-        self.progress(f"round {r} Validation: {len(voters)} committee members fetch and re-evaluate {cid[:14]}…")
+                self._cids[(r, candidate)] = self.contract.claim_of(r, candidate).cid or ""
+        cid = self._cids[(r, candidate)]
+        voters = [m for m, _ in batch]
+        self.progress(f"round {r} validation {attempt}: {len(voters)} seats fetch and re-evaluate {cid[:14]}…")
         self._log.validations += len(voters)
         with watch("store"):
             copies = list(self._io.map(lambda m: self._fetch_candidate(m, cid), voters))
@@ -461,12 +471,26 @@ class RoundDriver:
             pending = []
             for m in voters:
                 m.measured[cid] = measured[m.address]
-                m.memory.voted.add(key)
-                tx = self._send(lambda m=m: self.contract.vote(m.signer, r, candidate, to_bps(measured[m.address])),
+                m.memory.voted.add((r, attempt))
+                tx = self._send(lambda m=m: self.contract.vote(m.signer, r, attempt, to_bps(measured[m.address])),
                                 f"miner {m.index} vote")
                 if tx is not None:
                     pending.append(tx)
             self._gas(pending)
+
+    def _draw(self, view: ChainView, batch: list[tuple[LocalMiner, Action]]) -> None:
+        """The validation's seed block: once mined, ``advance()`` draws the committee. Before it, a chain
+        that has mined nothing for a second, or a devnet, is taken to mine only on transactions: the same
+        transaction mines the next block."""
+        assert view.info is not None
+        number = self.contract.w3.eth.block_number
+        if number != self._last_block[0]:
+            self._last_block = (number, time.monotonic())
+        stalled = self._devnet or time.monotonic() - self._last_block[1] > 1.0
+        if number >= view.info.seed_block or stalled:
+            self._deadline_tx(batch, "advance", self.contract.advance)
+        else:
+            time.sleep(self.poll_s)
 
     def _finalize(self, view: ChainView, batch: list[tuple[LocalMiner, Action]]) -> None:
         self._deadline_tx(batch, "finalize", self.contract.finalize)
@@ -488,8 +512,10 @@ class RoundDriver:
 
     # ------------------------------------------------------------------ models
 
-    def _publish(self, params: torch.Tensor, round_id: int) -> str:
-        return publish_model(self.store, self.flat.unflatten(params.detach().cpu()), self.architecture, round_id)
+    def _encode(self, params: torch.Tensor, round_id: int) -> tuple[str, bytes]:
+        """The model's canonical bytes and their CID (as the store will name them)."""
+        data = model_to_bytes(self.flat.unflatten(params.detach().cpu()), self.architecture, round_id)
+        return compute_cid(data), data
 
     def _fetch(self, cid: str) -> tuple[torch.Tensor | None, str]:
         """This miner's own copy of the model under ``cid`` — bytes verified against the CID, tensors checked,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from offchain.errors import ConfigError
 
 
 @dataclass
@@ -16,27 +19,86 @@ class RoundRecord:
     claimed_accuracy: float | None
     validated_accuracy: float | None  # mean of the committee's own measurements of the winning model
     cid: str | None
-    chain_accuracy: float  # the chain head's accuracy after the round
+    chain_accuracy: float  # the chain head's accuracy after the round, as recorded (0 for the unscored genesis)
     miner_accuracies: dict[int, float]  # accuracy each miner measured of its own model this round
     rejected: list[int] = field(default_factory=list)  # miners whose claims the committee rejected
     gas_used: int = 0
     clients_trained: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
     validations: int = 0  # candidate re-evaluations by this process's committee members (each its own fetch)
+    chain_height: int | None = None  # the chain head's height after the round
+
+
+def head_accuracy(record: dict[str, Any] | RoundRecord, genesis_accuracy: float | None) -> float:
+    """The chain head's accuracy after a round, the genesis model's as measured (the contract records 0: it
+    was never scored)."""
+    height = record["chain_height"] if isinstance(record, dict) else record.chain_height
+    chain = record["chain_accuracy"] if isinstance(record, dict) else record.chain_accuracy
+    return genesis_accuracy if height == 0 and genesis_accuracy is not None else chain
 
 
 def write_metrics(records: list[RoundRecord], path: Path, meta: dict[str, Any]) -> None:
+    """Write the metrics file whole or not at all: a temporary file beside it, then an atomic rename, so a
+    reader (or a run killed mid-write) never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"meta": meta, "rounds": [asdict(r) for r in records]}, indent=2) + "\n")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"meta": meta, "rounds": [asdict(r) for r in records]}, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+class MetricsWriter:
+    """A run's metrics file, rewritten after every round (atomically), and its plot, drawn at the end —
+    however the run ends (Ctrl-C included: call :meth:`finish` from a ``finally``)."""
+
+    def __init__(self, metrics: Path | None, plot: Path | None, meta: dict[str, Any]) -> None:
+        self.path = metrics or (plot.with_suffix(".json") if plot is not None else None)
+        self.plot = plot
+        self.meta = meta
+        self.records: list[RoundRecord] = []
+
+    def write(self, records: list[RoundRecord]) -> None:
+        self.records = list(records)
+        if self.path is not None:
+            write_metrics(self.records, self.path, self.meta)
+
+    def finish(self) -> dict[str, str]:
+        """Write the metrics (and the plot, if asked and there is a round to plot); what was written."""
+        written: dict[str, str] = {}
+        if self.path is None:
+            return written
+        write_metrics(self.records, self.path, self.meta)
+        written["metrics"] = str(self.path)
+        if self.plot is not None and self.records:
+            written["plot"] = str(plot_metrics(self.path, self.plot))
+        return written
 
 
 def read_metrics(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    data = json.loads(path.read_text())
-    return data["meta"], data["rounds"]
+    """The meta and round records of a metrics file; a ConfigError names the file if it is not one."""
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not a metrics file: not JSON ({exc})") from None
+    rounds = data.get("rounds") if isinstance(data, dict) else None
+    if not isinstance(rounds, list) or not isinstance(data.get("meta"), dict) \
+            or not all(isinstance(r, dict) and isinstance(r.get("round"), int)
+                       and isinstance(r.get("chain_accuracy"), int | float)
+                       and isinstance(r.get("miner_accuracies", {}), dict) for r in rounds):
+        raise ConfigError(f"{path} is not a metrics file of `pofl run --metrics`: expected {{\"meta\": {{...}}, "
+                          f"\"rounds\": [{{\"round\": N, \"chain_accuracy\": X, ...}}]}}")
+    return data["meta"], rounds
 
 
-def round_table(records: list[RoundRecord], title: str = "PoFL rounds") -> Any:
-    """A rich Table: round, winner, claimed and validated accuracy, CID, gas, seconds."""
+def chain_text(record: RoundRecord, genesis_accuracy: float | None) -> str:
+    """The chain head's accuracy after ``record``'s round, for people: the genesis model's marked as such."""
+    text = f"{head_accuracy(record, genesis_accuracy):.4f}"
+    return f"{text} (genesis)" if record.chain_height == 0 else text
+
+
+def round_table(records: list[RoundRecord], title: str = "PoFL rounds", genesis_accuracy: float | None = None) -> Any:
+    """A rich Table: round, winner, claimed and validated accuracy, chain head, CID, gas, seconds."""
     from rich.table import Table
 
     table = Table(title=title)
@@ -47,7 +109,7 @@ def round_table(records: list[RoundRecord], title: str = "PoFL rounds") -> Any:
             str(r.round), "-" if r.winner is None else f"miner {r.winner}",
             "-" if r.claimed_accuracy is None else f"{r.claimed_accuracy:.4f}",
             "-" if r.validated_accuracy is None else f"{r.validated_accuracy:.4f}",
-            f"{r.chain_accuracy:.4f}", (r.cid or "-")[:14] + ("…" if r.cid else ""), f"{r.gas_used / 1e6:.2f}M",
+            chain_text(r, genesis_accuracy), (r.cid or "-")[:14] + ("…" if r.cid else ""), f"{r.gas_used / 1e6:.2f}M",
             f"{sum(r.seconds.values()):.2f}")
     return table
 
@@ -58,19 +120,25 @@ def plot_metrics(metrics_path: Path, png_path: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     meta, rounds = read_metrics(metrics_path)
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
-    miners = sorted({int(m) for r in rounds for m in r["miner_accuracies"]})
+    miners = sorted({int(m) for r in rounds for m in r.get("miner_accuracies", {})})
     for m in miners:
-        points = [(r["round"], r["miner_accuracies"][str(m)] if str(m) in r["miner_accuracies"]
-                   else r["miner_accuracies"].get(m)) for r in rounds]
+        points = [(r["round"], r["miner_accuracies"].get(str(m), r["miner_accuracies"].get(m))) for r in rounds]
         points = [(x, y) for x, y in points if y is not None]
-        ax.plot(*zip(*points, strict=True), ".", alpha=0.45, label=f"miner {m}" if len(miners) <= 10 else None)
-    ax.step([r["round"] for r in rounds], [r["chain_accuracy"] for r in rounds], where="post", color="black",
-            linewidth=2, label="chain (latest block)")
+        if points:
+            ax.plot(*zip(*points, strict=True), ".", alpha=0.45, label=f"miner {m}" if len(miners) <= 10 else None)
+    genesis = meta.get("genesis_accuracy")
+    steps = [(r["round"], head_accuracy({"chain_height": None, **r}, genesis)) for r in rounds]
+    if rounds and genesis is not None and (meta.get("started_from") or {}).get("height") == 0:
+        steps.insert(0, (rounds[0]["round"] - 1, genesis))  # the chain before the first round: the genesis model
+    if steps:
+        ax.step(*zip(*steps, strict=True), where="post", color="black", linewidth=2, label="chain (latest block)")
     if meta.get("threshold") is not None:
         ax.axhline(meta["threshold"], color="grey", linestyle="--", linewidth=1, label="threshold")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("round")
     ax.set_ylabel("test accuracy")
     ax.set_title(f"PoFL on {meta.get('dataset', 'MNIST')}: {meta.get('n_miners', '?')} miners")

@@ -22,7 +22,8 @@ class ChainView:
 
     ``phase`` is the effective phase at the latest block; ``deadline_passed`` says that at the
     node's own current time a deadline has moved the phase on without a transaction recording it.
-    ``info`` and ``committee`` are read only in a Validation phase (None otherwise).
+    ``info`` (the round's state) and ``committee`` (the seats of the claim under validation, empty
+    until the contract has drawn them from its seed block) are read only in a Validation phase.
     """
 
     round: int
@@ -43,18 +44,18 @@ class MinerMemory:
     ``committed``/``revealed`` map a round to what the chain said of this miner's claim (filled
     from the chain the first time a round is seen, so a restarted miner resumes correctly);
     ``sealed_round`` is the round whose salt this process still holds (a commitment made by an
-    earlier process cannot be revealed); ``voted`` holds the (round, candidate) pairs decided.
+    earlier process cannot be revealed); ``voted`` holds the (round, validation attempt) pairs this
+    miner reported on.
     """
 
     address: str
-    active: bool = True
     has_model: bool = False
     adopted_height: int = -1
     head_retry_at: float = 0.0  # monotonic time before which a failed head fetch is not retried
     committed: dict[int, bool] = field(default_factory=dict)
     revealed: dict[int, bool] = field(default_factory=dict)
     sealed_round: int | None = None
-    voted: set[tuple[int, str]] = field(default_factory=set)
+    voted: set[tuple[int, int]] = field(default_factory=set)
 
 
 # ------------------------------------------------------------------ actions
@@ -88,9 +89,16 @@ class Reveal(RoundAction):
 
 @dataclass(frozen=True)
 class Vote(RoundAction):
-    """Fetch the candidate's model by its revealed CID, evaluate it and report the measurement."""
+    """As a seat of the committee, fetch the candidate's model by its revealed CID, evaluate it and report
+    the measurement for validation ``attempt``."""
 
     candidate: str
+    attempt: int
+
+
+class Draw(RoundAction):
+    """A validation waits for its seed block: record it once mined (on a devnet that mines only on
+    transactions, the transaction is what mines it), which draws the committee."""
 
 
 class Finalize(RoundAction):
@@ -106,10 +114,10 @@ class Idle:
     """Nothing is due: look again later."""
 
 
-Action = Adopt | Learn | Commit | Reveal | Vote | Finalize | Advance | Idle
+Action = Adopt | Learn | Commit | Reveal | Vote | Draw | Finalize | Advance | Idle
 
 # The order in which the driver carries out a step's actions when local miners want different ones.
-PRIORITY: tuple[type, ...] = (Adopt, Learn, Commit, Reveal, Vote, Finalize, Advance, Idle)
+PRIORITY: tuple[type, ...] = (Adopt, Learn, Commit, Reveal, Vote, Draw, Finalize, Advance, Idle)
 
 
 def next_action(view: ChainView, me: MinerMemory, now: float) -> Action:
@@ -117,24 +125,19 @@ def next_action(view: ChainView, me: MinerMemory, now: float) -> Action:
     if view.head.height > me.adopted_height and now >= me.head_retry_at:
         return Adopt(view.head)
     r = view.round
-    if me.active and r not in me.committed:
+    if r not in me.committed:
         return Learn(r)
-    if me.active and view.phase == Phase.COMMIT and not me.committed[r] and me.has_model:
+    if view.phase == Phase.COMMIT and not me.committed[r] and me.has_model:
         return Commit(r)
-    if me.active and view.phase == Phase.REVEAL and me.committed[r] and not me.revealed.get(r) \
-            and me.sealed_round == r:
+    if view.phase == Phase.REVEAL and me.committed[r] and not me.revealed.get(r) and me.sealed_round == r:
         return Reveal(r)
-    if view.phase == Phase.VALIDATION and view.info is not None and me.active:
-        candidate = view.info.candidate
-        if me.address in view.committee and (r, candidate) not in me.voted:
-            return Vote(r, candidate)
+    if view.phase == Phase.VALIDATION and view.info is not None:
+        if not view.info.seats:
+            return Draw(r)
+        if me.address in view.committee and (r, view.info.attempt) not in me.voted:
+            return Vote(r, view.info.candidate, view.info.attempt)
     if view.phase == Phase.FINALIZE:
         return Finalize(r)
     if view.deadline_passed:
         return Advance(r)
     return Idle()
-
-
-def votes_needed(info: RoundState) -> int:
-    """How many more agreeing votes decide the current candidate (at least one)."""
-    return max(1, info.quorum - max(info.approvals, info.rejections))

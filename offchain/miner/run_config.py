@@ -8,17 +8,29 @@ The command line derives its run options from these fields (:mod:`offchain.cli.c
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from offchain.errors import ConfigError
-from offchain.fl.simulation import EngineConfig
-from offchain.fl.training import TrainConfig
+from offchain.defaults import MAX_MINERS
+from offchain.errors import ConfigError, PoflValueError
+from offchain.fl.config import EngineConfig, TrainConfig
 from offchain.options import setting
 
 PARTITIONS = ("benchmark", "iid", "dirichlet", "shards")
+MAX_SEED = 2**32 - 1
+
+
+@functools.lru_cache(maxsize=16)
+def _clients_in(path: Path, _mtime_ns: int) -> int:
+    from offchain.fl.federation import from_file
+
+    try:
+        return from_file(path).n_clients
+    except PoflValueError as exc:
+        raise ConfigError(f"--partition {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -33,18 +45,26 @@ class RunConfig(EngineConfig):
     alpha: float = setting(0.5, "--alpha", "Dirichlet concentration of a dirichlet federation.")
     phase_seconds: int = setting(30, "--phase-seconds",
                                  "Phase deadline in seconds (phases close early when every miner has acted).")
+    min_committee: int = setting(3, "--min-committee",
+                                 "Fewest committee seats a validation may have (no block with fewer).")
     tolerance_bps: int = 100
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         checks: list[tuple[bool, str]] = [
             (self.n_miners >= 1, f"--miners must be at least 1, got {self.n_miners}"),
             (self.clients_per_round >= 1, f"--clients-per-round must be at least 1, got {self.clients_per_round}"),
             (0.0 <= self.threshold <= 1.0, f"--threshold must lie within [0, 1], got {self.threshold}"),
-            (self.seed >= 0, f"--seed must be >= 0, got {self.seed}"),
+            (self.n_miners <= MAX_MINERS, f"--miners must be at most {MAX_MINERS} (the contract's cap), "
+                                          f"got {self.n_miners}"),
+            (0 <= self.seed <= MAX_SEED, f"--seed must lie within [0, {MAX_SEED}], got {self.seed}"),
             (self.n_clients >= 1, f"--n-clients must be at least 1, got {self.n_clients}"),
             (self.alpha > 0, f"--alpha must be > 0, got {self.alpha}"),
             (self.phase_seconds >= 1, f"--phase-seconds must be at least 1, got {self.phase_seconds}"),
-            (0 <= self.tolerance_bps <= 10_000, f"tolerance_bps must lie within [0, 10000], got {self.tolerance_bps}"),
+            (0 <= self.tolerance_bps <= 1000, f"tolerance_bps must lie within [0, 1000], got {self.tolerance_bps}"),
+            (1 <= self.min_committee < self.n_miners,
+             f"--min-committee must lie within [1, --miners - 1] (the committee is drawn among the claimant's "
+             f"fellow committers), got {self.min_committee} with {self.n_miners} miners"),
             (self.train.lr > 0, f"--lr must be > 0, got {self.train.lr}"),
             (self.train.batch_size >= 1, f"--batch-size must be at least 1, got {self.train.batch_size}"),
             (self.train.epochs >= 1, f"--epochs must be at least 1, got {self.train.epochs}"),
@@ -54,6 +74,25 @@ class RunConfig(EngineConfig):
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        clients = self.federation_clients()
+        if self.clients_per_round > clients:
+            raise ConfigError(f"--clients-per-round {self.clients_per_round} is more than the federation's "
+                              f"{clients} clients")
+        if self.n_miners > clients:
+            raise ConfigError(f"--miners {self.n_miners} is more than the federation's {clients} clients: every "
+                              f"miner leads at least one")
+
+    def federation_clients(self) -> int:
+        """How many clients the federation has (a federation file is read, and checked, to know)."""
+        if self.partition in PARTITIONS and self.partition != "benchmark":
+            return self.n_clients
+        from offchain.fl.federation import BENCHMARK_FEDERATION
+
+        path = BENCHMARK_FEDERATION if self.partition == "benchmark" else Path(self.partition)
+        try:
+            return _clients_in(path, path.stat().st_mtime_ns)
+        except OSError as exc:
+            raise ConfigError(f"--partition {self.partition}: cannot read it ({exc.strerror})") from None
 
     @property
     def fetch_timeout_s(self) -> float:

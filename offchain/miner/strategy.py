@@ -89,4 +89,4 @@ class WorkloadStrategy:
         return self.workload.evaluator.accuracies(torch.stack([m.to(self.device) for m in models])).tolist()
 
     def adopted(self, position: int, params: torch.Tensor) -> None:
-        return None
+        self.trainer.on_block(params.to(self.device))  # the look-ahead of block momentum follows the chain

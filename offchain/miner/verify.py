@@ -1,12 +1,13 @@
 """Replaying a PoFL chain from any RPC and store: ``pofl verify``.
 
 For every block: the block hash is recomputed from its contents and the parent link checked
-(an RPC may lie); the improvement rule is checked; the model is fetched by CID (bytes verified
-against the CID), loaded safely as the contract's architecture, and re-evaluated on the
-evaluation set whose sha256 the contract stores; the block's recorded accuracy must hold within
-the contract's tolerance. Nothing a block points at can crash the replay: every fault is a
-:class:`Problem` in the report. A model that cannot be had is *unavailable*, told apart from
-one that was had and does not match (*mismatch*).
+(an RPC may lie); the improvement rule is checked; the recorded accuracy must be the (lower)
+median of the committee's reports for the validation that accepted it (the contract's events);
+the model is fetched by CID (bytes verified against the CID), loaded safely as the contract's
+architecture, and re-evaluated on the evaluation set whose sha256 the contract stores; the
+recorded accuracy must match that measurement within the contract's tolerance. Nothing a block
+points at can crash the replay: every fault is a :class:`Problem` in the report. A model that
+cannot be had is *unavailable*, told apart from one that was had and does not match (*mismatch*).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from enum import StrEnum
 
 import torch
 
-from offchain.chain.pofl import ChainBlock, PoFLConfig, PoFLContract
+from offchain.chain.pofl import ChainBlock, ClaimStatus, PoFLConfig, PoFLContract, lower_median, to_bps
 from offchain.fl.data import load_mnist
 from offchain.fl.evaluation import Evaluator
 from offchain.fl.models import ARCHITECTURES, architecture_id, build_model
@@ -29,7 +30,8 @@ class ProblemKind(StrEnum):
     HASH = "hash"  # the block hash is not the hash of its contents
     LINK = "link"  # the parent hash is not the previous block's hash
     IMPROVEMENT = "improvement"  # the block does not improve on its parent where the contract requires it
-    ACCURACY = "accuracy"  # the model measures below the recorded accuracy beyond the tolerance
+    ACCURACY = "accuracy"  # the model measures further than the tolerance from the recorded accuracy
+    MEDIAN = "median"  # the recorded accuracy is not the median of the committee's reports
     UNAVAILABLE = "unavailable"  # the model could not be fetched (not found, timed out, store down)
     MODEL = "model"  # the bytes do not hash to the CID, or are not a model of the architecture
     CHAIN = "chain"  # the contract's configuration cannot be replayed here
@@ -99,11 +101,31 @@ def check_links(block: ChainBlock, parent: ChainBlock | None, config: PoFLConfig
 
 
 def check_accuracy(block: ChainBlock, measured: float, tolerance_bps: int) -> list[Problem]:
-    """The recorded accuracy must hold within the tolerance of what the model measures (pure)."""
-    if block.height > 0 and measured * 10_000 + tolerance_bps < block.accuracy_bps:
-        return [Problem(ProblemKind.ACCURACY, f"measured accuracy {measured:.4f} is below the recorded "
-                                              f"{block.accuracy:.4f} beyond the tolerance of {tolerance_bps} bps")]
+    """The recorded accuracy must lie within the tolerance of what the model measures (pure)."""
+    if block.height > 0 and abs(to_bps(measured) - block.accuracy_bps) > tolerance_bps:
+        return [Problem(ProblemKind.ACCURACY, f"measured accuracy {measured:.4f} is not the recorded "
+                                              f"{block.accuracy:.4f} within the tolerance of {tolerance_bps} bps")]
     return []
+
+
+def check_median(block: ChainBlock, reports: list[int]) -> list[Problem]:
+    """The recorded accuracy must be the lower median of the reports that accepted the block (pure)."""
+    if block.height == 0:
+        return []
+    if not reports:
+        return [Problem(ProblemKind.MEDIAN, "no committee reports accepted this block")]
+    median = lower_median(reports)
+    if median != block.accuracy_bps:
+        return [Problem(ProblemKind.MEDIAN, f"recorded {block.accuracy_bps} bps, but the median of the committee's "
+                                            f"{len(reports)} reports {sorted(reports)} is {median} bps")]
+    return []
+
+
+def accepting_reports(contract: PoFLContract, block: ChainBlock) -> list[int]:
+    """The measurements the committee reported in the validation that accepted ``block``'s claim."""
+    accepted = [d for d in contract.decisions(block.round)
+                if d.claimant == block.miner and d.outcome == ClaimStatus.ACCEPTED]
+    return list(contract.reports(block.round, accepted[-1].attempt).values()) if accepted else []
 
 
 def verify_chain(contract: PoFLContract, store: ModelStore, device: torch.device | None = None) -> ChainReport:
@@ -125,6 +147,7 @@ def verify_chain(contract: PoFLContract, store: ModelStore, device: torch.device
     for block in contract.blocks():
         check = BlockCheck(block.height, block.round, block.cid, block.accuracy, problems=check_links(block, parent,
                                                                                                       config))
+        check.problems += check_median(block, accepting_reports(contract, block) if block.height else [])
         fetched = fetch_untrusted(store, block.cid, architecture)
         if fetched.state is None:
             kind = ProblemKind.UNAVAILABLE if fetched.unavailable else ProblemKind.MODEL

@@ -47,8 +47,8 @@ class Workload:
         module = genesis_model(config.architecture, config.seed).to(self.device)
         self.flat = FlatParams(module)
         self.genesis = self.flat.flatten(module.state_dict())
-        self.trainer = PoolTrainer(self.federation, self.owners, DeviceDataset(train.images, train.labels, self.device),
-                                   self.flat, config.train, config.aggregator)
+        self.base_data = DeviceDataset(train.images, train.labels, self.device)
+        self.trainer = PoolTrainer.from_config(self.federation, self.owners, self.base_data, self.flat, config)
         self.evaluator = Evaluator(self.eval_set, self.flat, config.architecture, self.device)
 
     @property
@@ -59,5 +59,5 @@ class Workload:
         """A trainer whose miner 0 owns exactly ``clients`` (one miner's view in its own process)."""
         owners = np.full(self.federation.n_clients, -1, dtype=np.int64)
         owners[clients] = 0
-        return PoolTrainer(self.federation, owners, self.trainer.data, self.flat, self.config.train,
-                           self.config.aggregator)
+        return PoolTrainer.from_config(self.federation, owners, self.base_data, self.flat, self.config,
+                                       attack_owners=self.owners)

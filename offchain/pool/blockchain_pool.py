@@ -27,7 +27,7 @@ from offchain.chain.connect import connect
 from offchain.chain.keys import check_private_key, dev_keys_allowed
 from offchain.chain.pofl import PoFLConfig, PoFLContract, to_bps
 from offchain.data import Dataset, FedDataset
-from offchain.defaults import REWARD_POOL_WEI, STAKE_WEI
+from offchain.defaults import MIN_STAKE_WEI, REWARD_POOL_WEI
 from offchain.devnet import Devnet, launch_devnet
 from offchain.errors import ConfigError, KeyPolicyError, PoflValueError
 from offchain.fl.federation import assign_to_miners
@@ -121,13 +121,14 @@ class PoFLBlockchainPool:
                             architecture_id=architecture_id(self.architecture),
                             require_improvement=self._require_improvement, commit_duration=self._phase_seconds,
                             reveal_duration=self._phase_seconds, validation_duration=self._phase_seconds,
-                            min_stake=STAKE_WEI)
+                            min_committee=max(1, min(3, len(self._servers) - 1)), min_stake=MIN_STAKE_WEI)
         self.contract, _ = PoFLContract.deploy(owner, config, self._genesis_cid, reward_pool=REWARD_POOL_WEI,
                                                deployments_dir=None)
         signers = [LocalSigner(w3, k) for k in miner_keys]
         ensure_registered(self.contract, signers)
         self._driver = RoundDriver(self.contract, self.store, self.flat, self.architecture, signers, self._strategy)
-        self.blockchain = BlockchainView(self.contract)
+        self.blockchain = BlockchainView(self.contract, self.store, self.architecture,
+                                         list(self.flat.module.state_dict()))
         return self._driver
 
     def _keys(self, rpc_url: str, chain_id: int) -> tuple[str, list[str]]:

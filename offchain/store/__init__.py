@@ -8,13 +8,14 @@ from offchain.store.base import (
     ModelStore,
     NotFound,
     StoreError,
+    StoreMisconfigured,
     StoreUnavailable,
 )
 from offchain.store.cid import compute_cid, parse_cid
 from offchain.store.local import LocalStore
 
 __all__ = ["BlobTooLarge", "IntegrityError", "LocalStore", "MalformedCid", "ModelStore", "NotFound", "StoreError",
-           "StoreUnavailable", "compute_cid", "open_store", "parse_cid"]
+           "StoreMisconfigured", "StoreUnavailable", "compute_cid", "open_store", "parse_cid"]
 
 
 def open_store(ipfs_api: str | None = None, store_dir: str | None = None, *, timeout: float | None = None,

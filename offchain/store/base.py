@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from offchain.errors import PoflRuntimeError
+from offchain.errors import ConfigError, PoflRuntimeError
 from offchain.store.cid import MalformedCid
 
 DEFAULT_MAX_BLOB = 256 * 1024 * 1024
@@ -21,6 +21,9 @@ class IntegrityError(StoreError):
 class NotFound(StoreError, KeyError):
     """The store does not have this CID."""
 
+    def __str__(self) -> str:  # KeyError's own quotes its message as a repr
+        return str(self.args[0]) if self.args else ""
+
 
 class BlobTooLarge(StoreError):
     """A blob is over the store's size limit; it was not read whole."""
@@ -28,6 +31,10 @@ class BlobTooLarge(StoreError):
 
 class StoreUnavailable(StoreError, ConnectionError):
     """The store's server did not answer after retries."""
+
+
+class StoreMisconfigured(StoreError, ConfigError):
+    """The store's address is wrong: not a multiaddr, or what answers there is not an IPFS RPC API (exit 2)."""
 
 
 @runtime_checkable
@@ -52,4 +59,4 @@ class ModelStore(Protocol):
 
 
 __all__ = ["DEFAULT_MAX_BLOB", "BlobTooLarge", "IntegrityError", "MalformedCid", "ModelStore", "NotFound",
-           "StoreError", "StoreUnavailable"]
+           "StoreError", "StoreMisconfigured", "StoreUnavailable"]

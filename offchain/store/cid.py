@@ -15,6 +15,7 @@ import hashlib
 import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import IntEnum
 
 from offchain.errors import PoflValueError
 
@@ -245,3 +246,37 @@ def cid_matches(data: bytes, cid: str) -> bool:
     CIDv1 as ``ipfs add --cid-version=1`` makes it (raw leaves)."""
     parsed = parse_cid(cid)
     return parse_cid(compute_cid(data, version=parsed.version, raw_leaves=parsed.version == 1)) == parsed
+
+
+# ---------------------------------------------------------------- digests (what the contract stores)
+
+
+class CidKind(IntEnum):
+    """How a sha2-256 digest becomes a CID again (mirrors ``IPoFLConsensus.CidKind``)."""
+
+    V0_DAG_PB = 0
+    V1_DAG_PB = 1
+    V1_RAW = 2
+
+
+_KIND_OF = {(0, _DAG_PB): CidKind.V0_DAG_PB, (1, _DAG_PB): CidKind.V1_DAG_PB, (1, _RAW): CidKind.V1_RAW}
+_CODEC_OF = {CidKind.V1_DAG_PB: _DAG_PB, CidKind.V1_RAW: _RAW}
+
+
+def cid_to_digest(text: str) -> tuple[bytes, CidKind]:
+    """The 32-byte sha2-256 digest a CID carries and its kind; ``cid_from_digest`` inverts it (a CIDv1 comes
+    back in its canonical base32 form)."""
+    parsed = parse_cid(text)
+    return parsed.digest, _KIND_OF[(parsed.version, parsed.codec)]
+
+
+def cid_from_digest(digest: bytes, kind: int) -> str:
+    """The CID string of ``digest`` as ``kind`` (CIDv0 ``Qm...``, or CIDv1 base32 ``b...``)."""
+    if len(digest) != 32:
+        raise MalformedCid(f"a sha2-256 digest has 32 bytes, got {len(digest)}")
+    multihash = bytes([_SHA2_256, 32]) + bytes(digest)
+    kind = CidKind(kind)
+    if kind == CidKind.V0_DAG_PB:
+        return b58encode(multihash)
+    binary = bytes([1, _CODEC_OF[kind]]) + multihash
+    return "b" + base64.b32encode(binary).decode().lower().rstrip("=")

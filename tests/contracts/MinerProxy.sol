@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-interface IPoFL {
+interface IPoFLMinerActions {
     function register() external payable;
     function leave() external;
     function withdrawRewards() external;
@@ -9,10 +9,10 @@ interface IPoFL {
 
 /// @notice Test helper: a contract miner that accepts, rejects or re-enters on payment.
 contract MinerProxy {
-    IPoFL public immutable target;
+    IPoFLMinerActions public immutable target;
     uint8 public mode; // 0 accept, 1 revert without data, 2 re-enter leave()
 
-    constructor(IPoFL target_) {
+    constructor(IPoFLMinerActions target_) {
         target = target_;
     }
 

@@ -1,0 +1,431 @@
+#!/usr/bin/env python3
+"""The attacks of issue 10 against PoFLConsensus on a fresh Anvil, as JSON: one entry per attack,
+
+    {"attack", "defeated", "attacker_gain_wei", "honest_loss_wei", "rounds"}
+
+    .venv/bin/python bench/attacks.py [--only NAME ...] [--list] [--out attacks.json]
+
+Values are what the contract holds for each account (stake + credit + what it paid out, minus what was
+deposited; gas is not counted). `attacker_gain_wei`: the attackers' value beyond what honest play would
+have earned them (negative: they lost stake). `honest_loss_wei`: what honest miners hold less than their
+deposits plus the block rewards the honest best claims should have earned. `defeated`: no gain, no honest
+loss, and the attack's own check (each block is the honest best claim at its median measurement, ...).
+
+Adding an attack is one function: decorate it with `@attack("name")`; it gets a fresh `Arena` and
+returns an `Outcome`. (tests/test_contract_attacks.py asserts the same attacks step by step.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from eth_account import Account
+from web3 import Web3
+from web3.exceptions import ContractLogicError
+
+from bench._report import emit
+from offchain.chain.accounts import LocalSigner
+from offchain.chain.compile import compile_contracts
+from offchain.chain.connect import connect
+from offchain.chain.errors import PoFLInvalidConfig, PoFLTooManyMiners
+from offchain.chain.pofl import ClaimStatus, Phase, PoFLConfig, PoFLContract
+from offchain.chain.rounds import (
+    Measure,
+    SealedClaim,
+    advance_time,
+    cast_votes,
+    commit_claims,
+    draw_committee,
+    placeholder_cid,
+    play_round,
+    reveal_claims,
+    truthful,
+)
+from offchain.chain.tx import send, wait_all
+from offchain.devnet import start_devnet
+from offchain.store.cid import cid_to_digest
+
+STAKE = 10**18
+BOND = 10**16
+REWARD = 10**17
+CONFIG = PoFLConfig(threshold_bps=6000, eval_set_hash=b"\x11" * 32, architecture_id=b"\x22" * 32, min_stake=STAKE,
+                    miss_bond=BOND, block_reward=REWARD)
+TEST_CONTRACTS = Path(__file__).resolve().parents[1] / "tests" / "contracts"
+
+
+@dataclass
+class Outcome:
+    """What an attack function reports: who attacked, who was honest, and whether its own checks held."""
+
+    attackers: Sequence[str]
+    honest: Sequence[str]
+    rounds: int
+    checks: bool
+    honest_blocks: int = 0  # blocks the honest best claims should have made (each earns REWARD)
+    attacker_fair_rewards: int = 0  # block rewards the attackers' models earn on their own merit
+
+
+@dataclass
+class Arena:
+    """A fresh contract on the shared devnet, with funded accounts to play miners and attackers."""
+
+    w3: Web3
+    contract: PoFLContract = field(init=False)
+    owner: LocalSigner = field(init=False)
+
+    def deploy(self, **config: Any) -> PoFLContract:
+        self.owner = self.account(10**21)
+        self.contract, _ = PoFLContract.deploy(self.owner, replace(CONFIG, **config), placeholder_cid("genesis"),
+                                               reward_pool=10**19, deployments_dir=None)
+        return self.contract
+
+    def account(self, wei: int = 10**20) -> LocalSigner:
+        signer = LocalSigner(self.w3, Account.create(os.urandom(16)).key.to_0x_hex())
+        self.w3.provider.make_request("anvil_setBalance", [signer.address, hex(wei)])
+        return signer
+
+    def miners(self, n: int, stake: int = STAKE) -> list[LocalSigner]:
+        signers = [self.account() for _ in range(n)]
+        wait_all([self.contract.register(s, stake) for s in signers])
+        return signers
+
+    def play(self, miners: Sequence[LocalSigner], claims: Sequence[tuple[LocalSigner, int]], measure: Measure,
+             **options: Any) -> Any:
+        return play_round(self.contract, self.owner, miners, claims, measure, **options)
+
+    def helper(self, name: str) -> Any:
+        artifact = _test_contracts()[name]
+        factory = self.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+        receipt = send(self.owner, factory.constructor(self.contract.address), self.contract.errors).wait()
+        return self.w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
+
+    def outcomes(self, round_id: int) -> dict[str, ClaimStatus]:
+        """How each claim of ``round_id`` was decided (events: a slashed miner's record is gone once evicted)."""
+        return {e["args"]["claimant"]: ClaimStatus(e["args"]["outcome"]) for e in self.contract.events("ClaimDecided")
+                if e["args"]["round"] == round_id}
+
+    def head(self) -> tuple[str, int]:
+        block = self.contract.latest_block()
+        return block.miner, block.accuracy_bps
+
+    def value(self, accounts: Sequence[str]) -> int:
+        """What the contract holds for, and paid out to, ``accounts``, minus what they deposited."""
+        if not accounts:
+            return 0
+        c = self.contract
+        mine = set(accounts)
+        total = sum(c.miner_info(a).stake + c.pending_rewards(a) for a in mine)
+        for event, key, sign in (("MinerRegistered", "stake", -1), ("StakeAdded", "amount", -1),
+                                 ("MinerLeft", "stakeReturned", 1), ("MinerLeft", "creditPaid", 1),
+                                 ("RewardsWithdrawn", "amount", 1)):
+            total += sign * sum(e["args"][key] for e in c.events(event)
+                                if e["args"].get("miner", e["args"].get("account")) in mine)
+        return total
+
+
+@functools.cache
+def _test_contracts() -> dict[str, dict[str, Any]]:
+    return compile_contracts(TEST_CONTRACTS)
+
+
+ATTACKS: dict[str, Callable[[Arena], Outcome]] = {}
+
+
+def attack(name: str) -> Callable[[Callable[[Arena], Outcome]], Callable[[Arena], Outcome]]:
+    def register(fn: Callable[[Arena], Outcome]) -> Callable[[Arena], Outcome]:
+        ATTACKS[name] = fn
+        return fn
+    return register
+
+
+def run(name: str, w3: Web3) -> dict[str, Any]:
+    arena = Arena(w3)
+    outcome = ATTACKS[name](arena)
+    gain = arena.value(outcome.attackers) - outcome.attacker_fair_rewards
+    loss = outcome.honest_blocks * REWARD - arena.value(outcome.honest)
+    return {"attack": name, "defeated": outcome.checks and gain <= 0 and loss <= 0, "attacker_gain_wei": gain,
+            "honest_loss_wei": loss, "rounds": outcome.rounds}
+
+
+def addresses(signers: Sequence[LocalSigner]) -> list[str]:
+    return [s.address for s in signers]
+
+
+# ------------------------------------------------------------------------------------- attacks
+
+
+@attack("solo bootstrap")
+def solo_bootstrap(a: Arena) -> Outcome:
+    """An attacker contract registers, commits 10000 bps, reveals, finalizes and leaves in one transaction."""
+    c = a.deploy()
+    solo = a.helper("SoloBootstrap")
+    send(a.owner, solo.functions.attack(hashlib.sha256(b"not-a-cid-at-all").digest()), c.errors,
+         value=STAKE).wait()
+    frozen = c.block_count() > 1
+    honest = a.miners(4)
+    claims = list(zip(honest, [6500, 6600, 6700, 7050], strict=True))
+    a.play(honest, claims, truthful({m.address: acc for m, acc in claims} | {honest[3].address: 7045}))
+    return Outcome([solo.address], addresses(honest), 2, not frozen and a.head() == (honest[3].address, 7045),
+                   honest_blocks=1)
+
+
+@attack("copycat")
+def copycat(a: Arena) -> Outcome:
+    """A copycat commits a leaked model after its author and reveals it first (+100 bps); the next round it
+    replays the head's CID (+100 bps)."""
+    c = a.deploy()
+    miners = a.miners(6)
+    author, cat = miners[0], miners[5]
+    model = placeholder_cid("the author's model")
+    claims = [(m, 7000 + i) for i, m in enumerate(miners)]
+    claims[0], claims[5] = (author, 8000), (cat, 8100)
+    truth = {m.address: acc for m, acc in claims}
+    a.play(miners, claims, truthful(truth), cids={author.address: model, cat.address: model},
+           revealers=[cat, *miners[:5]])
+    first = a.head() == (author.address, 8000)
+    head = c.latest_block()
+    replay = [(cat, head.accuracy_bps + 100)] + [(m, 8100 + i) for i, m in enumerate(miners[1:5])]
+    a.play(miners, replay, truthful({m.address: acc for m, acc in replay[1:]}), cids={cat.address: head.cid})
+    return Outcome([cat.address], addresses(miners[:5]), 2, first and a.head() == (miners[4].address, 8103),
+                   honest_blocks=2)
+
+
+@attack("half a committee")
+def half_a_committee(a: Arena) -> Outcome:
+    """Ten miners, nine seats (v1 rejected with 5): four colluders report 0 for the honest 9000 claim so that
+    their own 7004 claim wins. (Five, a majority of the seats, own any vote: outside every guarantee.)"""
+    a.deploy()
+    miners = a.miners(10)
+    winner, gang = miners[0], miners[1:5]
+    truth = {m.address: 6000 + i for i, m in enumerate(miners)} | {winner.address: 9000, gang[0].address: 7004}
+    colluding = set(addresses(gang))
+
+    def measure(candidate: str, seat: LocalSigner) -> int:
+        return 0 if seat.address in colluding and candidate == winner.address else truth[candidate]
+
+    a.play(miners, [(m, truth[m.address]) for m in miners], measure)
+    return Outcome(addresses(gang), [winner.address, *addresses(miners[5:])], 1,
+                   a.head() == (winner.address, 9000), honest_blocks=1)
+
+
+@attack("idle sybils")
+def idle_sybils(a: Arena) -> Outcome:
+    """Six sybils register and never commit (v1: they raised the quorum, so honest rejections of a false
+    claim were inconclusive and the honest next-best was never tried)."""
+    a.deploy()
+    miners = a.miners(11)
+    honest, cheater, sybils = miners[:4], miners[4], miners[5:]
+    truth = {m.address: 7000 + i for i, m in enumerate(honest)} | {cheater.address: 3000}
+    result = a.play(miners, [(m, truth[m.address]) for m in honest] + [(cheater, 9900)], truthful(truth))
+    rejected = a.outcomes(result.round_id).get(cheater.address) == ClaimStatus.REJECTED
+    return Outcome([cheater.address, *addresses(sybils)], addresses(honest), 1,
+                   rejected and a.head() == (honest[3].address, 7003), honest_blocks=1)
+
+
+@attack("minStake 0")
+def min_stake_zero(a: Arena) -> Outcome:
+    """Deploying with minStake 0 (v1: each slash lowered activeMinerCount though the miner stayed active, and
+    a later rejecting vote underflowed)."""
+    try:
+        a.deploy(min_stake=0)
+    except PoFLInvalidConfig:
+        return Outcome([], [], 0, True)
+    return Outcome([], [], 0, False)
+
+
+@attack("free non-reveal and silence")
+def free_non_reveal(a: Arena) -> Outcome:
+    """One miner commits and never reveals, another holds a seat and never reports, to stretch every phase to
+    its deadline at no cost."""
+    c = a.deploy()
+    miners = a.miners(7, stake=STAKE + 2 * BOND)
+    hider, sleeper = miners[0], miners[1]
+    truth = {m.address: 7000 + i for i, m in enumerate(miners)}
+    a.play(miners, [(m, truth[m.address]) for m in miners], truthful(truth), revealers=miners[1:],
+           voters=miners[2:])
+    others = miners[2:]
+    a.play(others, [(m, 7100 + i) for i, m in enumerate(others)],
+           truthful({m.address: 7100 + i for i, m in enumerate(others)}))
+    quiet = not c.miner_info(hider.address).active and not c.miner_info(sleeper.address).active
+    return Outcome(addresses([hider, sleeper]), addresses(others), 2,
+                   quiet and a.head() == (miners[6].address, 7104), honest_blocks=2)
+
+
+@attack("slashed miners fill the cap")
+def slashed_fill_the_cap(a: Arena) -> Outcome:
+    """With the cap full, a cheater is slashed (v1: slashed and idle miners kept their places, so refundable
+    stake could fill the cap and inflate committees)."""
+    c = a.deploy(min_stake=10**15, miss_bond=10**13)
+    miners = a.miners(5, stake=10**15)
+    fillers = [a.account(10**17) for _ in range(251)]
+    wait_all([c.register(s, 10**15) for s in fillers[:250]])
+    full = False
+    try:
+        c.register(fillers[250], 10**15)
+    except PoFLTooManyMiners:
+        full = True
+    cheater = miners[0]
+    truth = {m.address: 7000 + i for i, m in enumerate(miners)} | {cheater.address: 1000}
+    a.play(miners, [(m, 9900 if m is cheater else truth[m.address]) for m in miners], truthful(truth))
+    c.register(fillers[250], 10**15).wait()  # the evicted cheater's place
+    return Outcome([cheater.address], addresses(miners[1:]), 1,
+                   full and not c.miner_info(cheater.address).registered, honest_blocks=1)
+
+
+@attack("committee grinding")
+def committee_grinding(a: Arena) -> Outcome:
+    """The last revealer, a contract with a false claim, reveals only when its two sybils would hold a majority
+    of the committee (v1: the last reveal made the seed; it found an all-sybil committee in 2-7 tries)."""
+    c = a.deploy(committee_size=3)
+    miners = a.miners(8)
+    grinder = a.helper("GrindingRevealer")
+    send(a.owner, grinder.functions.register(), c.errors, value=STAKE).wait()
+    r = c.current_round()
+    digest, salt = cid_to_digest(placeholder_cid("garbage"))[0], b"\x05" * 32
+    claims = [(m, SealedClaim(r, placeholder_cid(f"g{i}"), 7000 + i)) for i, m in enumerate(miners)]
+    commit_claims(c, claims)
+    send(a.owner, grinder.functions.commit(digest, 9900, salt), c.errors).wait()
+    reveal_claims(c, claims)
+    blocked = 0
+    for _ in range(5):  # one try a block: the committee is not known while it could still reveal
+        try:
+            send(a.owner, grinder.functions.revealIfFavourable(digest, 9900, salt, addresses(miners[:2])), c.errors)
+        except ContractLogicError:  # its own require(): the committee was not there to see
+            blocked += 1
+        c.advance(a.owner).wait()
+    advance_time(c, a.owner, c.round_info(r).deadline)  # the reveals end without it
+    seats = draw_committee(c, a.owner)
+    cast_votes(c, r, [(m, 7007) for m in miners if m.address in seats])
+    if c.current_phase().phase != Phase.FINALIZE:  # a seat of its own stays silent
+        advance_time(c, a.owner, c.round_info(r).deadline)
+    c.finalize(a.owner).wait()
+    return Outcome([grinder.address], addresses(miners), 1, blocked == 5 and a.head() == (miners[7].address, 7007),
+                   honest_blocks=1)
+
+
+@attack("tolerance inflation")
+def tolerance_inflation(a: Arena) -> Outcome:
+    """The best model (8000) is claimed at 8000 + the tolerance, to raise the bar for the next round (v1
+    recorded the claim; an honest 8050 next round was then ineligible)."""
+    a.deploy()
+    miners = a.miners(5)
+    inflator = miners[4]
+    truth = {m.address: 7000 + i for i, m in enumerate(miners)} | {inflator.address: 8000}
+    a.play(miners, [(m, 8100 if m is inflator else truth[m.address]) for m in miners], truthful(truth))
+    recorded = a.head() == (inflator.address, 8000)
+    nxt = {m.address: 7500 for m in miners} | {miners[0].address: 8050}
+    a.play(miners, [(m, nxt[m.address]) for m in miners], truthful(nxt))
+    return Outcome([inflator.address], addresses(miners[:4]), 2,
+                   recorded and a.head() == (miners[0].address, 8050), honest_blocks=1, attacker_fair_rewards=REWARD)
+
+
+@attack("retroactive owner changes")
+def retroactive_owner(a: Arena) -> Outcome:
+    """Mid-round the owner shortens every phase to a second and raises the tolerance to 10% so that a 10%
+    over-claim passes (v1 applied both to the open round)."""
+    c = a.deploy()
+    miners = a.miners(5)
+    truth = {m.address: 7000 + i for i, m in enumerate(miners)} | {miners[4].address: 8000}
+    r = c.current_round()
+    claims = [(m, SealedClaim(r, placeholder_cid(f"o{i}"), 9000 if i == 4 else truth[m.address]))
+              for i, m in enumerate(miners)]
+    commit_claims(c, claims[:4])
+    c.set_phase_durations(a.owner, 1, 1, 1).wait()
+    c.set_validation(a.owner, 1000, 6666, 0, 3).wait()
+    commit_claims(c, claims[4:])
+    reveal_claims(c, claims)
+    while c.current_round() == r:
+        seats = draw_committee(c, a.owner)
+        candidate = c.round_info(r).candidate
+        cast_votes(c, r, [(m, truth[candidate]) for m in miners if m.address in seats])
+        c.finalize(a.owner).wait()
+    rejected = a.outcomes(r).get(miners[4].address) == ClaimStatus.REJECTED
+    return Outcome([miners[4].address], addresses(miners[:4]), 1,
+                   rejected and a.head() == (miners[3].address, 7003) and c.config().tolerance_bps == 1000,
+                   honest_blocks=1)
+
+
+@attack("validator crash")
+def validator_crash(a: Arena) -> Outcome:
+    """v1: a CID nobody can fetch made every honest validator exit. Now it is measured at 0 by every seat."""
+    return _hostile_model(a, lambda _store: placeholder_cid("a model nobody ever stored"))
+
+
+@attack("header bomb")
+def header_bomb(a: Arena) -> Outcome:
+    """v1: 100,000 nested JSON arrays in a model's header segfaulted every process that imported web3."""
+    header = b"[" * 100_000 + b"]" * 100_000
+    return _hostile_model(a, lambda store: store.put(len(header).to_bytes(8, "little") + header))
+
+
+@functools.cache
+def _workload() -> Any:
+    from offchain.miner.workload import RunConfig, Workload
+
+    return Workload(RunConfig(n_miners=5, threshold=0.0, require_improvement=False, phase_seconds=30))
+
+
+def _hostile_model(a: Arena, make_cid: Callable[[Any], str]) -> Outcome:
+    """Four honest miners (the project's round driver, real MNIST) and one attacker that reveals ``make_cid``'s
+    CID claiming 100%, in one round: the seats measure it at 0 and the honest best claim is the block."""
+    import tempfile
+
+    from offchain.miner.claims import ForgedClaims
+    from offchain.miner.driver import RoundDriver
+    from offchain.miner.network import deploy_or_attach, ensure_registered
+    from offchain.miner.strategy import WorkloadStrategy
+    from offchain.store import LocalStore
+
+    workload = _workload()
+    config = workload.config
+    store = LocalStore(tempfile.mkdtemp(prefix="pofl-attack-"))
+    a.owner = a.account(10**21)
+    a.contract = deploy_or_attach(a.w3, a.owner, config, workload, store, None)
+    *honest, attacker = [a.account() for _ in range(config.n_miners)]
+    ensure_registered(a.contract, [*honest, attacker])
+    cid = make_cid(store)
+    driver = RoundDriver(a.contract, store, workload.flat, config.architecture, [*honest, attacker],
+                         WorkloadStrategy(workload), claims=ForgedClaims(lambda _r: cid, 1.0, frozenset({4})))
+    try:
+        r = driver.run_round(max_seconds=600).round
+    finally:
+        driver.close()
+    outcomes = {e["args"]["claimant"]: e["args"] for e in a.contract.events("ClaimDecided")
+                if e["args"]["round"] == r}
+    revealed = {e["args"]["miner"]: e["args"]["accuracyBps"] for e in a.contract.events("Revealed")
+                if e["args"]["round"] == r}
+    block = a.contract.latest_block()
+    best_honest = max(revealed[h.address] for h in honest)
+    checks = (outcomes[attacker.address]["outcome"] == ClaimStatus.REJECTED
+              and outcomes[attacker.address]["medianBps"] == 0 and block.round == r
+              and revealed.get(block.miner) == best_honest and block.accuracy_bps == outcomes[block.miner]["medianBps"])
+    return Outcome(addresses([attacker]), addresses(honest), 1, checks, honest_blocks=1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="+", choices=sorted(ATTACKS), help="run only these attacks")
+    parser.add_argument("--list", action="store_true", help="list the attacks and exit")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    if args.list:
+        print("\n".join(ATTACKS))
+        return
+    with start_devnet("anvil", accounts=2) as devnet:
+        w3 = connect(devnet.rpc_url)
+        report = [run(name, w3) for name in (args.only or ATTACKS)]
+    emit(report, args.out)  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,284 @@
+#!/usr/bin/env python3
+"""KFC's attack grid on PoFL-chain's in-memory engine, as JSON on stdout, with a PNG heatmap.
+
+    .venv/bin/python bench/poisoning.py --out bench/results/poisoning.json --png bench/results/poisoning.png
+    .venv/bin/python bench/poisoning.py --tiny                  # smoke test (CI): seconds, MNIST only
+    .venv/bin/python bench/poisoning.py --e2e-only --e2e-rounds 6 --out bench/results/poisoning_e2e.json
+
+The grid: {none, label flip, boosted poisoning, backdoor} x {FedAvg, median, trimmed mean, Krum,
+Multi-Krum} x {MNIST, Fashion-MNIST}, on the seed workload (10 miners, 20 clients a round drawn
+from 1,000 Dirichlet(0.5) clients, MLP 784-128-10, Adam, batch 20, one local epoch), threshold 0
+with blocks that must beat their parent (the contract's default rule), the engine's default block
+momentum, 30 rounds, seeds 0-2. Per cell (medians over the seeds, and each seed's value): the final
+clean accuracy (the consensus model's, on the whole test set), the backdoor success rate (the
+consensus model's accuracy on the triggered test set: test images not of the target class, with the
+trigger, labelled as the target; for every attack, so that the clean rate is the baseline), the share
+of blocks won by pools that held a poisoned client that round, and the engine's seconds per round.
+
+The attacks (see ATTACKS): label flip = 30% of all clients train on labels 9 - y; boosted
+poisoning = KFC's model poisoning: one drawn client of every pool each round trains on flipped
+labels and scales its update by the pool's (clean + poisoned) / poisoned clients; backdoor = the
+same one client per pool, boosted, stamps a 4x4 white square on half its images and labels them 0.
+
+``--e2e`` adds one run of each attack end to end: ``pofl run`` on an auto-started Anvil with a
+js-ipfs daemon store, reporting gas and seconds per round from its metrics file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+import torch
+
+from bench._report import emit
+from offchain.fl.attacks import Backdoor, triggered_test_set
+from offchain.fl.data import LabeledImages, load_mnist
+from offchain.fl.device import default_device
+from offchain.fl.evaluation import Evaluator
+from offchain.fl.federation import BENCHMARK_FEDERATION, Federation, from_file
+from offchain.fl.simulation import EngineConfig, PoFLEngine
+
+ROOT = Path(__file__).resolve().parents[1]
+ATTACKS: dict[str, dict[str, object]] = {
+    "none": {"attack": "none"},
+    "label_flip": {"attack": "labelflip", "attack_assignment": "clients", "attack_fraction": 0.3},
+    "boosted_poisoning": {"attack": "labelflip+boost", "attack_assignment": "one_per_pool"},
+    "backdoor": {"attack": "backdoor+boost", "attack_assignment": "one_per_pool"},
+}
+AGGREGATORS = ("fedavg", "median", "trimmed", "krum", "multikrum")
+DATASETS = ("mnist", "fashion_mnist")
+METRICS = (("clean_accuracy", "final clean accuracy"), ("backdoor_success_rate", "backdoor success rate"),
+           ("poisoned_block_share", "share of blocks won by poisoned pools"))
+
+
+def load_dataset(name: str) -> tuple[Federation, LabeledImages, LabeledImages]:
+    if name == "mnist":
+        train = load_mnist("train")
+        return from_file(BENCHMARK_FEDERATION, n_samples=len(train)), train, load_mnist("test")
+    from offchain.fl.fashion_mnist import benchmark_federation, load_fashion_mnist
+
+    train = load_fashion_mnist("train")
+    return benchmark_federation(train), train, load_fashion_mnist("test")
+
+
+def run_one(data: tuple[Federation, LabeledImages, LabeledImages], attack: str, aggregator: str, seed: int,
+            rounds: int, device: torch.device) -> dict[str, object]:
+    federation, train, test = data
+    config = EngineConfig(threshold=0.0, seed=seed, aggregator=aggregator, **ATTACKS[attack])  # type: ignore[arg-type]
+    engine = PoFLEngine(federation, train, test, config, device)
+    walls, blocks, poisoned_blocks = [], 0, 0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        result = engine.run_round()
+        walls.append(time.perf_counter() - started)
+        if result.winner is not None:
+            blocks += 1
+            poisoned_blocks += result.winner in result.poisoned_miners
+    trigger = Evaluator(triggered_test_set(test, Backdoor()), engine.flat, config.architecture, device)
+    return {"clean_accuracy": round(engine.consensus_accuracy, 4),
+            "backdoor_success_rate": round(trigger.accuracy(engine.consensus), 4),
+            "poisoned_block_share": round(poisoned_blocks / blocks, 4) if blocks else None,
+            "blocks": blocks, "seconds_per_round": round(statistics.median(walls), 4)}
+
+
+def _median(values: list) -> float | None:  # type: ignore[type-arg]
+    present = [v for v in values if v is not None]
+    return round(statistics.median(present), 4) if present else None
+
+
+def grid(datasets: list[str], attacks: list[str], aggregators: list[str], seeds: list[int], rounds: int,
+         device: torch.device, progress: bool, test_images: int | None = None) -> list[dict[str, object]]:
+    cells = []
+    for dataset in datasets:
+        federation, train, test = load_dataset(dataset)
+        data = (federation, train, test if test_images is None else test.subset(np.arange(test_images)))
+        if test_images is None:
+            run_one(data, "none", "fedavg", 0, 1, device)  # warm-up: first vmap and kernels
+        for attack in attacks:
+            for aggregator in aggregators:
+                runs = [run_one(data, attack, aggregator, s, rounds, device) for s in seeds]
+                cell = {"dataset": dataset, "attack": attack, "aggregator": aggregator,
+                        **{k: _median([r[k] for r in runs]) for k in runs[0] if k != "blocks"},
+                        "blocks": [r["blocks"] for r in runs],
+                        "per_seed": {k: [r[k] for r in runs] for k in ("clean_accuracy", "backdoor_success_rate",
+                                                                       "poisoned_block_share")}}
+                cells.append(cell)
+                if progress:
+                    print(json.dumps({k: cell[k] for k in ("dataset", "attack", "aggregator", "clean_accuracy",
+                                                           "backdoor_success_rate", "poisoned_block_share")}),
+                          file=sys.stderr, flush=True)
+    return cells
+
+
+def findings(cells: list[dict[str, object]]) -> dict[str, object]:
+    """The issue's acceptance questions, answered from the grid (per data set)."""
+    at = {(c["dataset"], c["attack"], c["aggregator"]): c for c in cells}
+    out: dict[str, object] = {}
+    for dataset in sorted({str(c["dataset"]) for c in cells}):
+        def acc(attack: str, aggregator: str, d: str = dataset) -> float | None:
+            cell = at.get((d, attack, aggregator))
+            return None if cell is None else cell["clean_accuracy"]  # type: ignore[return-value]
+
+        def asr(aggregator: str, d: str = dataset) -> float | None:
+            cell = at.get((d, "backdoor", aggregator))
+            return None if cell is None else cell["backdoor_success_rate"]  # type: ignore[return-value]
+
+        drops = {a: round(acc("none", a) - acc("boosted_poisoning", a), 4)  # type: ignore[operator]
+                 for a in AGGREGATORS if acc("none", a) is not None and acc("boosted_poisoning", a) is not None}
+        out[dataset] = {
+            "boosted_poisoning_accuracy_drop_vs_no_attack": drops,
+            "krum_or_multikrum_within_5_points": any(drops.get(a, 1.0) <= 0.05 for a in ("krum", "multikrum")),
+            "fedavg_loses_more_than_5_points": drops.get("fedavg", 0.0) > 0.05,
+            "backdoor_success_rate": {a: asr(a) for a in AGGREGATORS if asr(a) is not None},
+            "multikrum_backdoor_below_fedavg": (asr("multikrum") is not None and asr("fedavg") is not None
+                                                and asr("multikrum") < asr("fedavg")),  # type: ignore[operator]
+        }
+    return out
+
+
+def heatmap(cells: list[dict[str, object]], png: Path) -> Path:
+    """One heatmap per metric (rows) and data set (columns): attacks x aggregators, values written in."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    datasets = sorted({str(c["dataset"]) for c in cells}, key=DATASETS.index)
+    attacks = [a for a in ATTACKS if any(c["attack"] == a for c in cells)]
+    aggregators = [a for a in AGGREGATORS if any(c["aggregator"] == a for c in cells)]
+    at = {(c["dataset"], c["attack"], c["aggregator"]): c for c in cells}
+    fig, axes = plt.subplots(len(METRICS), len(datasets), figsize=(4.6 * len(datasets), 3.2 * len(METRICS)),
+                             dpi=110, squeeze=False)
+    for row, (metric, title) in enumerate(METRICS):
+        for col, dataset in enumerate(datasets):
+            ax = axes[row][col]
+            values = [[at[(dataset, a, g)][metric] for g in aggregators] for a in attacks]
+            shown = [[float("nan") if v is None else v for v in line] for line in values]
+            cmap = "viridis" if metric == "clean_accuracy" else "magma_r"
+            ax.imshow(shown, cmap=cmap, vmin=0, vmax=1, aspect="auto")
+            for i, line in enumerate(values):
+                for j, v in enumerate(line):
+                    ax.text(j, i, "-" if v is None else f"{v:.2f}", ha="center", va="center", fontsize=8,
+                            color="white" if (v is not None and (v < 0.5) == (metric == "clean_accuracy")) else "black")
+            ax.set_xticks(range(len(aggregators)), aggregators, fontsize=8)
+            ax.set_yticks(range(len(attacks)), [a.replace("_", " ") for a in attacks], fontsize=8)
+            ax.set_title(f"{dataset}: {title}", fontsize=9)
+    fig.tight_layout()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png)
+    plt.close(fig)
+    return png
+
+
+def markdown_table(report: dict[str, object]) -> str:
+    """The grid as a Markdown table (medians over the seeds): one row per attack and aggregator."""
+    cells: list[dict[str, object]] = report["grid"]  # type: ignore[assignment]
+    datasets = sorted({str(c["dataset"]) for c in cells}, key=DATASETS.index)
+    at = {(c["dataset"], c["attack"], c["aggregator"]): c for c in cells}
+    short = {"clean_accuracy": "acc", "backdoor_success_rate": "backdoor", "poisoned_block_share": "poisoned blocks"}
+    head = ["attack", "aggregator", *(f"{d} {short[m]}" for d in datasets for m, _ in METRICS)]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for attack in ATTACKS:
+        for aggregator in AGGREGATORS:
+            if not any((d, attack, aggregator) in at for d in datasets):
+                continue
+            values = [at[(d, attack, aggregator)][m] if (d, attack, aggregator) in at else None
+                      for d in datasets for m, _ in METRICS]
+            lines.append("| " + " | ".join([attack.replace("_", " "), aggregator,
+                                           *("-" if v is None else f"{v:.3f}" for v in values)]) + " |")
+    return "\n".join(lines)
+
+
+def end_to_end(attacks: list[str], aggregator: str, rounds: int) -> list[dict[str, object]]:
+    """Each attack once through ``pofl run`` on an auto-started Anvil and a js-ipfs daemon."""
+    from offchain.ipfs_daemon import start_ipfs_daemon
+
+    out = []
+    with start_ipfs_daemon() as daemon, tempfile.TemporaryDirectory() as tmp:
+        for attack in attacks:
+            spec = ATTACKS[attack]
+            metrics = Path(tmp) / f"{attack}.json"
+            argv = [sys.executable, "-m", "offchain.cli", "run", "--rounds", str(rounds), "--threshold", "0",
+                    "--aggregator", aggregator, "--attack", str(spec["attack"]),
+                    "--attack-assignment", str(spec.get("attack_assignment", "clients")),
+                    "--attack-fraction", str(spec.get("attack_fraction", 0.3)),
+                    "--ipfs-api", daemon.api_multiaddr, "--store-dir", str(Path(tmp) / "store"),
+                    "--metrics", str(metrics)]
+            started = time.perf_counter()
+            subprocess.run(argv, check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
+                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
+            wall = time.perf_counter() - started
+            records = json.loads(metrics.read_text())["rounds"]
+            steady = records[1:] or records  # the first round warms up vmap and the kernels
+            out.append({
+                "attack": attack, "aggregator": aggregator, "rounds": len(records),
+                "command": " ".join(["pofl", *argv[3:]]).replace(daemon.api_multiaddr, "IPFS_API"),
+                "gas_per_round_median": int(statistics.median(r["gas_used"] for r in steady)),
+                "seconds_per_round_median": round(statistics.median(sum(r["seconds"].values()) for r in steady), 4),
+                "seconds_split_median": {k: round(statistics.median(r["seconds"].get(k, 0.0) for r in steady), 4)
+                                         for k in sorted({k for r in steady for k in r["seconds"]})},
+                "blocks": sum(r["winner"] is not None for r in records),
+                "chain_accuracy_final": records[-1]["chain_accuracy"],
+                "process_wall_seconds": round(wall, 1)})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
+    parser.add_argument("--attacks", nargs="+", choices=list(ATTACKS), default=list(ATTACKS))
+    parser.add_argument("--aggregators", nargs="+", choices=AGGREGATORS, default=list(AGGREGATORS))
+    parser.add_argument("--tiny", action="store_true",
+                        help="2 rounds, seed 0, MNIST, the first 2,000 test images: a smoke test in seconds")
+    parser.add_argument("--e2e", action="store_true", help="also run each attack end to end on Anvil + IPFS")
+    parser.add_argument("--e2e-only", action="store_true", help="only the end-to-end runs")
+    parser.add_argument("--e2e-rounds", type=int, default=6)
+    parser.add_argument("--e2e-aggregator", default="multikrum")
+    parser.add_argument("--png", type=Path, default=None, help="write the grid's heatmap here")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--quiet", action="store_true", help="no per-cell progress on stderr")
+    parser.add_argument("--table", type=Path, default=None, help="print a saved report's grid as Markdown, and stop")
+    args = parser.parse_args()
+    if args.table:
+        print(markdown_table(json.loads(args.table.read_text())))
+        return
+    test_images = None
+    if args.tiny:
+        args.rounds, args.seeds, args.datasets, test_images = 2, [0], ["mnist"], 2000
+    device = default_device()
+    report: dict[str, object] = {
+        "workload": {"n_miners": 10, "clients_per_round": 20, "clients": 1000, "federation": "Dirichlet(0.5)",
+                     "model": "MLP 784-128-10", "local": "Adam lr 1e-3, batch 20, 1 epoch", "threshold": 0.0,
+                     "require_improvement": True, "block_momentum": EngineConfig().block_momentum},
+        "rounds": args.rounds, "seeds": args.seeds, "tiny": args.tiny, "test_images": test_images or "all",
+        "attacks": ATTACKS,
+        "device": str(device), "threads": torch.get_num_threads()}
+    if not args.e2e_only:
+        started = time.perf_counter()
+        cells = grid(args.datasets, args.attacks, args.aggregators, args.seeds, args.rounds, device,
+                     not (args.quiet or args.tiny), test_images)
+        report["grid_wall_seconds"] = round(time.perf_counter() - started, 1)
+        report["grid"] = cells
+        report["findings"] = findings(cells)
+        if args.png:
+            report["heatmap"] = str(heatmap(cells, args.png))
+    if args.e2e or args.e2e_only:
+        report["end_to_end"] = end_to_end(args.attacks, args.e2e_aggregator, args.e2e_rounds)
+    emit(report, args.out)
+
+
+if __name__ == "__main__":
+    main()

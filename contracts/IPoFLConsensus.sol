@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title IPoFLConsensus: the types, events and errors of Proof-of-Federated-Learning consensus (v2)
+/// @notice A round is Commit -> Reveal -> Validation (one or more candidates) -> Finalize. Miners commit to a
+/// model digest and a claimed accuracy, reveal it, and a committee drawn from the round's other committers
+/// measures the best claim; the block records the median of the committee's measurements.
+interface IPoFLConsensus {
+    // ------------------------------------------------------------------ enums
+
+    /// @notice Round phases. `Finalize` means: anyone may call `finalize()`.
+    enum Phase {
+        Commit,
+        Reveal,
+        Validation,
+        Finalize
+    }
+
+    /// @notice How a 32-byte sha2-256 digest becomes a CID string again.
+    /// @dev `V0DagPb`: base58btc of 0x1220 || digest ("Qm..."). `V1DagPb` / `V1Raw`: multibase base32 ("b...")
+    /// of 0x01 || codec (0x70 dag-pb / 0x55 raw) || 0x1220 || digest.
+    enum CidKind {
+        V0DagPb,
+        V1DagPb,
+        V1Raw
+    }
+
+    /// @notice Where a miner's claim of the current (or its last) round stands.
+    /// @dev `Accepted`: the committee's median is within tolerance of the claim and improves on the chain;
+    /// `Rejected`: the claim exceeds the median by more than the tolerance (the claimant is slashed);
+    /// `NoQuorum`: too few seats reported by the deadline (no slash, the next-best claim is validated);
+    /// `Unimproved`: within tolerance, but the median does not reach the threshold or beat the head block.
+    enum ClaimStatus {
+        None,
+        Committed,
+        Revealed,
+        Accepted,
+        Rejected,
+        NoQuorum,
+        Unimproved
+    }
+
+    /// @notice Why a round ended without a block.
+    /// @dev `NoEligibleClaim`: no revealed claim was eligible; `NoCommittee`: fewer than `minCommittee` seats
+    /// could validate the candidate; `NoAcceptedClaim`: every candidate was rejected, unimproved or without quorum.
+    enum FailReason {
+        NoEligibleClaim,
+        NoCommittee,
+        NoAcceptedClaim
+    }
+
+    /// @notice Why stake was taken from a miner (it goes to the reward pool).
+    /// @dev `FalseClaim`: the whole stake; `Misreport`: `misreportPenaltyBps` of the stake; `MissedReveal` and
+    /// `MissedVote`: `missBond` (or what is left of the stake).
+    enum PenaltyReason {
+        FalseClaim,
+        Misreport,
+        MissedReveal,
+        MissedVote
+    }
+
+    /// @notice The configuration value a `PoFLInvalidConfig` error names.
+    enum ConfigField {
+        ThresholdBps,
+        ToleranceBps,
+        QuorumBps,
+        CommitteeSize,
+        MinCommittee,
+        Duration,
+        SeedLookahead,
+        MinStake,
+        MissBond,
+        MisreportPenaltyBps,
+        EvalSetHash,
+        ArchitectureId
+    }
+
+    // ---------------------------------------------------------------- structs
+
+    /// @notice The protocol's parameters. Bps = basis points (10000 = 1.0); wei amounts fit in 96 bits.
+    /// @dev Fixed at deployment: `thresholdBps`, `requireImprovement`, `seedLookahead`, `minStake`,
+    /// `evalSetHash`, `architectureId`. The owner may change the others; a change applies from the next round.
+    /// @param thresholdBps a claim (and the block's measured accuracy) must reach this
+    /// @param toleranceBps largest allowed distance of a claim above the median, and of a report from it (<= 1000)
+    /// @param quorumBps share of the seats that must report for a decision (5001..6666: a coalition below 1/3
+    /// of the seats can neither block a quorum nor, with a quorum, own the median)
+    /// @param committeeSize seats per validation; 0 = every other committer that may still sit
+    /// @param minCommittee fewest seats a validation may have (>= 1; default 3): fewer means no block
+    /// @param seedLookahead blocks between the end of the reveals and the block whose hash seeds the committee
+    /// @param commitDuration seconds, counted from the round's first commit
+    /// @param revealDuration seconds
+    /// @param validationDuration seconds per candidate
+    /// @param requireImprovement a block must beat its parent's accuracy (off: the flexBlock rule)
+    /// @param misreportPenaltyBps share of its stake a validator loses for a report beyond tolerance of the median
+    /// @param minStake wei a miner must keep staked (> 0); below it the miner is evicted when its round closes
+    /// @param missBond wei forfeited for an unrevealed commitment or an unused committee seat (0 < missBond <= minStake)
+    /// @param blockReward wei credited to a block's miner (paid from the reward pool while it lasts)
+    /// @param evalSetHash sha256 of the evaluation set every miner measures on
+    /// @param architectureId id of the model architecture
+    struct Config {
+        uint16 thresholdBps;
+        uint16 toleranceBps;
+        uint16 quorumBps;
+        uint16 committeeSize;
+        uint16 minCommittee;
+        uint16 seedLookahead;
+        uint32 commitDuration;
+        uint32 revealDuration;
+        uint32 validationDuration;
+        bool requireImprovement;
+        uint16 misreportPenaltyBps;
+        uint96 minStake;
+        uint96 missBond;
+        uint96 blockReward;
+        bytes32 evalSetHash;
+        bytes32 architectureId;
+    }
+
+    /// @notice A miner's account.
+    /// @param stake wei at stake
+    /// @param lastRound the last round the miner committed in, or joined in
+    /// @param registered whether the account is a miner
+    /// @param active registered and seen in this round or the previous one (counted for early phase ends)
+    struct MinerInfo {
+        uint96 stake;
+        uint64 lastRound;
+        bool registered;
+        bool active;
+    }
+
+    /// @notice A miner's claim in a round.
+    /// @param status where the claim stands
+    /// @param eligible revealed, at or above the threshold, above the head (if required) and with a fresh digest
+    /// (a reused digest leaves the claim Revealed and ineligible)
+    /// @param accuracyBps the claimed accuracy (once revealed)
+    /// @param cidKind how `digest` becomes a CID (once revealed)
+    /// @param position the miner's commit position in the round (0-based)
+    /// @param commitment the commitment (until revealed; zero afterwards)
+    /// @param digest the model's sha2-256 digest (once revealed; zero before)
+    struct Claim {
+        ClaimStatus status;
+        bool eligible;
+        uint16 accuracyBps;
+        CidKind cidKind;
+        uint16 position;
+        bytes32 commitment;
+        bytes32 digest;
+    }
+
+    /// @notice The current round as recorded, with its effective phase.
+    /// @param round the round id
+    /// @param phase the effective phase now
+    /// @param deadline that phase's deadline (0: none yet)
+    /// @param commits commitments received
+    /// @param reveals claims revealed
+    /// @param votes reports on the current candidate
+    /// @param seats seats of the current candidate's committee (0 until drawn)
+    /// @param quorum reports needed for a decision on the current candidate (0 until drawn)
+    /// @param attempt validations opened this round (the current one included)
+    /// @param candidate the best claim (during reveals) or the claim under validation
+    /// @param candidateBps its claimed accuracy
+    /// @param seedBlock the block whose hash seeds the committees (0 until the reveals end)
+    /// @param seed the committee seed (zero until drawn)
+    /// @param best the accepted claim with the highest median so far
+    /// @param bestBps that median
+    /// @param headBps the head block's accuracy when the round opened
+    /// @param activeMiners miners counted for early phase ends
+    struct RoundInfo {
+        uint64 round;
+        Phase phase;
+        uint64 deadline;
+        uint16 commits;
+        uint16 reveals;
+        uint16 votes;
+        uint16 seats;
+        uint16 quorum;
+        uint16 attempt;
+        address candidate;
+        uint16 candidateBps;
+        uint64 seedBlock;
+        bytes32 seed;
+        address best;
+        uint16 bestBps;
+        uint16 headBps;
+        uint16 activeMiners;
+    }
+
+    /// @notice One block of the PoFL chain.
+    /// @param height 0 = genesis
+    /// @param round the round that produced it (0 for genesis)
+    /// @param miner the miner whose model it is (zero for genesis)
+    /// @param accuracyBps the median of the committee's measurements (0 for genesis)
+    /// @param cidKind how `digest` becomes the model's CID
+    /// @param digest the model's sha2-256 digest
+    /// @param parentHash the previous block's hash (zero for genesis)
+    /// @param blockHash keccak256(abi.encode(parentHash, round, miner, digest, cidKind, accuracyBps))
+    struct Block {
+        uint64 height;
+        uint64 round;
+        address miner;
+        uint16 accuracyBps;
+        CidKind cidKind;
+        bytes32 digest;
+        bytes32 parentHash;
+        bytes32 blockHash;
+    }
+
+    // ----------------------------------------------------------------- events
+
+    /// @notice `miner` registered with `stake` wei.
+    event MinerRegistered(address indexed miner, uint256 stake);
+
+    /// @notice `miner` added `amount` wei; its stake is now `stake`.
+    event StakeAdded(address indexed miner, uint256 amount, uint256 stake);
+
+    /// @notice `miner` left and was paid its stake and credit.
+    event MinerLeft(address indexed miner, uint256 stakeReturned, uint256 creditPaid);
+
+    /// @notice `miner`'s stake fell below minStake in `round`; it is no longer a miner and the rest of its stake,
+    /// `stakeCredited`, is credited to it (withdrawRewards).
+    event MinerEvicted(address indexed miner, uint64 indexed round, uint256 stakeCredited);
+
+    /// @notice `amount` wei were added to the reward pool.
+    event RewardsFunded(address indexed from, uint256 amount);
+
+    /// @notice `account` withdrew `amount` wei of credit (rewards and refunds).
+    event RewardsWithdrawn(address indexed account, uint256 amount);
+
+    /// @notice The owner changed the configuration; `config` applies from round `fromRound`.
+    event ConfigUpdated(uint64 indexed fromRound, Config config);
+
+    /// @notice Round `round` opened at `openedAt` (seconds).
+    event RoundOpened(uint64 indexed round, uint64 openedAt);
+
+    /// @notice The recorded phase of `round` changed to `phase`, which ends at `deadline` (0: no deadline yet).
+    event PhaseChanged(uint64 indexed round, Phase phase, uint64 deadline);
+
+    /// @notice `miner` committed in `round` (its commit position: claimOf).
+    event Committed(uint64 indexed round, address indexed miner);
+
+    /// @notice `miner` revealed its claim in `round`; the model is now public under (digest, cidKind).
+    event Revealed(
+        uint64 indexed round, address indexed miner, bytes32 digest, CidKind cidKind, uint16 accuracyBps, bool eligible
+    );
+
+    /// @notice `miner`'s claim in `round` gains nothing: `digest` was revealed in round `firstRound` (an earlier
+    /// round, or this round by an earlier committer).
+    event DigestReused(uint64 indexed round, address indexed miner, bytes32 indexed digest, uint64 firstRound);
+
+    /// @notice Validation number `attempt` of `round` opened for `candidate`'s claim of `claimedBps`; its
+    /// committee is drawn from the hash of block `seedBlock` once that block is mined.
+    event ValidationOpened(
+        uint64 indexed round, address indexed candidate, uint16 claimedBps, uint16 attempt, uint64 seedBlock
+    );
+
+    /// @notice The committee of validation `attempt` of `round` was drawn from `seed`: `seats` seats, `quorum`
+    /// reports needed, due by `deadline`.
+    event CommitteeDrawn(
+        uint64 indexed round, uint16 attempt, bytes32 seed, uint16 seats, uint16 quorum, uint64 deadline
+    );
+
+    /// @notice `validator` reported measuring `measuredBps` for the claim of validation `attempt`.
+    event Voted(uint64 indexed round, address indexed validator, uint16 attempt, uint16 measuredBps);
+
+    /// @notice `claimant`'s claim of `claimedBps` was decided as `outcome`; `medianBps` is the median of the
+    /// `reports` reports of `seats` seats (0 without a quorum).
+    event ClaimDecided(
+        uint64 indexed round,
+        address indexed claimant,
+        ClaimStatus outcome,
+        uint16 claimedBps,
+        uint16 medianBps,
+        uint16 reports,
+        uint16 seats
+    );
+
+    /// @notice `amount` wei of `miner`'s stake went to the reward pool, for `reason`.
+    event Penalized(uint64 indexed round, address indexed miner, PenaltyReason reason, uint256 amount);
+
+    /// @notice Block `height` appended: `miner`'s model (digest, cidKind) at its measured `accuracyBps`.
+    event BlockFinalized(
+        uint64 indexed height,
+        uint64 indexed round,
+        address indexed miner,
+        bytes32 digest,
+        CidKind cidKind,
+        uint16 accuracyBps,
+        bytes32 parentHash,
+        bytes32 blockHash,
+        uint256 reward
+    );
+
+    /// @notice `round` ended without a block.
+    event RoundFailed(uint64 indexed round, FailReason reason);
+
+    // ----------------------------------------------------------------- errors
+
+    /// @notice A configuration value is out of range.
+    /// @dev Ranges: thresholdBps <= 10000; toleranceBps <= 1000; 5000 < quorumBps <= 6666; committeeSize 0 or
+    /// >= minCommittee; minCommittee >= 1; durations > 0; 1 <= seedLookahead <= 128; minStake > 0;
+    /// 0 < missBond <= minStake; misreportPenaltyBps <= 10000; non-zero evalSetHash and architectureId.
+    error PoFLInvalidConfig(ConfigField field);
+
+    /// @notice `account` is not a registered miner.
+    /// @dev Register with register() and at least minStake wei (an evicted miner registers again).
+    error PoFLNotAMiner(address account);
+
+    /// @notice `miner` is already registered.
+    error PoFLAlreadyRegistered(address miner);
+
+    /// @notice `sent` wei is below the `required` minimum stake.
+    /// @dev register() needs minStake wei. (A miner whose stake falls below it is evicted when its round closes,
+    /// with the rest credited; it may register again.)
+    error PoFLStakeTooLow(uint256 sent, uint256 required);
+
+    /// @notice `cap` miners are already active.
+    /// @dev Only active miners count: an idle miner stops counting after a round without a commitment.
+    error PoFLTooManyMiners(uint256 cap);
+
+    /// @notice The action named round `given`, but round `expected` is open.
+    /// @dev Read currentPhase() and act in the round it names.
+    error PoFLWrongRound(uint64 expected, uint64 given);
+
+    /// @notice The action needs phase `expected` but the round is in phase `actual`.
+    /// @dev Wait for the phase (currentPhase()); leave() is allowed only in the Commit phase.
+    error PoFLWrongPhase(Phase expected, Phase actual);
+
+    /// @notice A zero commitment.
+    /// @dev Commit computeCommitment(round, digest, cidKind, accuracyBps, salt, miner).
+    error PoFLEmptyCommitment();
+
+    /// @notice `miner` already committed in `round`.
+    /// @dev A miner commits once per round, and cannot leave in a round it committed in.
+    error PoFLAlreadyCommitted(uint64 round, address miner);
+
+    /// @notice `miner` did not commit in `round`.
+    error PoFLNotCommitted(uint64 round, address miner);
+
+    /// @notice `miner` already revealed in `round`.
+    error PoFLAlreadyRevealed(uint64 round, address miner);
+
+    /// @notice The opening hashes to `revealed`, not to the `committed` commitment.
+    /// @dev Reveal exactly the digest, CID kind, accuracy and salt that were committed.
+    error PoFLRevealMismatch(bytes32 committed, bytes32 revealed);
+
+    /// @notice An accuracy above 10000 basis points.
+    error PoFLAccuracyOutOfRange(uint256 accuracyBps);
+
+    /// @notice A zero model digest.
+    /// @dev Give the sha2-256 digest that the model's CID carries.
+    error PoFLEmptyDigest();
+
+    /// @notice The vote is for validation `given` of the round, but validation `current` is open.
+    /// @dev Read roundInfo(): `attempt` numbers the validation, `candidate` is the claim to measure.
+    error PoFLStaleValidation(uint16 current, uint16 given);
+
+    /// @notice `miner` holds no seat on the current committee of `round`.
+    /// @dev Only drawn seats report (isValidator(), committee()).
+    error PoFLNotInCommittee(uint64 round, address miner);
+
+    /// @notice `validator` already reported on the current candidate of `round`.
+    error PoFLAlreadyVoted(uint64 round, address validator);
+
+    /// @notice The committee is drawn from the hash of block `seedBlock`, which is not mined yet.
+    /// @dev Wait for block seedBlock + 1 (on an automining devnet, send any transaction, e.g. advance()).
+    error PoFLCommitteePending(uint64 seedBlock);
+
+    /// @notice `account` has no credit to withdraw.
+    error PoFLNothingToWithdraw(address account);
+
+    /// @notice There is no block at `height`.
+    /// @dev Heights run from 0 (genesis) to blockCount() - 1.
+    error PoFLBlockNotFound(uint256 height);
+
+    /// @notice The call needs a non-zero `msg.value`.
+    error PoFLZeroValue();
+}

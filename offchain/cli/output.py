@@ -1,0 +1,134 @@
+"""How every ``pofl`` command talks: results on stdout (a table, lines, or with ``--json`` one JSON
+document and nothing else), progress, notes and warnings on stderr; ``-q`` silences the notes, ``-v``
+adds the library's log lines. Rich never wraps a line when the stream is not a terminal."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+QUIET, NORMAL, VERBOSE, DEBUG = -1, 0, 1, 2
+
+
+def json_option(fn: F) -> F:
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print one JSON document on stdout and nothing else (progress goes to stderr).")(fn)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    return str(value)
+
+
+def to_json(obj: object) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True, default=_json_default)
+
+
+def _console(stderr: bool) -> Any:
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    # soft_wrap: a long line stays one line (a pipe, `tail -1 | jq` and grep see what was printed)
+    return Console(file=stream, soft_wrap=True, highlight=False)
+
+
+class Output:
+    """The streams of one command run (see the module docstring)."""
+
+    def __init__(self, verbosity: int = NORMAL, as_json: bool = False) -> None:
+        self.verbosity = verbosity
+        self.as_json = as_json
+        self._out: Any = None
+        self._err: Any = None
+
+    @property
+    def out(self) -> Any:
+        """A rich console on stdout, for human results."""
+        if self._out is None:
+            self._out = _console(stderr=False)
+        return self._out
+
+    @property
+    def err(self) -> Any:
+        """A rich console on stderr, for progress."""
+        if self._err is None:
+            self._err = _console(stderr=True)
+        return self._err
+
+    def note(self, message: str) -> None:
+        """Progress or a fact worth knowing (where a log goes): stderr, unless ``-q``."""
+        if self.verbosity > QUIET:
+            click.echo(message, err=True)
+
+    def warn(self, message: str) -> None:
+        click.echo(f"warning: {message}", err=True)
+
+    def line(self, message: str) -> None:
+        """A line of the human result: stdout, or stderr when the result is JSON (unless ``-q``)."""
+        if not self.as_json:
+            click.echo(message)
+        else:
+            self.note(message)
+
+    def table(self, renderable: Any) -> None:
+        if not self.as_json:
+            self.out.print(renderable)
+        elif self.verbosity > QUIET:
+            self.err.print(renderable)
+
+    def result(self, obj: object, human: Callable[[], None] | None = None) -> None:
+        """The command's result: ``obj`` as JSON with ``--json``, else ``human()`` (default: ``obj`` as JSON)."""
+        if self.as_json or human is None:
+            click.echo(to_json(obj))
+        else:
+            human()
+
+    @contextmanager
+    def status(self, message: str) -> Iterator[Callable[[str], None]]:
+        """A live status line on stderr (a terminal only; else nothing), yielding its update function."""
+        if self.verbosity <= QUIET or not sys.stderr.isatty():
+            yield lambda _msg: None
+            return
+        with self.err.status(message) as status:
+            yield lambda msg: status.update(msg)
+
+
+def output(as_json: bool = False) -> Output:
+    """The current command's :class:`Output` (verbosity from the group's ``-v``/``-q``)."""
+    ctx = click.get_current_context(silent=True)
+    verbosity = ctx.find_root().meta.get("pofl.verbosity", NORMAL) if ctx else NORMAL
+    return Output(verbosity, as_json)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a line is logged (a test runner swaps it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
+def configure_logging(verbosity: int, default: int = logging.WARNING) -> None:
+    """The project's log lines (logger ``pofl``) on stderr: ``default`` level, INFO with ``-v``, DEBUG with
+    ``-vv``, errors only with ``-q``. Other libraries' loggers are left alone."""
+    level = {QUIET: logging.ERROR, NORMAL: default, VERBOSE: min(default, logging.INFO)}.get(verbosity, logging.DEBUG)
+    logger = logging.getLogger("pofl")
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.setLevel(level)

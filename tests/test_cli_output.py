@@ -1,0 +1,108 @@
+"""What `pofl` prints, for people and for programs: `--json` is one JSON document on stdout and nothing else,
+`--version`, quick `--help`, absent content on IPFS reported as absent in bounded time, deployment records
+of every deploy, a warning for an option a deployed contract overrides."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from offchain.chain.connect import connect
+from offchain.chain.deploy import chain_key
+from offchain.devnet import Devnet
+from offchain.ipfs_daemon import IpfsDaemon
+from offchain.procs import free_port
+from offchain.store.cid import compute_cid
+
+POFL = [sys.executable, "-m", "offchain.cli"]
+
+
+def pofl(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+         timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*POFL, *args], capture_output=True, text=True, env={**os.environ, **(env or {})},
+                          cwd=cwd, timeout=timeout, check=False)
+
+
+def test_version_and_a_quick_help() -> None:
+    done = pofl("--version")
+    assert done.returncode == 0 and done.stdout.startswith("pofl ") and done.stderr == ""
+    started = time.perf_counter()
+    done = pofl("run", "--help")
+    seconds = time.perf_counter() - started
+    assert done.returncode == 0 and "--until-accuracy" in done.stdout
+    # bench/cli.py measures it (under 0.5 s); here a loose bound that a shared CI machine always meets
+    assert seconds < 2.0, f"`pofl run --help` took {seconds:.2f} s: a heavy import at start-up?"
+    done = pofl("--help")
+    assert "POFL_DEPLOYMENTS" in done.stdout and "POFL_KEY" in done.stdout
+
+
+def test_absent_content_on_ipfs_is_not_found_in_bounded_time(ipfs_daemon: IpfsDaemon) -> None:
+    absent = compute_cid(b"content that was never added anywhere")
+    started = time.perf_counter()
+    done = pofl("store", "get", absent, "--ipfs-api", ipfs_daemon.api_multiaddr)
+    seconds = time.perf_counter() - started
+    assert done.returncode == 1 and done.stderr.startswith(f"Error: NotFound: {absent} was not found"), done.stderr
+    assert "the node answers" in done.stderr and seconds <= 15, seconds
+    started = time.perf_counter()
+    done = pofl("store", "get", absent, "--ipfs-api", ipfs_daemon.api_multiaddr, "--ipfs-timeout", "1")
+    assert done.returncode == 1 and "within 1 s" in done.stderr and time.perf_counter() - started < 8
+    dead = f"/ip4/127.0.0.1/tcp/{free_port()}/http"
+    done = pofl("store", "get", absent, "--ipfs-api", dead)
+    assert done.returncode == 1 and "StoreUnavailable: no IPFS node answers" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.timeout(600)
+def test_run_json_is_one_document_records_the_deployment_and_warns_of_overrides(anvil: Devnet, tmp_path: Path,
+                                                                                 ) -> None:
+    records = tmp_path / "deployments"
+    settings = ["--miners", "3", "--min-committee", "2", "--clients-per-round", "6", "--threshold", "0",
+                "--store-dir", str(tmp_path / "s")]
+    argv = [*POFL, "run", "--rpc-url", anvil.rpc_url, "--rounds", "2", "--json", *settings]
+    if shutil.which("jq"):  # as a user pipes it
+        done = subprocess.run(" ".join(argv) + " | jq -e .blocks", shell=True, capture_output=True, text=True,
+                              env={**os.environ, "POFL_DEPLOYMENTS": str(records)}, timeout=300, check=False)
+        assert done.returncode == 0 and done.stdout.strip() == "2", done.stderr[-2000:]
+        assert "round 2:" in done.stderr  # the progress went to stderr
+    done = pofl(*argv[3:], env={"POFL_DEPLOYMENTS": str(records / "again")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout)  # stdout is the JSON document and nothing else
+    assert summary["blocks"] == 2 and [r["round"] for r in summary["rounds"]] == [1, 2]
+    assert summary["genesis_accuracy"] == pytest.approx(0.126, abs=0.01)  # the genesis model scores, though unscored
+    record = json.loads((records / "again" / chain_key(connect(anvil.rpc_url)) / "PoFLConsensus.json").read_text())
+    assert record["address"] == summary["contract"] and record["settings"]["n_miners"] == 3
+
+    done = pofl("-q", "run", "--rpc-url", anvil.rpc_url, "--contract", summary["contract"], "--rounds", "1",
+                *settings[:4], "--threshold", "0.1", "--phase-seconds", "7", "--store-dir", str(tmp_path / "s"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 2 and "--threshold 0.1 is ignored" in warnings[0] and "--phase-seconds" in warnings[1]
+    assert done.stderr.strip() == "\n".join(warnings)  # -q: nothing but the warnings on stderr
+
+
+def test_devnet_json_and_the_accounts_it_prints(tmp_path: Path) -> None:
+    proc = subprocess.Popen([*POFL, "devnet", "--port", "0", "--accounts", "3", "--json"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        for line in proc.stdout:  # type: ignore[union-attr]
+            lines.append(line)
+            if line.startswith("}"):
+                break
+        report = json.loads("".join(lines))
+        assert [a["private_key"] for a in report["accounts"]][:1] == [
+            "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"]  # Anvil's account 0
+        assert len(report["accounts"]) == 3 and report["chain_id"] == 31337
+        assert connect(report["rpc_url"]).eth.get_balance(report["accounts"][2]["address"]) > 0
+        assert (tmp_path / report["log"]).is_file() and report["log"].startswith(".pofl/logs/anvil-")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert proc.returncode == 0
