@@ -17,6 +17,7 @@ from offchain.fl.data import LabeledImages, load_mnist
 from offchain.fl.evaluation import Evaluator
 from offchain.fl.federation import BENCHMARK_FEDERATION, from_file
 from offchain.fl.simulation import EngineConfig, EvalTrainer, PoFLEngine, ShardsExhausted
+from offchain.fl.targets import block_target
 from offchain.fl.training import normalize
 from offchain.holdout import sealing
 from offchain.holdout.dataset_file import DatasetFileError, load_dataset, save_dataset
@@ -314,20 +315,24 @@ def test_key_file_open_to_others_or_malformed_is_refused(tmp_path) -> None:
 # ------------------------------------------------------------------ the engine: hold-out rule
 
 
-def test_holdout_rounds_judge_candidates_and_parent_on_the_same_shard(test_set) -> None:
+@pytest.mark.parametrize("schedule", ["fixed", "kfc"])
+def test_holdout_rounds_judge_candidates_and_parent_on_the_same_shard(test_set, schedule) -> None:
     """After four rounds on an ordinary shard, round 5's shard is made of images the head block mostly gets
     wrong: measured there the parent is at 0.1, far under what it claimed, and a candidate that beats it on
-    this shard is a block (compared with the parent's claimed accuracy, no candidate would be)."""
+    this shard is a block (compared with the parent's claimed accuracy, no candidate would be). KFC's
+    target, too, follows from the parent measured on the round's shard."""
     shard = test_set.subset(np.arange(250))
+    config = EngineConfig(threshold=0.0, seed=0, target_schedule=schedule)
     engine = PoFLEngine(from_file(BENCHMARK_FEDERATION), load_mnist("train"), test_set.subset(np.arange(250, 500)),
-                        EngineConfig(threshold=0.0, seed=0), CPU, holdout_shards=[shard] * 5)
+                        config, CPU, holdout_shards=[shard] * 5)
     on_shard = Evaluator(shard, engine.flat, "simplenet", CPU)
     for _ in range(4):
-        parent = engine.consensus.clone()
+        parent, had_block = engine.consensus.clone(), engine.has_block
         result = engine.run_round()
         assert result.parent_accuracy == pytest.approx(on_shard.accuracy(parent))
+        target = block_target(schedule, 0.0, result.parent_accuracy if had_block else None)
         best = max(result.accuracies.values())
-        assert (result.winner is not None) == (best > result.parent_accuracy)
+        assert (result.winner is not None) == (best > result.parent_accuracy and best >= target)
     claimed = engine.consensus_accuracy
     rest = test_set.subset(np.arange(500, 10_000))
     correct = _correct(engine, rest)
