@@ -273,6 +273,10 @@ def test_nonces_are_fresh_and_the_associated_data_binds_task_and_index() -> None
         seal(b"x", key, b"short", 0)
     with pytest.raises(PoflValueError, match="key must be 32 bytes"):
         seal(b"x", b"k" * 16, TASK, 0)
+    for contract in ("0x1234", "0x" + "zz" * 20):
+        with pytest.raises(PoflValueError, match="contract must be a 20-byte address"):
+            task_id(1, contract)
+    assert task_id(1, "0x" + "ab" * 20) != task_id(2, "0x" + "ab" * 20) != TASK
 
 
 # ------------------------------------------------------------------ key file

@@ -64,7 +64,10 @@ class SealedTask:
 
 def task_id(chain_id: int, contract: str) -> bytes:
     """A task's 32-byte id: ``keccak256(abi.encodePacked(uint256 chainId, address contract))``."""
-    address = bytes.fromhex(contract.removeprefix("0x"))
+    try:
+        address = bytes.fromhex(contract.removeprefix("0x"))
+    except ValueError:
+        address = b""
     if len(address) != 20:
         raise PoflValueError(f"contract must be a 20-byte address, got {contract!r}")
     return keccak(chain_id.to_bytes(32, "big") + address)
