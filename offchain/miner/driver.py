@@ -284,6 +284,7 @@ class RoundDriver:
         if self._log is not None and view.round > self._log.round:
             self._conclude(self._log, view.head)
             self._log = None
+            self._forget_before(view.round)
         if self._log is None:
             opened_here = bool(self.records)  # this driver saw the round open: no claim of ours is in it yet
             self._log = _RoundLog(view.round, self.contract.w3.eth.block_number)
@@ -292,6 +293,16 @@ class RoundDriver:
                 if opened_here and view.phase == Phase.COMMIT:
                     m.memory.committed.setdefault(view.round, False)
                     m.memory.revealed.setdefault(view.round, False)
+
+    def _forget_before(self, round_id: int) -> None:
+        """Drop what only concerned rounds before ``round_id`` (a long-running miner keeps no history)."""
+        self._cids = {k: v for k, v in self._cids.items() if k[0] >= round_id}
+        self._committees = {k: v for k, v in self._committees.items() if k[0] >= round_id}
+        for m in self.miners:
+            mem = m.memory
+            mem.committed = {r: v for r, v in mem.committed.items() if r >= round_id}
+            mem.revealed = {r: v for r, v in mem.revealed.items() if r >= round_id}
+            mem.voted = {key for key in mem.voted if key[0] >= round_id}
 
     def _conclude(self, log_: _RoundLog, head: ChainBlock) -> None:
         made_block = head.round == log_.round
