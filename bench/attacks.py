@@ -202,20 +202,26 @@ def copycat(a: Arena) -> Outcome:
 
 @attack("half a committee")
 def half_a_committee(a: Arena) -> Outcome:
-    """Ten miners, nine seats (v1 rejected with 5): four colluders report 0 for the honest 9000 claim so that
-    their own 7004 claim wins. (Five, a majority of the seats, own any vote: outside every guarantee.)"""
-    a.deploy()
+    """The issue's numbers: ten miners, nine seats (v1 rejected with 5): five colluders report 0 for the honest
+    9000 claim so that their own 7004 claim wins. Two thirds of the reports decide: the split committee only
+    disputes the claim, so nobody is slashed and the colluders' claim is never validated (no block, no reward).
+    A second round with four colluders (between 1/3 and 1/2 of the seats) ends the same way."""
+    c = a.deploy()
     miners = a.miners(10)
-    winner, gang = miners[0], miners[1:5]
-    truth = {m.address: 6000 + i for i, m in enumerate(miners)} | {winner.address: 9000, gang[0].address: 7004}
-    colluding = set(addresses(gang))
+    winner = miners[0]
+    truth = {m.address: 6000 + i for i, m in enumerate(miners)} | {winner.address: 9000, miners[1].address: 7004}
+    head = c.latest_block()
+    disputed = True
+    for gang in (miners[1:6], miners[1:5]):
+        colluding = set(addresses(gang))
 
-    def measure(candidate: str, seat: LocalSigner) -> int:
-        return 0 if seat.address in colluding and candidate == winner.address else truth[candidate]
+        def measure(candidate: str, seat: LocalSigner, colluding: set[str] = colluding) -> int:
+            return 0 if seat.address in colluding and candidate == winner.address else truth[candidate]
 
-    a.play(miners, [(m, truth[m.address]) for m in miners], measure)
-    return Outcome(addresses(gang), [winner.address, *addresses(miners[5:])], 1,
-                   a.head() == (winner.address, 9000), honest_blocks=1)
+        result = a.play(miners, [(m, truth[m.address]) for m in miners], measure)
+        disputed &= a.outcomes(result.round_id) == {winner.address: ClaimStatus.DISPUTED}
+    return Outcome(addresses(miners[1:6]), [winner.address, *addresses(miners[6:])], 2,
+                   disputed and c.latest_block() == head, honest_blocks=0)
 
 
 @attack("idle sybils")

@@ -26,10 +26,13 @@ interface IPoFLConsensus {
     }
 
     /// @notice Where a miner's claim of the current (or its last) round stands.
-    /// @dev `Accepted`: the committee's median is within tolerance of the claim and improves on the chain;
-    /// `Rejected`: the claim exceeds the median by more than the tolerance (the claimant is slashed);
-    /// `NoQuorum`: too few seats reported by the deadline (no slash, the next-best claim is validated);
-    /// `Unimproved`: within tolerance, but the median does not reach the threshold or beat the head block.
+    /// @dev A report "agrees" with a claim when it is at least the claim minus the tolerance.
+    /// `Accepted`: at least 2/3 of the reports agree and their (lower) median reaches the threshold and improves
+    /// on the chain; `Rejected`: at least 2/3 of the reports do not agree (the claimant is slashed); `NoQuorum`:
+    /// too few seats reported by the deadline (no slash, the next-best claim is validated); `Unimproved`: 2/3
+    /// agree, but the median does not reach the threshold or beat the head block; `Disputed`: neither side has
+    /// 2/3 of the reports (no slash, no penalty, no block from this claim, and the round's search for a block
+    /// ends, so no lower claim can profit from a dispute).
     enum ClaimStatus {
         None,
         Committed,
@@ -37,12 +40,14 @@ interface IPoFLConsensus {
         Accepted,
         Rejected,
         NoQuorum,
-        Unimproved
+        Unimproved,
+        Disputed
     }
 
     /// @notice Why a round ended without a block.
     /// @dev `NoEligibleClaim`: no revealed claim was eligible; `NoCommittee`: fewer than `minCommittee` seats
-    /// could validate the candidate; `NoAcceptedClaim`: every candidate was rejected, unimproved or without quorum.
+    /// could validate the candidate; `NoAcceptedClaim`: every candidate was rejected, unimproved, disputed or without
+    /// quorum.
     enum FailReason {
         NoEligibleClaim,
         NoCommittee,

@@ -15,8 +15,10 @@ import {IPoFLConsensus} from "./IPoFLConsensus.sol";
 /// @notice Each round, miners commit to (model digest, claimed accuracy) while their models stay private, then
 /// reveal and publish them. The best eligible claim is measured by a committee drawn among the round's other
 /// committers from the hash of a block that did not exist when the reveals ended; every seat reports the
-/// accuracy it measured and the block records the median report. A claim above median + tolerance is slashed;
-/// a report further than the tolerance from the median costs the reporter part of its stake; an unused seat or
+/// accuracy it measured and the block records the median report. Two thirds of the reports decide: a claim that
+/// 2/3 measured more than the tolerance below it is slashed, one that 2/3 confirm is accepted, and a split
+/// committee disputes it (nothing is paid or slashed, and no lower claim wins the round). A report further
+/// than the tolerance from the median of a decided claim costs the reporter part of its stake; an unused seat or
 /// an unrevealed commitment forfeits a bond. Without a quorum of reports the next-best claim is validated; after
 /// an accepted claim, every claim that could still beat its median is validated too, and the highest median
 /// becomes the block. Fewer than `minCommittee` seats means no block.
@@ -34,8 +36,16 @@ import {IPoFLConsensus} from "./IPoFLConsensus.sol";
 ///   Residual: the producer of block `seedBlock` could grind its hash (PREVRANDAO would leave it one bit; a
 ///   header proof of it, OpenZeppelin's BlockHeader, is the upgrade path); use a larger lookahead where block
 ///   producers may also mine here. If nobody draws within 256 blocks, a new seed block is fixed ahead.
-/// - Decision: lower median of the reports. With >= 2/3 honest seats and quorumBps <= 6666 the honest seats
-///   alone reach the quorum and outnumber the rest among the reports, so the median is an honest measurement.
+/// - Decision: two thirds decide, the median is recorded. A report "agrees" when it is at least the claim minus
+///   the tolerance. At least 2/3 of the reports agreeing accepts the claim at the lower median of the reports
+///   (an agreeing report); at least 2/3 disagreeing rejects it (whole stake slashed); anything in between is a
+///   dispute: nobody is slashed or penalized, the claim makes no block and the round's search ends (a lower
+///   claim cannot profit from an honest claim that a large minority measured low). Reports further than the
+///   tolerance from the median of a decided claim cost their reporters a penalty. With >= 2/3 honest seats and
+///   quorumBps <= 6666 the honest seats alone reach the quorum and are 2/3 of the reports, so they decide and
+///   the median is an honest measurement: a coalition below 1/3 of the seats cannot fake, reject or stall a
+///   block. A coalition below 2/3 (half a committee, or a majority of it) can neither slash an honest claim nor
+///   have a false one accepted by misreporting: the most it can do is a dispute, which wins it nothing.
 /// - Accounting: penalties go to the reward pool; miners under `minStake` are evicted when their round closes
 ///   (the rest of their stake is credited to them); ETH held = totalStaked + rewardPool + totalPendingRewards.
 /// - Activity: a miner is active while it committed (or joined) in this round or the previous one; only active
@@ -401,11 +411,13 @@ function vote(uint64 round, uint16 attempt, uint16 measuredBps) external {
     /// @notice Decides the claim under validation and then opens the next validation, or appends the block
     /// (the accepted claim with the highest median) or records a failed round, and opens the next round.
     /// Anyone may call it in the Finalize phase.
-    /// @dev Decision: fewer reports than the quorum -> NoQuorum; claim > median + tolerance -> Rejected (whole
-    /// stake slashed); median under the threshold or (with requireImprovement) not above the head ->
-    /// Unimproved; otherwise Accepted at the median. Seats that did not report forfeit missBond; reports
-    /// further than the tolerance from the median cost misreportPenaltyBps of the reporter's stake. The next
-    /// candidate is the best unvalidated eligible claim that could still beat the best median.
+    /// @dev Decision ("agreeing": reports at least the claim minus the tolerance): fewer reports than the
+    /// quorum -> NoQuorum; >= 2/3 agreeing -> Unimproved when the (lower) median is under the threshold or (with
+    /// requireImprovement) not above the head, else Accepted at the median; >= 2/3 not agreeing -> Rejected
+    /// (whole stake slashed); otherwise Disputed (no slash, no penalty, the search ends). Seats that did not
+    /// report forfeit missBond; in a decided claim, reports further than the tolerance from the median cost
+    /// misreportPenaltyBps of the reporter's stake. The next candidate is the best unvalidated eligible claim
+    /// that could still beat the best median.
 function finalize() external {
         _advance();
         RoundState storage s = _round;
@@ -732,11 +744,14 @@ function _setPhase(Phase phase, uint40 deadline) private {
         uint256 excluded = _excludedBits;
         uint256[] memory reports = new uint256[](s.votes);
         uint256 n;
+        uint256 agreeing; // reports within the tolerance of the claim or above it
+        uint16 claimed = claim.claimBps;
         for (uint256 bits = seats; bits != 0; bits &= bits - 1) {
             uint256 seat = _lowestBit(bits);
             Miner storage v = _miners[_pool[seat]];
             if (v.reportAttempt == s.attempt) {
                 reports[n++] = v.reportBps;
+                if (uint256(v.reportBps) + p.toleranceBps >= claimed) ++agreeing;
             } else {
                 _penalize(_pool[seat], v, p.missBond, PenaltyReason.MissedVote);
                 excluded |= 1 << seat;
@@ -744,24 +759,28 @@ function _setPhase(Phase phase, uint40 deadline) private {
         }
         ClaimStatus outcome = ClaimStatus.NoQuorum;
         uint16 median;
-        uint16 claimed = claim.claimBps;
         if (n >= x.quorum) {
             median = _lowerMedian(reports);
-            if (claimed > uint256(median) + p.toleranceBps) {
+            if (3 * agreeing >= 2 * n) {
+                if (median < _thresholdBps || (_requireImprovement && median <= s.headBps)) {
+                    outcome = ClaimStatus.Unimproved;
+                } else {
+                    outcome = ClaimStatus.Accepted;
+                    if (x.best == 0 || median > x.bestBps) {
+                        (_extra.best, _extra.bestBps) = (uint16(position + 1), median);
+                        settled = median >= claimed;
+                    }
+                }
+            } else if (3 * (n - agreeing) >= 2 * n) {
                 outcome = ClaimStatus.Rejected;
                 Miner storage c = _miners[claimant];
                 _penalize(claimant, c, c.stake, PenaltyReason.FalseClaim);
                 excluded |= 1 << position;
-            } else if (median < _thresholdBps || (_requireImprovement && median <= s.headBps)) {
-                outcome = ClaimStatus.Unimproved;
             } else {
-                outcome = ClaimStatus.Accepted;
-                if (x.best == 0 || median > x.bestBps) {
-                    (_extra.best, _extra.bestBps) = (uint16(position + 1), median);
-                    settled = median >= claimed;
-                }
+                outcome = ClaimStatus.Disputed;
+                settled = true;
             }
-            for (uint256 bits = seats; bits != 0; bits &= bits - 1) {
+            for (uint256 bits = seats; outcome != ClaimStatus.Disputed && bits != 0; bits &= bits - 1) {
                 uint256 seat = _lowestBit(bits);
                 Miner storage v = _miners[_pool[seat]];
                 if (v.reportAttempt == s.attempt && _distance(v.reportBps, median) > p.toleranceBps) {

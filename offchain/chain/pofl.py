@@ -63,6 +63,7 @@ class ClaimStatus(IntEnum):
     REJECTED = 4
     NO_QUORUM = 5
     UNIMPROVED = 6
+    DISPUTED = 7
 
 
 class FailReason(IntEnum):
