@@ -47,11 +47,13 @@ interface IPoFLConsensus {
     /// @notice Why a round ended without a block.
     /// @dev `NoEligibleClaim`: no revealed claim was eligible; `NoCommittee`: fewer than `minCommittee` seats
     /// could validate the candidate; `NoAcceptedClaim`: every candidate was rejected, unimproved, disputed or without
-    /// quorum.
+    /// quorum; `KeyMissing` (hold-out mode): the round's shard key was not revealed by the end of the reveal
+    /// window (committers forfeit nothing and are paid from the requester's bond).
     enum FailReason {
         NoEligibleClaim,
         NoCommittee,
-        NoAcceptedClaim
+        NoAcceptedClaim,
+        KeyMissing
     }
 
     /// @notice Why stake was taken from a miner (it goes to the reward pool).
@@ -77,7 +79,8 @@ interface IPoFLConsensus {
         MissBond,
         MisreportPenaltyBps,
         EvalSetHash,
-        ArchitectureId
+        ArchitectureId,
+        Holdout
     }
 
     // ---------------------------------------------------------------- structs
@@ -298,6 +301,10 @@ interface IPoFLConsensus {
     /// @notice `round` ended without a block.
     event RoundFailed(uint64 indexed round, FailReason reason);
 
+    /// @notice Hold-out mode: the committee's (lower) median measurement of the parent block's model on the
+    /// round's shard, against which the candidate under validation `attempt` had to improve.
+    event ParentMeasured(uint64 indexed round, uint16 attempt, uint16 parentBps);
+
     // ----------------------------------------------------------------- errors
 
     /// @notice A configuration value is out of range.
@@ -376,6 +383,20 @@ interface IPoFLConsensus {
     /// @notice There is no block at `height`.
     /// @dev Heights run from 0 (genesis) to blockCount() - 1.
     error PoFLBlockNotFound(uint256 height);
+
+    /// @notice Hold-out mode: no shard judges `round` (the requester has run out of shards or ended the task):
+    /// wait for the requester to append shards.
+    error PoFLNoShard(uint64 round);
+
+    /// @notice Hold-out mode: `round`'s shard key is not revealed yet, so no accuracy on it can be claimed:
+    /// wait for the requester's `KeyRevealed`.
+    error PoFLShardKeyPending(uint64 round);
+
+    /// @notice Hold-out mode: validators report the parent's accuracy on the shard too: call `voteOnShard`.
+    error PoFLParentReportRequired();
+
+    /// @notice Only the hold-out task may call this (`caller` is not it).
+    error PoFLNotHoldout(address caller);
 
     /// @notice The call needs a non-zero `msg.value`.
     error PoFLZeroValue();

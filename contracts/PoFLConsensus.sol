@@ -10,6 +10,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 
 import {IPoFLConsensus} from "./IPoFLConsensus.sol";
+import {IPoFLHoldout, IPoFLHoldoutHooks} from "./IPoFLHoldout.sol";
 
 /// @title PoFLConsensus (v2): Proof-of-Federated-Learning rounds whose blocks no minority can fake, steal or block
 /// @notice Each round, miners commit to (model digest, claimed accuracy) while their models stay private, then
@@ -56,7 +57,7 @@ import {IPoFLConsensus} from "./IPoFLConsensus.sol";
 /// - Gas: commit, reveal and vote are O(1); loops over the round's committers (at most MAX_MINERS) run only in
 ///   `finalize`, in drawing a committee and in the rare reveal that takes a copied digest back. Per-round bitmaps
 ///   keep a sentinel bit so that no round action writes a zero slot.
-contract PoFLConsensus is IPoFLConsensus, Ownable2Step, ReentrancyGuard {
+contract PoFLConsensus is IPoFLConsensus, IPoFLHoldoutHooks, Ownable2Step, ReentrancyGuard {
     using EnumerableSet for EnumerableSet.AddressSet;
 
     // -------------------------------------------------------------- constants
@@ -92,6 +93,8 @@ contract PoFLConsensus is IPoFLConsensus, Ownable2Step, ReentrancyGuard {
         uint16 activePrev; // miners whose lastRound is the previous round
         uint16 headBps; // the head block's accuracy when the round opened
         uint40 deadline; // of the recorded phase; 0 = none yet
+        bool keyRevealed; // hold-out mode: this round's shard key is public
+        bool shardReady; // hold-out mode: a shard judges this round
     }
 
     /// @dev The rest of the live round.
@@ -128,9 +131,10 @@ contract PoFLConsensus is IPoFLConsensus, Ownable2Step, ReentrancyGuard {
     /// @dev One slot per miner: its stake and activity, its position and report in its last round.
     struct Miner {
         uint96 stake;
-        uint64 lastRound;
+        uint48 lastRound;
         uint16 position;
         uint16 reportBps;
+        uint16 parentReportBps; // hold-out mode: the parent block's accuracy on this round's shard
         uint16 reportAttempt;
         uint16 reusedBps; // the claimed accuracy of a Reused reveal
         Sealed seal;
@@ -166,6 +170,7 @@ contract PoFLConsensus is IPoFLConsensus, Ownable2Step, ReentrancyGuard {
     uint96 private immutable _minStake;
     bytes32 private immutable _evalSetHash;
     bytes32 private immutable _architectureId;
+    IPoFLHoldout private immutable _holdout; // zero: public evaluation
 
     // ------------------------------------------------------------------ state
 
@@ -202,9 +207,18 @@ contract PoFLConsensus is IPoFLConsensus, Ownable2Step, ReentrancyGuard {
     /// @param config_ the protocol parameters (see `Config`)
     /// @param genesisDigest sha2-256 digest of the initial model every miner starts from
     /// @param genesisKind how the genesis digest becomes its CID
+    /// @param holdout_ the hold-out task judging the rounds (its `consensus()` must be this contract), or zero
+    /// for public evaluation (every miner measures on the evaluation set `evalSetHash` names)
     /// @dev `msg.value` seeds the reward pool.
-    constructor(Config memory config_, bytes32 genesisDigest, CidKind genesisKind) payable Ownable(msg.sender) {
+    constructor(Config memory config_, bytes32 genesisDigest, CidKind genesisKind, address holdout_)
+        payable
+        Ownable(msg.sender)
+    {
         _checkConfig(config_);
+        if (holdout_ != address(0) && IPoFLHoldout(holdout_).consensus() != address(this)) {
+            revert PoFLInvalidConfig(ConfigField.Holdout);
+        }
+        _holdout = IPoFLHoldout(holdout_);
         if (genesisDigest == bytes32(0)) revert PoFLEmptyDigest();
         _thresholdBps = config_.thresholdBps;
         _requireImprovement = config_.requireImprovement;
@@ -304,6 +318,10 @@ function commit(uint64 round, bytes32 commitment) external {
         Miner storage m = _miners[msg.sender];
         if (!m.registered) revert PoFLNotAMiner(msg.sender);
         RoundState storage s = _currentRound(round, Phase.Commit);
+        if (address(_holdout) != address(0) && !s.shardReady) {
+            if (!_holdout.shardAvailable(round)) revert PoFLNoShard(round);
+            s.shardReady = true;
+        }
         if (m.lastRound == round) {
             if (m.seal != Sealed.None) revert PoFLAlreadyCommitted(round, msg.sender);
         } else {
@@ -335,12 +353,14 @@ function commit(uint64 round, bytes32 commitment) external {
     /// the first candidate. The reveal phase ends early once every committer has revealed.
 function reveal(uint64 round, bytes32 digest, CidKind cidKind, uint16 accuracyBps, bytes32 salt) external {
         RoundState storage s = _currentRound(round, Phase.Reveal);
+        bool holdout = address(_holdout) != address(0);
+        if (holdout && !s.keyRevealed) revert PoFLShardKeyPending(round);
         Miner storage m = _miners[msg.sender];
         if (!m.registered || m.lastRound != round || m.seal == Sealed.None) revert PoFLNotCommitted(round, msg.sender);
         if (accuracyBps > BPS) revert PoFLAccuracyOutOfRange(accuracyBps);
         if (digest == bytes32(0)) revert PoFLEmptyDigest();
         bytes32 committed = _seals[msg.sender];
-        bytes32 opened = computeCommitment(round, digest, cidKind, accuracyBps, salt, msg.sender);
+        bytes32 opened = computeCommitment(round, digest, cidKind, holdout ? 0 : accuracyBps, salt, msg.sender);
         if (opened != committed) {
             // after a reveal the seal is the digest: a second reveal cannot open it
             if (m.seal == Sealed.Reused || _claimAt(round, m.position).status != ClaimStatus.None) {
@@ -352,7 +372,8 @@ function reveal(uint64 round, bytes32 digest, CidKind cidKind, uint16 accuracyBp
         uint16 position = m.position;
 
         (bool fresh, bool voidedCandidate) = _takeDigest(round, position, digest);
-        bool eligible = fresh && accuracyBps >= _thresholdBps && (!_requireImprovement || accuracyBps > s.headBps);
+        bool eligible =
+            fresh && accuracyBps >= _thresholdBps && (!_requireImprovement || holdout || accuracyBps > s.headBps);
         if (fresh) {
             _digests[digest] = DigestClaim(
                 msg.sender, SafeCast.toUint32(round), accuracyBps, ClaimStatus.Revealed, cidKind, eligible
@@ -385,6 +406,32 @@ function reveal(uint64 round, bytes32 digest, CidKind cidKind, uint16 accuracyBp
     /// @dev Only seats of the drawn committee report; the first report after the seed block is mined may draw
     /// the committee. Validation ends early once every seat has reported.
 function vote(uint64 round, uint16 attempt, uint16 measuredBps) external {
+        if (address(_holdout) != address(0)) revert PoFLParentReportRequired();
+        _vote(round, attempt, measuredBps, 0);
+    }
+
+    /// @notice Hold-out mode: reports the accuracy measured on the round's shard for the candidate and for the
+    /// parent (head) block's model, so that "must beat the parent" compares measurements on the same data.
+    /// @param round must be the current round
+    /// @param attempt must be the current validation
+    /// @param measuredBps the candidate's accuracy on the round's shard (0 if its model cannot be fetched)
+    /// @param parentBps the head block's accuracy on the same shard (recorded but unused in public mode)
+    function voteOnShard(uint64 round, uint16 attempt, uint16 measuredBps, uint16 parentBps) external {
+        if (parentBps > BPS) revert PoFLAccuracyOutOfRange(parentBps);
+        _vote(round, attempt, measuredBps, parentBps);
+    }
+
+    /// @inheritdoc IPoFLHoldoutHooks
+    /// @dev Only the hold-out task, and only once the round's commits have closed: the reveal window (a full
+    /// `revealDuration`) starts now.
+    function onKeyRevealed(uint64 round) external {
+        if (msg.sender != address(_holdout)) revert PoFLNotHoldout(msg.sender);
+        RoundState storage s = _currentRound(round, Phase.Reveal);
+        s.keyRevealed = true;
+        _setPhase(Phase.Reveal, uint40(block.timestamp) + _params.revealDuration);
+    }
+
+    function _vote(uint64 round, uint16 attempt, uint16 measuredBps, uint16 parentBps) private {
         RoundState storage s = _currentRound(round, Phase.Validation);
         uint16 seats = s.seats;
         if (seats == 0) revert PoFLCommitteePending(_extra.seedBlock);
@@ -395,7 +442,7 @@ function vote(uint64 round, uint16 attempt, uint16 measuredBps) external {
         }
         if (m.reportAttempt == attempt) revert PoFLAlreadyVoted(round, msg.sender);
         if (measuredBps > BPS) revert PoFLAccuracyOutOfRange(measuredBps);
-        (m.reportAttempt, m.reportBps) = (attempt, measuredBps);
+        (m.reportAttempt, m.reportBps, m.parentReportBps) = (attempt, measuredBps, parentBps);
         uint16 votes = s.votes + 1;
         s.votes = votes;
         emit Voted(round, msg.sender, attempt, measuredBps);
@@ -423,7 +470,11 @@ function finalize() external {
         RoundState storage s = _round;
         if (s.phase != Phase.Finalize) revert PoFLWrongPhase(Phase.Finalize, s.phase);
         if (s.attempt == 0) {
-            _endRound(s.candidate == 0 ? FailReason.NoEligibleClaim : FailReason.NoCommittee);
+            _endRound(
+                address(_holdout) != address(0) && !s.keyRevealed
+                    ? FailReason.KeyMissing
+                    : s.candidate == 0 ? FailReason.NoEligibleClaim : FailReason.NoCommittee
+            );
             return;
         }
         bool settled = _decide();
@@ -476,7 +527,13 @@ function finalize() external {
 
     // ------------------------------------------------------------------ views
 
-    /// @notice The commitment a miner sends in `commit`.
+    /// @notice The hold-out task judging the rounds (zero: public evaluation).
+    function holdout() external view returns (address) {
+        return address(_holdout);
+    }
+
+    /// @notice The commitment a miner sends in `commit` (in hold-out mode with `accuracyBps` 0: the accuracy is
+    /// measured on the round's shard after commits close, and declared in `reveal`).
     function computeCommitment(
         uint64 round,
         bytes32 digest,
@@ -743,6 +800,7 @@ function _setPhase(Phase phase, uint40 deadline) private {
         uint256 seats = _seatBits & ~SENTINEL;
         uint256 excluded = _excludedBits;
         uint256[] memory reports = new uint256[](s.votes);
+        uint256[] memory parentReports = new uint256[](s.votes);
         uint256 n;
         uint256 agreeing; // reports within the tolerance of the claim or above it
         uint16 claimed = claim.claimBps;
@@ -750,6 +808,7 @@ function _setPhase(Phase phase, uint40 deadline) private {
             uint256 seat = _lowestBit(bits);
             Miner storage v = _miners[_pool[seat]];
             if (v.reportAttempt == s.attempt) {
+                parentReports[n] = v.parentReportBps;
                 reports[n++] = v.reportBps;
                 if (uint256(v.reportBps) + p.toleranceBps >= claimed) ++agreeing;
             } else {
@@ -761,8 +820,13 @@ function _setPhase(Phase phase, uint40 deadline) private {
         uint16 median;
         if (n >= x.quorum) {
             median = _lowerMedian(reports);
+            uint16 parentBps = s.headBps;
+            if (address(_holdout) != address(0)) {
+                parentBps = _lowerMedian(parentReports);
+                emit ParentMeasured(s.round, s.attempt, parentBps);
+            }
             if (3 * agreeing >= 2 * n) {
-                if (median < _thresholdBps || (_requireImprovement && median <= s.headBps)) {
+                if (median < _thresholdBps || (_requireImprovement && median <= parentBps)) {
                     outcome = ClaimStatus.Unimproved;
                 } else {
                     outcome = ClaimStatus.Accepted;
@@ -804,19 +868,30 @@ function _setPhase(Phase phase, uint40 deadline) private {
         } else {
             emit RoundFailed(round, reasonIfNoBlock);
         }
-        _settleRound(round);
+        bool keyMissing = reasonIfNoBlock == FailReason.KeyMissing;
+        if (keyMissing) _holdout.payMissedKey(round, _committers());
+        _settleRound(round, !keyMissing);
         _openRound(round + 1);
     }
 
-    /// @dev Forfeits the bond of every unrevealed commitment and evicts every committer under minStake.
-    function _settleRound(uint64 round) private {
+    /// @dev The round's committers, in commit order.
+    function _committers() private view returns (address[] memory committers) {
+        committers = new address[](_round.commits);
+        for (uint256 i = 0; i < committers.length; ++i) {
+            committers[i] = _pool[i];
+        }
+    }
+
+    /// @dev Forfeits the bond of every unrevealed commitment (unless nobody could reveal: `forfeit` false) and
+    /// evicts every committer under minStake.
+    function _settleRound(uint64 round, bool forfeit) private {
         uint256 commits = _round.commits;
         if (_round.reveals == commits && _extra.penalized == 0) return;
         uint96 missBond = _params.missBond;
         for (uint256 position = 0; position < commits; ++position) {
             address account = _pool[position];
             Miner storage m = _miners[account];
-            if (m.seal != Sealed.Reused && _claimAt(round, position).status == ClaimStatus.None) {
+            if (forfeit && m.seal != Sealed.Reused && _claimAt(round, position).status == ClaimStatus.None) {
                 _penalize(account, m, missBond, PenaltyReason.MissedReveal);
             }
             if (m.stake < _minStake) {
@@ -863,7 +938,9 @@ function _setPhase(Phase phase, uint40 deadline) private {
             activeNow: 0,
             activePrev: _round.activeNow,
             headBps: _blocks[_blocks.length - 1].accuracyBps,
-            deadline: 0
+            deadline: 0,
+            keyRevealed: false,
+            shardReady: false
         });
         _extra = RoundExtra({
             seedBlock: 0,
@@ -894,7 +971,7 @@ function _setLastRound(Miner storage m, uint64 lastRound) private {
             if (!wasActive && uint256(s.activeNow) + s.activePrev >= MAX_MINERS) revert PoFLTooManyMiners(MAX_MINERS);
             s.activeNow += 1;
         }
-        m.lastRound = lastRound;
+        m.lastRound = uint48(lastRound);
     }
 
 function _removeMiner(address account) private {

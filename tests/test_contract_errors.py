@@ -19,6 +19,7 @@ from offchain.chain.deploy import load_artifact
 from offchain.chain.errors import ErrorDecoder
 from offchain.chain.pofl import (
     ENUMS,
+    ZERO_ADDRESS,
     ClaimState,
     ConfigField,
     Phase,
@@ -49,7 +50,7 @@ def fresh_signer(w3: Web3, wei: int = 10**20) -> LocalSigner:
 
 
 def test_every_abi_error_has_a_python_exception_and_a_natspec_hint() -> None:
-    decoder = ErrorDecoder.from_artifact(load_artifact("PoFLConsensus"), ENUMS)
+    decoder = ErrorDecoder.from_artifacts([load_artifact("PoFLConsensus"), load_artifact("PoFLHoldout")], ENUMS)
     names = decoder.error_names()
     assert names == set(E.ERRORS), f"unmapped: {names - set(E.ERRORS)}; stale: {set(E.ERRORS) - names}"
     assert all(decoder.hint(name) for name in names), [n for n in names if not decoder.hint(n)]
@@ -145,7 +146,7 @@ def test_empty_genesis_digest(anvil_w3: Web3) -> None:
     artifact = load_artifact("PoFLConsensus")
     factory = anvil_w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
     constructor = next(e for e in artifact["abi"] if e["type"] == "constructor")
-    args = (encode_struct(BASE_CONFIG, constructor["inputs"][0]["components"]), b"\0" * 32, 0)
+    args = (encode_struct(BASE_CONFIG, constructor["inputs"][0]["components"]), b"\0" * 32, 0, ZERO_ADDRESS)
     with pytest.raises(E.PoFLEmptyDigest):
         send(owner, factory.constructor(*args), ErrorDecoder.from_artifact(artifact, ENUMS))
 

@@ -40,7 +40,7 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-# One class per error in PoFLConsensus's ABI, named as in Solidity, so that callers can catch each.
+# One class per error in PoFLConsensus's and PoFLHoldout's ABIs, named as in Solidity, so that callers can catch each.
 # What each means and what to do is the NatSpec in the artifact (see the module docstring).
 
 
@@ -128,6 +128,61 @@ class PoFLZeroValue(ContractRevert):
     pass
 
 
+class PoFLNoShard(ContractRevert):
+    pass
+
+
+class PoFLShardKeyPending(ContractRevert):
+    pass
+
+
+class PoFLParentReportRequired(ContractRevert):
+    pass
+
+
+class PoFLNotHoldout(ContractRevert):
+    pass
+
+
+# PoFLHoldout's errors (contracts/IPoFLHoldout.sol).
+
+
+class PoFLHoldoutNotRequester(ContractRevert):
+    pass
+
+
+class PoFLHoldoutNotConsensus(ContractRevert):
+    pass
+
+
+class PoFLHoldoutBadShards(ContractRevert):
+    pass
+
+
+class PoFLHoldoutNoShard(ContractRevert):
+    pass
+
+
+class PoFLHoldoutWrongKey(ContractRevert):
+    pass
+
+
+class PoFLHoldoutKeyAlreadyRevealed(ContractRevert):
+    pass
+
+
+class PoFLHoldoutEnded(ContractRevert):
+    pass
+
+
+class PoFLHoldoutTaskRunning(ContractRevert):
+    pass
+
+
+class PoFLHoldoutNothingToWithdraw(ContractRevert):
+    pass
+
+
 class OwnableUnauthorizedAccount(ContractRevert):
     pass
 
@@ -180,6 +235,14 @@ class ErrorDecoder:
     @classmethod
     def from_artifact(cls, artifact: dict[str, Any], enums: dict[str, type[IntEnum]] | None = None) -> ErrorDecoder:
         return cls(artifact["abi"], artifact.get("devdoc"), artifact.get("userdoc"), enums)
+
+    @classmethod
+    def from_artifacts(cls, artifacts: list[dict[str, Any]],
+                       enums: dict[str, type[IntEnum]] | None = None) -> ErrorDecoder:
+        """One decoder for contracts that call each other (a revert bubbles up from the callee)."""
+        def docs(key: str) -> dict[str, Any]:
+            return {"errors": {k: v for a in artifacts for k, v in a.get(key, {}).get("errors", {}).items()}}
+        return cls([e for a in artifacts for e in a["abi"]], docs("devdoc"), docs("userdoc"), enums)
 
     def error_names(self) -> set[str]:
         return {name for name, *_ in self._by_selector.values()}

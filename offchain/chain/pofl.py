@@ -43,7 +43,9 @@ BPS = 10_000
 # block draws the committee, a deadline may pass. bench/gas.py measures ~44k a commit, ~64k a reveal, ~39k a
 # vote, O(MAX_MINERS) rare paths below these bounds, and finalize() at its heaviest (~6.6M gas: 255 miners,
 # 128 evictions).
-GAS_LIMITS = {"commit": 150_000, "reveal": 1_500_000, "vote": 400_000, "advance": 600_000, "finalize": 12_000_000}
+ZERO_ADDRESS = "0x" + "00" * 20
+GAS_LIMITS = {"commit": 150_000, "reveal": 1_500_000, "vote": 400_000, "voteOnShard": 400_000, "advance": 600_000,
+              "finalize": 12_000_000}
 # advance() is never estimated (it never reverts): it opens a phase or draws a committee when due.
 FIXED_GAS = {"advance": GAS_LIMITS["advance"]}
 
@@ -70,6 +72,7 @@ class FailReason(IntEnum):
     NO_ELIGIBLE_CLAIM = 0
     NO_COMMITTEE = 1
     NO_ACCEPTED_CLAIM = 2
+    KEY_MISSING = 3
 
 
 class PenaltyReason(IntEnum):
@@ -92,6 +95,7 @@ class ConfigField(IntEnum):
     MISREPORT_PENALTY_BPS = 9
     EVAL_SET_HASH = 10
     ARCHITECTURE_ID = 11
+    HOLDOUT = 12
 
 
 # Solidity enum name -> the IntEnum its values decode to (struct fields, error arguments, events).
@@ -312,14 +316,16 @@ class PoFLContract:
     @classmethod
     def deploy(cls, signer: LocalSigner, config: PoFLConfig, genesis_cid: str, *, reward_pool: int = 0,
                deployments_dir: Path | None = DEPLOYMENTS_DIR, settings: dict[str, Any] | None = None,
-               ) -> tuple[PoFLContract, DeploymentRecord]:
+               holdout: str | None = None) -> tuple[PoFLContract, DeploymentRecord]:
         """Deploy with ``config`` and the genesis model ``genesis_cid``; ``reward_pool`` wei fund block rewards.
-        Records the deployment (with the run's ``settings``, which miners read) in ``deployments_dir`` unless
-        that is None."""
+        ``holdout``: the hold-out task judging the rounds (see :mod:`offchain.chain.holdout`, which deploys
+        both), None for public evaluation. Records the deployment (with the run's ``settings``, which miners
+        read) in ``deployments_dir`` unless that is None."""
         artifact = load_artifact(CONTRACT_NAME)
         constructor = next(e for e in artifact["abi"] if e["type"] == "constructor")
         digest, kind = cid_to_digest(genesis_cid)
-        args = [encode_struct(config, constructor["inputs"][0]["components"]), digest, kind]
+        args = [encode_struct(config, constructor["inputs"][0]["components"]), digest, kind,
+                holdout or ZERO_ADDRESS]
         contract, record = deploy_contract(signer, artifact, args, value=reward_pool, deployments_dir=deployments_dir,
                                            settings=settings, decoder=ErrorDecoder.from_artifact(artifact, ENUMS))
         return cls(contract, artifact), record
@@ -358,6 +364,11 @@ class PoFLContract:
 
     def current_round(self) -> int:
         return int(self._view("currentRound"))
+
+    def holdout_address(self) -> str | None:
+        """The hold-out task judging the rounds, None in public mode."""
+        address = str(self._view("holdout"))
+        return None if int(address, 16) == 0 else address
 
     def current_phase(self, at: str | int = "latest") -> PhaseState:
         """The effective phase as of block ``at``; ``"pending"`` asks at the node's own current time."""
@@ -475,6 +486,11 @@ class PoFLContract:
         its ``candidate``), 0 if its model cannot be fetched."""
         return self._send(signer, "vote", round_id, attempt, measured_bps)
 
+    def vote_on_shard(self, signer: LocalSigner, round_id: int, attempt: int, measured_bps: int,
+                      parent_bps: int) -> PendingTx:
+        """Hold-out mode: report the candidate's and the head block's accuracy on the round's shard."""
+        return self._send(signer, "voteOnShard", round_id, attempt, measured_bps, parent_bps)
+
     def advance(self, signer: LocalSigner) -> PendingTx:
         return self._send(signer, "advance")
 
@@ -515,6 +531,12 @@ class PoFLContract:
                          a["reports"], a["seats"])
                 for attempt, a in enumerate((e["args"] for e in self.events("ClaimDecided", from_block)
                                              if e["args"]["round"] == round_id), start=1)]
+
+    def parent_measurements(self, round_id: int, from_block: int = 0) -> dict[int, int]:
+        """Hold-out mode: the committee's median accuracy of the parent block on ``round_id``'s shard, per
+        validation attempt (ParentMeasured events)."""
+        return {e["args"]["attempt"]: e["args"]["parentBps"] for e in self.events("ParentMeasured", from_block)
+                if e["args"]["round"] == round_id}
 
     def reports(self, round_id: int, attempt: int, from_block: int = 0) -> dict[str, int]:
         """What each seat reported in validation ``attempt`` of ``round_id`` (from Voted events): a block's

@@ -34,9 +34,11 @@ class SealedClaim:
     cid: str
     accuracy_bps: int
     salt: bytes = field(default_factory=PoFLContract.new_salt, repr=False)
+    blind: bool = False  # hold-out mode: the commitment binds the model only (accuracy 0)
 
     def commitment(self, miner: str) -> bytes:
-        return PoFLContract.commitment(self.round_id, self.cid, self.accuracy_bps, self.salt, miner)
+        committed_bps = 0 if self.blind else self.accuracy_bps
+        return PoFLContract.commitment(self.round_id, self.cid, committed_bps, self.salt, miner)
 
 
 def commit_claims(contract: PoFLContract, claims: Sequence[tuple[LocalSigner, SealedClaim]]) -> list[TxReceipt]:
@@ -67,10 +69,15 @@ def committee_of(contract: PoFLContract, round_id: int, miners: Iterable[LocalSi
     return [by_address[a] for a in contract.committee(round_id) if a in by_address]
 
 
-def cast_votes(contract: PoFLContract, round_id: int, votes: Sequence[tuple[LocalSigner, int]]) -> list[TxReceipt]:
+def cast_votes(contract: PoFLContract, round_id: int, votes: Sequence[tuple[LocalSigner, int]],
+               parent: Callable[[LocalSigner], int] | None = None) -> list[TxReceipt]:
     """Send each seat's measured accuracy for the current candidate (all sent before any receipt is awaited);
-    once every seat has reported the phase is Finalize."""
+    once every seat has reported the phase is Finalize. ``parent`` (hold-out mode): what each seat measures
+    for the head block on the round's shard (``voteOnShard``)."""
     attempt = contract.round_info(round_id).attempt
+    if parent is not None:
+        return wait_all([contract.vote_on_shard(signer, round_id, attempt, measured_bps, parent(signer))
+                         for signer, measured_bps in votes])
     return wait_all([contract.vote(signer, round_id, attempt, measured_bps) for signer, measured_bps in votes])
 
 
@@ -107,19 +114,25 @@ def advance_time(contract: PoFLContract, caller: LocalSigner, deadline: int) -> 
 def play_round(contract: PoFLContract, caller: LocalSigner, miners: Sequence[LocalSigner],
                claims: Sequence[tuple[LocalSigner, int]], measure: Measure, *, tag: str = "",
                revealers: Sequence[LocalSigner] | None = None, voters: Sequence[LocalSigner] | None = None,
-               cids: Mapping[str, str] | None = None) -> RoundResult:
+               cids: Mapping[str, str] | None = None, reveal_key: Callable[[int], object] | None = None,
+               parent: Callable[[LocalSigner], int] | None = None) -> RoundResult:
     """Play one round to its end on a devnet: ``claims`` commit (each (miner, claimed bps); CIDs from ``cids``
     or placeholders), ``revealers`` (default: all committers) reveal, each committee is drawn, and every seat
     among ``miners`` that is in ``voters`` (default: all) reports ``measure``; ``caller`` sends advance() and
-    finalize(), and the clock is moved past deadlines. Returns the claims and the validated candidates."""
+    finalize(), and the clock is moved past deadlines. Returns the claims and the validated candidates.
+    Hold-out mode: ``reveal_key(round)`` is called once the commits have closed (None: the key is missing),
+    claims commit blind, and seats report ``parent(seat)`` for the head block."""
     c = contract
     r = c.current_round()
+    blind = c.holdout_address() is not None
     sealed = {m.address: SealedClaim(r, (cids or {}).get(m.address) or placeholder_cid(f"{tag}r{r}{m.address}"),
-                                     acc) for m, acc in claims}
+                                     acc, blind=blind) for m, acc in claims}
     by_address = {m.address: m for m, _ in claims}
     commit_claims(c, [(by_address[a], s) for a, s in sealed.items()])
     if c.current_phase().phase == Phase.COMMIT:
         advance_time(c, caller, c.round_info(r).deadline)
+    if reveal_key is not None:
+        reveal_key(r)
     revealing = list(revealers) if revealers is not None else [m for m, _ in claims]
     reveal_claims(c, [(m, sealed[m.address]) for m in revealing])
     if c.current_phase("pending").phase == Phase.REVEAL:
@@ -132,7 +145,8 @@ def play_round(contract: PoFLContract, caller: LocalSigner, miners: Sequence[Loc
             seats = draw_committee(c, caller)
             info = c.round_info(r)
             candidates.append(info.candidate)
-            cast_votes(c, r, [(everyone[a], measure(info.candidate, everyone[a])) for a in seats if a in allowed])
+            cast_votes(c, r, [(everyone[a], measure(info.candidate, everyone[a])) for a in seats if a in allowed],
+                       parent)
             if c.current_phase().phase == Phase.VALIDATION:
                 advance_time(c, caller, c.round_info(r).deadline)
         c.finalize(caller).wait()

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IPoFLConsensus} from "./IPoFLConsensus.sol";
+
+/// @title IPoFLHoldout: a requester's committed, encrypted evaluation shards for one PoFL task
+/// @notice The requester splits a private evaluation set into shards, encrypts each under its own random key
+/// (AES-256-GCM), pins the ciphertexts and records here each shard's CID digest and the keccak256 of its key.
+/// Round r of the task's consensus is judged on shard r - 1; its key is accepted only once round r's commits
+/// have closed (so no committed model can have seen the shard) and only if it hashes to the record. A key not
+/// revealed by the end of the reveal window fails the round and pays each committer `payPerCommitter` from the
+/// requester's bond. A final shard, revealed when the requester ends the task, measures every block on data no
+/// round ever saw.
+interface IPoFLHoldout {
+    /// @notice One sealed shard as recorded.
+    /// @param digest the sha2-256 digest of the ciphertext's CID
+    /// @param cidKind how `digest` becomes the CID
+    /// @param keyHash keccak256 of its 32-byte key
+    /// @param key the key, once revealed (zero before)
+    struct Shard {
+        bytes32 digest;
+        IPoFLConsensus.CidKind cidKind;
+        bytes32 keyHash;
+        bytes32 key;
+    }
+
+    /// @notice Shards `first` .. `first + count - 1` were recorded.
+    event ShardsAppended(uint256 first, uint256 count);
+
+    /// @notice The key of shard `index`, which judges `round`, was revealed (and checked against its hash).
+    event KeyRevealed(uint64 indexed round, uint256 index, bytes32 key);
+
+    /// @notice `round`'s key was missing at its deadline: `committers` were each credited `amount` of the bond.
+    event MissedKeyPaid(uint64 indexed round, uint256 committers, uint256 amount);
+
+    /// @notice The requester ended the task and revealed the final shard's key; no round after `lastRound`
+    /// takes commitments.
+    event TaskEnded(uint64 lastRound, bytes32 finalKey);
+
+    /// @notice `account` withdrew `amount` (a missed-key payment, or the requester's bond after the task).
+    event Withdrawn(address indexed account, uint256 amount);
+
+    /// @notice The caller is not the task's requester.
+    error PoFLHoldoutNotRequester(address caller);
+
+    /// @notice Only the task's consensus contract may call this.
+    error PoFLHoldoutNotConsensus(address caller);
+
+    /// @notice Shard lists are empty, of different lengths, or hold a zero digest or key hash.
+    error PoFLHoldoutBadShards();
+
+    /// @notice No shard judges `round` (the task has `shards` shards, or has ended): append shards first.
+    error PoFLHoldoutNoShard(uint64 round, uint256 shards);
+
+    /// @notice The key does not hash to shard `index`'s recorded key hash: reveal the key from the key file.
+    error PoFLHoldoutWrongKey(uint256 index);
+
+    /// @notice Shard `index`'s key is already public.
+    error PoFLHoldoutKeyAlreadyRevealed(uint256 index);
+
+    /// @notice The task has ended: nothing may be appended or ended again.
+    error PoFLHoldoutEnded();
+
+    /// @notice The round running when the task ended (`lastRound`) took commitments and has not closed yet, so
+    /// its key may still be owed: withdraw the bond once it has closed.
+    error PoFLHoldoutTaskRunning(uint64 lastRound);
+
+    /// @notice `account` has nothing to withdraw.
+    error PoFLHoldoutNothingToWithdraw(address account);
+
+    /// @notice The consensus contract this task judges (fixed at deployment).
+    function consensus() external view returns (address);
+
+    /// @notice Whether a shard judges `round` and the task takes commitments for it.
+    function shardAvailable(uint64 round) external view returns (bool);
+
+    /// @notice Called by the consensus when `round`'s key was not revealed in time: credits each committer.
+    function payMissedKey(uint64 round, address[] calldata committers) external;
+}
+
+/// @title IPoFLHoldoutHooks: what a hold-out task calls on its consensus contract
+interface IPoFLHoldoutHooks {
+    /// @notice `round`'s shard key was revealed: the consensus opens the reveal window (commits must be closed).
+    function onKeyRevealed(uint64 round) external;
+
+    /// @notice The round now open.
+    function currentRound() external view returns (uint64);
+
+    /// @notice The current round's state (`round` must be the current round).
+    function roundInfo(uint64 round) external view returns (IPoFLConsensus.RoundInfo memory);
+}

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+
+import {IPoFLConsensus} from "./IPoFLConsensus.sol";
+import {IPoFLHoldout, IPoFLHoldoutHooks} from "./IPoFLHoldout.sol";
+
+/// @title PoFLHoldout: the requester's side of a hold-out PoFL task (see IPoFLHoldout)
+/// @notice Deployed by the requester just before its consensus contract, at the address that contract will
+/// have (the consensus checks `consensus()` in its constructor), with the sealed shards and a bond.
+/// @dev Design:
+/// - A shard is used once: shard i judges round i + 1 and nothing else; its key becomes public when revealed.
+/// - Early keys are impossible: `revealKey` calls the consensus, which refuses unless the round's commits have
+///   closed, so the whole transaction (the key included) reverts.
+/// - The bond pays for the requester's silence: a missed key credits each committer `payPerCommitter` (or an
+///   equal share of what is left); payments are pulled (`withdraw`).
+/// - The final shard's key is revealed by `endTask`; the bond's rest is the requester's once the round that
+///   was running then has closed (or if it took no commitments: none can come after the end).
+contract PoFLHoldout is IPoFLHoldout, ReentrancyGuard {
+    /// @notice The task's requester: appends shards, ends the task, owns the bond.
+    address public immutable requester;
+    /// @inheritdoc IPoFLHoldout
+    address public immutable consensus;
+    /// @notice Wei credited to each committer of a round whose key was missing.
+    uint256 public immutable payPerCommitter;
+
+    Shard[] private _shards;
+    Shard private _final;
+    /// @notice Wei of the bond not yet paid out.
+    uint256 public bond;
+    /// @notice Whether the requester ended the task.
+    bool public ended;
+    /// @notice The consensus round running when the task ended (0 while it runs).
+    uint64 public lastRound;
+    /// @notice Wei credited to each account and not yet withdrawn.
+    mapping(address account => uint256) public credit;
+
+    /// @param consensus_ the address the task's consensus contract will be deployed at
+    /// @param digests, cidKinds, keyHashes the selection shards (shard i judges round i + 1)
+    /// @param finalShard the final shard (its `key` must be zero)
+    /// @param payPerCommitter_ wei per committer of a round whose key is missing
+    /// @dev `msg.value` is the bond.
+    constructor(
+        address consensus_,
+        bytes32[] memory digests,
+        IPoFLConsensus.CidKind[] memory cidKinds,
+        bytes32[] memory keyHashes,
+        Shard memory finalShard,
+        uint256 payPerCommitter_
+    ) payable {
+        if (finalShard.digest == bytes32(0) || finalShard.keyHash == bytes32(0) || finalShard.key != bytes32(0)) {
+            revert PoFLHoldoutBadShards();
+        }
+        (requester, consensus, payPerCommitter, bond, _final) =
+            (msg.sender, consensus_, payPerCommitter_, msg.value, finalShard);
+        _append(digests, cidKinds, keyHashes);
+    }
+
+    modifier onlyRequester() {
+        if (msg.sender != requester) revert PoFLHoldoutNotRequester(msg.sender);
+        _;
+    }
+
+    /// @notice Appends selection shards (they judge the rounds after the last recorded shard's).
+    function appendShards(bytes32[] calldata digests, IPoFLConsensus.CidKind[] calldata cidKinds,
+                          bytes32[] calldata keyHashes) external onlyRequester {
+        if (ended) revert PoFLHoldoutEnded();
+        _append(digests, cidKinds, keyHashes);
+    }
+
+    /// @notice Reveals `round`'s shard key (anyone holding it may) and opens the round's reveal window.
+    /// @dev Reverts with the consensus's PoFLWrongPhase / PoFLWrongRound when `round`'s commits have not closed.
+    function revealKey(uint64 round, bytes32 key) external {
+        if (round == 0 || round > _shards.length) revert PoFLHoldoutNoShard(round, _shards.length);
+        uint256 index = round - 1;
+        Shard storage shard = _shards[index];
+        if (shard.key != bytes32(0)) revert PoFLHoldoutKeyAlreadyRevealed(index);
+        if (keccak256(abi.encodePacked(key)) != shard.keyHash) revert PoFLHoldoutWrongKey(index);
+        shard.key = key;
+        emit KeyRevealed(round, index, key);
+        IPoFLHoldoutHooks(consensus).onKeyRevealed(round);
+    }
+
+    /// @notice Ends the task: reveals the final shard's key; rounds after the current one take no commitments.
+    function endTask(bytes32 finalKey) external onlyRequester {
+        if (ended) revert PoFLHoldoutEnded();
+        if (keccak256(abi.encodePacked(finalKey)) != _final.keyHash) revert PoFLHoldoutWrongKey(type(uint256).max);
+        uint64 round = IPoFLHoldoutHooks(consensus).currentRound();
+        (ended, lastRound, _final.key) = (true, round, finalKey);
+        emit TaskEnded(round, finalKey);
+    }
+
+    /// @inheritdoc IPoFLHoldout
+    function payMissedKey(uint64 round, address[] calldata committers) external {
+        if (msg.sender != consensus) revert PoFLHoldoutNotConsensus(msg.sender);
+        uint256 n = committers.length;
+        if (n == 0) return;
+        uint256 each = payPerCommitter;
+        if (each * n > bond) each = bond / n;
+        bond -= each * n;
+        for (uint256 i = 0; i < n; ++i) {
+            credit[committers[i]] += each;
+        }
+        emit MissedKeyPaid(round, n, each);
+    }
+
+    /// @notice Pays the caller its credit (missed-key payments).
+    function withdraw() external nonReentrant {
+        uint256 amount = credit[msg.sender];
+        credit[msg.sender] = 0;
+        _pay(msg.sender, amount);
+    }
+
+    /// @notice Pays the requester the bond's rest once the task has ended and the round running then has closed
+    /// (or took no commitments: after the end none can come).
+    function withdrawBond() external onlyRequester nonReentrant {
+        IPoFLHoldoutHooks rounds = IPoFLHoldoutHooks(consensus);
+        if (!ended || (rounds.currentRound() == lastRound && rounds.roundInfo(lastRound).commits != 0)) {
+            revert PoFLHoldoutTaskRunning(lastRound);
+        }
+        uint256 amount = bond;
+        bond = 0;
+        _pay(msg.sender, amount);
+    }
+
+    /// @inheritdoc IPoFLHoldout
+    function shardAvailable(uint64 round) external view returns (bool) {
+        return !ended && round != 0 && round <= _shards.length;
+    }
+
+    /// @notice The number of selection shards recorded.
+    function shardCount() external view returns (uint256) {
+        return _shards.length;
+    }
+
+    /// @notice Selection shard `index` (it judges round index + 1).
+    function shardAt(uint256 index) external view returns (Shard memory) {
+        return _shards[index];
+    }
+
+    /// @notice The final shard (its key is zero until the task ends).
+    function finalShard() external view returns (Shard memory) {
+        return _final;
+    }
+
+    function _append(bytes32[] memory digests, IPoFLConsensus.CidKind[] memory cidKinds,
+                     bytes32[] memory keyHashes) private {
+        uint256 n = digests.length;
+        if (n == 0 || cidKinds.length != n || keyHashes.length != n) revert PoFLHoldoutBadShards();
+        uint256 first = _shards.length;
+        for (uint256 i = 0; i < n; ++i) {
+            if (digests[i] == bytes32(0) || keyHashes[i] == bytes32(0)) revert PoFLHoldoutBadShards();
+            _shards.push(Shard(digests[i], cidKinds[i], keyHashes[i], bytes32(0)));
+        }
+        emit ShardsAppended(first, n);
+    }
+
+    function _pay(address account, uint256 amount) private {
+        if (amount == 0) revert PoFLHoldoutNothingToWithdraw(account);
+        emit Withdrawn(account, amount);
+        Address.sendValue(payable(account), amount);
+    }
+}

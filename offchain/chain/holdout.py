@@ -1,0 +1,194 @@
+"""The requester's hold-out task on chain: ``contracts/PoFLHoldout.sol`` and its Python client.
+
+A hold-out task and its consensus contract are deployed together (:func:`deploy_holdout_task`): the
+task first, told the address its consensus will have (the deployer's next CREATE address), then the
+consensus, which checks that the task names it. Shard ``i`` judges round ``i + 1``; its key is
+accepted only once that round's commits have closed (:meth:`HoldoutContract.reveal_key`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import rlp
+from eth_utils import keccak, to_checksum_address
+from web3 import Web3
+from web3.contract import Contract
+
+from offchain.chain.accounts import LocalSigner
+from offchain.chain.deploy import DeploymentError, DeploymentRecord, attach, deploy_contract, load_artifact
+from offchain.chain.errors import ErrorDecoder
+from offchain.chain.pofl import CONTRACT_NAME, ENUMS, PoFLConfig, PoFLContract
+from offchain.chain.tx import REVERT_ERRORS, PendingTx, raise_decoded, send
+from offchain.errors import PoflValueError
+from offchain.holdout.task import SealedShard, SealedTask, task_id
+from offchain.paths import DEPLOYMENTS_DIR
+from offchain.store.cid import cid_from_digest, cid_to_digest
+
+HOLDOUT_CONTRACT = "PoFLHoldout"
+ZERO_KEY = b"\x00" * 32
+
+
+def create_address(sender: str, nonce: int) -> str:
+    """The address a contract deployed by ``sender`` with account nonce ``nonce`` gets (CREATE)."""
+    return to_checksum_address(keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:])
+
+
+@dataclass(frozen=True)
+class OnChainShard:
+    """A shard as the task records it; ``key`` is None until revealed."""
+
+    cid: str
+    key_hash: bytes
+    key: bytes | None
+
+
+def _shard(values: tuple[Any, ...]) -> OnChainShard:
+    digest, kind, key_hash, key = values
+    return OnChainShard(cid_from_digest(bytes(digest), kind), bytes(key_hash), None if bytes(key) == ZERO_KEY
+                        else bytes(key))
+
+
+class HoldoutContract:
+    """A deployed PoFLHoldout. Reverts raise the errors of both contracts (a key revealed too early reverts
+    in the consensus: ``PoFLWrongPhase``)."""
+
+    def __init__(self, contract: Contract) -> None:
+        self.contract = contract
+        self.w3: Web3 = contract.w3
+        self.address: str = contract.address
+        self.errors = ErrorDecoder.from_artifacts([load_artifact(HOLDOUT_CONTRACT), load_artifact(CONTRACT_NAME)],
+                                                  ENUMS)
+
+    @classmethod
+    def attach(cls, w3: Web3, address: str, deployments_dir: Path = DEPLOYMENTS_DIR) -> HoldoutContract:
+        return cls(attach(w3, load_artifact(HOLDOUT_CONTRACT), address, deployments_dir))
+
+    @classmethod
+    def of(cls, consensus: PoFLContract) -> HoldoutContract | None:
+        """The task judging ``consensus``'s rounds, None in public mode."""
+        address = consensus.holdout_address()
+        return None if address is None else cls.attach(consensus.w3, address)
+
+    # ---------------------------------------------------------------- views
+
+    def _view(self, name: str, *args: Any) -> Any:
+        try:
+            return getattr(self.contract.functions, name)(*args).call()
+        except REVERT_ERRORS as exc:
+            raise_decoded(exc, self.errors, name)
+
+    def task_id(self) -> bytes:
+        """The 32-byte id bound into every ciphertext of this task."""
+        return task_id(self.w3.eth.chain_id, self.address)
+
+    def requester(self) -> str:
+        return str(self._view("requester"))
+
+    def consensus(self) -> str:
+        return str(self._view("consensus"))
+
+    def shard_count(self) -> int:
+        return int(self._view("shardCount"))
+
+    def shard_at(self, index: int) -> OnChainShard:
+        """Selection shard ``index`` (it judges round ``index + 1``)."""
+        return _shard(self._view("shardAt", index))
+
+    def shard_for_round(self, round_id: int) -> OnChainShard | None:
+        """The shard judging ``round_id``, None if there is none."""
+        return self.shard_at(round_id - 1) if 1 <= round_id <= self.shard_count() else None
+
+    def final_shard(self) -> OnChainShard:
+        return _shard(self._view("finalShard"))
+
+    def shard_available(self, round_id: int) -> bool:
+        return bool(self._view("shardAvailable", round_id))
+
+    def ended(self) -> bool:
+        return bool(self._view("ended"))
+
+    def bond(self) -> int:
+        return int(self._view("bond"))
+
+    def pay_per_committer(self) -> int:
+        return int(self._view("payPerCommitter"))
+
+    def credit(self, account: str) -> int:
+        return int(self._view("credit", account))
+
+    def events(self, name: str, from_block: int = 0) -> list[Any]:
+        return list(getattr(self.contract.events, name).get_logs(from_block=from_block))
+
+    # -------------------------------------------------------------- actions
+
+    def _send(self, signer: LocalSigner, name: str, *args: Any) -> PendingTx:
+        return send(signer, getattr(self.contract.functions, name)(*args), self.errors, action=name)
+
+    def reveal_key(self, signer: LocalSigner, round_id: int, key: bytes) -> PendingTx:
+        """Reveal ``round_id``'s shard key (allowed once the round's commits have closed)."""
+        return self._send(signer, "revealKey", round_id, key)
+
+    def append_shards(self, signer: LocalSigner, shards: tuple[SealedShard, ...]) -> PendingTx:
+        return self._send(signer, "appendShards", *_shard_lists(shards))
+
+    def end_task(self, signer: LocalSigner, final_key: bytes) -> PendingTx:
+        """End the task and reveal the final shard's key."""
+        return self._send(signer, "endTask", final_key)
+
+    def withdraw(self, signer: LocalSigner) -> PendingTx:
+        return self._send(signer, "withdraw")
+
+    def withdraw_bond(self, signer: LocalSigner) -> PendingTx:
+        return self._send(signer, "withdrawBond")
+
+
+def _shard_lists(shards: tuple[SealedShard, ...]) -> tuple[list[bytes], list[int], list[bytes]]:
+    digests, kinds = zip(*(cid_to_digest(s.cid) for s in shards), strict=True)
+    return list(digests), [int(k) for k in kinds], [s.key_hash for s in shards]
+
+
+@dataclass(frozen=True)
+class PlannedTask:
+    """Where a hold-out task and its consensus will be deployed (what sealing needs before deployment)."""
+
+    holdout: str
+    consensus: str
+    task: bytes
+
+
+def plan_holdout_task(signer: LocalSigner) -> PlannedTask:
+    """The addresses :func:`deploy_holdout_task` will deploy to if ``signer`` sends nothing else first, and the
+    task id the shards must be sealed under."""
+    nonce = signer.w3.eth.get_transaction_count(signer.address, "pending")
+    holdout = create_address(signer.address, nonce)
+    return PlannedTask(holdout, create_address(signer.address, nonce + 1), task_id(signer.w3.eth.chain_id, holdout))
+
+
+def deploy_holdout_task(signer: LocalSigner, plan: PlannedTask, sealed: SealedTask, config: PoFLConfig,
+                        genesis_cid: str, *, bond: int, pay_per_committer: int, reward_pool: int = 0,
+                        deployments_dir: Path | None = DEPLOYMENTS_DIR, settings: dict[str, Any] | None = None,
+                        ) -> tuple[PoFLContract, HoldoutContract, DeploymentRecord]:
+    """Deploy the task of ``sealed`` (sealed under ``plan.task``) and its consensus, at ``plan``'s addresses.
+
+    Parameters:
+        bond: wei the requester deposits; a missed key pays each committer ``pay_per_committer`` from it.
+        the rest: as in :meth:`PoFLContract.deploy`.
+    """
+    if sealed.task != plan.task:
+        raise PoflValueError("the shards were sealed for another task id: seal them under plan_holdout_task()'s id")
+    artifact = load_artifact(HOLDOUT_CONTRACT)
+    final_digest, final_kind = cid_to_digest(sealed.final.cid)
+    args = [plan.consensus, *_shard_lists(sealed.shards), (final_digest, int(final_kind), sealed.final.key_hash,
+                                                           ZERO_KEY), pay_per_committer]
+    contract, _ = deploy_contract(signer, artifact, args, value=bond, deployments_dir=deployments_dir,
+                                  decoder=ErrorDecoder.from_artifact(artifact, ENUMS))
+    if contract.address != plan.holdout:
+        raise DeploymentError(f"the task was deployed at {contract.address}, not at the planned {plan.holdout}: the "
+                           f"deployer sent another transaction in between; seal and deploy again")
+    consensus, record = PoFLContract.deploy(signer, config, genesis_cid, reward_pool=reward_pool,
+                                            deployments_dir=deployments_dir, settings=settings,
+                                            holdout=contract.address)
+    return consensus, HoldoutContract(contract), record

@@ -1,0 +1,226 @@
+"""Hold-out mode on a real Anvil: the requester's task contract and the consensus judging rounds on its shards.
+
+Shard ``i`` judges round ``i + 1``; its key is accepted only after that round's commits close and only if it
+hashes to the record; a missing key fails the round and pays the committers from the requester's bond; a
+shard is used once; "must beat the parent" compares measurements on the same shard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from web3 import Web3
+
+from offchain.chain import errors as E
+from offchain.chain.holdout import HoldoutContract, PlannedTask, deploy_holdout_task, plan_holdout_task
+from offchain.chain.pofl import ClaimStatus, ConfigField, FailReason, PenaltyReason, Phase, PoFLContract
+from offchain.chain.rounds import SealedClaim, advance_time, commit_claims, reveal_claims
+from offchain.holdout.sealing import key_hash, new_key
+from offchain.holdout.task import SealedShard, SealedTask
+from tests.conftest import signers
+from tests.pofl_fixtures import BASE_CONFIG, GENESIS_CID, STAKE, Deployed, cid_of, play_round
+from tests.test_contract_errors import fresh_signer
+
+BOND = 10**18
+PAY = 10**16
+
+
+class Task:
+    """A deployed hold-out task whose keys the test holds."""
+
+    def __init__(self, w3: Web3, n_miners: int, n_shards: int, *, stake: int = STAKE, bond: int = BOND,
+                 **config: object) -> None:
+        self.requester = fresh_signer(w3)
+        plan = plan_holdout_task(self.requester)
+        self.keys = [new_key() for _ in range(n_shards)]
+        self.final_key = new_key()
+        sealed = SealedTask(plan.task, tuple(SealedShard(i, cid_of(f"shard{i}"), key_hash(k))
+                                             for i, k in enumerate(self.keys)),
+                            SealedShard(2**32 - 1, cid_of("final"), key_hash(self.final_key)), None, None)  # type: ignore[arg-type]
+        self.contract, self.holdout, _ = deploy_holdout_task(
+            self.requester, plan, sealed, replace(BASE_CONFIG, **config), GENESIS_CID, bond=bond,
+            pay_per_committer=PAY, reward_pool=10**19, deployments_dir=None)
+        owner = signers(w3, [0])[0]
+        self.miners = signers(w3, range(1, 1 + n_miners))
+        for m in self.miners:
+            self.contract.register(m, stake).wait()
+        self.d = Deployed(self.contract, owner, self.miners)
+
+    def reveal(self, round_id: int) -> None:
+        self.holdout.reveal_key(self.requester, round_id, self.keys[round_id - 1]).wait()
+
+    def play(self, truth: dict[str, int], parent: int):
+        return play_round(self.d, [(m, truth[m.address]) for m in self.miners if m.address in truth],
+                          lambda cand, _seat: truth[cand], reveal_key=self.reveal, parent=lambda _seat: parent)
+
+
+def test_a_round_is_judged_on_its_shard_with_the_key_revealed_after_commits_close(anvil_w3: Web3) -> None:
+    t = Task(anvil_w3, 4, 3)
+    c, h = t.contract, t.holdout
+    assert c.holdout_address() == h.address and h.consensus() == c.address and h.shard_count() == 3
+    r = c.current_round()
+    claims = [(m, SealedClaim(r, cid_of(f"m{i}"), 7000 + i, blind=True)) for i, m in enumerate(t.miners)]
+    commit_claims(c, claims[:3])
+    # too early: commits are open, so no key (right or wrong) can be revealed, and nothing is recorded
+    with pytest.raises(E.PoFLWrongPhase) as early:
+        h.reveal_key(t.requester, r, t.keys[0]).wait()
+    assert early.value.args_by_name == {"expected": Phase.REVEAL, "actual": Phase.COMMIT}
+    assert h.shard_at(0).key is None
+    commit_claims(c, claims[3:])  # commits close
+    with pytest.raises(E.PoFLShardKeyPending):  # nobody can claim an accuracy before the shard is public
+        reveal_claims(c, claims[:1])
+    with pytest.raises(E.PoFLHoldoutWrongKey) as wrong:
+        h.reveal_key(t.requester, r, t.keys[1]).wait()
+    assert wrong.value.args_by_name == {"index": 0}
+    outsider = signers(anvil_w3, [9])[0]  # anyone holding the key may reveal it
+    h.reveal_key(outsider, r, t.keys[0]).wait()
+    assert h.shard_at(0).key == t.keys[0]
+    assert [(e["args"]["round"], e["args"]["index"]) for e in h.events("KeyRevealed")] == [(r, 0)]
+    reveal_claims(c, claims)
+    with pytest.raises(E.PoFLParentReportRequired):
+        c.vote(t.miners[0], r, 1, 7000).wait()
+
+
+def test_must_beat_the_parent_compares_measurements_on_the_same_shard(anvil_w3: Web3) -> None:
+    t = Task(anvil_w3, 4, 3)
+    c = t.contract
+    first = t.play({m.address: 8000 + i for i, m in enumerate(t.miners)}, parent=1000)
+    assert (c.latest_block().miner, c.latest_block().accuracy_bps) == (t.miners[3].address, 8003)
+    assert c.parent_measurements(first.round_id) == {1: 1000}
+    # Round 2's shard is harder: every model measures lower on it than round 1's block did on shard 1. The
+    # head measured on shard 2 (7500) is what a candidate must beat: 7603 does, although it is below 8003.
+    second = t.play({m.address: 7600 + i for i, m in enumerate(t.miners)}, parent=7500)
+    assert (c.latest_block().round, c.latest_block().accuracy_bps) == (second.round_id, 7603)
+    # Round 3: the head measures 7700 on shard 3, more than any candidate: no block, nobody slashed.
+    third = t.play({m.address: 7600 + i for i, m in enumerate(t.miners)}, parent=7700)
+    assert {d.outcome for d in c.decisions(third.round_id)} == {ClaimStatus.UNIMPROVED}
+    assert c.latest_block().round == second.round_id and c.events("Penalized") == []
+
+
+def test_a_missing_key_fails_the_round_and_pays_the_committers_from_the_bond(anvil_w3: Web3) -> None:
+    t = Task(anvil_w3, 4, 3)
+    c, h = t.contract, t.holdout
+    r = c.current_round()
+    claims = [(m, SealedClaim(r, cid_of(f"m{i}"), 7000 + i, blind=True)) for i, m in enumerate(t.miners)]
+    commit_claims(c, claims)
+    assert c.current_phase().phase == Phase.REVEAL
+    advance_time(c, t.d.owner, c.round_info(r).deadline)  # the reveal window passes without a key
+    assert c.current_phase().phase == Phase.FINALIZE
+    c.finalize(t.d.owner).wait()
+    assert [e["args"]["reason"] for e in c.events("RoundFailed")] == [FailReason.KEY_MISSING]
+    assert c.events("Penalized") == []  # nobody could reveal: no bond forfeited
+    assert all(h.credit(m.address) == PAY for m in t.miners) and h.bond() == BOND - 4 * PAY
+    paid = h.events("MissedKeyPaid")
+    assert [(e["args"]["round"], e["args"]["committers"], e["args"]["amount"]) for e in paid] == [(r, 4, PAY)]
+    before = anvil_w3.eth.get_balance(t.miners[0].address)
+    receipt = h.withdraw(t.miners[0]).wait()
+    spent = receipt["gasUsed"] * receipt["effectiveGasPrice"]
+    assert anvil_w3.eth.get_balance(t.miners[0].address) == before + PAY - spent
+    with pytest.raises(E.PoFLHoldoutNothingToWithdraw):
+        h.withdraw(t.miners[0]).wait()
+    # the late key cannot be used any more: its round is over (shard 0 judged round 1 and nothing else)
+    with pytest.raises(E.PoFLWrongRound):
+        h.reveal_key(t.requester, r, t.keys[0]).wait()
+    t.play({m.address: 7000 + i for i, m in enumerate(t.miners)}, parent=1000)  # round 2 runs on shard 1
+    assert c.latest_block().round == r + 1 and h.shard_at(1).key == t.keys[1] and h.shard_at(0).key is None
+
+
+def test_the_bond_pays_what_it_has_left(anvil_w3: Web3) -> None:
+    t = Task(anvil_w3, 4, 2, bond=2 * PAY)  # enough for two committers at full pay
+    c, h = t.contract, t.holdout
+    r = c.current_round()
+    commit_claims(c, [(m, SealedClaim(r, cid_of(f"m{i}"), 7000, blind=True)) for i, m in enumerate(t.miners)])
+    advance_time(c, t.d.owner, c.round_info(r).deadline)
+    c.finalize(t.d.owner).wait()
+    assert [h.credit(m.address) for m in t.miners] == [PAY // 2] * 4 and h.bond() == 0
+
+
+def test_shards_are_used_once_and_the_task_stops_taking_claims_when_they_run_out(anvil_w3: Web3) -> None:
+    t = Task(anvil_w3, 4, 2)
+    c, h = t.contract, t.holdout
+    truth = {m.address: 7000 + i for i, m in enumerate(t.miners)}
+    t.play(truth, parent=1000)
+    with pytest.raises(E.PoFLHoldoutKeyAlreadyRevealed):
+        h.reveal_key(t.requester, 1, t.keys[0]).wait()
+    t.play({a: v + 100 for a, v in truth.items()}, parent=1000)
+    r = c.current_round()
+    assert r == 3 and not h.shard_available(r)
+    with pytest.raises(E.PoFLNoShard) as none_left:
+        c.commit(t.miners[0], r, SealedClaim(r, cid_of("late"), 0, blind=True).commitment(t.miners[0].address)).wait()
+    assert none_left.value.args_by_name == {"round": r}
+    with pytest.raises(E.PoFLHoldoutNoShard):
+        h.reveal_key(t.requester, r, t.keys[0]).wait()
+    # the requester appends a shard: round 3 takes claims again
+    extra_key = new_key()
+    with pytest.raises(E.PoFLHoldoutNotRequester):
+        h.append_shards(t.miners[0], (SealedShard(2, cid_of("shard2"), key_hash(extra_key)),)).wait()
+    h.append_shards(t.requester, (SealedShard(2, cid_of("shard2"), key_hash(extra_key)),)).wait()
+    t.keys.append(extra_key)
+    t.play({a: v + 200 for a, v in truth.items()}, parent=1000)
+    assert c.latest_block().round == 3
+    # the requester ends the task: the final shard's key is public; no later round takes claims
+    with pytest.raises(E.PoFLHoldoutWrongKey):
+        h.end_task(t.requester, t.keys[0]).wait()
+    h.end_task(t.requester, t.final_key).wait()
+    assert h.ended() and h.final_shard().key == t.final_key
+    with pytest.raises(E.PoFLHoldoutEnded):
+        h.end_task(t.requester, t.final_key).wait()
+    r = c.current_round()
+    with pytest.raises(E.PoFLNoShard):
+        c.commit(t.miners[0], r, SealedClaim(r, cid_of("after"), 0, blind=True).commitment(t.miners[0].address)).wait()
+    with pytest.raises(E.PoFLHoldoutNotRequester):
+        h.withdraw_bond(t.miners[0]).wait()
+    h.withdraw_bond(t.requester).wait()  # the round running at the end (4) took no commits: none is owed
+    assert h.bond() == 0
+
+
+def test_the_bond_stays_while_the_round_running_at_the_end_is_open(anvil_w3: Web3) -> None:
+    t = Task(anvil_w3, 4, 3)
+    c, h = t.contract, t.holdout
+    r = c.current_round()
+    commit_claims(c, [(m, SealedClaim(r, cid_of(f"m{i}"), 7000, blind=True)) for i, m in enumerate(t.miners)])
+    h.end_task(t.requester, t.final_key).wait()  # a round with commitments is running: its key is still owed
+    with pytest.raises(E.PoFLHoldoutTaskRunning) as running:
+        h.withdraw_bond(t.requester).wait()
+    assert running.value.args_by_name == {"lastRound": r}
+    advance_time(c, t.d.owner, c.round_info(r).deadline)
+    c.finalize(t.d.owner).wait()  # the key was missed: the committers are paid from the bond
+    assert h.bond() == BOND - 4 * PAY
+    h.withdraw_bond(t.requester).wait()
+    assert h.bond() == 0
+
+
+def test_a_consensus_is_refused_a_task_that_names_another_consensus(anvil_w3: Web3) -> None:
+    requester = fresh_signer(anvil_w3)
+    plan = plan_holdout_task(requester)
+    wrong = PlannedTask(plan.holdout, requester.address, plan.task)  # the task names another contract
+    key = new_key()
+    sealed = SealedTask(plan.task, (SealedShard(0, cid_of("s"), key_hash(key)),),
+                        SealedShard(2**32 - 1, cid_of("f"), key_hash(new_key())), None, None)  # type: ignore[arg-type]
+    with pytest.raises(E.PoFLInvalidConfig) as info:
+        deploy_holdout_task(requester, wrong, sealed, BASE_CONFIG, GENESIS_CID, bond=BOND, pay_per_committer=PAY,
+                            deployments_dir=None)
+    assert info.value.args_by_name == {"field": ConfigField.HOLDOUT}
+
+
+def test_only_the_task_may_open_a_reveal_window(anvil_w3: Web3) -> None:
+    t = Task(anvil_w3, 4, 2)
+    c = t.contract
+    r = c.current_round()
+    commit_claims(c, [(m, SealedClaim(r, cid_of(f"m{i}"), 7000, blind=True)) for i, m in enumerate(t.miners)])
+    with pytest.raises(E.PoFLNotHoldout):
+        c._send(t.miners[0], "onKeyRevealed", r).wait()
+    with pytest.raises(E.PoFLHoldoutNotConsensus):
+        t.holdout._send(t.miners[0], "payMissedKey", r, [t.miners[0].address]).wait()
+
+
+def test_an_unrevealed_commitment_still_forfeits_its_bond_once_the_key_is_public(anvil_w3: Web3) -> None:
+    t = Task(anvil_w3, 5, 2)
+    c = t.contract
+    truth = {m.address: 7000 + i for i, m in enumerate(t.miners)}
+    play_round(t.d, [(m, truth[m.address]) for m in t.miners], lambda cand, _s: truth[cand],
+               revealers=t.miners[1:], reveal_key=t.reveal, parent=lambda _s: 1000)
+    lost = [(e["args"]["miner"], e["args"]["reason"]) for e in c.events("Penalized")]
+    assert lost == [(t.miners[0].address, PenaltyReason.MISSED_REVEAL)]
+    assert isinstance(t.holdout, HoldoutContract) and isinstance(c, PoFLContract)
