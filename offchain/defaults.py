@@ -34,3 +34,9 @@ IPFS_TIMEOUT_S = 10.0
 
 IN_PROCESS = "eth-tester"
 """The ``--rpc-url`` of the in-process eth-tester chain (a new chain in every process that connects)."""
+
+HOLDOUT_BOND_WEI = 1 * ETH
+"""What a hold-out task's requester deposits: a round whose shard key it fails to reveal pays its committers."""
+
+MISSED_KEY_PAY_WEI = ETH // 100
+"""Paid from the requester's bond to each committer of a round whose shard key was not revealed in time."""

@@ -19,6 +19,7 @@ errors are retried. Only the miner's own faults end it: an RPC down for longer t
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections import defaultdict
@@ -34,12 +35,16 @@ from web3.exceptions import ProviderConnectionError, Web3RPCError
 
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.errors import ContractRevert
+from offchain.chain.holdout import HoldoutContract
 from offchain.chain.keys import DEV_CHAIN_IDS
 from offchain.chain.pofl import ChainBlock, ClaimStatus, Phase, PoFLContract, to_bps
 from offchain.chain.rounds import SealedClaim
 from offchain.chain.tx import PendingTx, TransactionFailed
-from offchain.errors import PoflConnectionError, PoflRuntimeError
+from offchain.errors import PoflConnectionError, PoflRuntimeError, PoflValueError
+from offchain.fl.data import LabeledImages
 from offchain.fl.training import FlatParams
+from offchain.holdout.requester import Requester
+from offchain.holdout.task import open_shard
 from offchain.miner.claims import ClaimPolicy, HeldModel, HonestClaims
 from offchain.miner.metrics import RoundRecord
 from offchain.miner.protocol import (
@@ -59,7 +64,7 @@ from offchain.miner.protocol import (
     next_action,
 )
 from offchain.miner.strategy import MinerStrategy
-from offchain.store.base import ModelStore
+from offchain.store.base import ModelStore, StoreError
 from offchain.store.cid import compute_cid
 from offchain.store.model_bytes import DEFAULT_MAX_BYTES, model_to_bytes
 from offchain.store.models import fetch_untrusted
@@ -153,14 +158,24 @@ class RoundDriver:
         finalize_stagger_s: a pause before finalize/advance, times the miner's index, so that
             usually one of many miner processes sends it (0 in one process).
         progress: called with a short line whenever the driver starts a step.
+        requester: in hold-out mode, a requester this process runs beside its miners (``pofl run
+            --holdout``): it reveals each round's shard key as soon as the driver sees the commits closed.
+
+    In hold-out mode (the contract names a hold-out task) the driver commits each model blind, and
+    measures claims, candidates and the parent block on the round's shard once its key is public:
+    a shard that cannot be opened (a wrong key, a ciphertext that does not decrypt) measures every
+    model at 0, so nothing is eligible and the round fails -- the driver never stops for it.
     """
 
     def __init__(self, contract: PoFLContract, store: ModelStore, flat: FlatParams, architecture: str,
                  signers: list[LocalSigner], strategy: MinerStrategy, *, claims: ClaimPolicy | None = None,
                  indices: list[int] | None = None, poll_s: float = 0.05, fetch_timeout_s: float = 20.0,
                  rpc_grace_s: float = 60.0, max_model_bytes: int = DEFAULT_MAX_BYTES,
-                 finalize_stagger_s: float = 0.0, progress: Callable[[str], None] | None = None) -> None:
+                 finalize_stagger_s: float = 0.0, progress: Callable[[str], None] | None = None,
+                 requester: Requester | None = None) -> None:
         self.contract = contract.without_estimates()
+        self.holdout = HoldoutContract.of(contract)
+        self.requester = requester
         self.store = store
         self.flat = flat
         self.architecture = architecture
@@ -188,6 +203,8 @@ class RoundDriver:
         # overruns fetch_timeout_s is abandoned to the store's own timeout
         self._fetcher = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pofl-fetch")
         self._failing_since: float | None = None
+        self._shards: dict[int, LabeledImages | None] = {}  # hold-out mode: round -> its opened shard (None: unusable)
+        self._head: tuple[str, torch.Tensor] | None = None  # the head block's CID and model (the parent in a vote)
 
     # ------------------------------------------------------------------ loop
 
@@ -244,6 +261,8 @@ class RoundDriver:
         with watch("chain"):
             view = self._view()
         self._track_round(view)
+        if self.requester is not None:
+            self.requester.observe(view.round, view.phase, view.key_revealed)
         now = time.monotonic()
         wanted: dict[type, list[tuple[LocalMiner, Action]]] = defaultdict(list)
         for m in self.miners:
@@ -269,7 +288,11 @@ class RoundDriver:
             info = c.round_info(state.round)
             if info.seats:
                 committee = frozenset(self._committee(state.round, info.attempt))
-        return ChainView(state.round, state.phase, pending != state, head, info, committee)
+        key_revealed = True
+        if self.holdout is not None and state.phase == Phase.REVEAL and state.round not in self._shards:
+            shard = self.holdout.shard_for_round(state.round)
+            key_revealed = shard is not None and shard.key is not None
+        return ChainView(state.round, state.phase, pending != state, head, info, committee, key_revealed)
 
     def _committee(self, round_id: int, attempt: int) -> list[str]:
         """The seats of validation ``attempt`` of ``round_id`` (read once: a drawn committee never changes)."""
@@ -298,6 +321,7 @@ class RoundDriver:
         """Drop what only concerned rounds before ``round_id`` (a long-running miner keeps no history)."""
         self._cids = {k: v for k, v in self._cids.items() if k[0] >= round_id}
         self._committees = {k: v for k, v in self._committees.items() if k[0] >= round_id}
+        self._shards = {k: v for k, v in self._shards.items() if k >= round_id}
         for m in self.miners:
             mem = m.memory
             mem.committed = {r: v for r, v in mem.committed.items() if r >= round_id}
@@ -378,6 +402,9 @@ class RoundDriver:
 
         with self._log.watch("store"):
             list(self._io.map(take, [m for m, _ in batch]))
+        held = next((m.params for m, _ in batch if m.cid == block.cid and m.params is not None), None)
+        if held is not None:
+            self._head = (block.cid, held)
         if self.started_from is None and any(m.cid == block.cid for m, _ in batch):
             self.started_from = block
 
@@ -399,15 +426,21 @@ class RoundDriver:
             watch.seconds[k] += v
         watch.seconds["train"] += time.perf_counter() - started - sum(trained.seconds.values())
         self._log.clients_trained += trained.clients_trained
-        # new models, and held models this miner has not measured itself (an adopted block), in one batch
+        # new models, and held models this miner has not measured itself (an adopted block), in one batch; in
+        # hold-out mode nothing can be measured yet (the round's shard is sealed): the commitment is blind
         todo = [(m, trained.models[m.position], True) for m in miners if m.position in trained.models]
         todo += [(m, m.params, False) for m in miners if m.position not in trained.models and m.accuracy is None]
+        blind = self.holdout is not None
+        if blind:
+            todo = [(m, p, new) for m, p, new in todo if new]
         with watch("evaluate"):
-            accs = self.strategy.evaluate([p for _, p, _ in todo], [m.position for m, _, _ in todo])
+            accs = ([0.0] * len(todo) if blind else
+                    self.strategy.evaluate([p for _, p, _ in todo], [m.position for m, _, _ in todo]))
         fresh = []
         for (m, params, new), acc in zip(todo, accs, strict=True):
             if new:
-                self._log.miner_accuracies[m.index] = acc
+                if not blind:
+                    self._log.miner_accuracies[m.index] = acc
                 fresh.append((m, params, acc))
             else:
                 m.measured[m.cid] = acc  # type: ignore[index]
@@ -420,9 +453,11 @@ class RoundDriver:
         with watch("chain"):
             pending = []
             for m in miners:
-                if m.cid is None or m.accuracy is None:
+                if m.cid is None or (m.accuracy is None and not blind):
                     continue
-                m.claim = self.claims.claim(r, HeldModel(m.position, m.cid, m.accuracy))
+                m.claim = self.claims.claim(r, HeldModel(m.position, m.cid, m.accuracy or 0.0))
+                if blind:
+                    m.claim = dataclasses.replace(m.claim, accuracy_bps=0, blind=True)
                 tx = self._send(lambda m=m: self.contract.commit(m.signer, r, m.claim.commitment(  # type: ignore[union-attr]
                     m.address)), f"miner {m.index} commit")
                 if tx is not None:
@@ -438,6 +473,8 @@ class RoundDriver:
         assert self._log is not None
         r = view.round
         self.progress(f"round {r}: {len(batch)} miners publish and reveal")
+        if self.holdout is not None:
+            self._measure_claims_on_shard(r, [m for m, _ in batch])
         jobs = [(m, m.unpublished.pop(m.claim.cid)) for m, _ in batch
                 if m.claim is not None and m.claim.cid in m.unpublished]
         with self._log.watch("store"):
@@ -472,8 +509,17 @@ class RoundDriver:
         with watch("store"):
             copies = list(self._io.map(lambda m: self._fetch_candidate(m, cid), voters))
         valid = [(m, p) for m, p in zip(voters, copies, strict=True) if p is not None]
+        parent = 0.0
         with watch("validate"):
-            accs = self.strategy.evaluate([p for _, p in valid], [m.position for m, _ in valid])
+            if self.holdout is None:
+                accs = self.strategy.evaluate([p for _, p in valid], [m.position for m, _ in valid])
+            else:
+                shard = self._shard(r)
+                head = self._head[1] if self._head is not None and self._head[0] == view.head.cid else None
+                models = [p for _, p in valid] + ([head] if head is not None else [])
+                on_shard = self.strategy.evaluate_on(models, shard) if shard is not None and models else []
+                accs = on_shard[:len(valid)] if on_shard else [0.0] * len(valid)
+                parent = on_shard[len(valid)] if len(on_shard) > len(valid) else 0.0
         measured = {m.address: 0.0 for m in voters}
         for (m, params), acc in zip(valid, accs, strict=True):
             measured[m.address] = acc
@@ -483,11 +529,16 @@ class RoundDriver:
             for m in voters:
                 m.measured[cid] = measured[m.address]
                 m.memory.voted.add((r, attempt))
-                tx = self._send(lambda m=m: self.contract.vote(m.signer, r, attempt, to_bps(measured[m.address])),
+                tx = self._send(lambda m=m: self._report(m, r, attempt, measured[m.address], parent),
                                 f"miner {m.index} vote")
                 if tx is not None:
                     pending.append(tx)
             self._gas(pending)
+
+    def _report(self, m: LocalMiner, r: int, attempt: int, measured: float, parent: float) -> PendingTx:
+        if self.holdout is None:
+            return self.contract.vote(m.signer, r, attempt, to_bps(measured))
+        return self.contract.vote_on_shard(m.signer, r, attempt, to_bps(measured), to_bps(parent))
 
     def _draw(self, view: ChainView, batch: list[tuple[LocalMiner, Action]]) -> None:
         """The validation's seed block: once mined, ``advance()`` draws the committee. Before it, a chain
@@ -520,6 +571,46 @@ class RoundDriver:
             tx = self._send(lambda: send(m.signer), f"miner {m.index} {what}")
             if tx is not None:
                 self._gas([tx])
+
+    # ------------------------------------------------------------------ hold-out shards
+
+    def _shard(self, round_id: int) -> LabeledImages | None:
+        """Round ``round_id``'s shard, opened with the key the chain made public (once per round), or None if it
+        cannot be opened: a key that does not match, a ciphertext that does not decrypt or parse, a store that
+        does not have it. Never raises for what the requester published."""
+        if round_id not in self._shards:
+            assert self.holdout is not None
+            shard = self.holdout.shard_for_round(round_id)
+            if shard is None or shard.key is None:
+                return None  # not public yet: look again later
+            try:
+                future = self._fetcher.submit(open_shard, self.store, shard.cid, shard.key, shard.key_hash,
+                                              task=self.holdout.task_id(), index=round_id - 1)
+                self._shards[round_id] = future.result(timeout=self.fetch_timeout_s)
+            except (PoflValueError, StoreError, FutureTimeout, *TRANSIENT_ERRORS) as exc:
+                log.error("round %d's shard %s cannot be opened (%s: %s): every model measures 0 on it",
+                          round_id, shard.cid, exc.__class__.__name__, str(exc)[:300])
+                self._shards[round_id] = None
+        return self._shards[round_id]
+
+    def _measure_claims_on_shard(self, r: int, miners: list[LocalMiner]) -> None:
+        """Hold-out mode: each revealing miner measures its committed model on the round's shard and claims
+        that (its policy applied to it); 0 if the shard cannot be opened."""
+        assert self._log is not None
+        mine = [m for m in miners if m.claim is not None and m.params is not None and m.cid == m.claim.cid]
+        shard = self._shard(r)
+        with self._log.watch("evaluate"):
+            accs = self.strategy.evaluate_on([m.params for m in mine], shard) if shard is not None and mine else []
+        measured = dict(zip((m.address for m in mine), accs or [0.0] * len(mine), strict=True))
+        for m in miners:
+            if m.claim is None:
+                continue
+            acc = measured.get(m.address, 0.0)
+            if m.address in measured:
+                self._log.miner_accuracies[m.index] = acc
+                m.measured[m.claim.cid] = acc
+            chosen = self.claims.claim(r, HeldModel(m.position, m.claim.cid, acc))
+            m.claim = dataclasses.replace(m.claim, accuracy_bps=chosen.accuracy_bps)
 
     # ------------------------------------------------------------------ models
 

@@ -4,17 +4,31 @@ publish the genesis model."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from web3 import Web3
 
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.deploy import DeploymentError
+from offchain.chain.holdout import HoldoutContract, deploy_holdout_task, plan_holdout_task
 from offchain.chain.pofl import PoFLConfig, PoFLContract, to_bps
 from offchain.chain.tx import wait_all
-from offchain.defaults import BLOCK_REWARD_WEI, ETH, MIN_STAKE_WEI, MISS_BOND_WEI, REWARD_POOL_WEI
+from offchain.defaults import (
+    BLOCK_REWARD_WEI,
+    ETH,
+    HOLDOUT_BOND_WEI,
+    MIN_STAKE_WEI,
+    MISS_BOND_WEI,
+    MISSED_KEY_PAY_WEI,
+    REWARD_POOL_WEI,
+)
 from offchain.errors import ConfigError, PoflValueError
+from offchain.fl.data import LabeledImages
 from offchain.fl.models import architecture_id
+from offchain.holdout.keyfile import Keys
+from offchain.holdout.split import DEFAULT_FINAL_SIZE, DEFAULT_SHARD_SIZE, DEFAULT_SHARDS
+from offchain.holdout.task import seal_task
 from offchain.miner.workload import RunConfig, Workload
 from offchain.store.base import ModelStore
 from offchain.store.cid import compute_cid
@@ -81,6 +95,45 @@ def deploy_run(w3: Web3, owner: LocalSigner, config: RunConfig, workload: Worklo
     return contract
 
 
+@dataclass(frozen=True)
+class HoldoutSpec:
+    """How a hold-out deployment splits its requester's evaluation set (see :mod:`offchain.holdout.split`)."""
+
+    data: LabeledImages
+    n_shards: int = DEFAULT_SHARDS
+    shard_size: int = DEFAULT_SHARD_SIZE
+    final_size: int = DEFAULT_FINAL_SIZE
+    bond: int = HOLDOUT_BOND_WEI
+    pay_per_committer: int = MISSED_KEY_PAY_WEI
+
+
+@dataclass(frozen=True)
+class HoldoutRun:
+    """A deployed hold-out run: the consensus, its task, the requester's keys and the public part of the data."""
+
+    contract: PoFLContract
+    holdout: HoldoutContract
+    keys: Keys
+    public: LabeledImages
+
+
+def deploy_holdout_run(owner: LocalSigner, config: RunConfig, store: ModelStore, spec: HoldoutSpec,
+                       deployments_dir: Path | None) -> HoldoutRun:
+    """Deploy a hold-out run of ``config``: split ``spec.data``, seal and store its shards, deploy the task (the
+    owner is its requester, depositing ``spec.bond``) and its consensus, whose ``evalSetHash`` is the public
+    part's sha256. The caller keeps the keys (:func:`~offchain.holdout.keyfile.write_keys`)."""
+    genesis_cid = publish_genesis(store, config)
+    plan = plan_holdout_task(owner)
+    sealed, keys = seal_task(spec.data, spec.n_shards, store, task=plan.task, shard_size=spec.shard_size,
+                             final_size=spec.final_size, seed=config.seed)
+    onchain = contract_config(config, bytes.fromhex(sealed.public.sha256()))
+    contract, holdout, _ = deploy_holdout_task(owner, plan, sealed, onchain, genesis_cid, bond=spec.bond,
+                                               pay_per_committer=spec.pay_per_committer,
+                                               reward_pool=REWARD_POOL_WEI, deployments_dir=deployments_dir,
+                                               settings=run_settings(config))
+    return HoldoutRun(contract, holdout, keys, sealed.public)
+
+
 def deploy_or_attach(w3: Web3, owner: LocalSigner, config: RunConfig, workload: Workload, store: ModelStore,
                      deployments_dir: Path | None, address: str | None = None) -> PoFLContract:
     """Attach to ``address`` or the deployment recorded in ``deployments_dir`` when there is one, else deploy
@@ -96,9 +149,9 @@ def deploy_or_attach(w3: Web3, owner: LocalSigner, config: RunConfig, workload: 
 
 
 def check_compatible(contract: PoFLContract, workload: Workload) -> None:
-    """Refuse to mine against a contract whose evaluation set or architecture differ from ours."""
+    """Refuse to mine against a contract whose evaluation set (public mode) or architecture differ from ours."""
     onchain = contract.config()
-    if onchain.eval_set_hash != workload.eval_set_hash:
+    if contract.holdout_address() is None and onchain.eval_set_hash != workload.eval_set_hash:
         raise ConfigMismatch(f"the contract's evaluation set sha256 is {onchain.eval_set_hash.hex()}, this miner's is "
                              f"{workload.evaluator.sha256}: every miner must evaluate on the same data")
     if onchain.architecture_id != architecture_id(workload.config.architecture):

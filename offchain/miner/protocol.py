@@ -24,6 +24,8 @@ class ChainView:
     node's own current time a deadline has moved the phase on without a transaction recording it.
     ``info`` (the round's state) and ``committee`` (the seats of the claim under validation, empty
     until the contract has drawn them from its seed block) are read only in a Validation phase.
+    ``key_revealed``: in hold-out mode, whether the round's shard key is public (nothing can be
+    measured, so nothing revealed, before it); always true in public mode.
     """
 
     round: int
@@ -32,6 +34,7 @@ class ChainView:
     head: ChainBlock
     info: RoundState | None = None
     committee: frozenset[str] = frozenset()
+    key_revealed: bool = True
 
 
 # ------------------------------------------------------------------ what a miner remembers
@@ -84,7 +87,7 @@ class Commit(RoundAction):
 
 
 class Reveal(RoundAction):
-    """Reveal the sealed claim."""
+    """Reveal the sealed claim (in hold-out mode, measured first on the round's shard)."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,8 @@ def next_action(view: ChainView, me: MinerMemory, now: float) -> Action:
         return Learn(r)
     if view.phase == Phase.COMMIT and not me.committed[r] and me.has_model:
         return Commit(r)
-    if view.phase == Phase.REVEAL and me.committed[r] and not me.revealed.get(r) and me.sealed_round == r:
+    if (view.phase == Phase.REVEAL and view.key_revealed and me.committed[r] and not me.revealed.get(r)
+            and me.sealed_round == r):
         return Reveal(r)
     if view.phase == Phase.VALIDATION and view.info is not None:
         if not view.info.seats:

@@ -15,6 +15,8 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from offchain.fl.data import LabeledImages
+from offchain.fl.evaluation import Evaluator
 from offchain.fl.pool_trainer import PoolTrainer
 from offchain.miner.selection import select_clients
 from offchain.miner.workload import Workload
@@ -44,6 +46,11 @@ class MinerStrategy(Protocol):
         ``evaluators`` (a batched implementation may ignore who evaluates)."""
         ...
 
+    def evaluate_on(self, models: list[torch.Tensor], data: LabeledImages) -> list[float]:
+        """The accuracy of each of ``models`` on ``data`` (hold-out mode: a round's shard, the same for every
+        local miner)."""
+        ...
+
     def adopted(self, position: int, params: torch.Tensor) -> None:
         """The miner at ``position`` now holds ``params`` (a block's model); a hook for callers that
         keep their own copy of each miner's model (the notebook pool). No-op by default."""
@@ -64,6 +71,7 @@ class WorkloadStrategy:
         self.trainer = trainer or workload.trainer
         self.trainer_index = trainer_index
         self.device = workload.device
+        self._shard: tuple[LabeledImages, Evaluator] | None = None  # the last shard evaluated on
 
     def train(self, round_id: int, models: dict[int, torch.Tensor]) -> Trained:
         config = self.workload.config
@@ -87,6 +95,14 @@ class WorkloadStrategy:
         if not models:
             return []
         return self.workload.evaluator.accuracies(torch.stack([m.to(self.device) for m in models])).tolist()
+
+    def evaluate_on(self, models: list[torch.Tensor], data: LabeledImages) -> list[float]:
+        if not models:
+            return []
+        if self._shard is None or self._shard[0] is not data:
+            self._shard = (data, Evaluator(data, self.workload.flat, self.workload.config.architecture,
+                                           self.device))
+        return self._shard[1].accuracies(torch.stack([m.to(self.device) for m in models])).tolist()
 
     def adopted(self, position: int, params: torch.Tensor) -> None:
         self.trainer.on_block(params.to(self.device))  # the look-ahead of block momentum follows the chain

@@ -30,6 +30,7 @@ from offchain.data import Dataset, FedDataset
 from offchain.defaults import MIN_STAKE_WEI, REWARD_POOL_WEI
 from offchain.devnet import Devnet, launch_devnet
 from offchain.errors import ConfigError, KeyPolicyError, PoflValueError
+from offchain.fl.data import LabeledImages
 from offchain.fl.federation import assign_to_miners
 from offchain.fl.models import architecture_for, architecture_id
 from offchain.fl.training import FlatParams
@@ -220,11 +221,19 @@ class _PoolStrategy:
     def evaluate(self, models: list[torch.Tensor], evaluators: list[int]) -> list[float]:
         """Each evaluator loads the model into a copy of its own model and runs the user's eval_function."""
         assert self._fns is not None, "the pool's strategy is used only inside aggregate()"
+        return self._evaluate(models, evaluators, self._fns.eval_dataset)
+
+    def evaluate_on(self, models: list[torch.Tensor], data: LabeledImages) -> list[float]:
+        """Hold-out mode: the user's eval_function on the round's shard (in the first miner's model copy)."""
+        return self._evaluate(models, [0] * len(models), Dataset.from_labeled(data))
+
+    def _evaluate(self, models: list[torch.Tensor], evaluators: list[int], dataset: Dataset) -> list[float]:
+        assert self._fns is not None, "the pool's strategy is used only inside aggregate()"
         ids, accuracies = self._miner_ids(), []
         for params, position in zip(models, evaluators, strict=True):
             trial = copy.deepcopy(self.pool.servers.models[ids[position]])
             self.pool._load(trial, params)
-            accuracies.append(float(self._fns.eval_function(trial, self._fns.eval_dataset)))
+            accuracies.append(float(self._fns.eval_function(trial, dataset)))
         return accuracies
 
     def adopted(self, position: int, params: torch.Tensor) -> None:

@@ -1,0 +1,84 @@
+"""The requester's duty in a hold-out task: reveal each round's shard key once the round's commits close.
+
+:class:`Requester` is what ``pofl requester`` runs in a loop, and what ``pofl run --holdout`` runs in
+process beside its miners (the round driver hands it each look at the chain, so it costs no extra
+RPC call there). A key is checked against the chain's key hash before it is sent: a key file of
+another task is refused at once (:class:`~offchain.holdout.sealing.KeyMismatch`), never sent.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from offchain.chain.accounts import LocalSigner
+from offchain.chain.errors import ContractRevert
+from offchain.chain.holdout import HoldoutContract
+from offchain.chain.pofl import Phase, PoFLContract
+from offchain.errors import PoflValueError
+from offchain.holdout.keyfile import Keys
+from offchain.holdout.sealing import check_key
+
+log = logging.getLogger("pofl.requester")
+
+
+class Requester:
+    """Reveals shard keys on time for the task ``holdout`` of ``consensus``, signing with ``signer``.
+
+    Parameters:
+        holdout: the task contract.
+        consensus: the consensus contract it judges.
+        signer: any funded account (anyone holding a key may reveal it; the requester's key is usual).
+        keys: the task's keys (``pofl deploy --holdout`` wrote them); their task id must be the contract's.
+    """
+
+    def __init__(self, holdout: HoldoutContract, consensus: PoFLContract, signer: LocalSigner, keys: Keys) -> None:
+        if keys.task != holdout.task_id():
+            raise PoflValueError(f"the key file is for task 0x{keys.task.hex()}, not for this contract's "
+                             f"0x{holdout.task_id().hex()}: pass the key file `pofl deploy --holdout` wrote for it")
+        self.holdout = holdout
+        self.consensus = consensus
+        self.signer = signer
+        self.keys = keys
+        self.revealed: set[int] = set()
+
+    def observe(self, round_id: int, phase: Phase, key_revealed: bool) -> bool:
+        """Given a look at the chain: reveal ``round_id``'s key if its commits have closed and it is not public
+        yet. True if a key was revealed."""
+        if phase != Phase.REVEAL or key_revealed or round_id in self.revealed:
+            return False
+        return self.reveal(round_id)
+
+    def step(self) -> bool:
+        """One look at the chain (``pofl requester``'s loop); True if a key was revealed."""
+        state = self.consensus.current_phase()
+        if state.phase != Phase.REVEAL or state.round in self.revealed:
+            return False
+        shard = self.holdout.shard_for_round(state.round)
+        if shard is not None and shard.key is not None:
+            self.revealed.add(state.round)
+            return False
+        return self.reveal(state.round)
+
+    def reveal(self, round_id: int) -> bool:
+        """Reveal ``round_id``'s key (checked against the chain's hash first); a lost race is only logged."""
+        index = round_id - 1
+        shard = self.holdout.shard_for_round(round_id)
+        if shard is None or index >= len(self.keys.shards):
+            log.warning("no shard key for round %d: the task has %d shards, the key file %d", round_id,
+                        self.holdout.shard_count(), len(self.keys.shards))
+            return False
+        key = self.keys.shards[index]
+        check_key(key, shard.key_hash)
+        try:
+            self.holdout.reveal_key(self.signer, round_id, key).wait()
+        except ContractRevert as exc:
+            log.info("round %d's key not revealed: %s", round_id, exc)
+            return False
+        self.revealed.add(round_id)
+        log.info("revealed the key of shard %d for round %d", index, round_id)
+        return True
+
+    def end_task(self) -> None:
+        """End the task: reveal the final shard's key (every block can then be measured on it)."""
+        check_key(self.keys.final, self.holdout.final_shard().key_hash)
+        self.holdout.end_task(self.signer, self.keys.final).wait()
