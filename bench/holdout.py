@@ -24,7 +24,8 @@ seconds per round (wall, and the process's CPU seconds, which a machine shared w
 disturbs less); ``without_attacker``: the same run with no attacker (its seconds per round are
 the mode's own cost; the attacker's extra training dominates the others). Each mode is one
 function (``engine_public``, ``engine_holdout``), so an end-to-end run on a chain can be added
-beside them.
+beside them. ``end_to_end``: the honest W2 run on Anvil and the store (``bench/seed_e2e.py``) in both
+modes, for what hold-out mode costs a round on a chain (``holdout_overhead``: hold-out / public - 1).
 """
 
 from __future__ import annotations
@@ -140,12 +141,27 @@ def without_attacker(run: dict) -> dict:
 MODES = {"public": engine_public, "holdout": engine_holdout}
 
 
+def end_to_end(rounds: int, store: str) -> dict[str, object]:
+    """The honest W2 workload on Anvil in public and in hold-out mode (bench/seed_e2e.py's run, each in a child
+    process, back to back): the seconds per round of each and hold-out mode's overhead."""
+    from bench._report import in_child
+
+    script = Path(__file__).resolve().parent / "seed_e2e.py"
+    runs = {mode: in_child(script, "e2e", str(rounds), store, mode) for mode in ("public", "holdout")}
+    public, holdout = (runs[m]["round_seconds_median"] for m in ("public", "holdout"))
+    overhead = round(holdout / public - 1, 4) if public and holdout else None
+    return {"store": store, "rounds": rounds, **runs, "holdout_overhead": overhead}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--modes", nargs="+", choices=sorted(MODES), default=["public", "holdout"])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0, help="seed of the run and of the split")
     parser.add_argument("--tiny", action="store_true", help="smoke run: 3 rounds a mode")
+    parser.add_argument("--e2e", choices=["ipfs", "local", "none"], default=None,
+                        help="also run the honest W2 end to end on Anvil in both modes with this store, for the "
+                             "cost of hold-out mode (default: ipfs; none with --tiny)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     rounds = 3 if args.tiny else args.rounds
@@ -160,6 +176,9 @@ def main() -> None:
     }
     for mode in args.modes:
         report[mode] = MODES[mode](split, config, rounds, device)
+    e2e_store = args.e2e or ("none" if args.tiny else "ipfs")
+    if e2e_store != "none":
+        report["end_to_end"] = end_to_end(rounds, e2e_store)
     report["peak_rss_mb"] = peak_rss_mb()
     emit(report, args.out)
 

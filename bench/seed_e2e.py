@@ -36,13 +36,23 @@ def median(values: list[float]) -> float | None:
     return round(statistics.median(values), 4) if values else None
 
 
-def e2e(rounds: str, store_kind: str) -> dict:
+def e2e(rounds: str, store_kind: str, mode: str = "public") -> dict:
+    """The W2 seed workload on Anvil, in ``mode`` ``public`` (MNIST's test set) or ``holdout`` (a task splitting
+    it into one 250-image shard a round, its keys revealed by a requester in the same process)."""
     from offchain.chain.accounts import LocalSigner, dev_key
     from offchain.chain.connect import connect
     from offchain.devnet import start_devnet
+    from offchain.fl.data import load_mnist
+    from offchain.holdout.requester import Requester
     from offchain.ipfs_daemon import start_ipfs_daemon
     from offchain.miner.driver import RoundDriver
-    from offchain.miner.network import deploy_or_attach, ensure_registered, miner_signers
+    from offchain.miner.network import (
+        HoldoutSpec,
+        deploy_holdout_run,
+        deploy_or_attach,
+        ensure_registered,
+        miner_signers,
+    )
     from offchain.miner.strategy import WorkloadStrategy
     from offchain.miner.workload import RunConfig, Workload
     from offchain.store import LocalStore
@@ -58,10 +68,18 @@ def e2e(rounds: str, store_kind: str) -> dict:
             store = LocalStore(stack.enter_context(tempfile.TemporaryDirectory()))
         w3 = connect(devnet.rpc_url)
         workload = Workload(config)
-        contract = deploy_or_attach(w3, LocalSigner(w3, dev_key(0)), config, workload, store, None)
+        owner = LocalSigner(w3, dev_key(0))
+        requester = None
+        if mode == "holdout":
+            run = deploy_holdout_run(owner, config, store, HoldoutSpec(load_mnist("test"), n_shards=int(rounds)),
+                                     None)
+            contract, requester = run.contract, Requester(run.holdout, run.contract, owner, run.keys)
+        else:
+            contract = deploy_or_attach(w3, owner, config, workload, store, None)
         signers = miner_signers(w3, config.n_miners)
         ensure_registered(contract, signers)
-        driver = RoundDriver(contract, store, workload.flat, config.architecture, signers, WorkloadStrategy(workload))
+        driver = RoundDriver(contract, store, workload.flat, config.architecture, signers, WorkloadStrategy(workload),
+                             requester=requester)
         setup = time.perf_counter() - started
         walls = []
         for _ in range(int(rounds)):
@@ -71,7 +89,7 @@ def e2e(rounds: str, store_kind: str) -> dict:
         driver.close()
         records = driver.records[1:]
         validated = [(w, r) for w, r in zip(walls[1:], records, strict=True) if r.validations]
-        return {"store": type(store).__name__, "rounds": int(rounds), "setup_seconds": round(setup, 3),
+        return {"mode": mode, "store": type(store).__name__, "rounds": int(rounds), "setup_seconds": round(setup, 3),
                 "warmup_round_seconds": round(walls[0], 4),
                 "round_seconds_median": median(walls[1:]),
                 "split_median": {k: median([r.seconds.get(k, 0.0) for r in records]) for k in CATEGORIES},

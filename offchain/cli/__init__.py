@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from offchain.cli import chain_cmds, run_cmds, server_cmds, store_cmds
+from offchain.cli import chain_cmds, holdout_cmds, run_cmds, server_cmds, store_cmds
 from offchain.cli.output import DEBUG, NORMAL, QUIET, VERBOSE, configure_logging
 
 ENVIRONMENT = """\b
@@ -99,7 +99,8 @@ def cli(ctx: click.Context, debug: bool, verbose: int, quiet: bool) -> None:
     configure_logging(ctx.meta["pofl.verbosity"])
 
 
-for command in [*chain_cmds.COMMANDS, *server_cmds.COMMANDS, *store_cmds.COMMANDS, *run_cmds.COMMANDS]:
+for command in [*chain_cmds.COMMANDS, *holdout_cmds.COMMANDS, *server_cmds.COMMANDS, *store_cmds.COMMANDS,
+                *run_cmds.COMMANDS]:
     cli.add_command(command)
 
 

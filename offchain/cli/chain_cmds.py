@@ -15,6 +15,7 @@ from offchain.cli.config_options import (
     run_config_class,
     run_options,
 )
+from offchain.cli.holdout_cmds import describe_split, holdout_options, holdout_spec, save_keys
 from offchain.cli.options import Endpoint, contract_option, key_options, key_sources, rpc_url_option, signing_key
 from offchain.cli.output import json_option, output
 from offchain.cli.store_cmds import open_checked_store, store_options
@@ -82,54 +83,87 @@ def chain_endpoint(rpc_url: str | None, devnet_kind: str | None = "anvil", state
               help="ETH sent to fund rewards.")
 @click.option("--deployments-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where to record the deployment (default ./deployments, or POFL_DEPLOYMENTS).")
+@holdout_options
 @json_option
 @click.pass_context
 def deploy_cmd(ctx: click.Context, rpc_url: str | None, key: str | None, key_file: Path | None,
                keystore: Path | None, config_file: Path | None, genesis_cid: str | None, ipfs_api: str | None,
                store_dir: str, ipfs_timeout: float, min_stake: float, block_reward: float, reward_pool: float,
-               deployments_dir: Path | None, as_json: bool, **options: Any) -> None:
+               deployments_dir: Path | None, holdout_data: str | None, holdout_shards: int | None,
+               holdout_shard_size: int, holdout_final_size: int, holdout_keys: Path | None, holdout_bond: float,
+               as_json: bool, **options: Any) -> None:
     """Deploy PoFLConsensus for a run and record it, with the run's settings every miner reads, in
-    ./deployments/<chainId>-<genesis>/ (start a chain first: `pofl devnet`)."""
+    ./deployments/<chainId>-<genesis>/ (start a chain first: `pofl devnet`). With --holdout, deploy a hold-out
+    task with it: its rounds are judged on your sealed shards, whose keys `pofl requester` reveals."""
     if not rpc_url or rpc_url == IN_PROCESS:
         raise click.UsageError(("--rpc-url is required" if not rpc_url else f"--rpc-url {IN_PROCESS} is a chain "
                                 "inside this command") + ": a contract on a chain this command started would die "
                                "with it. Start a chain with `pofl devnet` (it prints its URL) and pass --rpc-url URL",
                                ctx)
     config = config_from_file_or_options(ctx, run_config_class(), config_file, options)
+    if holdout_data is not None and genesis_cid is not None:
+        raise click.UsageError("--holdout deploys the run's seeded genesis model: leave out --genesis-cid", ctx)
+    if holdout_keys is not None and holdout_keys.exists():
+        raise click.BadParameter(f"{holdout_keys} exists: keys are never overwritten", ctx,
+                                 param_hint="'--holdout-keys'")
     sources = key_sources(key, key_file, keystore)
     from offchain.chain.accounts import LocalSigner
     from offchain.chain.connect import connect
-    from offchain.chain.deploy import record_path
     from offchain.chain.pofl import PoFLContract
     from offchain.chain.tx import InsufficientFunds
     from offchain.fl.data import load_mnist
     from offchain.miner.network import GAS_BUDGET, contract_config, publish_genesis, run_settings
     from offchain.paths import DEPLOYMENTS_DIR
-    from offchain.redaction import redact_url
 
     out = output(as_json)
     store = open_checked_store(ipfs_api, store_dir, ipfs_timeout) if genesis_cid is None else None
     w3 = connect(rpc_url)
     signer = LocalSigner(w3, signing_key(Endpoint(rpc_url), w3.eth.chain_id, sources))
-    need = int(reward_pool * ETH) + GAS_BUDGET * max(int(w3.eth.gas_price), 10**9)
+    bond = holdout_bond if holdout_data is not None else 0.0
+    need = int((reward_pool + bond) * ETH) + GAS_BUDGET * max(int(w3.eth.gas_price), 10**9)
     if signer.balance() < need:
         raise InsufficientFunds(f"the deployer {signer.address} holds {signer.balance() / ETH:g} ETH, needs "
-                                f"{need / ETH:g} ETH for --reward-pool {reward_pool:g} and gas: fund it, lower "
-                                f"--reward-pool or use another key")
+                                f"{need / ETH:g} ETH for --reward-pool {reward_pool:g}"
+                                + (f", --holdout-bond {bond:g}" if bond else "") + " and gas: fund it, lower "
+                                "--reward-pool or use another key")
+    records = deployments_dir or DEPLOYMENTS_DIR
+    if holdout_data is not None:
+        from offchain.miner.network import deploy_holdout_run
+
+        spec = holdout_spec(holdout_data, holdout_shards, holdout_shard_size, holdout_final_size, holdout_bond)
+        with out.status(f"sealing {spec.n_shards} shards into the store"):
+            run = deploy_holdout_run(signer, config, store, spec, records)  # type: ignore[arg-type]
+        keys_path = save_keys(run, holdout_keys)
+        out.note(f"hold-out task at {run.holdout.address}: {describe_split(spec)}; keys in {keys_path} (mode 0600): "
+                 f"keep them, `pofl requester --keys {keys_path}` reveals them on time")
+        _deployed(out, w3, rpc_url, ipfs_api, config, run.contract.address, records,
+                  {"holdout": run.holdout.address, "holdout_keys": str(keys_path)})
+        return
     if genesis_cid is None:
         genesis_cid = publish_genesis(store, config)  # type: ignore[arg-type]
         out.note(f"genesis model ({config.architecture}, seed {config.seed}) stored as {genesis_cid} in {store!r}")
     eval_hash = bytes.fromhex(load_mnist("test").sha256())
     chain_config = contract_config(config, eval_hash, min_stake=round(min_stake * ETH),
                                    block_reward=round(block_reward * ETH))
-    records = deployments_dir or DEPLOYMENTS_DIR
-    contract, record = PoFLContract.deploy(signer, chain_config, genesis_cid, reward_pool=round(reward_pool * ETH),
-                                           deployments_dir=records, settings=run_settings(config))
+    contract, _ = PoFLContract.deploy(signer, chain_config, genesis_cid, reward_pool=round(reward_pool * ETH),
+                                      deployments_dir=records, settings=run_settings(config))
+    _deployed(out, w3, rpc_url, ipfs_api, config, contract.address, records, {})
+
+
+def _deployed(out: Any, w3: Any, rpc_url: str, ipfs_api: str | None, config: Any, address: str, records: Path,
+              extra: dict[str, Any]) -> None:
+    """Report a deployment recorded in ``records``."""
+    from offchain.chain.deploy import chain_key, read_record, record_path
+    from offchain.chain.pofl import PoFLContract
+    from offchain.redaction import redact_url
+
+    contract = PoFLContract.attach(w3, address)
+    record = read_record(chain_key(w3), "PoFLConsensus", records)
     path = record_path(record.chain_key, record.contract, records)
     url = redact_url(rpc_url)
     report = {"address": record.address, "tx_hash": record.tx_hash, "block": record.block_number,
-              "chain_id": record.chain_id, "record": str(path), "genesis_cid": genesis_cid,
-              "settings": record.settings, "contract": _info(PoFLContract.attach(w3, contract.address))}
+              "chain_id": record.chain_id, "record": str(path), "genesis_cid": contract.block_at(0).cid,
+              "settings": record.settings, "contract": _info(contract), **extra}
 
     def human() -> None:
         click.echo(f"deployed PoFLConsensus at {record.address} (block {record.block_number}, tx {record.tx_hash})")

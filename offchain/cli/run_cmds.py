@@ -13,6 +13,7 @@ import logging
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,16 +28,20 @@ from offchain.cli.config_options import (
     run_config_class,
     run_options,
 )
+from offchain.cli.holdout_cmds import holdout_options, holdout_spec
 from offchain.cli.options import Endpoint, contract_option, key_options, key_sources, rpc_url_option, signing_key
 from offchain.cli.output import NORMAL, Output, configure_logging, json_option, output
 from offchain.cli.store_cmds import open_checked_store, store_options
 from offchain.cli.types import CLIENTS
 from offchain.defaults import IN_PROCESS
+from offchain.holdout.split import DEFAULT_SHARDS
 
 if TYPE_CHECKING:
     from offchain.chain.keys import KeySources
     from offchain.chain.pofl import PoFLContract
+    from offchain.holdout.requester import Requester
     from offchain.miner.metrics import RoundRecord
+    from offchain.miner.network import HoldoutSpec
     from offchain.miner.run_config import RunConfig
     from offchain.miner.selection import ClientSpec
 
@@ -102,6 +107,10 @@ def _sigterm_interrupts() -> Iterator[None]:
               help="Write round metrics (JSON), rewritten after every round.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a PNG of accuracy when the run ends (Ctrl-C included).")
+@holdout_options
+@click.option("--holdout-keep-open", is_flag=True,
+              help="Hold-out mode: leave the task open when the run ends (default: end it, revealing the final "
+                   "shard, and report every block's accuracy on it).")
 @json_option
 @click.option("--cheat", "cheaters", type=click.IntRange(min=0), multiple=True, hidden=True,
               help="Miner index that claims 0.99 (a demo of a false claim being slashed).")
@@ -110,7 +119,9 @@ def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None
             rpc_url: str | None, key: str | None, key_file: Path | None, keystore: Path | None,
             miner_keys: list[str] | None, address: str | None, devnet: str, state: Path | None, ipfs_api: str | None,
             store_dir: str, ipfs_timeout: float, processes: bool, log_dir: Path, metrics: Path | None,
-            plot: Path | None, as_json: bool, cheaters: tuple[int, ...], **options: Any) -> None:
+            plot: Path | None, holdout_data: str | None, holdout_shards: int | None, holdout_shard_size: int,
+            holdout_final_size: int, holdout_keys: Path | None, holdout_bond: float, holdout_keep_open: bool,
+            as_json: bool, cheaters: tuple[int, ...], **options: Any) -> None:
     """Run PoFL end to end: N miners on one chain and one store (default: auto-started Anvil, embedded store)."""
     from offchain.errors import ConfigError
 
@@ -134,7 +145,15 @@ def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None
     sources = key_sources(key, key_file, keystore)
     store = open_checked_store(ipfs_api, store_dir)
     given = {option for option, path in CONTRACT_SETTINGS.items() if given_on_command_line(ctx, path)}
-    run = _Run(out, config, store, ipfs_api, store_dir, sources, miner_keys, address, state, given)
+    holdout = None
+    if holdout_data is not None:
+        if address is not None:
+            raise click.UsageError("--holdout deploys a new hold-out task: leave out --contract (for a deployed "
+                                   "task, give its key file with --holdout-keys)", ctx)
+        holdout = holdout_spec(holdout_data, holdout_shards, holdout_shard_size, holdout_final_size, holdout_bond,
+                               default_shards=rounds or DEFAULT_SHARDS)
+    run = _Run(out, config, store, ipfs_api, store_dir, sources, miner_keys, address, state, given,
+               _HoldoutPlan(holdout, holdout_keys, not holdout_keep_open))
     with _sigterm_interrupts():
         from offchain.cli.chain_cmds import chain_endpoint
 
@@ -144,14 +163,26 @@ def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None
                      until_accuracy if rounds is None else None, metrics, plot, frozenset(cheaters))
 
 
+@dataclass(frozen=True)
+class _HoldoutPlan:
+    """What `pofl run` does about hold-out evaluation: deploy a task for ``spec`` (None: public mode, or the
+    deployed contract's mode), read or write its keys at ``keys``, end the task when the run ends."""
+
+    spec: HoldoutSpec | None = None
+    keys: Path | None = None
+    end_task: bool = True
+
+
 class _Run:
     """One `pofl run`: its checks, its chain side, its rounds and its report."""
 
     def __init__(self, out: Output, config: RunConfig, store: Any, ipfs_api: str | None, store_dir: str,
                  sources: KeySources, miner_keys: list[str] | None, address: str | None, state: Path | None,
-                 given: set[str]) -> None:
+                 given: set[str], holdout: _HoldoutPlan) -> None:
         self.out, self.config, self.store, self.ipfs_api, self.store_dir = out, config, store, ipfs_api, store_dir
         self.sources, self.miner_keys, self.address, self.state, self.given = sources, miner_keys, address, state, given
+        self.holdout = holdout
+        self.requester: Requester | None = None
 
     def start(self, endpoint: Endpoint) -> None:
         """Everything before the first round: keys, funds, the workload, the contract, the miners' stakes."""
@@ -212,14 +243,49 @@ class _Run:
         if contract is None:
             records = (self.state.with_suffix(".deployments") if self.state is not None
                        else None if endpoint.started_here else DEPLOYMENTS_DIR)
-            contract = deploy_run(w3, owner, self.config, workload, self.store, records)
+            if self.holdout.spec is not None:
+                contract = self._deploy_holdout(owner, records)
+            else:
+                contract = deploy_run(w3, owner, self.config, workload, self.store, records)
             if records is not None:
                 out.note(f"deployed PoFLConsensus at {contract.address}, recorded in {records}/")
+        elif self.holdout.keys is not None:
+            self._attach_requester(contract, owner)
+        elif contract.holdout_address() is not None:
+            out.note("the contract's rounds are judged on a hold-out task's shards: this run reveals no keys "
+                     "(give --holdout-keys FILE, or run `pofl requester`)")
         check_compatible(contract, workload)
         ensure_registered(contract, signers)
         self.contract, self.signers = contract, signers
         out.note(f"PoFLConsensus at {contract.address} on {redact_url(url)}; {self.config.n_miners} miners; "
                  f"store {self.store!r}; device {workload.device}")
+
+    def _deploy_holdout(self, owner: Any, records: Path | None) -> PoFLContract:
+        """Deploy a hold-out task (this process is its requester) and its consensus; keep the keys."""
+        from offchain.cli.holdout_cmds import describe_split, save_keys
+        from offchain.holdout.requester import Requester
+        from offchain.miner.network import deploy_holdout_run
+
+        spec = self.holdout.spec
+        assert spec is not None
+        with self.out.status(f"sealing {spec.n_shards} hold-out shards into the store"):
+            run = deploy_holdout_run(owner, self.config, self.store, spec, records)
+        path = save_keys(run, self.holdout.keys)
+        self.out.note(f"hold-out task at {run.holdout.address}: {describe_split(spec)}; keys in {path}")
+        self.requester = Requester(run.holdout, run.contract, owner, run.keys)
+        return run.contract
+
+    def _attach_requester(self, contract: PoFLContract, owner: Any) -> None:
+        from offchain.chain.holdout import HoldoutContract
+        from offchain.errors import ConfigError
+        from offchain.holdout.keyfile import read_keys
+        from offchain.holdout.requester import Requester
+
+        holdout = HoldoutContract.of(contract)
+        if holdout is None:
+            raise ConfigError(f"--holdout-keys: the contract at {contract.address} evaluates in public")
+        assert self.holdout.keys is not None
+        self.requester = Requester(holdout, contract, owner, read_keys(self.holdout.keys))
 
     def _adopt_contract_settings(self, contract: PoFLContract) -> None:
         """The contract's settings win: a conflicting option is named in a warning."""
@@ -270,6 +336,7 @@ class _Run:
             out.note(f"interrupted after {done}" if interrupted else done)
             for what, path in written.items():
                 out.note(f"{what}: {path}")
+        final = self._end_task(writer)
         records = writer.records
         if until_accuracy is not None and records and not (records[-1].winner is not None
                                                            and records[-1].chain_accuracy >= until_accuracy):
@@ -279,9 +346,40 @@ class _Run:
         summary = {"contract": contract.address, "rpc_url": meta["rpc_url"], "blocks": contract.block_count() - 1,
                    "head_height": head.height, "head_accuracy": head.accuracy, "head_cid": head.cid,
                    "genesis_accuracy": genesis_accuracy, "rounds": [_asdict(r) for r in records], **written}
+        if final is not None:
+            summary["holdout_final"] = final
         out.result(summary, lambda: click.echo(
             f"{summary['blocks']} blocks; head: block {head.height}"
             + (f" at {head.accuracy:.4f}" if head.height else " (genesis)") + f", {head.cid}"))
+
+    def _end_task(self, writer: Any) -> list[dict[str, Any]] | None:
+        """Hold-out mode, as this run's requester: end the task (the final shard's key becomes public) and
+        measure every block on the final shard; the report also goes into the metrics file."""
+        if self.requester is None or not self.holdout.end_task:
+            return None
+        from dataclasses import asdict
+
+        from offchain.holdout.report import final_report
+
+        self.requester.end_task()
+        with self.out.status("measuring every block on the final held-out shard"):
+            report = [asdict(row) for row in final_report(self.contract, self.requester.holdout, self.store,
+                                                          self.workload.device)]
+        writer.meta["holdout_final"] = report
+        writer.write(writer.records)
+        self.out.note("the task is ended; every block's accuracy on the final shard is in the report "
+                      "(`pofl blocks` shows it too)")
+        return report
+
+    def _shards_left(self) -> bool:
+        """False once a hold-out task has no shard for the current round (public mode: always True)."""
+        if self.requester is None:
+            return True
+        holdout = self.requester.holdout
+        if holdout.shard_available(self.contract.current_round()):
+            return True
+        self.out.note(f"the hold-out task's {holdout.shard_count()} shards are used up: the run stops")
+        return False
 
     def _genesis_accuracy(self) -> float | None:
         """The genesis model's accuracy as this run measures it (the contract records 0: it is never scored),
@@ -302,9 +400,10 @@ class _Run:
         with self.out.status("starting") as progress:
             driver = RoundDriver(self.contract, self.store, self.workload.flat, self.config.architecture, self.signers,
                                  WorkloadStrategy(self.workload), claims=claims,
-                                 fetch_timeout_s=self.config.fetch_timeout_s, progress=progress)
+                                 fetch_timeout_s=self.config.fetch_timeout_s, progress=progress,
+                                 requester=self.requester)
             try:
-                while len(driver.records) < rounds:
+                while len(driver.records) < rounds and self._shards_left():
                     record = driver.run_round()
                     writer.write(driver.records)
                     writer.meta["started_from"] = _started_from(driver.started_from, writer.meta["started_from"])
@@ -325,9 +424,36 @@ class _Run:
             writer.write(records)
             self.out.line(_row(records[-1], genesis_accuracy))
 
-        run_miner_processes(self.endpoint.url, self.contract, self.signers, self.config, self.ipfs_api,
-                            self.store_dir, rounds, until_accuracy, log_dir=log_dir, on_round=on_round,
-                            note=self.out.note)
+        with _requester_thread(self.requester):
+            run_miner_processes(self.endpoint.url, self.contract, self.signers, self.config, self.ipfs_api,
+                                self.store_dir, rounds, until_accuracy, log_dir=log_dir, on_round=on_round,
+                                note=self.out.note)
+
+
+@contextlib.contextmanager
+def _requester_thread(requester: Requester | None, poll_s: float = 0.2) -> Iterator[None]:
+    """Run ``requester`` in a thread of this process while the block runs (the miners run in their own)."""
+    if requester is None:
+        yield
+        return
+    import threading
+
+    stop = threading.Event()
+
+    def reveal_keys() -> None:
+        while not stop.wait(poll_s):
+            try:
+                requester.step()
+            except Exception as exc:  # a failed look is retried: the miners must not stop for it
+                logging.getLogger("pofl.requester").warning("requester: %s: %s", exc.__class__.__name__, exc)
+
+    thread = threading.Thread(target=reveal_keys, name="pofl-requester", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _started_from(block: Any, fallback: dict[str, Any]) -> dict[str, Any]:

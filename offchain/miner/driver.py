@@ -204,6 +204,8 @@ class RoundDriver:
         self._fetcher = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pofl-fetch")
         self._failing_since: float | None = None
         self._shards: dict[int, LabeledImages | None] = {}  # hold-out mode: round -> its opened shard (None: unusable)
+        self._ready: set[int] = set()  # hold-out mode: rounds a shard judges
+        self._told_no_shard: set[int] = set()
         self._head: tuple[str, torch.Tensor] | None = None  # the head block's CID and model (the parent in a vote)
 
     # ------------------------------------------------------------------ loop
@@ -288,11 +290,20 @@ class RoundDriver:
             info = c.round_info(state.round)
             if info.seats:
                 committee = frozenset(self._committee(state.round, info.attempt))
-        key_revealed = True
+        key_revealed = shard_ready = True
         if self.holdout is not None and state.phase == Phase.REVEAL and state.round not in self._shards:
             shard = self.holdout.shard_for_round(state.round)
             key_revealed = shard is not None and shard.key is not None
-        return ChainView(state.round, state.phase, pending != state, head, info, committee, key_revealed)
+        if self.holdout is not None and state.phase == Phase.COMMIT and state.round not in self._ready:
+            shard_ready = self.holdout.shard_available(state.round)
+            if shard_ready:
+                self._ready.add(state.round)
+            elif state.round not in self._told_no_shard:
+                self._told_no_shard.add(state.round)
+                log.warning("the hold-out task has no shard for round %d (it has %d, or it has ended): waiting for "
+                            "the requester to append shards", state.round, self.holdout.shard_count())
+        return ChainView(state.round, state.phase, pending != state, head, info, committee, key_revealed,
+                         shard_ready)
 
     def _committee(self, round_id: int, attempt: int) -> list[str]:
         """The seats of validation ``attempt`` of ``round_id`` (read once: a drawn committee never changes)."""
@@ -322,6 +333,8 @@ class RoundDriver:
         self._cids = {k: v for k, v in self._cids.items() if k[0] >= round_id}
         self._committees = {k: v for k, v in self._committees.items() if k[0] >= round_id}
         self._shards = {k: v for k, v in self._shards.items() if k >= round_id}
+        self._ready = {r for r in self._ready if r >= round_id}
+        self._told_no_shard = {r for r in self._told_no_shard if r >= round_id}
         for m in self.miners:
             mem = m.memory
             mem.committed = {r: v for r, v in mem.committed.items() if r >= round_id}

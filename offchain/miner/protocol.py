@@ -25,7 +25,8 @@ class ChainView:
     ``info`` (the round's state) and ``committee`` (the seats of the claim under validation, empty
     until the contract has drawn them from its seed block) are read only in a Validation phase.
     ``key_revealed``: in hold-out mode, whether the round's shard key is public (nothing can be
-    measured, so nothing revealed, before it); always true in public mode.
+    measured, so nothing revealed, before it); ``shard_ready``: whether a shard judges the round
+    (the task takes no claims when its shards have run out). Both always true in public mode.
     """
 
     round: int
@@ -35,6 +36,7 @@ class ChainView:
     info: RoundState | None = None
     committee: frozenset[str] = frozenset()
     key_revealed: bool = True
+    shard_ready: bool = True
 
 
 # ------------------------------------------------------------------ what a miner remembers
@@ -130,7 +132,7 @@ def next_action(view: ChainView, me: MinerMemory, now: float) -> Action:
     r = view.round
     if r not in me.committed:
         return Learn(r)
-    if view.phase == Phase.COMMIT and not me.committed[r] and me.has_model:
+    if view.phase == Phase.COMMIT and not me.committed[r] and me.has_model and view.shard_ready:
         return Commit(r)
     if (view.phase == Phase.REVEAL and view.key_revealed and me.committed[r] and not me.revealed.get(r)
             and me.sealed_round == r):

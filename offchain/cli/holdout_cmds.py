@@ -1,0 +1,138 @@
+"""Hold-out evaluation on the command line: the options ``pofl deploy`` and ``pofl run`` share, and
+``pofl requester``, which reveals each round's shard key on time and ends the task.
+
+``--holdout mnist`` splits MNIST's 10,000 test images (1,000 public, shards of 250, a final shard of
+1,500: :mod:`offchain.holdout.split`); ``--holdout FILE.npz`` takes the requester's own set
+(:mod:`offchain.holdout.dataset_file`). The shard keys go to ``--holdout-keys`` (mode 0600).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from offchain.cli.options import Endpoint, contract_option, key_options, key_sources, rpc_url_option, signing_key
+from offchain.cli.output import json_option, output
+from offchain.defaults import ETH, HOLDOUT_BOND_WEI, MISSED_KEY_PAY_WEI
+from offchain.holdout.split import DEFAULT_FINAL_SIZE, DEFAULT_SHARD_SIZE, DEFAULT_SHARDS
+
+if TYPE_CHECKING:
+    from offchain.miner.network import HoldoutRun, HoldoutSpec
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+HOLDOUT_KEYS_DIR = Path(".pofl/holdout")
+"""Where ``--holdout-keys`` defaults to: ``<dir>/<task address>.json``."""
+
+
+def holdout_options(fn: F) -> F:
+    """``--holdout DATA`` and the options that shape its split, its bond and its key file."""
+    for option in reversed([
+        click.option("--holdout", "holdout_data", default=None, metavar="mnist|FILE.npz",
+                     help="Hold-out evaluation: split this evaluation set (mnist: MNIST's test set) into a public "
+                          "part and sealed shards, one judging each round; the keys stay with you."),
+        click.option("--holdout-shards", type=click.IntRange(min=1), default=None,
+                     help=f"Selection shards, one a round (default: {DEFAULT_SHARDS}, or the run's rounds)."),
+        click.option("--holdout-shard-size", type=click.IntRange(min=1), default=DEFAULT_SHARD_SIZE,
+                     show_default=True, help="Images per selection shard."),
+        click.option("--holdout-final-size", type=click.IntRange(min=1), default=DEFAULT_FINAL_SIZE,
+                     show_default=True, help="Images in the final held-out shard."),
+        click.option("--holdout-keys", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help=f"The shard key file to write (deploying) or read (--contract): default "
+                          f"{HOLDOUT_KEYS_DIR}/<task address>.json, mode 0600."),
+        click.option("--holdout-bond", type=click.FloatRange(min=0), default=HOLDOUT_BOND_WEI / ETH,
+                     show_default=True, help="ETH the requester deposits; a missed key pays each committer "
+                                             f"{MISSED_KEY_PAY_WEI / ETH:g} ETH from it."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+def holdout_spec(data: str, shards: int | None, shard_size: int, final_size: int, bond: float,
+                 default_shards: int = DEFAULT_SHARDS) -> HoldoutSpec:
+    """The split of ``--holdout DATA`` (``mnist`` or an .npz file)."""
+    from offchain.fl.data import load_mnist
+    from offchain.holdout.dataset_file import load_dataset
+    from offchain.miner.network import HoldoutSpec
+
+    images = load_mnist("test") if data == "mnist" else load_dataset(data)
+    return HoldoutSpec(images, shards or default_shards, shard_size, final_size, round(bond * ETH),
+                       MISSED_KEY_PAY_WEI)
+
+
+def save_keys(run: HoldoutRun, path: Path | None) -> Path:
+    """Write the run's shard keys (mode 0600) to ``path`` or the default place; the path written."""
+    from offchain.holdout.keyfile import write_keys
+
+    path = path or HOLDOUT_KEYS_DIR / f"{run.holdout.address}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_keys(path, run.keys)
+    return path
+
+
+def describe_split(spec: HoldoutSpec) -> str:
+    from offchain.holdout.stats import standard_error
+
+    error = standard_error(0.9, spec.shard_size)
+    return (f"{spec.n_shards} shards of {spec.shard_size} images (standard error {error:.3f} at accuracy 0.9), "
+            f"a final shard of {spec.final_size}, "
+            f"{len(spec.data) - spec.n_shards * spec.shard_size - spec.final_size} public images")
+
+
+@click.command("requester")
+@rpc_url_option(required=True)
+@contract_option("The PoFLConsensus address whose hold-out task this is; default: this chain's recorded one.")
+@key_options("Key that signs the reveals (any funded account may reveal a key; the requester's is usual).")
+@click.option("--keys", "keys_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="The task's key file (`pofl deploy --holdout` wrote it).")
+@click.option("--end", "end_now", is_flag=True, help="End the task now: reveal the final shard's key and exit.")
+@click.option("--end-after-last-shard", is_flag=True,
+              help="End the task once the round judged on the last shard has closed.")
+@click.option("--poll", type=click.FloatRange(min=0.01), default=0.5, show_default=True,
+              help="Seconds between looks at the chain.")
+@json_option
+def requester_cmd(rpc_url: str, address: str | None, key: str | None, key_file: Path | None, keystore: Path | None,
+                  keys_path: Path, end_now: bool, end_after_last_shard: bool, poll: float, as_json: bool) -> None:
+    """Reveal each round's shard key as soon as its commits close (until Ctrl-C), or end the task."""
+    from offchain.chain.accounts import LocalSigner
+    from offchain.chain.connect import connect
+    from offchain.chain.holdout import HoldoutContract
+    from offchain.chain.pofl import PoFLContract
+    from offchain.errors import ConfigError
+    from offchain.holdout.keyfile import read_keys
+    from offchain.holdout.requester import Requester
+
+    out = output(as_json)
+    w3 = connect(rpc_url)
+    contract = PoFLContract.attach(w3, address)
+    holdout = HoldoutContract.of(contract)
+    if holdout is None:
+        raise ConfigError(f"the PoFLConsensus at {contract.address} evaluates in public: it has no hold-out task")
+    signer = LocalSigner(w3, signing_key(Endpoint(rpc_url), w3.eth.chain_id, key_sources(key, key_file, keystore)))
+    requester = Requester(holdout, contract, signer, read_keys(keys_path))
+    revealed: list[int] = []
+    try:
+        while not end_now:
+            if requester.step():
+                revealed.append(max(requester.revealed))
+                out.note(f"revealed the shard key of round {revealed[-1]}")
+            if end_after_last_shard and contract.current_round() > holdout.shard_count():
+                break
+            time.sleep(poll)
+    except KeyboardInterrupt:
+        out.note("stopped")
+    ended = False
+    if end_now or end_after_last_shard:
+        requester.end_task()
+        ended = True
+        out.note("ended the task: the final shard's key is public (`pofl blocks` reports every block on it)")
+    out.result({"task": holdout.address, "revealed_rounds": revealed, "ended": ended},
+               lambda: click.echo(f"task {holdout.address}: revealed {len(revealed)} keys"
+                                  + ("; ended" if ended else "")))
+
+
+COMMANDS = [requester_cmd]

@@ -1,0 +1,91 @@
+"""Hold-out evaluation from the command line, as a user runs it: `pofl run --holdout`, `pofl deploy --holdout`,
+`pofl requester`, `pofl blocks` (real Anvil, the embedded store, real MNIST)."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from offchain.chain.connect import connect
+from offchain.chain.holdout import HoldoutContract
+from offchain.chain.pofl import PoFLContract
+from offchain.cli import cli
+from offchain.devnet import Devnet
+from offchain.fl.data import load_mnist
+from offchain.holdout.dataset_file import save_dataset
+from offchain.holdout.keyfile import read_keys
+
+SMALL = ("--holdout-shard-size", "300", "--holdout-final-size", "500")
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_run_with_holdout_judges_rounds_on_shards_ends_the_task_and_reports_the_final_shard(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.json"
+    metrics = tmp_path / "metrics.json"
+    code, out = run("-q", "run", "--holdout", "mnist", "--holdout-shards", "2", *SMALL, "--holdout-keys", str(keys),
+                    "--rounds", "4", "--miners", "3", "--min-committee", "2", "--threshold", "0",
+                    "--phase-seconds", "5", "--store-dir", str(tmp_path / "store"), "--metrics", str(metrics),
+                    "--json")
+    assert code == 0, out
+    summary = json.loads(out)
+    assert len(summary["rounds"]) == 2  # two shards: the run stops when they are used up
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o600 and len(read_keys(keys).shards) == 2
+    final = summary["holdout_final"]
+    assert [row["height"] for row in final] == list(range(1, summary["blocks"] + 1)) and summary["blocks"] >= 1
+    assert all(0.0 < row["final_accuracy"] <= 1.0 for row in final)
+    assert json.loads(metrics.read_text())["meta"]["holdout_final"] == final
+
+
+def test_deploy_holdout_then_a_requester_ends_the_task(anvil: Devnet, tmp_path: Path) -> None:
+    data = tmp_path / "mine.npz"
+    mnist = load_mnist("test")
+    save_dataset(data, mnist.subset(range(2000)))
+    keys = tmp_path / "keys.json"
+    code, out = run("-q", "deploy", "--rpc-url", anvil.rpc_url, "--holdout", str(data), "--holdout-shards", "3", *SMALL,
+                    "--holdout-keys", str(keys), "--store-dir", str(tmp_path / "store"),
+                    "--deployments-dir", str(tmp_path / "deployments"), "--json")
+    assert code == 0, out
+    report = json.loads(out)
+    w3 = connect(anvil.rpc_url)
+    contract = PoFLContract.attach(w3, report["address"])
+    holdout = HoldoutContract.of(contract)
+    assert holdout is not None and holdout.address == report["holdout"] and holdout.shard_count() == 3
+    assert read_keys(keys).task == holdout.task_id()
+    # keys are never overwritten
+    code, out = run("deploy", "--rpc-url", anvil.rpc_url, "--holdout", str(data), "--holdout-keys", str(keys),
+                    "--store-dir", str(tmp_path / "store"), "--deployments-dir", str(tmp_path / "deployments"))
+    assert code == 2 and "keys are never overwritten" in out
+    # the requester: nothing to reveal while the round takes commits; --end reveals the final key
+    code, out = run("-q", "requester", "--rpc-url", anvil.rpc_url, "--contract", contract.address, "--keys",
+                    str(keys), "--end", "--json")
+    assert code == 0, out
+    assert json.loads(out) == {"task": holdout.address, "revealed_rounds": [], "ended": True}
+    assert holdout.ended() and holdout.final_shard().key == read_keys(keys).final
+
+
+def test_the_requester_refuses_a_public_contract_and_a_foreign_key_file(anvil: Devnet, tmp_path: Path) -> None:
+    code, out = run("-q", "deploy", "--rpc-url", anvil.rpc_url, "--genesis-cid",
+                    "QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN", "--deployments-dir", str(tmp_path / "d"),
+                    "--json")
+    public = json.loads(out)["address"]
+    tasks = {}
+    for name in ("mine", "other"):
+        code, out = run("-q", "deploy", "--rpc-url", anvil.rpc_url, "--holdout", "mnist", "--holdout-shards", "1",
+                        *SMALL,
+                        "--holdout-keys", str(tmp_path / f"{name}.json"), "--store-dir", str(tmp_path / "store"),
+                        "--deployments-dir", str(tmp_path / name), "--json")
+        assert code == 0, out
+        tasks[name] = json.loads(out)["address"]
+    code, out = run("requester", "--rpc-url", anvil.rpc_url, "--contract", public, "--keys",
+                    str(tmp_path / "mine.json"))
+    assert code == 2 and "evaluates in public: it has no hold-out task" in out
+    code, out = run("requester", "--rpc-url", anvil.rpc_url, "--contract", tasks["mine"], "--keys",
+                    str(tmp_path / "other.json"), "--end")
+    assert code == 1 and "the key file is for task" in out and "Traceback" not in out
