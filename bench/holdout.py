@@ -155,7 +155,8 @@ def end_to_end(rounds: int, store: str) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--modes", nargs="+", choices=sorted(MODES), default=["public", "holdout"])
+    parser.add_argument("--modes", nargs="*", choices=sorted(MODES), default=["public", "holdout"],
+                        help="engine modes to run (none: only the end-to-end comparison)")
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0, help="seed of the run and of the split")
     parser.add_argument("--tiny", action="store_true", help="smoke run: 3 rounds a mode")

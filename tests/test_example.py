@@ -45,6 +45,26 @@ def test_the_example_reaches_the_target_on_chain_and_verifies(tmp_path: Path, mo
     assert "Running round: 1" in capsys.readouterr().out
 
 
+def test_the_example_in_holdout_mode_judges_rounds_on_shards_and_reports_the_final_shard(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    example = load_example()
+    pool = example.main(["--target", "0.5", "--max-rounds", "4", "--miners", "4", "--holdout"])
+    try:
+        holdout = pool.requester.holdout
+        assert pool.contract.holdout_address() == holdout.address and holdout.ended()
+        last = pool.blockchain.get_last_block()
+        assert last.height >= 1
+        rows = pool.end_task()  # again: the task stays ended, the report is the same
+        assert [r.height for r in rows] == list(range(last.height + 1))
+        assert all(r.final_accuracy is not None and r.final_accuracy > 0.3 for r in rows[1:])
+        report = verify_chain(pool.contract, pool.store)
+        assert report.ok, report.as_dict()
+    finally:
+        pool.close()
+    assert "on the final shard" in capsys.readouterr().out
+
+
 def test_the_example_caps_its_rounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An unreachable target stops at --max-rounds instead of looping for ever."""
     monkeypatch.chdir(tmp_path)

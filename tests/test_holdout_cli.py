@@ -38,8 +38,9 @@ def test_run_with_holdout_judges_rounds_on_shards_ends_the_task_and_reports_the_
     assert len(summary["rounds"]) == 2  # two shards: the run stops when they are used up
     assert stat.S_IMODE(keys.stat().st_mode) == 0o600 and len(read_keys(keys).shards) == 2
     final = summary["holdout_final"]
-    assert [row["height"] for row in final] == list(range(1, summary["blocks"] + 1)) and summary["blocks"] >= 1
-    assert all(0.0 < row["final_accuracy"] <= 1.0 for row in final)
+    assert [row["height"] for row in final] == list(range(summary["blocks"] + 1)) and summary["blocks"] >= 1
+    assert all(0.0 < row["final_accuracy"] <= 1.0 for row in final)  # the genesis model too
+    assert all(row["gap"] == row["selection_accuracy"] - row["final_accuracy"] for row in final[1:])
     assert json.loads(metrics.read_text())["meta"]["holdout_final"] == final
 
 

@@ -24,16 +24,21 @@ import torch
 
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
+from offchain.chain.holdout import deploy_holdout_task, plan_holdout_task
 from offchain.chain.keys import check_private_key, dev_keys_allowed
 from offchain.chain.pofl import PoFLConfig, PoFLContract, to_bps
 from offchain.data import Dataset, FedDataset
-from offchain.defaults import MIN_STAKE_WEI, REWARD_POOL_WEI
+from offchain.defaults import HOLDOUT_BOND_WEI, MIN_STAKE_WEI, MISSED_KEY_PAY_WEI, REWARD_POOL_WEI
 from offchain.devnet import Devnet, launch_devnet
 from offchain.errors import ConfigError, KeyPolicyError, PoflValueError
 from offchain.fl.data import LabeledImages
 from offchain.fl.federation import assign_to_miners
 from offchain.fl.models import architecture_for, architecture_id
 from offchain.fl.training import FlatParams
+from offchain.holdout.report import FinalAccuracy, final_accuracies
+from offchain.holdout.requester import Requester
+from offchain.holdout.split import DEFAULT_FINAL_SIZE, DEFAULT_SHARD_SIZE, DEFAULT_SHARDS
+from offchain.holdout.task import seal_task
 from offchain.miner.driver import RoundDriver
 from offchain.miner.network import ensure_registered
 from offchain.miner.strategy import Trained
@@ -52,10 +57,19 @@ class PoFLBlockchainPool:
     def __init__(self, fed_dataset: FedDataset, init_func: Callable[[], FlexModel], number_of_miners: int, *,
                  rpc_url: str | None = None, ipfs_api: str | None = None, store_dir: str | None = None,
                  require_improvement: bool = True, phase_seconds: int = 60, seed: int = 0,
-                 owner_key: str | None = None, miner_keys: list[str] | None = None) -> None:
+                 owner_key: str | None = None, miner_keys: list[str] | None = None,
+                 holdout: Dataset | None = None, holdout_shards: int = DEFAULT_SHARDS,
+                 holdout_shard_size: int = DEFAULT_SHARD_SIZE, holdout_final_size: int = DEFAULT_FINAL_SIZE) -> None:
         """``rpc_url`` and ``ipfs_api`` select a chain and an IPFS node (default: an auto-started Anvil and
         a temporary embedded store). Off a local devnet the public test keys are refused: give
-        ``owner_key`` (deploys the contract) and ``miner_keys`` (one per miner)."""
+        ``owner_key`` (deploys the contract) and ``miner_keys`` (one per miner).
+
+        Hold-out evaluation: give ``holdout``, a private evaluation set. The first ``aggregate`` splits it
+        (``holdout_shards`` shards of ``holdout_shard_size`` images, a final shard of ``holdout_final_size``;
+        the rest is public), seals the shards into the store and deploys a hold-out task with the contract;
+        round r is then judged on shard r (the pool, as the task's requester, reveals each key once the
+        round's commits close), and the ``eval_function`` runs on the shard. :meth:`end_task` reveals the
+        final shard and measures every block on it."""
         if kind_of(init_func) not in (INIT, None):
             raise PoflValueError("init_func must build a miner's FlexModel (decorate it with @init_server_model)")
         if number_of_miners < 1:
@@ -77,6 +91,9 @@ class PoFLBlockchainPool:
         self.flat = FlatParams(copy.deepcopy(servers[miner_ids[0]]["model"]).cpu())
         self._rpc_url, self._require_improvement, self._phase_seconds = rpc_url, require_improvement, phase_seconds
         self._owner_key, self._miner_keys = owner_key, miner_keys
+        self._holdout = (None if holdout is None else
+                         (holdout.to_labeled(), holdout_shards, holdout_shard_size, holdout_final_size))
+        self.requester: Requester | None = None
         self._devnet: Devnet | None = None
         self.store = open_store(ipfs_api, store_dir or tempfile.mkdtemp(prefix="pofl-pool-store-"))
         self._genesis_cid = publish_model(self.store, genesis, self.architecture)
@@ -123,14 +140,41 @@ class PoFLBlockchainPool:
                             require_improvement=self._require_improvement, commit_duration=self._phase_seconds,
                             reveal_duration=self._phase_seconds, validation_duration=self._phase_seconds,
                             min_committee=max(1, min(3, len(self._servers) - 1)), min_stake=MIN_STAKE_WEI)
-        self.contract, _ = PoFLContract.deploy(owner, config, self._genesis_cid, reward_pool=REWARD_POOL_WEI,
-                                               deployments_dir=None)
+        if self._holdout is None:
+            self.contract, _ = PoFLContract.deploy(owner, config, self._genesis_cid, reward_pool=REWARD_POOL_WEI,
+                                                   deployments_dir=None)
+        else:
+            self.contract = self._deploy_holdout(owner, config)
         signers = [LocalSigner(w3, k) for k in miner_keys]
         ensure_registered(self.contract, signers)
-        self._driver = RoundDriver(self.contract, self.store, self.flat, self.architecture, signers, self._strategy)
+        self._driver = RoundDriver(self.contract, self.store, self.flat, self.architecture, signers, self._strategy,
+                                   requester=self.requester)
         self.blockchain = BlockchainView(self.contract, self.store, self.architecture,
                                          list(self.flat.module.state_dict()))
         return self._driver
+
+    def _deploy_holdout(self, owner: LocalSigner, config: PoFLConfig) -> PoFLContract:
+        """Seal the hold-out set's shards into the store and deploy the task with the contract; the pool is the
+        task's requester."""
+        assert self._holdout is not None
+        data, n_shards, shard_size, final_size = self._holdout
+        plan = plan_holdout_task(owner)
+        sealed, keys = seal_task(data, n_shards, self.store, task=plan.task, shard_size=shard_size,
+                                 final_size=final_size)
+        contract, holdout, _ = deploy_holdout_task(owner, plan, sealed, config, self._genesis_cid,
+                                                   bond=HOLDOUT_BOND_WEI, pay_per_committer=MISSED_KEY_PAY_WEI,
+                                                   reward_pool=REWARD_POOL_WEI, deployments_dir=None)
+        self.requester = Requester(holdout, contract, owner, keys)
+        return contract
+
+    def end_task(self) -> list[FinalAccuracy]:
+        """Hold-out mode: end the task (the final shard's key becomes public) and return every block's
+        accuracy on the final shard beside the accuracy its round's shard recorded."""
+        if self.requester is None or self.contract is None:
+            raise PoflValueError("end_task: this pool evaluates in public (pass holdout= and aggregate first)")
+        if not self.requester.holdout.ended():
+            self.requester.end_task()
+        return final_accuracies(self.contract, self.requester.holdout, self.store) or []
 
     def _keys(self, rpc_url: str, chain_id: int) -> tuple[str, list[str]]:
         """The owner's and the miners' keys: the given ones, or the dev accounts on a local devnet."""
