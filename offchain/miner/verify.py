@@ -20,7 +20,7 @@ import torch
 from offchain.chain.pofl import ChainBlock, ClaimStatus, PoFLConfig, PoFLContract, lower_median, to_bps
 from offchain.fl.data import load_mnist
 from offchain.fl.evaluation import Evaluator
-from offchain.fl.models import ARCHITECTURES, architecture_id, build_model
+from offchain.fl.models import architecture_named, build_model
 from offchain.fl.training import FlatParams
 from offchain.store.base import ModelStore
 from offchain.store.models import fetch_untrusted
@@ -81,10 +81,6 @@ class ChainReport:
 
     def as_dict(self) -> dict:  # type: ignore[type-arg]
         return {"ok": self.ok, "verdict": self.verdict, **asdict(self)}
-
-
-def architecture_named(arch_id: bytes) -> str | None:
-    return next((name for name in ARCHITECTURES if architecture_id(name) == arch_id), None)
 
 
 def check_links(block: ChainBlock, parent: ChainBlock | None, config: PoFLConfig) -> list[Problem]:
