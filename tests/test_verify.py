@@ -107,6 +107,12 @@ def test_an_honest_chain_verifies(chain: HonestChain) -> None:
     assert all(b.measured is not None and abs(b.measured - b.claimed) < 2e-4 for b in report.blocks[1:])
     code, out = verify_cli(chain)
     assert code == 0 and "3 blocks verified: OK" in out, out
+    # public mode reports what it always did: no hold-out fields, no final report
+    assert set(report.as_dict()) == {"ok", "verdict", "contract", "architecture", "blocks", "problems"}
+    assert set(report.as_dict()["blocks"][1]) == {"height", "round", "cid", "claimed", "measured", "problems"}
+    listed = CliRunner().invoke(cli, ["blocks", "--json", "--rpc-url", chain.contract.w3.provider.endpoint_uri,
+                                      "--contract", chain.contract.address])
+    assert listed.exit_code == 0 and "final_accuracy" not in listed.output and "final" not in listed.output
 
 
 def test_tampered_bytes_in_the_store_are_a_mismatch(chain: HonestChain) -> None:

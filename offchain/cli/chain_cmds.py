@@ -23,7 +23,9 @@ from offchain.cli.types import CID, MetricsFile
 from offchain.defaults import BLOCK_REWARD_WEI, ETH, IN_PROCESS, MIN_STAKE_WEI, REWARD_POOL_WEI
 
 if TYPE_CHECKING:
+    from offchain.chain.holdout import HoldoutContract
     from offchain.chain.pofl import PoFLContract
+    from offchain.holdout.report import FinalAccuracy
 
 
 @click.command("compile")
@@ -215,30 +217,72 @@ def _info(contract: PoFLContract) -> dict[str, Any]:
 @click.command("blocks")
 @rpc_url_option(required=True)
 @contract_option()
+@store_options
 @json_option
-def blocks_cmd(rpc_url: str, address: str | None, as_json: bool) -> None:
-    """List the PoFL chain's blocks as the contract stores them."""
+def blocks_cmd(rpc_url: str, address: str | None, ipfs_api: str | None, store_dir: str, ipfs_timeout: float,
+               as_json: bool) -> None:
+    """List the PoFL chain's blocks as the contract stores them. Hold-out mode, once the task has ended: each
+    block's model measured on the final shard (from the store) and its gap (recorded minus final accuracy)."""
     from dataclasses import asdict
 
     from rich.table import Table
 
     from offchain.chain.connect import connect
+    from offchain.chain.holdout import HoldoutContract
     from offchain.chain.pofl import PoFLContract
 
-    blocks = PoFLContract.attach(connect(rpc_url), address).blocks()
+    contract = PoFLContract.attach(connect(rpc_url), address)
+    blocks = contract.blocks()
+    holdout = HoldoutContract.of(contract)
     out = output(as_json)
+    finals = _final_report(contract, holdout, ipfs_api, store_dir, ipfs_timeout) if holdout is not None else {}
+
+    def final_fields(height: int) -> dict[str, Any]:
+        record = finals.get(height)
+        return {"final_accuracy": None if record is None else record.final_accuracy,
+                "gap": None if record is None else record.gap}
+
     if as_json:
-        out.result([{**asdict(b), "cid": b.cid, "accuracy": b.accuracy, "hash": "0x" + b.block_hash.hex()}
-                    for b in blocks])
+        out.result([{**asdict(b), "cid": b.cid, "accuracy": b.accuracy, "hash": "0x" + b.block_hash.hex(),
+                     **(final_fields(b.height) if holdout else {})} for b in blocks])
         return
-    table = Table(title="PoFL blocks")
-    for col in ("height", "round", "miner", "accuracy", "CID", "hash", "parent"):
+    table = Table(title="PoFL blocks" + (" (hold-out task: accuracy on its round's shard)" if holdout else ""))
+    for col in ("height", "round", "miner", "accuracy", *(("final", "gap") if holdout else ()), "CID", "hash",
+                "parent"):
         table.add_column(col)
     for b in blocks:
+        final = final_fields(b.height)
         table.add_row(str(b.height), str(b.round), b.miner[:10] + "…",
-                      "genesis" if b.height == 0 else f"{b.accuracy:.4f}", b.cid,
-                      "0x" + b.block_hash.hex()[:10] + "…", "0x" + b.parent_hash.hex()[:10] + "…")
+                      "genesis" if b.height == 0 else f"{b.accuracy:.4f}",
+                      *((_fraction(final["final_accuracy"]), _fraction(final["gap"], "+")) if holdout else ()),
+                      b.cid, "0x" + b.block_hash.hex()[:10] + "…", "0x" + b.parent_hash.hex()[:10] + "…")
     out.table(table)
+
+
+def _fraction(value: float | None, sign: str = "") -> str:
+    return "-" if value is None else f"{value:{sign}.4f}"
+
+
+def _final_report(contract: PoFLContract, holdout: HoldoutContract, ipfs_api: str | None, store_dir: str,
+                  ipfs_timeout: float) -> dict[int, FinalAccuracy]:
+    """Hold-out mode: each block's record on the final shard by height; empty (and a note) before the task
+    ended or when the final shard does not open (`pofl verify` reports that as a problem)."""
+    from offchain.holdout.report import FinalShardError, final_accuracies
+    from offchain.store.base import StoreUnavailable
+
+    out = output()
+    if not holdout.ended():
+        out.note("the hold-out task has not ended: final-shard accuracies appear once the requester ends it")
+        return {}
+    try:
+        records = final_accuracies(contract, holdout, open_checked_store(ipfs_api, store_dir, ipfs_timeout)) or []
+    except (FinalShardError, StoreUnavailable) as exc:
+        out.warn(f"no final-shard accuracies: {exc} (`pofl verify` checks the final shard)")
+        return {}
+    for r in records:
+        if r.error:
+            out.warn(f"block {r.height}: no final-shard accuracy: {r.error}")
+    return {r.height: r for r in records}
 
 
 @click.command("verify")
@@ -249,7 +293,9 @@ def blocks_cmd(rpc_url: str, address: str | None, as_json: bool) -> None:
 def verify_cmd(rpc_url: str, address: str | None, ipfs_api: str | None, store_dir: str, ipfs_timeout: float,
                as_json: bool) -> None:
     """Replay the chain: every block's model by CID, its integrity, parent links and accuracy. Exit 1 unless
-    every block checks out (verdict OK; UNAVAILABLE when models could not be had; MISMATCH when one is wrong)."""
+    every block checks out (verdict OK; UNAVAILABLE when models could not be had; MISMATCH when one is wrong).
+    Hold-out mode: each block is measured on its round's shard (opened with the key the chain recorded) and
+    its parent on the same shard; once the task has ended, every block on the final shard too."""
     from offchain.chain.connect import connect
     from offchain.chain.pofl import PoFLContract
     from offchain.miner.verify import verify_chain
@@ -259,11 +305,20 @@ def verify_cmd(rpc_url: str, address: str | None, ipfs_api: str | None, store_di
 
     def human() -> None:
         for b in report.blocks:
-            measured = "-" if b.measured is None else f"{b.measured:.4f}"
+            measured = _fraction(b.measured)
             recorded = "- (genesis, not scored)" if b.height == 0 else f"{b.claimed:.4f}"
+            if report.holdout and b.height:
+                measured += (f" on round {b.round}'s shard, parent {_fraction(b.parent_measured)} on it (the chain's "
+                             f"median: {_fraction(b.parent_median)})")
             status = "ok" if not b.problems else "; ".join(str(p) for p in b.problems)
             click.echo(f"block {b.height} (round {b.round}) {b.cid}: recorded {recorded}, measured {measured}: "
                        f"{status}")
+        for f in report.final or []:
+            click.echo(f"final shard: block {f.height}: recorded {_fraction(f.selection_accuracy)}, final "
+                       f"{_fraction(f.final_accuracy)}, gap {_fraction(f.gap, '+')}" + (f" ({f.error})" if f.error
+                                                                                         else ""))
+        if report.holdout and report.final is None and not report.problems:
+            click.echo("the hold-out task has not ended: no final-shard report yet")
         for problem in report.problems:
             click.echo(f"chain: {problem}")
         click.echo(f"{len(report.blocks)} blocks verified: {report.verdict}")

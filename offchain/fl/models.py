@@ -68,6 +68,11 @@ def architecture_id(name: str) -> bytes:
     return hashlib.sha256(json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()).digest()
 
 
+def architecture_named(arch_id: bytes) -> str | None:
+    """The registered architecture whose :func:`architecture_id` is ``arch_id`` (as a contract records it), or None."""
+    return next((name for name in ARCHITECTURES if architecture_id(name) == arch_id), None)
+
+
 def register_architecture(name: str, factory: Callable[[], nn.Module]) -> str:
     """Make a user's architecture known by ``name`` (for ids, safe loading and verification)."""
     existing = ARCHITECTURES.get(name)

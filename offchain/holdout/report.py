@@ -1,0 +1,137 @@
+"""What a hold-out task's shards say about a chain's blocks: shards opened with the keys the chain
+recorded, and the final held-out report.
+
+Every block after genesis was judged on the selection shard of its round: its recorded accuracy is
+the committee's median on that shard. Once the requester ends the task, the final shard's key is
+public and every block's model is measured on the final shard, which no round ever saw. A block's
+*gap* is its recorded (selection-shard) accuracy minus its final-shard accuracy: how much selection
+on a small shard over-estimated it.
+
+:func:`final_accuracies` is the report ``pofl blocks`` prints; ``pofl verify`` builds the same
+records (:meth:`FinalAccuracy.of`) in its own pass over the models, and checks that the shards open.
+Nothing a shard or a model points at raises here, except :class:`FinalShardError` for a final shard
+that does not open; what cannot be had is told apart from what is bad (``unavailable``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+
+from offchain.errors import PoflValueError
+from offchain.fl.data import LabeledImages
+from offchain.fl.evaluation import Evaluator
+from offchain.fl.models import architecture_named, build_model
+from offchain.fl.training import FlatParams
+from offchain.holdout.sealing import FINAL_INDEX
+from offchain.holdout.task import open_shard
+from offchain.store.base import ModelStore
+from offchain.store.models import Untrusted, fetch_untrusted, read_untrusted
+
+if TYPE_CHECKING:
+    from offchain.chain.holdout import HoldoutContract, OnChainShard
+    from offchain.chain.pofl import ChainBlock, PoFLContract
+
+
+@dataclass(frozen=True)
+class FinalAccuracy:
+    """One block measured on the task's final shard."""
+
+    height: int
+    round: int
+    cid: str
+    selection_accuracy: float | None  # recorded: the committee's median on its round's shard; None for genesis
+    final_accuracy: float | None  # measured on the final shard; None when the model could not be had or read
+    gap: float | None  # selection_accuracy - final_accuracy, when both are known
+    error: str = ""  # why final_accuracy is None
+
+    @classmethod
+    def of(cls, block: ChainBlock, final_accuracy: float | None, error: str = "") -> FinalAccuracy:
+        selection = None if block.height == 0 else block.accuracy
+        gap = None if selection is None or final_accuracy is None else selection - final_accuracy
+        return cls(block.height, block.round, block.cid, selection, final_accuracy, gap, error)
+
+
+class FinalShardError(PoflValueError):
+    """The task has ended but its final shard does not open (``unavailable``: the store does not have it)."""
+
+    def __init__(self, message: str, *, unavailable: bool = False) -> None:
+        super().__init__(message)
+        self.unavailable = unavailable
+
+
+def open_recorded_shard(holdout: HoldoutContract, store: ModelStore, shard: OnChainShard, index: int, name: str,
+                        ) -> Untrusted[LabeledImages]:
+    """Shard ``index`` as the chain records it (CID, key hash, revealed key), fetched, decrypted and parsed;
+    anything wrong with it is reported, prefixed by ``name`` and its CID, never raised."""
+    where = f"{name} (CID {shard.cid})"
+    key = shard.key
+    if key is None:
+        return Untrusted(None, f"{where}: its key was never revealed on chain")
+    opened = read_untrusted(lambda: open_shard(store, shard.cid, key, shard.key_hash, task=holdout.task_id(),
+                                               index=index))
+    return opened if opened.value is not None else Untrusted(None, f"{where}: {opened.error}", opened.unavailable)
+
+
+def open_round_shard(holdout: HoldoutContract, store: ModelStore, round_id: int) -> Untrusted[LabeledImages]:
+    """The selection shard that judged ``round_id`` (index ``round_id - 1``), opened with its recorded key."""
+    shard = holdout.shard_for_round(round_id)
+    if shard is None:
+        return Untrusted(None, f"no shard of the task judges round {round_id}")
+    return open_recorded_shard(holdout, store, shard, round_id - 1, f"round {round_id}'s shard {round_id - 1}")
+
+
+def open_final_shard(holdout: HoldoutContract, store: ModelStore) -> LabeledImages | None:
+    """The final shard once the task has ended, None before; :class:`FinalShardError` if it does not open."""
+    if not holdout.ended():
+        return None
+    opened = open_recorded_shard(holdout, store, holdout.final_shard(), FINAL_INDEX, "the final shard")
+    if opened.value is None:
+        raise FinalShardError(opened.error, unavailable=opened.unavailable)
+    return opened.value
+
+
+def fetch_params(store: ModelStore, cid: str, flat: FlatParams, architecture: str,
+                 device: torch.device) -> Untrusted[torch.Tensor]:
+    """The flat parameters of the model under ``cid`` on ``device``, or why there are none (never raises)."""
+    fetched = fetch_untrusted(store, cid, architecture)
+    if fetched.state is None:
+        return Untrusted(None, fetched.error, fetched.unavailable)
+    return Untrusted(flat.flatten(fetched.state).to(device))
+
+
+def final_accuracies(contract: PoFLContract, holdout: HoldoutContract, store: ModelStore,
+                     device: torch.device | None = None) -> list[FinalAccuracy] | None:
+    """Every block of ``contract`` (genesis included) measured on ``holdout``'s final shard.
+
+    Parameters:
+        contract: the consensus whose blocks are measured (its configuration names the architecture).
+        holdout: its hold-out task (:meth:`HoldoutContract.of`).
+        store: where the sealed final shard and the models are.
+        device: where to measure (default: CPU).
+    Returns:
+        one :class:`FinalAccuracy` per block, in height order; None while the task has not ended. A model
+        that cannot be had or read has ``final_accuracy`` None and its ``error``.
+    Raises:
+        FinalShardError: the task has ended but its final shard does not open (a key that does not match its
+            hash, a ciphertext that does not decrypt or parse, or a store that does not have it).
+        PoflValueError: the contract's architecture id is not a known architecture.
+    """
+    final = open_final_shard(holdout, store)
+    if final is None:
+        return None
+    config = contract.config()
+    architecture = architecture_named(config.architecture_id)
+    if architecture is None:
+        raise PoflValueError(f"unknown architecture id {config.architecture_id.hex()}: cannot measure the models")
+    device = device or torch.device("cpu")
+    flat = FlatParams(build_model(architecture).to(device))
+    evaluator = Evaluator(final, flat, architecture, device)
+    records = []
+    for block in contract.blocks():
+        params = fetch_params(store, block.cid, flat, architecture, device)
+        records.append(FinalAccuracy.of(block, None if params.value is None else evaluator.accuracy(params.value),
+                                        params.error))
+    return records
