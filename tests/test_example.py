@@ -49,7 +49,7 @@ def test_the_example_in_holdout_mode_judges_rounds_on_shards_and_reports_the_fin
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     example = load_example()
-    pool = example.main(["--target", "0.5", "--max-rounds", "4", "--miners", "4", "--holdout"])
+    pool = example.main(["--target", "0.3", "--max-rounds", "6", "--miners", "4", "--holdout"])
     try:
         holdout = pool.requester.holdout
         assert pool.contract.holdout_address() == holdout.address and holdout.ended()
@@ -74,6 +74,12 @@ def test_the_example_caps_its_rounds(tmp_path: Path, monkeypatch: pytest.MonkeyP
         genesis = pool.blockchain.get_last_block()
         assert genesis.height == 0
         assert pool.contract.current_round() == 3  # two rounds ran, both failed
+        # each round claims the model its clients trained in that round: none re-commits the model of a
+        # failed round before the notebook's next round has trained (a digest would be revealed twice)
+        assert pool.contract.events("DigestReused") == []
+        revealed = [{e["args"]["digest"] for e in pool.contract.events("Revealed") if e["args"]["round"] == r}
+                    for r in (1, 2)]
+        assert len(revealed[0]) == len(revealed[1]) == 3 and not revealed[0] & revealed[1]
         # flexBlock's block: hex hashes, the chain's timestamp, the model's weights in the model's order
         assert genesis.hash == "0x" + pool.contract.latest_block().block_hash.hex() and len(genesis.hash) == 66
         assert genesis.previous_hash == "0x" + "00" * 32

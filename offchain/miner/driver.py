@@ -262,7 +262,11 @@ class RoundDriver:
         watch = log_.watch if log_ else Stopwatch()
         with watch("chain"):
             view = self._view()
-        self._track_round(view)
+        if self._track_round(view):
+            # a round just ended: its record is out before anything of the next round is done, so a caller
+            # that steps round by round (run_round: the notebook pool trains its clients between calls) acts on
+            # the new round only in its next call, with what it has prepared for it
+            return True
         if self.requester is not None:
             self.requester.observe(view.round, view.phase, view.key_revealed)
         now = time.monotonic()
@@ -314,11 +318,14 @@ class RoundDriver:
 
     # ------------------------------------------------------------------ round bookkeeping
 
-    def _track_round(self, view: ChainView) -> None:
+    def _track_round(self, view: ChainView) -> bool:
+        """Open the log of a round seen for the first time; True if that concluded the one before."""
+        concluded = False
         if self._log is not None and view.round > self._log.round:
             self._conclude(self._log, view.head)
             self._log = None
             self._forget_before(view.round)
+            concluded = True
         if self._log is None:
             opened_here = bool(self.records)  # this driver saw the round open: no claim of ours is in it yet
             self._log = _RoundLog(view.round, self.contract.w3.eth.block_number)
@@ -327,6 +334,7 @@ class RoundDriver:
                 if opened_here and view.phase == Phase.COMMIT:
                     m.memory.committed.setdefault(view.round, False)
                     m.memory.revealed.setdefault(view.round, False)
+        return concluded
 
     def _forget_before(self, round_id: int) -> None:
         """Drop what only concerned rounds before ``round_id`` (a long-running miner keeps no history)."""
