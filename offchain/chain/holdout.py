@@ -61,6 +61,9 @@ class HoldoutContract:
         self.address: str = contract.address
         self.errors = ErrorDecoder.from_artifacts([load_artifact(HOLDOUT_CONTRACT), load_artifact(CONTRACT_NAME)],
                                                   ENUMS)
+        self._task: bytes | None = None
+        self._count = 0  # shards known to exist (they are only ever appended)
+        self._revealed: dict[int, OnChainShard] = {}  # shards whose key is public never change again
 
     @classmethod
     def attach(cls, w3: Web3, address: str, deployments_dir: Path = DEPLOYMENTS_DIR) -> HoldoutContract:
@@ -82,7 +85,9 @@ class HoldoutContract:
 
     def task_id(self) -> bytes:
         """The 32-byte id bound into every ciphertext of this task."""
-        return task_id(self.w3.eth.chain_id, self.address)
+        if self._task is None:
+            self._task = task_id(self.w3.eth.chain_id, self.address)
+        return self._task
 
     def requester(self) -> str:
         return str(self._view("requester"))
@@ -91,15 +96,25 @@ class HoldoutContract:
         return str(self._view("consensus"))
 
     def shard_count(self) -> int:
-        return int(self._view("shardCount"))
+        self._count = int(self._view("shardCount"))
+        return self._count
 
     def shard_at(self, index: int) -> OnChainShard:
         """Selection shard ``index`` (it judges round ``index + 1``)."""
-        return _shard(self._view("shardAt", index))
+        if index in self._revealed:
+            return self._revealed[index]
+        shard = _shard(self._view("shardAt", index))
+        if shard.key is not None:
+            self._revealed[index] = shard
+        return shard
 
     def shard_for_round(self, round_id: int) -> OnChainShard | None:
         """The shard judging ``round_id``, None if there is none."""
-        return self.shard_at(round_id - 1) if 1 <= round_id <= self.shard_count() else None
+        if round_id < 1:
+            return None
+        if round_id > self._count and round_id > self.shard_count():
+            return None
+        return self.shard_at(round_id - 1)
 
     def final_shard(self) -> OnChainShard:
         return _shard(self._view("finalShard"))

@@ -103,6 +103,22 @@ def seal_task(data: LabeledImages, n_shards: int, store: ModelStore, *, task: by
     return seal_split(split, store, task)
 
 
+def fetch_sealed(store: ModelStore, cid: str) -> bytes:
+    """The sealed bytes stored at ``cid`` (public from the task's deployment: a miner may fetch them before
+    the key is revealed); ``UnsealFailed`` if they are larger than any sealed shard can be."""
+    sealed = store.get(cid)
+    if len(sealed) > MAX_SEALED_BYTES:
+        raise UnsealFailed(f"sealed shard at {cid} is {len(sealed)} bytes, over the {MAX_SEALED_BYTES}-byte limit")
+    return sealed
+
+
+def unseal_shard(sealed: bytes, key: bytes, expected_hash: bytes, *, task: bytes, index: int) -> LabeledImages:
+    """Shard ``index`` of ``task`` from its sealed bytes and a revealed ``key`` (checked against
+    ``expected_hash`` first). Raises ``KeyMismatch``, ``UnsealFailed`` or ``ShardFormatError``."""
+    check_key(key, expected_hash)
+    return shard_from_bytes(unseal(sealed, key, expected_hash, task, index))
+
+
 def open_shard(store: ModelStore, cid: str, key: bytes, expected_hash: bytes, *, task: bytes, index: int,
                ) -> LabeledImages:
     """The shard ``index`` of ``task`` stored sealed at ``cid``, opened with a revealed ``key``.
@@ -112,7 +128,4 @@ def open_shard(store: ModelStore, cid: str, key: bytes, expected_hash: bytes, *,
     ``ShardFormatError`` (all ``PoflValueError``) for a bad key, ciphertext or shard.
     """
     check_key(key, expected_hash)
-    sealed = store.get(cid)
-    if len(sealed) > MAX_SEALED_BYTES:
-        raise UnsealFailed(f"sealed shard at {cid} is {len(sealed)} bytes, over the {MAX_SEALED_BYTES}-byte limit")
-    return shard_from_bytes(unseal(sealed, key, expected_hash, task, index))
+    return unseal_shard(fetch_sealed(store, cid), key, expected_hash, task=task, index=index)

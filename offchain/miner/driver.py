@@ -24,7 +24,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,7 +44,7 @@ from offchain.errors import PoflConnectionError, PoflRuntimeError, PoflValueErro
 from offchain.fl.data import LabeledImages
 from offchain.fl.training import FlatParams
 from offchain.holdout.requester import Requester
-from offchain.holdout.task import open_shard
+from offchain.holdout.task import fetch_sealed, unseal_shard
 from offchain.miner.claims import ClaimPolicy, HeldModel, HonestClaims
 from offchain.miner.metrics import RoundRecord
 from offchain.miner.protocol import (
@@ -205,6 +205,7 @@ class RoundDriver:
         self._failing_since: float | None = None
         self._shards: dict[int, LabeledImages | None] = {}  # hold-out mode: round -> its opened shard (None: unusable)
         self._ready: set[int] = set()  # hold-out mode: rounds a shard judges
+        self._sealed: dict[int, Future[bytes]] = {}  # hold-out mode: round -> its sealed shard, fetched early
         self._told_no_shard: set[int] = set()
         self._head: tuple[str, torch.Tensor] | None = None  # the head block's CID and model (the parent in a vote)
 
@@ -329,6 +330,7 @@ class RoundDriver:
         if self._log is None:
             opened_here = bool(self.records)  # this driver saw the round open: no claim of ours is in it yet
             self._log = _RoundLog(view.round, self.contract.w3.eth.block_number)
+            self._prefetch_shard(view.round)
             for m in self.miners:
                 m.copies.clear()
                 if opened_here and view.phase == Phase.COMMIT:
@@ -342,6 +344,8 @@ class RoundDriver:
         self._committees = {k: v for k, v in self._committees.items() if k[0] >= round_id}
         self._shards = {k: v for k, v in self._shards.items() if k >= round_id}
         self._ready = {r for r in self._ready if r >= round_id}
+        for r in [r for r in self._sealed if r < round_id]:
+            self._sealed.pop(r).cancel()
         self._told_no_shard = {r for r in self._told_no_shard if r >= round_id}
         for m in self.miners:
             mem = m.memory
@@ -605,14 +609,24 @@ class RoundDriver:
             if shard is None or shard.key is None:
                 return None  # not public yet: look again later
             try:
-                future = self._fetcher.submit(open_shard, self.store, shard.cid, shard.key, shard.key_hash,
-                                              task=self.holdout.task_id(), index=round_id - 1)
-                self._shards[round_id] = future.result(timeout=self.fetch_timeout_s)
+                future = self._sealed.pop(round_id, None) or self._fetcher.submit(fetch_sealed, self.store, shard.cid)
+                self._shards[round_id] = unseal_shard(future.result(timeout=self.fetch_timeout_s), shard.key,
+                                                      shard.key_hash, task=self.holdout.task_id(),
+                                                      index=round_id - 1)
             except (PoflValueError, StoreError, FutureTimeout, *TRANSIENT_ERRORS) as exc:
                 log.error("round %d's shard %s cannot be opened (%s: %s): every model measures 0 on it",
                           round_id, shard.cid, exc.__class__.__name__, str(exc)[:300])
                 self._shards[round_id] = None
         return self._shards[round_id]
+
+    def _prefetch_shard(self, round_id: int) -> None:
+        """Hold-out mode: start fetching ``round_id``'s sealed shard now (its bytes are public from the task's
+        deployment), so that only decryption is left when the key is revealed."""
+        if self.holdout is None or round_id in self._sealed:
+            return
+        shard = self.holdout.shard_for_round(round_id)
+        if shard is not None:
+            self._sealed[round_id] = self._fetcher.submit(fetch_sealed, self.store, shard.cid)
 
     def _measure_claims_on_shard(self, r: int, miners: list[LocalMiner]) -> None:
         """Hold-out mode: each revealing miner measures its committed model on the round's shard and claims
