@@ -54,6 +54,14 @@ import {IPoFLHoldout, IPoFLHoldoutHooks} from "./IPoFLHoldout.sol";
 ///   activity counters (`_openRound` shifts them by one round).
 /// - Configuration: owner changes go to `nextConfig()` and are copied into the round's snapshot when the next
 ///   round opens. Ownership is two-step (OpenZeppelin Ownable2Step).
+/// - Hold-out mode (a `PoFLHoldout` task named at deployment, which names this contract back): round r is judged
+///   on the task's shard r - 1. Commitments bind the model only (accuracy 0): nothing can be measured before
+///   the shard's key is public. The task reveals the key only once the commits have closed (`onKeyRevealed`,
+///   which opens a full reveal window); reveals before it are refused. Claims need only reach the threshold
+///   at reveal; "must beat the parent" compares the medians of the seats' candidate and parent measurements
+///   on the same shard (`voteOnShard`, `ParentMeasured`). A key missing when the reveal window ends fails the
+///   round (`KeyMissing`): no bond is forfeited and the task pays the committers from the requester's bond.
+///   Commits are refused while no shard judges the round (`PoFLNoShard`).
 /// - Gas: commit, reveal and vote are O(1); loops over the round's committers (at most MAX_MINERS) run only in
 ///   `finalize`, in drawing a committee and in the rare reveal that takes a copied digest back. Per-round bitmaps
 ///   keep a sentinel bit so that no round action writes a zero slot.
