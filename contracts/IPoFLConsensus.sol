@@ -27,12 +27,13 @@ interface IPoFLConsensus {
 
     /// @notice Where a miner's claim of the current (or its last) round stands.
     /// @dev A report "agrees" with a claim when it is at least the claim minus the tolerance.
-    /// `Accepted`: at least 2/3 of the reports agree and their (lower) median reaches the threshold and improves
-    /// on the chain; `Rejected`: at least 2/3 of the reports do not agree (the claimant is slashed); `NoQuorum`:
-    /// too few seats reported by the deadline (no slash, the next-best claim is validated); `Unimproved`: 2/3
-    /// agree, but the median does not reach the threshold or beat the head block; `Disputed`: neither side has
-    /// 2/3 of the reports (no slash, no penalty, no block from this claim, and the round's search for a block
-    /// ends, so no lower claim can profit from a dispute).
+    /// `Accepted`: at least 2/3 of the reports agree, 2/3 lie within the tolerance of their (lower) median, and
+    /// the median reaches the threshold and beats the parent; `Rejected`: at least 2/3 of the reports do not
+    /// agree (the claimant is slashed); `NoQuorum`: too few seats reported by the deadline (no slash, the
+    /// next-best claim is validated); `Unimproved`: decided, but the median does not reach the threshold or
+    /// beat the parent; `Disputed`: neither side has 2/3 of the reports, or no 2/3 of them agree with the median
+    /// (no slash, no penalty, no block from this claim, and the round's search for a block ends, so no lower
+    /// claim can profit from a dispute).
     enum ClaimStatus {
         None,
         Committed,
@@ -392,11 +393,12 @@ interface IPoFLConsensus {
     /// wait for the requester's `KeyRevealed`.
     error PoFLShardKeyPending(uint64 round);
 
-    /// @notice Hold-out mode: validators report the parent's accuracy on the shard too: call `voteOnShard`.
-    error PoFLParentReportRequired();
-
     /// @notice Only the hold-out task may call this (`caller` is not it).
     error PoFLNotHoldout(address caller);
+
+    /// @notice Hold-out mode: the round has `commits` commitments, fewer than the `needed` a committee needs, so
+    /// no shard is spent on it (its key is not taken; the round ends without a block and without a payment).
+    error PoFLTooFewCommits(uint256 commits, uint256 needed);
 
     /// @notice The call needs a non-zero `msg.value`.
     error PoFLZeroValue();

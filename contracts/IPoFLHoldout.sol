@@ -6,11 +6,13 @@ import {IPoFLConsensus} from "./IPoFLConsensus.sol";
 /// @title IPoFLHoldout: a requester's committed, encrypted evaluation shards for one PoFL task
 /// @notice The requester splits a private evaluation set into shards, encrypts each under its own random key
 /// (AES-256-GCM), pins the ciphertexts and records here each shard's CID digest and the keccak256 of its key.
-/// Round r of the task's consensus is judged on shard r - 1; its key is accepted only once round r's commits
-/// have closed (so no committed model can have seen the shard) and only if it hashes to the record. A key not
-/// revealed by the end of the reveal window fails the round and pays each committer `payPerCommitter` from the
-/// requester's bond. A final shard, revealed when the requester ends the task, measures every block on data no
-/// round ever saw.
+/// Shards are used in order, one per round whose key is revealed: a round's key is accepted only once its
+/// commits have closed (so no committed model can have seen the shard), only if the round has enough
+/// commitments for a committee (so no lone committer spends a shard), and only if it hashes to the record. A
+/// key not revealed by the end of the reveal window fails the round and pays each committer `payPerCommitter`
+/// from the requester's bond; that shard stays private and judges a later round. A final shard, revealed when
+/// the requester ends the task (never while a round takes commitments), measures every block on data no round
+/// ever saw.
 interface IPoFLHoldout {
     /// @notice One sealed shard as recorded.
     /// @param digest the sha2-256 digest of the ciphertext's CID
@@ -28,7 +30,7 @@ interface IPoFLHoldout {
     event ShardsAppended(uint256 first, uint256 count);
 
     /// @notice The key of shard `index`, which judges `round`, was revealed (and checked against its hash).
-    event KeyRevealed(uint64 indexed round, uint256 index, bytes32 key);
+    event KeyRevealed(uint64 indexed round, uint256 indexed index, bytes32 key);
 
     /// @notice `round`'s key was missing at its deadline: `committers` were each credited `amount` of the bond.
     event MissedKeyPaid(uint64 indexed round, uint256 committers, uint256 amount);
@@ -49,8 +51,12 @@ interface IPoFLHoldout {
     /// @notice Shard lists are empty, of different lengths, or hold a zero digest or key hash.
     error PoFLHoldoutBadShards();
 
-    /// @notice No shard judges `round` (the task has `shards` shards, or has ended): append shards first.
-    error PoFLHoldoutNoShard(uint64 round, uint256 shards);
+    /// @notice Shard `index` does not exist (the task has `shards` shards): append shards first.
+    error PoFLHoldoutNoShard(uint256 index, uint256 shards);
+
+    /// @notice The current round `round` has commitments and is still taking them: ending the task now would
+    /// publish the final shard to miners that may still commit. End it once the round's commits have closed.
+    error PoFLHoldoutCommitsOpen(uint64 round);
 
     /// @notice The key does not hash to shard `index`'s recorded key hash: reveal the key from the key file.
     error PoFLHoldoutWrongKey(uint256 index);
@@ -71,8 +77,8 @@ interface IPoFLHoldout {
     /// @notice The consensus contract this task judges (fixed at deployment).
     function consensus() external view returns (address);
 
-    /// @notice Whether a shard judges `round` and the task takes commitments for it.
-    function shardAvailable(uint64 round) external view returns (bool);
+    /// @notice Whether shard `index` exists and the task (not ended) takes commitments to be judged on it.
+    function shardAvailable(uint256 index) external view returns (bool);
 
     /// @notice Called by the consensus when `round`'s key was not revealed in time: credits each committer.
     function payMissedKey(uint64 round, address[] calldata committers) external;
@@ -80,8 +86,13 @@ interface IPoFLHoldout {
 
 /// @title IPoFLHoldoutHooks: what a hold-out task calls on its consensus contract
 interface IPoFLHoldoutHooks {
-    /// @notice `round`'s shard key was revealed: the consensus opens the reveal window (commits must be closed).
-    function onKeyRevealed(uint64 round) external;
+    /// @notice `round`'s shard key is being revealed: the consensus opens the reveal window and returns the index
+    /// of the shard the round gets (the next unused one). It reverts unless `round` is current, its commits have
+    /// closed, its key is not revealed yet and it has enough commitments for a committee.
+    function onKeyRevealed(uint64 round) external returns (uint256 index);
+
+    /// @notice Shards whose key has been revealed: the current round gets this index when its key is.
+    function shardsUsed() external view returns (uint256);
 
     /// @notice The round now open.
     function currentRound() external view returns (uint64);

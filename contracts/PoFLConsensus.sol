@@ -38,17 +38,21 @@ import {IPoFLHoldout, IPoFLHoldoutHooks} from "./IPoFLHoldout.sol";
 ///   header proof of it, OpenZeppelin's BlockHeader, is the upgrade path); use a larger lookahead where block
 ///   producers may also mine here. If nobody draws within 256 blocks, a new seed block is fixed ahead.
 /// - Decision: two thirds decide, the median is recorded. A report "agrees" when it is at least the claim minus
-///   the tolerance. At least 2/3 of the reports agreeing accepts the claim at the lower median of the reports
-///   (an agreeing report); at least 2/3 disagreeing rejects it (whole stake slashed); anything in between is a
-///   dispute: nobody is slashed or penalized, the claim makes no block and the round's search ends (a lower
-///   claim cannot profit from an honest claim that a large minority measured low). Reports further than the
-///   tolerance from the median of a decided claim cost their reporters a penalty. With >= 2/3 honest seats and
-///   quorumBps <= 6666 the honest seats alone reach the quorum and are 2/3 of the reports, so they decide and
-///   the median is an honest measurement: a coalition below 1/3 of the seats cannot fake, reject or stall a
-///   block. A coalition below 2/3 (half a committee, or a majority of it) can neither slash an honest claim nor
-///   have a false one accepted by misreporting: the most it can do is a dispute, which wins it nothing.
+///   the tolerance. At least 2/3 of the reports agreeing, and 2/3 within the tolerance of their lower median
+///   (so that the median is a measurement, not a coalition's number), accepts the claim at that median; at
+///   least 2/3 disagreeing rejects it (whole stake slashed); anything else is a dispute: nobody is slashed or
+///   penalized, the claim makes no block and the round's search ends (no lower claim profits from it).
+///   Misreports are penalized only where 2/3 of the reports lie within the tolerance of the median. A seat
+///   that withholds its report forfeits a bond, sits no more this round and its own claim becomes ineligible
+///   (silence cannot steer the block to its claim). With >= 2/3 honest seats and quorumBps <= 6666 the honest
+///   seats alone reach the quorum and are 2/3 of the reports, so they decide and the median is an honest
+///   measurement: a coalition below 1/3 of the seats cannot fake, reject or stall a block. A coalition below
+///   2/3 that reports falsely can neither slash an honest claim, nor have a false one accepted or recorded,
+///   nor have honest seats penalized: the most it can do is a dispute. (One at or above 1/3 can still stall a
+///   round by withholding reports, at a bond a seat; without a quorum the next-best claim is validated.)
 /// - Accounting: penalties go to the reward pool; miners under `minStake` are evicted when their round closes
-///   (the rest of their stake is credited to them); ETH held = totalStaked + rewardPool + totalPendingRewards.
+///   (the rest of their stake is credited to them); ETH held >= totalStaked + rewardPool + totalPendingRewards
+///   (equal unless someone force-feeds the contract with SELFDESTRUCT: that surplus is nobody's).
 /// - Activity: a miner is active while it committed (or joined) in this round or the previous one; only active
 ///   miners count for early phase ends and for the MAX_MINERS cap. `_setLastRound` is the only writer of the
 ///   activity counters (`_openRound` shifts them by one round).
@@ -56,12 +60,14 @@ import {IPoFLHoldout, IPoFLHoldoutHooks} from "./IPoFLHoldout.sol";
 ///   round opens. Ownership is two-step (OpenZeppelin Ownable2Step).
 /// - Hold-out mode (a `PoFLHoldout` task named at deployment, which names this contract back): round r is judged
 ///   on the task's shard r - 1. Commitments bind the model only (accuracy 0): nothing can be measured before
-///   the shard's key is public. The task reveals the key only once the commits have closed (`onKeyRevealed`,
-///   which opens a full reveal window); reveals before it are refused. Claims need only reach the threshold
-///   at reveal; "must beat the parent" compares the medians of the seats' candidate and parent measurements
-///   on the same shard (`voteOnShard`, `ParentMeasured`). A key missing when the reveal window ends fails the
-///   round (`KeyMissing`): no bond is forfeited and the task pays the committers from the requester's bond.
-///   Commits are refused while no shard judges the round (`PoFLNoShard`).
+///   the shard's key is public. The task reveals the key only once the commits have closed and only for a
+///   round with enough commitments for a committee (`onKeyRevealed`, which hands out shards in order and opens
+///   a full reveal window); reveals before it are refused. Claims need only reach the threshold at reveal;
+///   "must beat the parent" needs 2/3 of the seats to measure the candidate above the parent on the same shard
+///   (`voteOnShard`; `ParentMeasured` reports the parent's median). A key missing when the reveal window ends
+///   fails the round (`KeyMissing`): no bond is forfeited, the task pays the committers from the requester's
+///   bond and the shard, still sealed, judges a later round; a round with too few commitments for a committee
+///   ends without a key, a payment or a shard. Commits are refused while no shard is left (`PoFLNoShard`).
 /// - Gas: commit, reveal and vote are O(1); loops over the round's committers (at most MAX_MINERS) run only in
 ///   `finalize`, in drawing a committee and in the rare reveal that takes a copied digest back. Per-round bitmaps
 ///   keep a sentinel bit so that no round action writes a zero slot.
@@ -191,6 +197,7 @@ contract PoFLConsensus is IPoFLConsensus, IPoFLHoldoutHooks, Ownable2Step, Reent
     RoundExtra private _extra;
     uint256 private _seatBits; // SENTINEL | 1 << position of every seat of the current committee
     uint256 private _excludedBits; // SENTINEL | positions that may no longer sit this round
+    uint256 private _shardsUsed; // hold-out mode: shards whose key was revealed (the next round gets this index)
     bytes32 private _seed;
     address[MAX_MINERS] private _pool; // commit position -> miner, this round (positions 0..commits-1)
 
@@ -327,7 +334,7 @@ function commit(uint64 round, bytes32 commitment) external {
         if (!m.registered) revert PoFLNotAMiner(msg.sender);
         RoundState storage s = _currentRound(round, Phase.Commit);
         if (address(_holdout) != address(0) && !s.shardReady) {
-            if (!_holdout.shardAvailable(round)) revert PoFLNoShard(round);
+            if (!_holdout.shardAvailable(_shardsUsed)) revert PoFLNoShard(round);
             s.shardReady = true;
         }
         if (m.lastRound == round) {
@@ -414,7 +421,6 @@ function reveal(uint64 round, bytes32 digest, CidKind cidKind, uint16 accuracyBp
     /// @dev Only seats of the drawn committee report; the first report after the seed block is mined may draw
     /// the committee. Validation ends early once every seat has reported.
 function vote(uint64 round, uint16 attempt, uint16 measuredBps) external {
-        if (address(_holdout) != address(0)) revert PoFLParentReportRequired();
         _vote(round, attempt, measuredBps, 0);
     }
 
@@ -432,11 +438,20 @@ function vote(uint64 round, uint16 attempt, uint16 measuredBps) external {
     /// @inheritdoc IPoFLHoldoutHooks
     /// @dev Only the hold-out task, and only once the round's commits have closed: the reveal window (a full
     /// `revealDuration`) starts now.
-    function onKeyRevealed(uint64 round) external {
+    function onKeyRevealed(uint64 round) external returns (uint256 index) {
         if (msg.sender != address(_holdout)) revert PoFLNotHoldout(msg.sender);
         RoundState storage s = _currentRound(round, Phase.Reveal);
+        if (s.keyRevealed) revert IPoFLHoldout.PoFLHoldoutKeyAlreadyRevealed(_shardsUsed - 1);
+        if (s.commits <= _params.minCommittee) revert PoFLTooFewCommits(s.commits, _params.minCommittee + 1);
+        index = _shardsUsed++;
         s.keyRevealed = true;
         _setPhase(Phase.Reveal, uint40(block.timestamp) + _params.revealDuration);
+    }
+
+    /// @notice Hold-out mode: the index of the shard the current round gets when its key is revealed (shards
+    /// are used in order, each by exactly one round; a round whose key is never revealed uses none).
+    function shardsUsed() external view returns (uint256) {
+        return _shardsUsed;
     }
 
     function _vote(uint64 round, uint16 attempt, uint16 measuredBps, uint16 parentBps) private {
@@ -466,23 +481,26 @@ function vote(uint64 round, uint16 attempt, uint16 measuredBps) external {
     /// @notice Decides the claim under validation and then opens the next validation, or appends the block
     /// (the accepted claim with the highest median) or records a failed round, and opens the next round.
     /// Anyone may call it in the Finalize phase.
-    /// @dev Decision ("agreeing": reports at least the claim minus the tolerance): fewer reports than the
-    /// quorum -> NoQuorum; >= 2/3 agreeing -> Unimproved when the (lower) median is under the threshold or (with
-    /// requireImprovement) not above the head, else Accepted at the median; >= 2/3 not agreeing -> Rejected
-    /// (whole stake slashed); otherwise Disputed (no slash, no penalty, the search ends). Seats that did not
-    /// report forfeit missBond; in a decided claim, reports further than the tolerance from the median cost
-    /// misreportPenaltyBps of the reporter's stake. The next candidate is the best unvalidated eligible claim
-    /// that could still beat the best median.
+    /// @dev Decision ("agreeing": reports at least the claim minus the tolerance; "clustered": 2/3 of the reports
+    /// within the tolerance of their lower median): fewer reports than the quorum -> NoQuorum; >= 2/3 agreeing
+    /// and clustered -> Unimproved when the median is under the threshold or (with requireImprovement) does not
+    /// beat the parent, else Accepted at the median; >= 2/3 not agreeing -> Rejected (whole stake slashed);
+    /// otherwise Disputed (no slash, no penalty, the search ends). Seats that did not report forfeit missBond
+    /// and their own claims' eligibility; where clustered, reports further than the tolerance from the median
+    /// cost misreportPenaltyBps of the reporter's stake. The next candidate is the best unvalidated eligible
+    /// claim that could still beat the best median.
 function finalize() external {
         _advance();
         RoundState storage s = _round;
         if (s.phase != Phase.Finalize) revert PoFLWrongPhase(Phase.Finalize, s.phase);
         if (s.attempt == 0) {
-            _endRound(
-                address(_holdout) != address(0) && !s.keyRevealed
-                    ? FailReason.KeyMissing
-                    : s.candidate == 0 ? FailReason.NoEligibleClaim : FailReason.NoCommittee
-            );
+            FailReason reason = s.candidate == 0 ? FailReason.NoEligibleClaim : FailReason.NoCommittee;
+            if (address(_holdout) != address(0) && !s.keyRevealed) {
+                // no key, so nothing could be measured or revealed: a round with a possible committee is the
+                // requester's failure (it pays); one without is nobody's (and uses no shard)
+                reason = s.commits > _params.minCommittee ? FailReason.KeyMissing : FailReason.NoCommittee;
+            }
+            _endRound(reason);
             return;
         }
         bool settled = _decide();
@@ -625,14 +643,6 @@ function reportOf(uint64 round, address validator) external view returns (bool v
         }
     }
 
-    /// @notice Whether `miner` holds a seat on the committee of `round`'s current candidate (drawn, or drawable
-    /// now that the seed block is mined).
-function isValidator(uint64 round, address miner) external view returns (bool) {
-        Miner storage m = _miners[miner];
-        if (round != _round.round || m.lastRound != round || m.seal == Sealed.None) return false;
-        return (_viewSeats() >> m.position) & 1 == 1;
-    }
-
     /// @notice The seats of the committee of `round`'s current candidate (empty until the seed block is mined).
     function committee(uint64 round) external view returns (address[] memory seats) {
         if (round != _round.round) return seats;
@@ -653,11 +663,6 @@ function minerInfo(address account) external view returns (MinerInfo memory) {
     /// @notice All registered miners (active or not).
     function miners() external view returns (address[] memory) {
         return _registry.values();
-    }
-
-    /// @notice The number of registered miners.
-    function minerCount() external view returns (uint256) {
-        return _registry.length();
     }
 
     /// @notice Miners that committed or joined in this round or the previous one.
@@ -796,74 +801,110 @@ function _setPhase(Phase phase, uint40 deadline) private {
         emit PhaseChanged(s.round, phase, deadline);
     }
 
+    /// @dev The reports on the candidate of the current validation: values, parent values (hold-out mode), and
+    /// how many agree with `claimed` (at least claimed - tolerance) and measured the candidate above the parent.
+    struct Tally {
+        uint256[] reports;
+        uint256[] parents;
+        uint256 n;
+        uint256 agreeing;
+        uint256 beating;
+    }
+
     /// @dev Decides the claim under validation (see `finalize`). Returns true when no other claim can beat the
-    /// outcome (accepted at a median at or above its claim, which was the best left), so none is searched for.
+    /// outcome (accepted at its claim, which was the best left), so none is searched for.
     function _decide() private returns (bool settled) {
         RoundState storage s = _round;
-        RoundExtra memory x = _extra;
         Params memory p = _params;
         uint256 position = s.candidate - 1;
         address claimant = _pool[position];
         DigestClaim storage claim = _digests[_seals[claimant]];
         uint256 seats = _seatBits & ~SENTINEL;
-        uint256 excluded = _excludedBits;
-        uint256[] memory reports = new uint256[](s.votes);
-        uint256[] memory parentReports = new uint256[](s.votes);
-        uint256 n;
-        uint256 agreeing; // reports within the tolerance of the claim or above it
         uint16 claimed = claim.claimBps;
-        for (uint256 bits = seats; bits != 0; bits &= bits - 1) {
-            uint256 seat = _lowestBit(bits);
-            Miner storage v = _miners[_pool[seat]];
-            if (v.reportAttempt == s.attempt) {
-                parentReports[n] = v.parentReportBps;
-                reports[n++] = v.reportBps;
-                if (uint256(v.reportBps) + p.toleranceBps >= claimed) ++agreeing;
-            } else {
-                _penalize(_pool[seat], v, p.missBond, PenaltyReason.MissedVote);
-                excluded |= 1 << seat;
-            }
-        }
+        Tally memory t = _tally(seats, claimed, p);
         ClaimStatus outcome = ClaimStatus.NoQuorum;
         uint16 median;
-        if (n >= x.quorum) {
-            median = _lowerMedian(reports);
-            uint16 parentBps = s.headBps;
+        if (t.n >= _extra.quorum) {
+            median = _lowerMedian(t.reports);
+            bool improves = !_requireImprovement || median > s.headBps;
             if (address(_holdout) != address(0)) {
-                parentBps = _lowerMedian(parentReports);
-                emit ParentMeasured(s.round, s.attempt, parentBps);
+                emit ParentMeasured(s.round, s.attempt, _lowerMedian(t.parents));
+                improves = !_requireImprovement || 3 * t.beating >= 2 * t.n;
             }
-            if (3 * agreeing >= 2 * n) {
-                if (median < _thresholdBps || (_requireImprovement && median <= parentBps)) {
+            // the median is a measurement only where 2/3 of the reports lie within the tolerance of it
+            bool clustered = 3 * _within(t, median, p.toleranceBps) >= 2 * t.n;
+            if (3 * t.agreeing >= 2 * t.n && clustered) {
+                if (median < _thresholdBps || !improves) {
                     outcome = ClaimStatus.Unimproved;
                 } else {
                     outcome = ClaimStatus.Accepted;
-                    if (x.best == 0 || median > x.bestBps) {
+                    if (_extra.best == 0 || median > _extra.bestBps) {
                         (_extra.best, _extra.bestBps) = (uint16(position + 1), median);
                         settled = median >= claimed;
                     }
                 }
-            } else if (3 * (n - agreeing) >= 2 * n) {
+            } else if (3 * (t.n - t.agreeing) >= 2 * t.n) {
                 outcome = ClaimStatus.Rejected;
                 Miner storage c = _miners[claimant];
                 _penalize(claimant, c, c.stake, PenaltyReason.FalseClaim);
-                excluded |= 1 << position;
+                _excludedBits |= 1 << position;
             } else {
                 outcome = ClaimStatus.Disputed;
                 settled = true;
             }
-            for (uint256 bits = seats; outcome != ClaimStatus.Disputed && bits != 0; bits &= bits - 1) {
-                uint256 seat = _lowestBit(bits);
-                Miner storage v = _miners[_pool[seat]];
-                if (v.reportAttempt == s.attempt && _distance(v.reportBps, median) > p.toleranceBps) {
-                    _penalize(_pool[seat], v, Math.mulDiv(v.stake, p.misreportPenaltyBps, BPS), PenaltyReason.Misreport);
-                    excluded |= 1 << seat;
-                }
+            if (outcome != ClaimStatus.Disputed && clustered) _penalizeMisreports(seats, median, p);
+        }
+        claim.status = outcome;
+        emit ClaimDecided(s.round, claimant, outcome, claimed, median, uint16(t.n), s.seats);
+    }
+
+    /// @dev Collects the seats' reports; a seat without one forfeits missBond, sits no more this round and loses
+    /// the eligibility of its own claim (withholding a report cannot make its own claim the block).
+    function _tally(uint256 seats, uint16 claimed, Params memory p) private returns (Tally memory t) {
+        RoundState storage s = _round;
+        (t.reports, t.parents) = (new uint256[](s.votes), new uint256[](s.votes));
+        uint256 excluded = _excludedBits;
+        for (uint256 bits = seats; bits != 0; bits &= bits - 1) {
+            uint256 seat = _lowestBit(bits);
+            address account = _pool[seat];
+            Miner storage v = _miners[account];
+            if (v.reportAttempt == s.attempt) {
+                (t.reports[t.n], t.parents[t.n]) = (v.reportBps, v.parentReportBps);
+                ++t.n;
+                if (uint256(v.reportBps) + p.toleranceBps >= claimed) ++t.agreeing;
+                if (v.reportBps > v.parentReportBps) ++t.beating;
+            } else {
+                _penalize(account, v, p.missBond, PenaltyReason.MissedVote);
+                excluded |= 1 << seat;
+                DigestClaim storage own = _digests[_seals[account]];
+                if (own.miner == account && own.round == s.round) own.eligible = false;
             }
         }
         _excludedBits = excluded;
-        claim.status = outcome;
-        emit ClaimDecided(s.round, claimant, outcome, claimed, median, uint16(n), s.seats);
+    }
+
+    /// @dev The number of reports within `tolerance` of `median`.
+    function _within(Tally memory t, uint16 median, uint16 tolerance) private pure returns (uint256 close) {
+        for (uint256 i = 0; i < t.n; ++i) {
+            if (_distance(uint16(t.reports[i]), median) <= tolerance) ++close;
+        }
+    }
+
+    /// @dev Each report further than the tolerance from `median` costs its seat misreportPenaltyBps of its stake
+    /// (and its seat this round). Called only where 2/3 of the reports lie within the tolerance of the median:
+    /// without such a majority nobody can tell the honest reports, and nobody is penalized.
+    function _penalizeMisreports(uint256 seats, uint16 median, Params memory p) private {
+        uint256 excluded = _excludedBits;
+        uint16 attempt = _round.attempt;
+        for (uint256 bits = seats; bits != 0; bits &= bits - 1) {
+            uint256 seat = _lowestBit(bits);
+            Miner storage v = _miners[_pool[seat]];
+            if (v.reportAttempt == attempt && _distance(v.reportBps, median) > p.toleranceBps) {
+                _penalize(_pool[seat], v, Math.mulDiv(v.stake, p.misreportPenaltyBps, BPS), PenaltyReason.Misreport);
+                excluded |= 1 << seat;
+            }
+        }
+        _excludedBits = excluded;
     }
 
     /// @dev Appends the best accepted claim as a block (or records the failure), settles the round's bonds and
@@ -876,9 +917,8 @@ function _setPhase(Phase phase, uint40 deadline) private {
         } else {
             emit RoundFailed(round, reasonIfNoBlock);
         }
-        bool keyMissing = reasonIfNoBlock == FailReason.KeyMissing;
-        if (keyMissing) _holdout.payMissedKey(round, _committers());
-        _settleRound(round, !keyMissing);
+        if (reasonIfNoBlock == FailReason.KeyMissing) _holdout.payMissedKey(round, _committers());
+        _settleRound(round, address(_holdout) == address(0) || _round.keyRevealed);
         _openRound(round + 1);
     }
 

@@ -11,9 +11,11 @@ import {IPoFLHoldout, IPoFLHoldoutHooks} from "./IPoFLHoldout.sol";
 /// @notice Deployed by the requester just before its consensus contract, at the address that contract will
 /// have (the consensus checks `consensus()` in its constructor), with the sealed shards and a bond.
 /// @dev Design:
-/// - A shard is used once: shard i judges round i + 1 and nothing else; its key becomes public when revealed.
-/// - Early keys are impossible: `revealKey` calls the consensus, which refuses unless the round's commits have
-///   closed, so the whole transaction (the key included) reverts.
+/// - A shard is used once: the consensus hands out shard indices in order, one per round whose key is revealed;
+///   a round whose key is missed (or that has too few commitments) uses none, so that shard stays private.
+/// - Early keys are impossible: `revealKey` calls the consensus first, which refuses unless the round's commits
+///   have closed, so the whole transaction (the key included) reverts. The consensus is fixed at deployment
+///   and checked to name this task, so the call cannot re-enter anything else.
 /// - The bond pays for the requester's silence: a missed key credits each committer `payPerCommitter` (or an
 ///   equal share of what is left); payments are pulled (`withdraw`).
 /// - The final shard's key is revealed by `endTask`; the bond's rest is the requester's once the round that
@@ -36,6 +38,7 @@ contract PoFLHoldout is IPoFLHoldout, ReentrancyGuard {
     uint64 public lastRound;
     /// @notice Wei credited to each account and not yet withdrawn.
     mapping(address account => uint256) public credit;
+    mapping(uint64 round => uint256 indexPlusOne) private _shardOf;
 
     /// @param consensus_ the address the task's consensus contract will be deployed at
     /// @param digests, cidKinds, keyHashes the selection shards (shard i judges round i + 1)
@@ -70,24 +73,28 @@ contract PoFLHoldout is IPoFLHoldout, ReentrancyGuard {
         _append(digests, cidKinds, keyHashes);
     }
 
-    /// @notice Reveals `round`'s shard key (anyone holding it may) and opens the round's reveal window.
-    /// @dev Reverts with the consensus's PoFLWrongPhase / PoFLWrongRound when `round`'s commits have not closed.
+    /// @notice Reveals `round`'s shard key (anyone holding it may) and opens the round's reveal window; the
+    /// round gets the next unused shard (`IPoFLHoldoutHooks.shardsUsed()`).
+    /// @dev Reverts with the consensus's PoFLWrongPhase / PoFLWrongRound / PoFLTooFewCommits when `round`'s
+    /// commits have not closed, it is not current, or it cannot have a committee.
     function revealKey(uint64 round, bytes32 key) external {
-        if (round == 0 || round > _shards.length) revert PoFLHoldoutNoShard(round, _shards.length);
-        uint256 index = round - 1;
+        uint256 index = IPoFLHoldoutHooks(consensus).onKeyRevealed(round); // reverts unless the round may have it
+        if (index >= _shards.length) revert PoFLHoldoutNoShard(index, _shards.length);
         Shard storage shard = _shards[index];
-        if (shard.key != bytes32(0)) revert PoFLHoldoutKeyAlreadyRevealed(index);
         if (keccak256(abi.encodePacked(key)) != shard.keyHash) revert PoFLHoldoutWrongKey(index);
         shard.key = key;
+        _shardOf[round] = index + 1;
         emit KeyRevealed(round, index, key);
-        IPoFLHoldoutHooks(consensus).onKeyRevealed(round);
     }
 
     /// @notice Ends the task: reveals the final shard's key; rounds after the current one take no commitments.
     function endTask(bytes32 finalKey) external onlyRequester {
         if (ended) revert PoFLHoldoutEnded();
         if (keccak256(abi.encodePacked(finalKey)) != _final.keyHash) revert PoFLHoldoutWrongKey(type(uint256).max);
-        uint64 round = IPoFLHoldoutHooks(consensus).currentRound();
+        IPoFLHoldoutHooks rounds = IPoFLHoldoutHooks(consensus);
+        uint64 round = rounds.currentRound();
+        IPoFLConsensus.RoundInfo memory info = rounds.roundInfo(round);
+        if (info.phase == IPoFLConsensus.Phase.Commit && info.commits != 0) revert PoFLHoldoutCommitsOpen(round);
         (ended, lastRound, _final.key) = (true, round, finalKey);
         emit TaskEnded(round, finalKey);
     }
@@ -98,7 +105,7 @@ contract PoFLHoldout is IPoFLHoldout, ReentrancyGuard {
         uint256 n = committers.length;
         if (n == 0) return;
         uint256 each = payPerCommitter;
-        if (each * n > bond) each = bond / n;
+        if (each > bond / n) each = bond / n;
         bond -= each * n;
         for (uint256 i = 0; i < n; ++i) {
             credit[committers[i]] += each;
@@ -126,8 +133,16 @@ contract PoFLHoldout is IPoFLHoldout, ReentrancyGuard {
     }
 
     /// @inheritdoc IPoFLHoldout
-    function shardAvailable(uint64 round) external view returns (bool) {
-        return !ended && round != 0 && round <= _shards.length;
+    function shardAvailable(uint256 index) external view returns (bool) {
+        return !ended && index < _shards.length;
+    }
+
+    /// @notice The shard that judges `round`: the one whose key was revealed for it (`revealed`), or, while its
+    /// key is not, the one the current round gets when it is (the next unused index).
+    function shardOf(uint64 round) external view returns (bool revealed, uint256 index) {
+        uint256 stored = _shardOf[round];
+        if (stored != 0) return (true, stored - 1);
+        return (false, IPoFLHoldoutHooks(consensus).shardsUsed());
     }
 
     /// @notice The number of selection shards recorded.

@@ -208,6 +208,64 @@ def test_up_to_two_thirds_of_a_committee_cannot_have_a_false_claim_accepted(anvi
     assert all(c.pending_rewards(m.address) == 0 for m in d.miners)
 
 
+def test_a_seat_that_withholds_its_report_cannot_win_with_its_own_claim(anvil_w3: Web3) -> None:
+    """Red team: four of nine seats (under half) stay silent on the honest 9000 claim, so that it has no quorum
+    and their own lower 7004 claim is validated next. A silent seat's own claim loses its eligibility: the
+    block goes to an honest next-best claim, and the silence cost each gang member its bond."""
+    d = deploy_with_miners(anvil_w3, 10, stake=STAKE + MISS_BOND)
+    c = d.contract
+    winner, gang = d.miners[0], d.miners[1:5]
+    truth = {m.address: 6000 + i for i, m in enumerate(d.miners)} | {winner.address: 9000, gang[0].address: 7004}
+    gang_addresses = {m.address for m in gang}
+    result = play_round(d, [(m, truth[m.address]) for m in d.miners], truthful(truth),
+                        voters=[m for m in d.miners if m.address not in gang_addresses])
+    decided = outcomes(d, result.round_id)
+    assert decided[0] == (winner.address, ClaimStatus.NO_QUORUM, 0)
+    assert gang[0].address not in [claimant for claimant, *_ in decided]  # never validated
+    block = c.latest_block()
+    assert block.miner not in gang_addresses and block.miner == d.miners[-1].address
+    assert set(penalties(d, PenaltyReason.MISSED_VOTE)) == gang_addresses
+    assert all(c.pending_rewards(a) == 0 for a in gang_addresses)
+
+
+def test_a_majority_below_two_thirds_can_neither_inflate_a_block_nor_penalize_the_honest_seats(
+        anvil_w3: Web3) -> None:
+    """Red team: five of nine seats report 10000 for an honest 9000 claim, to record 10000 (a head no model can
+    beat: the chain would freeze) and to have the four truthful seats penalized as misreporters. The median is
+    a measurement only where 2/3 of the reports lie within tolerance of it: here they do not, so the claim is
+    disputed, no block records 10000, nobody is penalized, and the chain goes on."""
+    d = deploy_with_miners(anvil_w3, 10)
+    c = d.contract
+    claimant, gang, honest = d.miners[0], d.miners[1:6], d.miners[6:]
+    truth = {m.address: 6000 + i for i, m in enumerate(d.miners)} | {claimant.address: 9000}
+    gang_addresses = {m.address for m in gang}
+    result = play_round(d, [(m, truth[m.address]) for m in d.miners],
+                        lambda cand, seat: 10000 if seat.address in gang_addresses else truth[cand])
+    assert [(x.outcome, x.median_bps) for x in c.decisions(result.round_id)] == [(ClaimStatus.DISPUTED, 10000)]
+    assert c.latest_block().height == 0
+    assert penalties(d, PenaltyReason.MISREPORT) == {}
+    assert all(c.miner_info(m.address).registered and c.miner_info(m.address).stake == STAKE for m in honest)
+    better = {m.address: 9100 + i for i, m in enumerate(d.miners)}  # the chain goes on
+    play_round(d, [(m, better[m.address]) for m in d.miners], truthful(better))
+    assert c.latest_block().accuracy_bps == 9109
+
+
+def test_half_the_seats_cannot_penalize_the_honest_seats_by_confirming_an_under_claim(anvil_w3: Web3) -> None:
+    """Red team: a claimant measures 8000 and claims 7700; its three seats (of six) report 7600 (claim minus the
+    tolerance), the three honest seats the truth, to have them penalized (and evicted) as misreporters of a
+    7600 median. With the reports split, no median is a measurement: disputed, nobody penalized."""
+    d = deploy_with_miners(anvil_w3, 7)
+    c = d.contract
+    claimant, gang, honest = d.miners[0], d.miners[1:4], d.miners[4:]
+    gang_addresses = {m.address for m in gang}
+    truth = {m.address: 6000 + 10 * i for i, m in enumerate(d.miners)} | {claimant.address: 8000}
+    claims = [(m, 7700 if m is claimant else truth[m.address]) for m in d.miners]
+    result = play_round(d, claims, lambda cand, seat: 7600 if seat.address in gang_addresses else truth[cand])
+    assert [x.outcome for x in c.decisions(result.round_id)] == [ClaimStatus.DISPUTED]
+    assert penalties(d, PenaltyReason.MISREPORT) == {}
+    assert all(c.miner_info(m.address).registered for m in honest)
+
+
 # ----------------------------------------------------------------------------------- idle sybils
 
 

@@ -1,8 +1,9 @@
 """Hold-out mode on a real Anvil: the requester's task contract and the consensus judging rounds on its shards.
 
-Shard ``i`` judges round ``i + 1``; its key is accepted only after that round's commits close and only if it
-hashes to the record; a missing key fails the round and pays the committers from the requester's bond; a
-shard is used once; "must beat the parent" compares measurements on the same shard.
+Shards are used in order, one per round whose key is revealed; a key is accepted only after its round's
+commits close, only for a round with enough commitments for a committee, and only if it hashes to the
+record; a missing key fails the round, pays the committers from the requester's bond and leaves the shard
+for a later round; "must beat the parent" compares measurements on the same shard (two thirds of the seats).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Task:
     """A deployed hold-out task whose keys the test holds."""
 
     def __init__(self, w3: Web3, n_miners: int, n_shards: int, *, stake: int = STAKE, bond: int = BOND,
-                 **config: object) -> None:
+                 pay: int = PAY, **config: object) -> None:
         self.requester = fresh_signer(w3)
         plan = plan_holdout_task(self.requester)
         self.keys = [new_key() for _ in range(n_shards)]
@@ -40,7 +41,7 @@ class Task:
                             SealedShard(2**32 - 1, cid_of("final"), key_hash(self.final_key)), None, None)  # type: ignore[arg-type]
         self.contract, self.holdout, _ = deploy_holdout_task(
             self.requester, plan, sealed, replace(BASE_CONFIG, **config), GENESIS_CID, bond=bond,
-            pay_per_committer=PAY, reward_pool=10**19, deployments_dir=None)
+            pay_per_committer=pay, reward_pool=10**19, deployments_dir=None)
         owner = signers(w3, [0])[0]
         self.miners = signers(w3, range(1, 1 + n_miners))
         for m in self.miners:
@@ -48,7 +49,9 @@ class Task:
         self.d = Deployed(self.contract, owner, self.miners)
 
     def reveal(self, round_id: int) -> None:
-        self.holdout.reveal_key(self.requester, round_id, self.keys[round_id - 1]).wait()
+        shard = self.holdout.shard_for_round(round_id)  # the next unused shard
+        assert shard is not None
+        self.holdout.reveal_key(self.requester, round_id, self.keys[shard.index]).wait()
 
     def play(self, truth: dict[str, int], parent: int):
         return play_round(self.d, [(m, truth[m.address]) for m in self.miners if m.address in truth],
@@ -78,8 +81,6 @@ def test_a_round_is_judged_on_its_shard_with_the_key_revealed_after_commits_clos
     assert h.shard_at(0).key == t.keys[0]
     assert [(e["args"]["round"], e["args"]["index"]) for e in h.events("KeyRevealed")] == [(r, 0)]
     reveal_claims(c, claims)
-    with pytest.raises(E.PoFLParentReportRequired):
-        c.vote(t.miners[0], r, 1, 7000).wait()
 
 
 def test_must_beat_the_parent_compares_measurements_on_the_same_shard(anvil_w3: Web3) -> None:
@@ -119,11 +120,13 @@ def test_a_missing_key_fails_the_round_and_pays_the_committers_from_the_bond(anv
     assert anvil_w3.eth.get_balance(t.miners[0].address) == before + PAY - spent
     with pytest.raises(E.PoFLHoldoutNothingToWithdraw):
         h.withdraw(t.miners[0]).wait()
-    # the late key cannot be used any more: its round is over (shard 0 judged round 1 and nothing else)
+    # the late key cannot be used any more: its round is over
     with pytest.raises(E.PoFLWrongRound):
         h.reveal_key(t.requester, r, t.keys[0]).wait()
-    t.play({m.address: 7000 + i for i, m in enumerate(t.miners)}, parent=1000)  # round 2 runs on shard 1
-    assert c.latest_block().round == r + 1 and h.shard_at(1).key == t.keys[1] and h.shard_at(0).key is None
+    # shard 0 stayed sealed: it judges round 2 instead (no shard is lost to a missed key)
+    t.play({m.address: 7000 + i for i, m in enumerate(t.miners)}, parent=1000)
+    assert c.latest_block().round == r + 1 and h.shard_at(0).key == t.keys[0] and h.shard_at(1).key is None
+    assert [(e["args"]["round"], e["args"]["index"]) for e in h.events("KeyRevealed")] == [(r + 1, 0)]
 
 
 def test_the_bond_pays_what_it_has_left(anvil_w3: Web3) -> None:
@@ -141,16 +144,19 @@ def test_shards_are_used_once_and_the_task_stops_taking_claims_when_they_run_out
     c, h = t.contract, t.holdout
     truth = {m.address: 7000 + i for i, m in enumerate(t.miners)}
     t.play(truth, parent=1000)
+    r = c.current_round()  # round 2: a second key for one round (it would spend another shard) is refused
+    low = [(m, SealedClaim(r, cid_of(f"s{i}"), 0, blind=True)) for i, m in enumerate(t.miners)]
+    commit_claims(c, low)
+    t.reveal(r)
     with pytest.raises(E.PoFLHoldoutKeyAlreadyRevealed):
-        h.reveal_key(t.requester, 1, t.keys[0]).wait()
-    t.play({a: v + 100 for a, v in truth.items()}, parent=1000)
+        h.reveal_key(t.requester, r, t.keys[1]).wait()
+    reveal_claims(c, low)  # nothing reaches the threshold on it: no block, the shard is spent all the same
+    c.finalize(t.d.owner).wait()
     r = c.current_round()
-    assert r == 3 and not h.shard_available(r)
+    assert r == 3 and not h.shard_available(2) and c.shards_used() == 2
     with pytest.raises(E.PoFLNoShard) as none_left:
         c.commit(t.miners[0], r, SealedClaim(r, cid_of("late"), 0, blind=True).commitment(t.miners[0].address)).wait()
     assert none_left.value.args_by_name == {"round": r}
-    with pytest.raises(E.PoFLHoldoutNoShard):
-        h.reveal_key(t.requester, r, t.keys[0]).wait()
     # the requester appends a shard: round 3 takes claims again
     extra_key = new_key()
     with pytest.raises(E.PoFLHoldoutNotRequester):
@@ -158,7 +164,7 @@ def test_shards_are_used_once_and_the_task_stops_taking_claims_when_they_run_out
     h.append_shards(t.requester, (SealedShard(2, cid_of("shard2"), key_hash(extra_key)),)).wait()
     t.keys.append(extra_key)
     t.play({a: v + 200 for a, v in truth.items()}, parent=1000)
-    assert c.latest_block().round == 3
+    assert c.latest_block().round == 3 and h.shard_at(2).key == extra_key
     # the requester ends the task: the final shard's key is public; no later round takes claims
     with pytest.raises(E.PoFLHoldoutWrongKey):
         h.end_task(t.requester, t.keys[0]).wait()
@@ -224,3 +230,73 @@ def test_an_unrevealed_commitment_still_forfeits_its_bond_once_the_key_is_public
     lost = [(e["args"]["miner"], e["args"]["reason"]) for e in c.events("Penalized")]
     assert lost == [(t.miners[0].address, PenaltyReason.MISSED_REVEAL)]
     assert isinstance(t.holdout, HoldoutContract) and isinstance(c, PoFLContract)
+
+
+# ------------------------------------------------------------------------ red team's attacks, defeated
+
+
+def test_half_the_seats_cannot_fake_the_parent_to_make_a_worse_model_beat_it(anvil_w3: Web3) -> None:
+    """The candidate measures 7000 on the shard, the parent 7500; three of six seats report the parent at 0.
+    Two thirds of the seats must measure the candidate above the parent: Unimproved, no block."""
+    t = Task(anvil_w3, 7, 3)
+    c = t.contract
+    claimant, gang = t.miners[0], {m.address for m in t.miners[1:4]}
+    truth = {m.address: 6000 + 10 * i for i, m in enumerate(t.miners)} | {claimant.address: 7000}
+    result = play_round(t.d, [(m, truth[m.address]) for m in t.miners], lambda cand, _s: truth[cand],
+                        reveal_key=t.reveal, parent=lambda seat: 0 if seat.address in gang else 7500)
+    assert c.decisions(result.round_id)[0].outcome == ClaimStatus.UNIMPROVED
+    assert c.latest_block().height == 0
+
+
+def test_a_lone_committer_cannot_spend_shards(anvil_w3: Web3) -> None:
+    """While honest miners are idle, a lone miner's commit closes the commit phase at once. Its round cannot
+    have a committee, so no key is taken for it (PoFLTooFewCommits; the requester's bot does not try), no shard
+    is spent or published, and nobody is paid: the round ends without a block and the shards wait."""
+    from offchain.holdout.keyfile import Keys
+    from offchain.holdout.requester import Requester
+
+    t = Task(anvil_w3, 0, 2)
+    c, h = t.contract, t.holdout
+    bot = Requester(h, c, t.requester, Keys(h.task_id(), tuple(t.keys), t.final_key))
+    attacker = fresh_signer(anvil_w3)
+    c.register(attacker, STAKE).wait()
+    for _ in range(3):
+        r = c.current_round()
+        commit_claims(c, [(attacker, SealedClaim(r, cid_of(f"junk{r}"), 0, blind=True))])
+        assert c.current_phase().phase == Phase.REVEAL
+        with pytest.raises(E.PoFLTooFewCommits) as few:
+            h.reveal_key(t.requester, r, t.keys[0]).wait()
+        assert few.value.args_by_name == {"commits": 1, "needed": 4}
+        assert bot.step() is False
+        advance_time(c, t.d.owner, c.round_info(r).deadline)
+        c.finalize(attacker).wait()
+    assert [e["args"]["reason"] for e in c.events("RoundFailed")] == [FailReason.NO_COMMITTEE] * 3
+    assert c.shards_used() == 0 and all(h.shard_at(i).key is None for i in range(2))
+    assert h.credit(attacker.address) == 0 and h.bond() == BOND and c.events("Penalized") == []
+
+
+def test_the_task_cannot_end_while_a_round_takes_commitments(anvil_w3: Web3) -> None:
+    """Ending the task publishes the final shard: not while a round with commitments may still take more (a
+    model fitted to the final shard could be committed). Once the commits close it may end."""
+    t = Task(anvil_w3, 5, 3)
+    c, h = t.contract, t.holdout
+    r = c.current_round()
+    commit_claims(c, [(m, SealedClaim(r, cid_of(f"e{i}"), 0, blind=True)) for i, m in enumerate(t.miners[:4])])
+    assert c.current_phase().phase == Phase.COMMIT
+    with pytest.raises(E.PoFLHoldoutCommitsOpen) as still_open:
+        h.end_task(t.requester, t.final_key).wait()
+    assert still_open.value.args_by_name == {"round": r} and h.final_shard().key is None
+    advance_time(c, t.d.owner, c.round_info(r).deadline)  # the commit phase ends
+    h.end_task(t.requester, t.final_key).wait()
+    assert h.ended()
+
+
+def test_a_huge_pay_per_committer_pays_the_bond_out_and_never_stops_the_chain(anvil_w3: Web3) -> None:
+    t = Task(anvil_w3, 4, 3, pay=2**255)
+    c, h = t.contract, t.holdout
+    r = c.current_round()
+    commit_claims(c, [(m, SealedClaim(r, cid_of(f"ov{i}"), 0, blind=True)) for i, m in enumerate(t.miners)])
+    advance_time(c, t.d.owner, c.round_info(r).deadline)
+    c.finalize(t.d.owner).wait()
+    assert c.current_round() == r + 1 and h.bond() == 0
+    assert [h.credit(m.address) for m in t.miners] == [BOND // 4] * 4

@@ -59,6 +59,8 @@ def test_deploy_holdout_then_a_requester_ends_the_task(anvil: Devnet, tmp_path: 
     holdout = HoldoutContract.of(contract)
     assert holdout is not None and holdout.address == report["holdout"] and holdout.shard_count() == 3
     assert read_keys(keys).task == holdout.task_id()
+    code, out = run("info", "--rpc-url", anvil.rpc_url, "--contract", contract.address)
+    assert code == 0 and f"evaluation: hold-out task {holdout.address}" in out
     # keys are never overwritten
     code, out = run("deploy", "--rpc-url", anvil.rpc_url, "--holdout", str(data), "--holdout-keys", str(keys),
                     "--store-dir", str(tmp_path / "store"), "--deployments-dir", str(tmp_path / "deployments"))

@@ -136,11 +136,11 @@ class PoFLShardKeyPending(ContractRevert):
     pass
 
 
-class PoFLParentReportRequired(ContractRevert):
+class PoFLNotHoldout(ContractRevert):
     pass
 
 
-class PoFLNotHoldout(ContractRevert):
+class PoFLTooFewCommits(ContractRevert):
     pass
 
 
@@ -180,6 +180,10 @@ class PoFLHoldoutTaskRunning(ContractRevert):
 
 
 class PoFLHoldoutNothingToWithdraw(ContractRevert):
+    pass
+
+
+class PoFLHoldoutCommitsOpen(ContractRevert):
     pass
 
 

@@ -2,8 +2,9 @@
 
 A hold-out task and its consensus contract are deployed together (:func:`deploy_holdout_task`): the
 task first, told the address its consensus will have (the deployer's next CREATE address), then the
-consensus, which checks that the task names it. Shard ``i`` judges round ``i + 1``; its key is
-accepted only once that round's commits have closed (:meth:`HoldoutContract.reveal_key`).
+consensus, which checks that the task names it. Shards are used in order, one per round whose key is
+revealed (:meth:`HoldoutContract.shard_for_round`); a key is accepted only once its round's commits
+have closed and the round has enough commitments for a committee (:meth:`HoldoutContract.reveal_key`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from offchain.chain.errors import ErrorDecoder
 from offchain.chain.pofl import CONTRACT_NAME, ENUMS, PoFLConfig, PoFLContract
 from offchain.chain.tx import REVERT_ERRORS, PendingTx, raise_decoded, send
 from offchain.errors import PoflValueError
+from offchain.holdout.sealing import FINAL_INDEX
 from offchain.holdout.task import SealedShard, SealedTask, task_id
 from offchain.paths import DEPLOYMENTS_DIR
 from offchain.store.cid import cid_from_digest, cid_to_digest
@@ -38,17 +40,19 @@ def create_address(sender: str, nonce: int) -> str:
 
 @dataclass(frozen=True)
 class OnChainShard:
-    """A shard as the task records it; ``key`` is None until revealed."""
+    """A shard as the task records it; ``key`` is None until revealed. ``index``: its place in the task
+    (the final shard's is :data:`~offchain.holdout.sealing.FINAL_INDEX`), bound into its ciphertext."""
 
     cid: str
     key_hash: bytes
     key: bytes | None
+    index: int
 
 
-def _shard(values: tuple[Any, ...]) -> OnChainShard:
+def _shard(values: tuple[Any, ...], index: int) -> OnChainShard:
     digest, kind, key_hash, key = values
     return OnChainShard(cid_from_digest(bytes(digest), kind), bytes(key_hash), None if bytes(key) == ZERO_KEY
-                        else bytes(key))
+                        else bytes(key), index)
 
 
 class HoldoutContract:
@@ -103,24 +107,27 @@ class HoldoutContract:
         """Selection shard ``index`` (it judges round ``index + 1``)."""
         if index in self._revealed:
             return self._revealed[index]
-        shard = _shard(self._view("shardAt", index))
+        shard = _shard(self._view("shardAt", index), index)
         if shard.key is not None:
             self._revealed[index] = shard
         return shard
 
     def shard_for_round(self, round_id: int) -> OnChainShard | None:
-        """The shard judging ``round_id``, None if there is none."""
-        if round_id < 1:
+        """The shard judging ``round_id``: the one whose key was revealed for it, or, while no key was (ask for
+        the current round only), the next unused shard, which it gets when its key is; None if the task has
+        no such shard."""
+        _revealed, index = self._view("shardOf", round_id)
+        if index >= self._count and index >= self.shard_count():
             return None
-        if round_id > self._count and round_id > self.shard_count():
-            return None
-        return self.shard_at(round_id - 1)
+        return self.shard_at(index)
 
     def final_shard(self) -> OnChainShard:
-        return _shard(self._view("finalShard"))
+        return _shard(self._view("finalShard"), FINAL_INDEX)
 
-    def shard_available(self, round_id: int) -> bool:
-        return bool(self._view("shardAvailable", round_id))
+    def shard_available(self, index: int) -> bool:
+        """Whether shard ``index`` exists and the task takes commitments to be judged on it (the current round
+        is judged on ``PoFLContract.shards_used()``)."""
+        return bool(self._view("shardAvailable", index))
 
     def ended(self) -> bool:
         return bool(self._view("ended"))

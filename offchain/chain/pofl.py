@@ -365,6 +365,10 @@ class PoFLContract:
     def current_round(self) -> int:
         return int(self._view("currentRound"))
 
+    def shards_used(self) -> int:
+        """Hold-out mode: shards whose key was revealed (the current round gets this index when its key is)."""
+        return int(self._view("shardsUsed"))
+
     def holdout_address(self) -> str | None:
         """The hold-out task judging the rounds, None in public mode."""
         address = str(self._view("holdout"))
@@ -392,7 +396,8 @@ class PoFLContract:
         return ReportState(bool(voted), int(measured))
 
     def is_validator(self, round_id: int, miner: str) -> bool:
-        return bool(self._view("isValidator", round_id, miner))
+        """Whether ``miner`` holds a seat on the committee of ``round_id``'s current candidate."""
+        return miner in self.committee(round_id)
 
     def committee(self, round_id: int) -> list[str]:
         """The seats of the current candidate's committee (empty until its seed block is mined)."""
@@ -405,7 +410,7 @@ class PoFLContract:
         return list(self._view("miners"))
 
     def miner_count(self) -> int:
-        return int(self._view("minerCount"))
+        return len(self.miners())
 
     def active_miner_count(self) -> int:
         return int(self._view("activeMinerCount"))

@@ -200,6 +200,8 @@ def info_cmd(rpc_url: str, address: str | None, as_json: bool) -> None:
                    f"{c['min_stake'] / ETH:g} ETH, reward {c['block_reward'] / ETH:g} ETH")
         click.echo(f"balance {info['balance'] / ETH:g} ETH: staked {info['totalStaked'] / ETH:g}, reward pool "
                    f"{info['rewardPool'] / ETH:g}, pending rewards {info['totalPendingRewards'] / ETH:g}")
+        click.echo(f"evaluation: hold-out task {info['holdout']} (rounds judged on its sealed shards)"
+                   if info["holdout"] else "evaluation: public (every miner measures on the evaluation set)")
 
     output(as_json).result(info, human)
 
@@ -211,7 +213,8 @@ def _info(contract: PoFLContract) -> dict[str, Any]:
     head = contract.latest_block()
     return {"address": contract.address, "config": asdict(contract.config()),
             "round": state.round, "phase": state.phase.name, "miners": len(contract.miners()),
-            "blocks": contract.block_count(), "latestBlock": {**asdict(head), "cid": head.cid}, **contract.balances()}
+            "blocks": contract.block_count(), "latestBlock": {**asdict(head), "cid": head.cid},
+            "holdout": contract.holdout_address(), **contract.balances()}
 
 
 @click.command("blocks")

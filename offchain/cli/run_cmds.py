@@ -376,7 +376,7 @@ class _Run:
         if self.requester is None:
             return True
         holdout = self.requester.holdout
-        if holdout.shard_available(self.contract.current_round()):
+        if holdout.shard_available(self.contract.shards_used()):
             return True
         self.out.note(f"the hold-out task's {holdout.shard_count()} shards are used up: the run stops")
         return False

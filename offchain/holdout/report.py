@@ -76,11 +76,12 @@ def open_recorded_shard(holdout: HoldoutContract, store: ModelStore, shard: OnCh
 
 
 def open_round_shard(holdout: HoldoutContract, store: ModelStore, round_id: int) -> Untrusted[LabeledImages]:
-    """The selection shard that judged ``round_id`` (index ``round_id - 1``), opened with its recorded key."""
+    """The selection shard that judged ``round_id`` (the one whose key was revealed for it), opened with its
+    recorded key."""
     shard = holdout.shard_for_round(round_id)
     if shard is None:
         return Untrusted(None, f"no shard of the task judges round {round_id}")
-    return open_recorded_shard(holdout, store, shard, round_id - 1, f"round {round_id}'s shard {round_id - 1}")
+    return open_recorded_shard(holdout, store, shard, shard.index, f"round {round_id}'s shard {shard.index}")
 
 
 def open_final_shard(holdout: HoldoutContract, store: ModelStore) -> LabeledImages | None:

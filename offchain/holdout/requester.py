@@ -9,9 +9,10 @@ another task is refused at once (:class:`~offchain.holdout.sealing.KeyMismatch`)
 from __future__ import annotations
 
 import logging
+import time
 
 from offchain.chain.accounts import LocalSigner
-from offchain.chain.errors import ContractRevert
+from offchain.chain.errors import ContractRevert, PoFLHoldoutCommitsOpen
 from offchain.chain.holdout import HoldoutContract
 from offchain.chain.pofl import Phase, PoFLContract
 from offchain.errors import PoflValueError
@@ -40,6 +41,7 @@ class Requester:
         self.signer = signer
         self.keys = keys
         self.revealed: set[int] = set()
+        self.skipped: set[int] = set()  # rounds whose shard stays sealed (too few commitments, no key)
 
     def observe(self, round_id: int, phase: Phase, key_revealed: bool) -> bool:
         """Given a look at the chain: reveal ``round_id``'s key if its commits have closed and it is not public
@@ -60,25 +62,44 @@ class Requester:
         return self.reveal(state.round)
 
     def reveal(self, round_id: int) -> bool:
-        """Reveal ``round_id``'s key (checked against the chain's hash first); a lost race is only logged."""
-        index = round_id - 1
+        """Reveal the key of the shard ``round_id`` gets (checked against the chain's hash first), if the round has
+        enough commitments for a committee (else the round uses no shard); a lost race is only logged."""
+        if round_id in self.skipped:
+            return False
         shard = self.holdout.shard_for_round(round_id)
-        if shard is None or index >= len(self.keys.shards):
+        if shard is None or shard.index >= len(self.keys.shards):
             log.warning("no shard key for round %d: the task has %d shards, the key file %d", round_id,
                         self.holdout.shard_count(), len(self.keys.shards))
+            self.skipped.add(round_id)
             return False
-        key = self.keys.shards[index]
+        key = self.keys.shards[shard.index]
         check_key(key, shard.key_hash)
+        commits = self.consensus.round_info(round_id).commits
+        if commits <= self.consensus.config().min_committee:
+            log.info("round %d has %d commitments, too few for a committee: its shard stays sealed", round_id,
+                     commits)
+            self.skipped.add(round_id)
+            return False
         try:
             self.holdout.reveal_key(self.signer, round_id, key).wait()
         except ContractRevert as exc:
             log.info("round %d's key not revealed: %s", round_id, exc)
             return False
         self.revealed.add(round_id)
-        log.info("revealed the key of shard %d for round %d", index, round_id)
+        log.info("revealed the key of shard %d for round %d", shard.index, round_id)
         return True
 
-    def end_task(self) -> None:
-        """End the task: reveal the final shard's key (every block can then be measured on it)."""
+    def end_task(self, *, wait_s: float = 120.0, poll_s: float = 0.5) -> None:
+        """End the task: reveal the final shard's key (every block can then be measured on it). The task refuses
+        while the current round takes commitments (the final shard must stay unseen by every committed
+        model): this waits up to ``wait_s`` for that round's commits to close."""
         check_key(self.keys.final, self.holdout.final_shard().key_hash)
-        self.holdout.end_task(self.signer, self.keys.final).wait()
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                self.holdout.end_task(self.signer, self.keys.final).wait()
+                return
+            except PoFLHoldoutCommitsOpen:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(poll_s)

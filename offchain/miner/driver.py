@@ -300,7 +300,7 @@ class RoundDriver:
             shard = self.holdout.shard_for_round(state.round)
             key_revealed = shard is not None and shard.key is not None
         if self.holdout is not None and state.phase == Phase.COMMIT and state.round not in self._ready:
-            shard_ready = self.holdout.shard_available(state.round)
+            shard_ready = self.holdout.shard_available(self.contract.shards_used())
             if shard_ready:
                 self._ready.add(state.round)
             elif state.round not in self._told_no_shard:
@@ -612,7 +612,7 @@ class RoundDriver:
                 future = self._sealed.pop(round_id, None) or self._fetcher.submit(fetch_sealed, self.store, shard.cid)
                 self._shards[round_id] = unseal_shard(future.result(timeout=self.fetch_timeout_s), shard.key,
                                                       shard.key_hash, task=self.holdout.task_id(),
-                                                      index=round_id - 1)
+                                                      index=shard.index)
             except (PoflValueError, StoreError, FutureTimeout, *TRANSIENT_ERRORS) as exc:
                 log.error("round %d's shard %s cannot be opened (%s: %s): every model measures 0 on it",
                           round_id, shard.cid, exc.__class__.__name__, str(exc)[:300])
