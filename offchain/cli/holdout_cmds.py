@@ -17,8 +17,14 @@ import click
 
 from offchain.cli.options import Endpoint, contract_option, key_options, key_sources, rpc_url_option, signing_key
 from offchain.cli.output import json_option, output
-from offchain.defaults import ETH, HOLDOUT_BOND_WEI, MISSED_KEY_PAY_WEI
-from offchain.holdout.split import DEFAULT_FINAL_SIZE, DEFAULT_SHARD_SIZE, DEFAULT_SHARDS
+from offchain.defaults import (
+    ETH,
+    HOLDOUT_BOND_WEI,
+    HOLDOUT_FINAL_SIZE,
+    HOLDOUT_SHARD_SIZE,
+    HOLDOUT_SHARDS,
+    MISSED_KEY_PAY_WEI,
+)
 
 if TYPE_CHECKING:
     from offchain.miner.network import HoldoutRun, HoldoutSpec
@@ -36,10 +42,10 @@ def holdout_options(fn: F) -> F:
                      help="Hold-out evaluation: split this evaluation set (mnist: MNIST's test set) into a public "
                           "part and sealed shards, one judging each round; the keys stay with you."),
         click.option("--holdout-shards", type=click.IntRange(min=1), default=None,
-                     help=f"Selection shards, one a round (default: {DEFAULT_SHARDS}, or the run's rounds)."),
-        click.option("--holdout-shard-size", type=click.IntRange(min=1), default=DEFAULT_SHARD_SIZE,
+                     help=f"Selection shards, one a round (default: {HOLDOUT_SHARDS}, or the run's rounds)."),
+        click.option("--holdout-shard-size", type=click.IntRange(min=1), default=HOLDOUT_SHARD_SIZE,
                      show_default=True, help="Images per selection shard."),
-        click.option("--holdout-final-size", type=click.IntRange(min=1), default=DEFAULT_FINAL_SIZE,
+        click.option("--holdout-final-size", type=click.IntRange(min=1), default=HOLDOUT_FINAL_SIZE,
                      show_default=True, help="Images in the final held-out shard."),
         click.option("--holdout-keys", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help=f"The shard key file to write (deploying) or read (--contract): default "
@@ -53,7 +59,7 @@ def holdout_options(fn: F) -> F:
 
 
 def holdout_spec(data: str, shards: int | None, shard_size: int, final_size: int, bond: float,
-                 default_shards: int = DEFAULT_SHARDS) -> HoldoutSpec:
+                 default_shards: int = HOLDOUT_SHARDS) -> HoldoutSpec:
     """The split of ``--holdout DATA`` (``mnist`` or an .npz file)."""
     from offchain.fl.data import load_mnist
     from offchain.holdout.dataset_file import load_dataset

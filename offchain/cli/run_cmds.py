@@ -33,8 +33,7 @@ from offchain.cli.options import Endpoint, contract_option, key_options, key_sou
 from offchain.cli.output import NORMAL, Output, configure_logging, json_option, output
 from offchain.cli.store_cmds import open_checked_store, store_options
 from offchain.cli.types import CLIENTS
-from offchain.defaults import IN_PROCESS
-from offchain.holdout.split import DEFAULT_SHARDS
+from offchain.defaults import HOLDOUT_SHARDS, IN_PROCESS
 
 if TYPE_CHECKING:
     from offchain.chain.keys import KeySources
@@ -151,7 +150,7 @@ def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None
             raise click.UsageError("--holdout deploys a new hold-out task: leave out --contract (for a deployed "
                                    "task, give its key file with --holdout-keys)", ctx)
         holdout = holdout_spec(holdout_data, holdout_shards, holdout_shard_size, holdout_final_size, holdout_bond,
-                               default_shards=rounds or DEFAULT_SHARDS)
+                               default_shards=rounds or HOLDOUT_SHARDS)
     run = _Run(out, config, store, ipfs_api, store_dir, sources, miner_keys, address, state, given,
                _HoldoutPlan(holdout, holdout_keys, not holdout_keep_open))
     with _sigterm_interrupts():

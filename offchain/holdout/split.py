@@ -32,12 +32,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from offchain.defaults import HOLDOUT_FINAL_SIZE, HOLDOUT_SHARD_SIZE, HOLDOUT_SHARDS
 from offchain.errors import PoflValueError
 from offchain.fl.data import LabeledImages, load_mnist
 
-DEFAULT_SHARDS = 30
-DEFAULT_SHARD_SIZE = 250
-DEFAULT_FINAL_SIZE = 1500
+DEFAULT_SHARDS = HOLDOUT_SHARDS
+DEFAULT_SHARD_SIZE = HOLDOUT_SHARD_SIZE
+DEFAULT_FINAL_SIZE = HOLDOUT_FINAL_SIZE
 
 
 @dataclass(frozen=True)
