@@ -361,12 +361,19 @@ function commit(uint64 round, bytes32 commitment) external {
     /// @param round must be the current round
     /// @param digest the sha2-256 digest the model's CID carries
     /// @param cidKind how the digest becomes the CID
-    /// @param accuracyBps the accuracy the miner measured on the evaluation set
+    /// @param accuracyBps the accuracy the miner measured on the evaluation set (hold-out mode: on the round's
+    /// shard)
+    /// @param parentBps hold-out mode: the parent (head) block's accuracy on the round's shard, as the miner
+    /// measured it (ignored in public mode: pass 0)
     /// @param salt the secret salt of the commitment
-    /// @dev Eligible: at or above the threshold, above the head block's accuracy (with requireImprovement) and a
-    /// digest not revealed before (see the contract's notes). The best eligible claim (ties: earliest commit) is
-    /// the first candidate. The reveal phase ends early once every committer has revealed.
-function reveal(uint64 round, bytes32 digest, CidKind cidKind, uint16 accuracyBps, bytes32 salt) external {
+    /// @dev Eligible: at or above the threshold, above the parent's accuracy (with requireImprovement: the head
+    /// block's recorded accuracy, or in hold-out mode `parentBps`; the committee then checks the parent on the
+    /// shard itself, so a low `parentBps` buys nothing) and a digest not revealed before (see the contract's
+    /// notes). The best eligible claim (ties: earliest commit) is the first candidate. The reveal phase ends
+    /// early once every committer has revealed.
+function reveal(uint64 round, bytes32 digest, CidKind cidKind, uint16 accuracyBps, uint16 parentBps, bytes32 salt)
+        external
+    {
         RoundState storage s = _currentRound(round, Phase.Reveal);
         bool holdout = address(_holdout) != address(0);
         if (holdout && !s.keyRevealed) revert PoFLShardKeyPending(round);
@@ -388,7 +395,7 @@ function reveal(uint64 round, bytes32 digest, CidKind cidKind, uint16 accuracyBp
 
         (bool fresh, bool voidedCandidate) = _takeDigest(round, position, digest);
         bool eligible =
-            fresh && accuracyBps >= _thresholdBps && (!_requireImprovement || holdout || accuracyBps > s.headBps);
+            fresh && accuracyBps >= _thresholdBps && (!_requireImprovement || accuracyBps > (holdout ? parentBps : s.headBps));
         if (fresh) {
             _digests[digest] = DigestClaim(
                 msg.sender, SafeCast.toUint32(round), accuracyBps, ClaimStatus.Revealed, cidKind, eligible
@@ -631,15 +638,6 @@ function claimOf(uint64 round, address miner) external view returns (Claim memor
                 (ClaimStatus.Revealed, m.reusedBps, m.reusedKind, seal);
         } else {
             (claim.status, claim.commitment) = (ClaimStatus.Committed, seal);
-        }
-    }
-
-    /// @notice Whether `validator` reported on the current candidate of `round`, and what it measured.
-function reportOf(uint64 round, address validator) external view returns (bool voted, uint16 measuredBps) {
-        Miner storage m = _miners[validator];
-        uint16 attempt = _round.attempt;
-        if (round == _round.round && m.lastRound == round && attempt != 0 && m.reportAttempt == attempt) {
-            return (true, m.reportBps);
         }
     }
 

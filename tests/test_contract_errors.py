@@ -220,7 +220,7 @@ def test_reveal_errors(d5: Deployed) -> None:
         c.reveal(a, ROUND, ca.cid, 10001, ca.salt)
     assert info.value.args_by_name == {"accuracyBps": 10001}
     with pytest.raises(E.PoFLEmptyDigest):
-        send(a, c.contract.functions.reveal(ROUND, b"\0" * 32, 0, 7000, ca.salt), c.errors)
+        send(a, c.contract.functions.reveal(ROUND, b"\0" * 32, 0, 7000, 0, ca.salt), c.errors)
     c.reveal(a, ROUND, ca.cid, ca.accuracy_bps, ca.salt).wait()
     with pytest.raises(E.PoFLAlreadyRevealed):
         c.reveal(a, ROUND, ca.cid, ca.accuracy_bps, ca.salt)

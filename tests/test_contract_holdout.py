@@ -84,7 +84,7 @@ def test_a_round_is_judged_on_its_shard_with_the_key_revealed_after_commits_clos
 
 
 def test_must_beat_the_parent_compares_measurements_on_the_same_shard(anvil_w3: Web3) -> None:
-    t = Task(anvil_w3, 4, 3)
+    t = Task(anvil_w3, 4, 4)
     c = t.contract
     first = t.play({m.address: 8000 + i for i, m in enumerate(t.miners)}, parent=1000)
     assert (c.latest_block().miner, c.latest_block().accuracy_bps) == (t.miners[3].address, 8003)
@@ -97,6 +97,13 @@ def test_must_beat_the_parent_compares_measurements_on_the_same_shard(anvil_w3: 
     third = t.play({m.address: 7600 + i for i, m in enumerate(t.miners)}, parent=7700)
     assert {d.outcome for d in c.decisions(third.round_id)} == {ClaimStatus.UNIMPROVED}
     assert c.latest_block().round == second.round_id and c.events("Penalized") == []
+    # Round 4: miners that measured the head above their own model on the shard say so in their reveal: their
+    # claims are not eligible, so no validation is spent on them.
+    truth = {m.address: 7600 + i for i, m in enumerate(t.miners)}
+    fourth = play_round(t.d, [(m, truth[m.address]) for m in t.miners], lambda cand, _s: truth[cand],
+                        reveal_key=t.reveal, parent=lambda _s: 7700, declared_parent_bps=7700)
+    assert c.decisions(fourth.round_id) == []
+    assert c.events("RoundFailed")[-1]["args"]["reason"] == FailReason.NO_ELIGIBLE_CLAIM
 
 
 def test_a_missing_key_fails_the_round_and_pays_the_committers_from_the_bond(anvil_w3: Web3) -> None:

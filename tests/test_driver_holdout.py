@@ -12,7 +12,7 @@ import torch
 
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
-from offchain.chain.pofl import ClaimStatus, FailReason
+from offchain.chain.pofl import FailReason
 from offchain.devnet import Devnet
 from offchain.fl.data import load_mnist
 from offchain.holdout.requester import Requester
@@ -119,10 +119,11 @@ def test_a_shard_that_does_not_decrypt_is_a_rejection_not_a_crash(
     finally:
         driver.close()
     assert first.block_height is None and second.block_height == 1
-    # every claim and every measurement on the undecryptable shard is 0: nothing beats the parent
-    assert [e["args"]["reason"] for e in contract.events("RoundFailed")] == [FailReason.NO_ACCEPTED_CLAIM]
-    assert [e["args"]["accuracyBps"] for e in contract.events("Revealed") if e["args"]["round"] == 1] == [0] * 3
-    assert {d.outcome for d in contract.decisions(1)} == {ClaimStatus.UNIMPROVED}
+    # every claim and every measurement on the undecryptable shard is 0: nothing beats the parent, so nothing
+    # is even eligible
+    assert [e["args"]["reason"] for e in contract.events("RoundFailed")] == [FailReason.NO_ELIGIBLE_CLAIM]
+    assert [(e["args"]["accuracyBps"], e["args"]["eligible"]) for e in contract.events("Revealed")
+            if e["args"]["round"] == 1] == [(0, False)] * 3
     assert any("round 1's shard" in r.message and "UnsealFailed" in r.message for r in caplog.records)
 
 

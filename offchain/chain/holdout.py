@@ -116,10 +116,15 @@ class HoldoutContract:
         """The shard judging ``round_id``: the one whose key was revealed for it, or, while no key was (ask for
         the current round only), the next unused shard, which it gets when its key is; None if the task has
         no such shard."""
-        _revealed, index = self._view("shardOf", round_id)
+        _revealed, index = self.shard_of(round_id)
         if index >= self._count and index >= self.shard_count():
             return None
         return self.shard_at(index)
+
+    def shard_of(self, round_id: int) -> tuple[bool, int]:
+        """(whether ``round_id``'s key was revealed, the index of the shard that judges it or will); one call."""
+        revealed, index = self._view("shardOf", round_id)
+        return bool(revealed), int(index)
 
     def final_shard(self) -> OnChainShard:
         return _shard(self._view("finalShard"), FINAL_INDEX)

@@ -392,8 +392,9 @@ class PoFLContract:
         return self._struct(ClaimState, "claimOf", round_id, miner)
 
     def report_of(self, round_id: int, validator: str) -> ReportState:
-        voted, measured = self._view("reportOf", round_id, validator)
-        return ReportState(bool(voted), int(measured))
+        """Whether ``validator`` reported on ``round_id``'s current candidate, and what (its Voted event)."""
+        reports = self.reports(round_id, self.round_info(round_id).attempt)
+        return ReportState(validator in reports, reports.get(validator, 0))
 
     def is_validator(self, round_id: int, miner: str) -> bool:
         """Whether ``miner`` holds a seat on the committee of ``round_id``'s current candidate."""
@@ -481,10 +482,12 @@ class PoFLContract:
     def commit(self, signer: LocalSigner, round_id: int, commitment: bytes) -> PendingTx:
         return self._send(signer, "commit", round_id, commitment)
 
-    def reveal(self, signer: LocalSigner, round_id: int, cid: str, accuracy_bps: int, salt: bytes) -> PendingTx:
-        """Reveal the claim committed as ``commitment(round_id, cid, accuracy_bps, salt, signer.address)``."""
+    def reveal(self, signer: LocalSigner, round_id: int, cid: str, accuracy_bps: int, salt: bytes,
+               parent_bps: int = 0) -> PendingTx:
+        """Reveal the claim committed as ``commitment(round_id, cid, accuracy_bps, salt, signer.address)`` (in
+        hold-out mode with accuracy 0; ``parent_bps``: the head block's accuracy on the round's shard)."""
         digest, kind = cid_to_digest(cid)
-        return self._send(signer, "reveal", round_id, digest, kind, accuracy_bps, salt)
+        return self._send(signer, "reveal", round_id, digest, kind, accuracy_bps, parent_bps, salt)
 
     def vote(self, signer: LocalSigner, round_id: int, attempt: int, measured_bps: int) -> PendingTx:
         """Report the accuracy ``signer`` measured for the claim of validation ``attempt`` (``round_info().attempt``;

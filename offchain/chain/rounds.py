@@ -35,6 +35,7 @@ class SealedClaim:
     accuracy_bps: int
     salt: bytes = field(default_factory=PoFLContract.new_salt, repr=False)
     blind: bool = False  # hold-out mode: the commitment binds the model only (accuracy 0)
+    parent_bps: int = 0  # hold-out mode: the head block's accuracy on the round's shard, declared at the reveal
 
     def commitment(self, miner: str) -> bytes:
         committed_bps = 0 if self.blind else self.accuracy_bps
@@ -47,7 +48,7 @@ def commit_claims(contract: PoFLContract, claims: Sequence[tuple[LocalSigner, Se
 
 
 def reveal_claims(contract: PoFLContract, claims: Sequence[tuple[LocalSigner, SealedClaim]]) -> list[TxReceipt]:
-    pending = [contract.reveal(s, c.round_id, c.cid, c.accuracy_bps, c.salt) for s, c in claims]
+    pending = [contract.reveal(s, c.round_id, c.cid, c.accuracy_bps, c.salt, c.parent_bps) for s, c in claims]
     return wait_all(pending)
 
 
@@ -115,18 +116,19 @@ def play_round(contract: PoFLContract, caller: LocalSigner, miners: Sequence[Loc
                claims: Sequence[tuple[LocalSigner, int]], measure: Measure, *, tag: str = "",
                revealers: Sequence[LocalSigner] | None = None, voters: Sequence[LocalSigner] | None = None,
                cids: Mapping[str, str] | None = None, reveal_key: Callable[[int], object] | None = None,
-               parent: Callable[[LocalSigner], int] | None = None) -> RoundResult:
+               parent: Callable[[LocalSigner], int] | None = None, declared_parent_bps: int = 0) -> RoundResult:
     """Play one round to its end on a devnet: ``claims`` commit (each (miner, claimed bps); CIDs from ``cids``
     or placeholders), ``revealers`` (default: all committers) reveal, each committee is drawn, and every seat
     among ``miners`` that is in ``voters`` (default: all) reports ``measure``; ``caller`` sends advance() and
     finalize(), and the clock is moved past deadlines. Returns the claims and the validated candidates.
     Hold-out mode: ``reveal_key(round)`` is called once the commits have closed (None: the key is missing),
-    claims commit blind, and seats report ``parent(seat)`` for the head block."""
+    claims commit blind and reveal ``declared_parent_bps`` as the head's accuracy, and seats report
+    ``parent(seat)`` for the head block."""
     c = contract
     r = c.current_round()
     blind = c.holdout_address() is not None
     sealed = {m.address: SealedClaim(r, (cids or {}).get(m.address) or placeholder_cid(f"{tag}r{r}{m.address}"),
-                                     acc, blind=blind) for m, acc in claims}
+                                     acc, blind=blind, parent_bps=declared_parent_bps) for m, acc in claims}
     by_address = {m.address: m for m, _ in claims}
     commit_claims(c, [(by_address[a], s) for a, s in sealed.items()])
     if c.current_phase().phase == Phase.COMMIT:

@@ -42,6 +42,7 @@ class Requester:
         self.keys = keys
         self.revealed: set[int] = set()
         self.skipped: set[int] = set()  # rounds whose shard stays sealed (too few commitments, no key)
+        self._config_round = (0, 0)  # (round, its minCommittee)
 
     def observe(self, round_id: int, phase: Phase, key_revealed: bool) -> bool:
         """Given a look at the chain: reveal ``round_id``'s key if its commits have closed and it is not public
@@ -75,7 +76,7 @@ class Requester:
         key = self.keys.shards[shard.index]
         check_key(key, shard.key_hash)
         commits = self.consensus.round_info(round_id).commits
-        if commits <= self.consensus.config().min_committee:
+        if commits <= self._min_committee(round_id):
             log.info("round %d has %d commitments, too few for a committee: its shard stays sealed", round_id,
                      commits)
             self.skipped.add(round_id)
@@ -88,6 +89,12 @@ class Requester:
         self.revealed.add(round_id)
         log.info("revealed the key of shard %d for round %d", shard.index, round_id)
         return True
+
+    def _min_committee(self, round_id: int) -> int:
+        """The round's ``minCommittee`` (its configuration is fixed for the round: read once a round)."""
+        if self._config_round[0] != round_id:
+            self._config_round = (round_id, self.consensus.config().min_committee)
+        return self._config_round[1]
 
     def end_task(self, *, wait_s: float = 120.0, poll_s: float = 0.5) -> None:
         """End the task: reveal the final shard's key (every block can then be measured on it). The task refuses

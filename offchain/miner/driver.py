@@ -297,8 +297,7 @@ class RoundDriver:
                 committee = frozenset(self._committee(state.round, info.attempt))
         key_revealed = shard_ready = True
         if self.holdout is not None and state.phase == Phase.REVEAL and state.round not in self._shards:
-            shard = self.holdout.shard_for_round(state.round)
-            key_revealed = shard is not None and shard.key is not None
+            key_revealed = self.holdout.shard_of(state.round)[0]
         if self.holdout is not None and state.phase == Phase.COMMIT and state.round not in self._ready:
             shard_ready = self.holdout.shard_available(self.contract.shards_used())
             if shard_ready:
@@ -499,7 +498,7 @@ class RoundDriver:
         r = view.round
         self.progress(f"round {r}: {len(batch)} miners publish and reveal")
         if self.holdout is not None:
-            self._measure_claims_on_shard(r, [m for m, _ in batch])
+            self._measure_claims_on_shard(r, [m for m, _ in batch], view.head)
         jobs = [(m, m.unpublished.pop(m.claim.cid)) for m, _ in batch
                 if m.claim is not None and m.claim.cid in m.unpublished]
         with self._log.watch("store"):
@@ -512,7 +511,8 @@ class RoundDriver:
             for m, _ in batch:
                 c = m.claim
                 assert c is not None and c.round_id == r
-                tx = self._send(lambda m=m, c=c: self.contract.reveal(m.signer, r, c.cid, c.accuracy_bps, c.salt),
+                tx = self._send(lambda m=m, c=c: self.contract.reveal(m.signer, r, c.cid, c.accuracy_bps, c.salt,
+                                                                      c.parent_bps),
                                 f"miner {m.index} reveal")
                 m.memory.revealed[r] = True
                 if tx is not None:
@@ -605,9 +605,11 @@ class RoundDriver:
         does not have it. Never raises for what the requester published."""
         if round_id not in self._shards:
             assert self.holdout is not None
-            shard = self.holdout.shard_for_round(round_id)
-            if shard is None or shard.key is None:
+            revealed, index = self.holdout.shard_of(round_id)
+            if not revealed:
                 return None  # not public yet: look again later
+            shard = self.holdout.shard_at(index)  # a revealed shard is read once, then cached
+            assert shard.key is not None
             try:
                 future = self._sealed.pop(round_id, None) or self._fetcher.submit(fetch_sealed, self.store, shard.cid)
                 self._shards[round_id] = unseal_shard(future.result(timeout=self.fetch_timeout_s), shard.key,
@@ -628,15 +630,20 @@ class RoundDriver:
         if shard is not None:
             self._sealed[round_id] = self._fetcher.submit(fetch_sealed, self.store, shard.cid)
 
-    def _measure_claims_on_shard(self, r: int, miners: list[LocalMiner]) -> None:
-        """Hold-out mode: each revealing miner measures its committed model on the round's shard and claims
-        that (its policy applied to it); 0 if the shard cannot be opened."""
+    def _measure_claims_on_shard(self, r: int, miners: list[LocalMiner], head: ChainBlock) -> None:
+        """Hold-out mode: each revealing miner measures its committed model, and the head block's, on the round's
+        shard, and claims its own (its policy applied to it) beside the head's; 0 if the shard cannot be opened
+        (a claim must beat the head's measurement to be validated)."""
         assert self._log is not None
         mine = [m for m in miners if m.claim is not None and m.params is not None and m.cid == m.claim.cid]
         shard = self._shard(r)
+        parent = self._head[1] if self._head is not None and self._head[0] == head.cid else None
+        models = [m.params for m in mine] + ([parent] if parent is not None else [])
         with self._log.watch("evaluate"):
-            accs = self.strategy.evaluate_on([m.params for m in mine], shard) if shard is not None and mine else []
-        measured = dict(zip((m.address for m in mine), accs or [0.0] * len(mine), strict=True))
+            accs = self.strategy.evaluate_on(models, shard) if shard is not None and models else []
+        accs = accs or [0.0] * len(models)
+        parent_bps = to_bps(accs[-1]) if parent is not None else 0
+        measured = dict(zip((m.address for m in mine), accs[:len(mine)], strict=True))
         for m in miners:
             if m.claim is None:
                 continue
@@ -645,7 +652,7 @@ class RoundDriver:
                 self._log.miner_accuracies[m.index] = acc
                 m.measured[m.claim.cid] = acc
             chosen = self.claims.claim(r, HeldModel(m.position, m.claim.cid, acc))
-            m.claim = dataclasses.replace(m.claim, accuracy_bps=chosen.accuracy_bps)
+            m.claim = dataclasses.replace(m.claim, accuracy_bps=chosen.accuracy_bps, parent_bps=parent_bps)
 
     # ------------------------------------------------------------------ models
 

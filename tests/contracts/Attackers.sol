@@ -6,7 +6,8 @@ interface IPoFLTarget {
     function register() external payable;
     function leave() external;
     function commit(uint64 round, bytes32 commitment) external;
-    function reveal(uint64 round, bytes32 digest, uint8 cidKind, uint16 accuracyBps, bytes32 salt) external;
+    function reveal(uint64 round, bytes32 digest, uint8 cidKind, uint16 accuracyBps, uint16 parentBps, bytes32 salt)
+        external;
     function finalize() external;
     function currentRound() external view returns (uint64);
     function committee(uint64 round) external view returns (address[] memory);
@@ -29,7 +30,7 @@ contract SoloBootstrap {
         uint64 round = target.currentRound();
         bytes32 salt = keccak256("solo");
         target.commit(round, target.computeCommitment(round, digest, 0, 10000, salt, address(this)));
-        target.reveal(round, digest, 0, 10000, salt);
+        target.reveal(round, digest, 0, 10000, 0, salt);
         target.finalize();
         target.leave();
         payable(msg.sender).transfer(address(this).balance);
@@ -63,7 +64,7 @@ contract GrindingRevealer {
         external
     {
         uint64 round = target.currentRound();
-        target.reveal(round, digest, 0, accuracyBps, salt);
+        target.reveal(round, digest, 0, accuracyBps, 0, salt);
         address[] memory seats = target.committee(round);
         uint256 friends;
         for (uint256 i = 0; i < seats.length; ++i) {
