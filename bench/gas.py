@@ -15,7 +15,8 @@ that sits on the committee; with a smaller committee most miners pay no vote). T
 the same at every miner count (`o1`). The other rows are what one caller pays per round on top
 (`advance` that draws the committee, `finalize` that decides and appends the block, the first commit of
 a round and the last reveal, which open the next phase). The last entry is finalize() at its heaviest
-(255 miners, a false claim with half of its seats misreporting, then 128 evictions): the bound that
+(255 miners, a false claim with a third of its seats misreporting -- the most the two-thirds rule
+penalizes -- then their evictions): the bound that
 `offchain.chain.pofl.GAS_LIMITS["finalize"]` must cover.
 """
 
@@ -126,8 +127,9 @@ def measure(rpc_url: str, n: int, rounds: int) -> dict[str, object]:
 
 
 def worst_case(rpc_url: str) -> dict[str, int]:
-    """finalize() at its heaviest: MAX_MINERS committers; the top claim is false and half of its 254 seats
-    misreport (penalties, O(seats) median); the next best is accepted and the round closes with 128 evictions."""
+    """finalize() at its heaviest: MAX_MINERS committers; the top claim is false and just under a third of its
+    254 seats misreport (the most that can be penalized: the others must be 2/3 around the median; O(seats)
+    median); the next best is accepted and the round closes with the evictions of the slashed and penalized."""
     w3 = connect(rpc_url)
     owner = LocalSigner(w3, dev_key(0))
     config = PoFLConfig(threshold_bps=6000, eval_set_hash=b"\x11" * 32, architecture_id=b"\x22" * 32,
@@ -143,14 +145,16 @@ def worst_case(rpc_url: str) -> dict[str, int]:
     wait_all([contract.reveal(m, r, c.cid, c.accuracy_bps, c.salt) for m, c in claims])
     draw = [contract.advance(owner).wait()["gasUsed"] for _ in range(2)][-1]
     seats = contract.committee(r)
-    half = len(seats) // 2
-    wait_all([contract.vote(by_address[a], r, 1, 1000 if k <= half else 9000 - k) for k, a in enumerate(seats)])
+    outliers = (len(seats) - 1) // 3  # the rest (> 2/3) report 1000: a cluster around the median
+    wait_all([contract.vote(by_address[a], r, 1, 9000 - k if k < outliers else 1000) for k, a in enumerate(seats)])
     rejection = contract.finalize(owner).wait()["gasUsed"]
     info = contract.round_info(r)
     wait_all([contract.vote(by_address[a], r, info.attempt, info.candidate_bps) for a in contract.committee(r)])
     block = contract.finalize(owner).wait()["gasUsed"]
-    return {"advance (draws 254 seats)": draw, "finalize (rejection, 127 misreports, next-best search)": rejection,
-            "finalize (block, 128 evictions)": block}
+    evicted = len(contract.events("MinerEvicted"))
+    return {f"advance (draws {len(seats)} seats)": draw,
+            f"finalize (rejection, {outliers} misreports, next-best search)": rejection,
+            f"finalize (block, {evicted} evictions)": block}
 
 
 def main() -> None:
