@@ -1,7 +1,7 @@
 """A requester's evaluation set, split into a public part, selection shards and a final shard.
 
-Hold-out evaluation judges round ``r`` on selection shard ``r`` (revealed only after the
-round's commits close) and reports every block's accuracy on a *final* shard revealed when the
+Hold-out evaluation judges each round on a selection shard of its own, used in order (its key
+revealed only after the round's commits close), and reports every block's accuracy on a *final* shard revealed when the
 task ends; the *public part* is what anyone may read (and train on). The split is seeded and
 stratified by label: every part holds each class in the proportion of the whole set, so that no
 shard is easier than another by its class mix (MNIST's default split: every selection shard holds
@@ -46,7 +46,7 @@ class HoldoutSplit:
     """The three parts of a requester's evaluation set."""
 
     public: LabeledImages  # anyone may read and train on it (may be empty)
-    shards: tuple[LabeledImages, ...]  # selection shards: round r is judged on shards[r - 1]
+    shards: tuple[LabeledImages, ...]  # selection shards, used in order: one judges each round that reveals a key
     final: LabeledImages  # the final held-out shard, revealed when the task ends
 
 
