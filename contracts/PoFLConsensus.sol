@@ -857,7 +857,8 @@ function _setPhase(Phase phase, uint40 deadline) private {
     }
 
     /// @dev Collects the seats' reports; a seat without one forfeits missBond, sits no more this round and loses
-    /// the eligibility of its own claim (withholding a report cannot make its own claim the block).
+    /// its own claim: its eligibility, and its place as the round's best if it was already accepted
+    /// (withholding a report cannot make its own claim the block).
     function _tally(uint256 seats, uint16 claimed, Params memory p) private returns (Tally memory t) {
         RoundState storage s = _round;
         (t.reports, t.parents) = (new uint256[](s.votes), new uint256[](s.votes));
@@ -876,6 +877,7 @@ function _setPhase(Phase phase, uint40 deadline) private {
                 excluded |= 1 << seat;
                 DigestClaim storage own = _digests[_seals[account]];
                 if (own.miner == account && own.round == s.round) own.eligible = false;
+                if (_extra.best == seat + 1) (_extra.best, _extra.bestBps) = (0, 0); // not even an accepted one
             }
         }
         _excludedBits = excluded;

@@ -228,6 +228,35 @@ def test_a_seat_that_withholds_its_report_cannot_win_with_its_own_claim(anvil_w3
     assert all(c.pending_rewards(a) == 0 for a in gang_addresses)
 
 
+def test_silence_cannot_keep_an_accepted_claim_the_best(anvil_w3: Web3) -> None:
+    """Red team, round 2: A (true 7000) claims 7100 (truth + tolerance) and commits first, tying honest H (true
+    and claimed 7100); A is accepted first at its 7000 median. A and its sybil S then withhold their reports
+    on H so that H has no quorum and A's accepted claim is the block. A silent seat loses its own claim, an
+    accepted one too: A gets no block and no reward."""
+    d = deploy_with_miners(anvil_w3, 5, stake=STAKE + MISS_BOND)
+    c = d.contract
+    a, s, h, h2, h3 = d.miners
+    claims = {a.address: 7100, s.address: 6100, h.address: 7100, h2.address: 6200, h3.address: 6300}
+    truth = claims | {a.address: 7000}
+    r = c.current_round()
+    sealed = {m.address: SealedClaim(r, cid_of(f"steer{m.address}"), claims[m.address]) for m in d.miners}
+    commit_claims(c, [(m, sealed[m.address]) for m in d.miners])
+    reveal_claims(c, [(m, sealed[m.address]) for m in d.miners])
+    everyone = {m.address: m for m in d.miners}
+    while c.current_round() == r:
+        if c.current_phase("pending").phase == Phase.VALIDATION:
+            seats = draw_committee(c, d.owner)
+            candidate = c.round_info(r).candidate
+            silent = {a.address, s.address} if candidate == h.address else set()
+            cast_votes(c, r, [(everyone[x], truth[candidate]) for x in seats if x not in silent])
+            if c.current_phase().phase == Phase.VALIDATION:
+                advance_time(d, c.round_info(r).deadline)
+        c.finalize(d.owner).wait()
+    assert outcomes(d, r)[:2] == [(a.address, ClaimStatus.ACCEPTED, 7000), (h.address, ClaimStatus.NO_QUORUM, 0)]
+    assert c.latest_block().miner != a.address and c.pending_rewards(a.address) == 0
+    assert set(penalties(d, PenaltyReason.MISSED_VOTE)) == {a.address, s.address}
+
+
 def test_a_majority_below_two_thirds_can_neither_inflate_a_block_nor_penalize_the_honest_seats(
         anvil_w3: Web3) -> None:
     """Red team: five of nine seats report 10000 for an honest 9000 claim, to record 10000 (a head no model can
