@@ -4,13 +4,14 @@ its own fetch; a restarted driver resumes from the head block's model."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import torch
 
-from offchain.chain.pofl import ClaimStatus, to_bps
+from offchain.chain.pofl import ClaimStatus, PenaltyReason, to_bps
 from offchain.chain.rounds import SealedClaim
 from offchain.devnet import Devnet
 from offchain.miner.claims import HeldModel, HonestClaims
@@ -18,6 +19,7 @@ from offchain.miner.driver import RoundDriver
 from offchain.miner.strategy import WorkloadStrategy
 from offchain.miner.workload import RunConfig, Workload
 from offchain.store import LocalStore
+from offchain.store.base import NotFound
 from offchain.store.models import fetch_model
 from tests.run_setup import deploy_run, mine_blocks, weak_model_cid
 
@@ -115,3 +117,46 @@ def test_a_restarted_driver_resumes_from_the_head_blocks_model(anvil: Devnet, wo
     for m in restarted.miners:
         assert m.cid == head.cid and m.memory.adopted_height == head.height
         assert torch.equal(m.params.cpu(), expected)  # type: ignore[union-attr]
+
+
+class LaggingStore(LocalStore):
+    """A store whose blobs become readable only ``lag`` seconds after they are put: an IPFS network that has not
+    propagated them yet, or a claimant that reveals its digest and publishes the bytes late."""
+
+    def __init__(self, root: Path, lag: float) -> None:
+        super().__init__(root)
+        self.lag = lag
+        self.put_at: dict[str, float] = {}
+        self.misses = 0
+
+    def put(self, data: bytes) -> str:
+        cid = super().put(data)
+        self.put_at.setdefault(cid, time.monotonic())
+        return cid
+
+    def get(self, cid: str) -> bytes:
+        if time.monotonic() - self.put_at.get(cid, float("-inf")) < self.lag:
+            self.misses += 1
+            raise NotFound(f"{cid} is not in the store (yet)")
+        return super().get(cid)
+
+
+def test_a_model_published_late_is_measured_when_it_arrives_not_reported_0(anvil: Devnet, workload: Workload,
+                                                                           tmp_path: Path) -> None:
+    """Red team, round 2: seats that measured a candidate at 0 the moment the store did not have it yet were
+    penalized as misreporters once the later seats measured the real model (and a claimant could time its
+    publication to make that happen). A seat fetches a missing model again until half of the time left to vote
+    has passed: every seat measures the published model; nobody is penalized."""
+    store = LaggingStore(tmp_path, lag=1.5)
+    run = deploy_run(anvil.rpc_url, CONFIG, workload, store, 196)
+    contract = run.contract
+    driver = RoundDriver(contract, store, workload.flat, CONFIG.architecture, run.signers, WorkloadStrategy(workload))
+    try:
+        record = driver.run_round(max_seconds=120)
+    finally:
+        driver.close()
+    assert record.block_height == 1 and store.misses > 0  # the seats did find the candidate missing at first
+    decided = contract.decisions(record.round)
+    accepted = [d for d in decided if d.outcome == ClaimStatus.ACCEPTED]
+    assert accepted and all(v > 0 for v in contract.reports(record.round, accepted[-1].attempt).values())
+    assert not [e for e in contract.events("Penalized") if e["args"]["reason"] == PenaltyReason.MISREPORT]

@@ -78,6 +78,7 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (requests.exceptions.Connect
                                                      Web3RPCError, ProviderConnectionError)
 HEAD_RETRY_FIRST_S = 1.0
 HEAD_RETRY_MAX_S = 60.0
+CANDIDATE_RETRY_S = 0.5  # between fetches of a candidate the store does not have (yet)
 
 
 class RpcUnavailable(PoflConnectionError):
@@ -205,6 +206,7 @@ class RoundDriver:
         self._failing_since: float | None = None
         self._shards: dict[int, LabeledImages | None] = {}  # hold-out mode: round -> its opened shard (None: unusable)
         self._ready: set[int] = set()  # hold-out mode: rounds a shard judges
+        self._give_up: dict[tuple[int, int], float] = {}  # (round, attempt) -> when seats stop waiting for its model
         self._sealed: dict[int, Future[bytes]] = {}  # hold-out mode: round -> its sealed shard, fetched early
         self._told_no_shard: set[int] = set()
         self._head: tuple[str, torch.Tensor] | None = None  # the head block's CID and model (the parent in a vote)
@@ -342,6 +344,7 @@ class RoundDriver:
         self._cids = {k: v for k, v in self._cids.items() if k[0] >= round_id}
         self._committees = {k: v for k, v in self._committees.items() if k[0] >= round_id}
         self._shards = {k: v for k, v in self._shards.items() if k >= round_id}
+        self._give_up = {k: v for k, v in self._give_up.items() if k[0] >= round_id}
         self._ready = {r for r in self._ready if r >= round_id}
         for r in [r for r in self._sealed if r < round_id]:
             self._sealed.pop(r).cancel()
@@ -408,7 +411,7 @@ class RoundDriver:
             elif block.cid in m.copies:
                 params = m.copies[block.cid]
             else:
-                fetched, error = self._fetch(block.cid)
+                fetched, error, _ = self._fetch(block.cid)
                 if fetched is None:
                     m.head_failures += 1
                     wait = min(HEAD_RETRY_MAX_S, HEAD_RETRY_FIRST_S * 2 ** (m.head_failures - 1))
@@ -530,10 +533,25 @@ class RoundDriver:
         cid = self._cids[(r, candidate)]
         voters = [m for m, _ in batch]
         self.progress(f"round {r} validation {attempt}: {len(voters)} seats fetch and re-evaluate {cid[:14]}…")
-        self._log.validations += len(voters)
         with watch("store"):
-            copies = list(self._io.map(lambda m: self._fetch_candidate(m, cid), voters))
-        valid = [(m, p) for m, p in zip(voters, copies, strict=True) if p is not None]
+            fetched = list(self._io.map(lambda _m: self._fetch(cid), voters))
+        # a model the store does not have (yet), or a store that does not answer, is fetched again until half of
+        # the time left to vote has passed: a claimant that publishes late, or a store that lags, must not make
+        # honest seats report 0 (and be penalized for it by the seats that fetched later)
+        missing = {m.address for m, (p, _e, unavailable) in zip(voters, fetched, strict=True)
+                   if p is None and unavailable}
+        if missing and self._may_wait(view):
+            for m in voters:
+                if m.address in missing:
+                    m.memory.vote_retry_at = time.monotonic() + CANDIDATE_RETRY_S
+            log.info("round %d validation %d: %s is not in the store yet; fetching it again", r, attempt, cid[:64])
+            fetched = [f for m, f in zip(voters, fetched, strict=True) if m.address not in missing]
+            voters = [m for m in voters if m.address not in missing]
+        self._log.validations += len(voters)
+        for m, (p, error, _u) in zip(voters, fetched, strict=True):
+            if p is None:
+                log.warning("miner %d measures candidate %s at 0: %s", m.index, cid[:64], error[:300])
+        valid = [(m, p) for m, (p, _e, _u) in zip(voters, fetched, strict=True) if p is not None]
         parent = 0.0
         with watch("validate"):
             if self.holdout is None:
@@ -559,6 +577,16 @@ class RoundDriver:
                 if tx is not None:
                     pending.append(tx)
             self._gas(pending)
+
+    def _may_wait(self, view: ChainView) -> bool:
+        """Whether a seat may still wait for the candidate of ``view``'s validation to reach the store: for at
+        most ``fetch_timeout_s``, and at most half of the time the validation had left when first asked."""
+        assert view.info is not None
+        key = (view.round, view.info.attempt)
+        if key not in self._give_up:
+            left = view.info.deadline - int(self.contract.w3.eth.get_block("latest")["timestamp"])
+            self._give_up[key] = time.monotonic() + min(self.fetch_timeout_s, max(0.0, left / 2))
+        return time.monotonic() < self._give_up[key]
 
     def _report(self, m: LocalMiner, r: int, attempt: int, measured: float, parent: float) -> PendingTx:
         if self.holdout is None:
@@ -661,24 +689,18 @@ class RoundDriver:
         data = model_to_bytes(self.flat.unflatten(params.detach().cpu()), self.architecture, round_id)
         return compute_cid(data), data
 
-    def _fetch(self, cid: str) -> tuple[torch.Tensor | None, str]:
+    def _fetch(self, cid: str) -> tuple[torch.Tensor | None, str, bool]:
         """This miner's own copy of the model under ``cid`` — bytes verified against the CID, tensors checked,
-        never unpickled, within ``fetch_timeout_s`` — or None and the reason. Never raises for what the CID
-        or its bytes are: another miner chose them."""
+        never unpickled, within ``fetch_timeout_s`` — or None, the reason, and whether the model could not be
+        had (absent, timed out, store down) rather than being bad. Never raises for what the CID or its bytes
+        are: another miner chose them."""
         future = self._fetcher.submit(fetch_untrusted, self.store, cid, self.architecture,
                                       max_bytes=self.max_model_bytes)
         try:
             fetched = future.result(timeout=self.fetch_timeout_s)
         except FutureTimeout:
             future.cancel()
-            return None, f"TimeoutError: not fetched within {self.fetch_timeout_s:.0f} s"
+            return None, f"TimeoutError: not fetched within {self.fetch_timeout_s:.0f} s", True
         if fetched.state is None:
-            return None, fetched.error
-        return self.flat.flatten(fetched.state).to(self.strategy.device), ""
-
-    def _fetch_candidate(self, m: LocalMiner, cid: str) -> torch.Tensor | None:
-        """This validator's own copy of the candidate, or None (measured 0) if anything is wrong with it."""
-        params, error = self._fetch(cid)
-        if params is None:
-            log.warning("miner %d measures candidate %s at 0: %s", m.index, cid[:64], error[:300])
-        return params
+            return None, fetched.error, fetched.unavailable
+        return self.flat.flatten(fetched.state).to(self.strategy.device), "", False

@@ -57,6 +57,7 @@ class MinerMemory:
     has_model: bool = False
     adopted_height: int = -1
     head_retry_at: float = 0.0  # monotonic time before which a failed head fetch is not retried
+    vote_retry_at: float = 0.0  # monotonic time before which a candidate not yet in the store is not fetched again
     committed: dict[int, bool] = field(default_factory=dict)
     revealed: dict[int, bool] = field(default_factory=dict)
     sealed_round: int | None = None
@@ -140,7 +141,7 @@ def next_action(view: ChainView, me: MinerMemory, now: float) -> Action:
     if view.phase == Phase.VALIDATION and view.info is not None:
         if not view.info.seats:
             return Draw(r)
-        if me.address in view.committee and (r, view.info.attempt) not in me.voted:
+        if me.address in view.committee and (r, view.info.attempt) not in me.voted and now >= me.vote_retry_at:
             return Vote(r, view.info.candidate, view.info.attempt)
     if view.phase == Phase.FINALIZE:
         return Finalize(r)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import random
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -95,7 +96,9 @@ class PoFLBlockchainPool:
                          (holdout.to_labeled(), holdout_shards, holdout_shard_size, holdout_final_size))
         self.requester: Requester | None = None
         self._devnet: Devnet | None = None
-        self.store = open_store(ipfs_api, store_dir or tempfile.mkdtemp(prefix="pofl-pool-store-"))
+        # without a store given, a temporary embedded one, removed by close()
+        self._temp_store = None if ipfs_api or store_dir else tempfile.mkdtemp(prefix="pofl-pool-store-")
+        self.store = open_store(ipfs_api, store_dir or self._temp_store)
         self._genesis_cid = publish_model(self.store, genesis, self.architecture)
         self.contract: PoFLContract | None = None
         self._strategy = _PoolStrategy(self)
@@ -211,12 +214,15 @@ class PoFLBlockchainPool:
         return record.block_height is not None
 
     def close(self) -> None:
-        """Stop the auto-started devnet, if any."""
+        """Stop the auto-started devnet and remove the temporary store, if any (its models go with it)."""
         if self._driver is not None:
             self._driver.close()
         if self._devnet is not None:
             self._devnet.stop()
             self._devnet = None
+        if self._temp_store is not None:
+            shutil.rmtree(self._temp_store, ignore_errors=True)
+            self._temp_store = None
 
 
 @dataclass(frozen=True)
