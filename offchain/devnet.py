@@ -105,7 +105,11 @@ class Devnet:
 
 def _anvil_argv(port: int, accounts: int, state: Path | None, block_time: float | None) -> list[str]:
     argv = [str(anvil_binary()), "--host", LOOPBACK, "--port", str(port), "--chain-id", str(DEV_CHAIN_ID),
-            "--mnemonic", DEV_MNEMONIC, "--accounts", str(accounts), "--balance", "1000000"]
+            "--mnemonic", DEV_MNEMONIC, "--accounts", str(accounts), "--balance", "1000000",
+            # Anvil otherwise writes every old block's state under ~/.foundry/anvil/tmp and never removes it:
+            # ~800 MB a test session's devnet, 78 GB on this machine before it was seen. Nothing here reads
+            # state older than the states Anvil keeps in memory (events and block hashes stay).
+            "--max-persisted-states", "0"]
     if state is not None:
         # --state loads the file when it exists and dumps to it on exit; the interval dump keeps
         # it current if this process is killed without a chance to stop Anvil gracefully.

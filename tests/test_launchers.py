@@ -53,6 +53,20 @@ def test_anvil_state_file_survives_restart(tmp_path) -> None:
         assert int(str(rpc_call(net.rpc_url, "eth_blockNumber")), 16) >= 2
 
 
+def test_anvil_writes_no_block_states_to_disk(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Anvil persists old blocks' states under ~/.foundry/anvil/tmp and never removes them (78 GB filled this
+    machine's disk); the launcher's devnets keep no state on disk."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with start_devnet("anvil") as devnet:
+        w3 = connect(devnet.rpc_url)
+        sender = w3.eth.accounts[0]
+        for _ in range(1500):  # blocks with a state change each (Anvil keeps a few hundred in memory)
+            rpc_call(devnet.rpc_url, "eth_sendTransaction", [{"from": sender, "to": sender, "value": "0x1"}])
+        assert w3.eth.block_number >= 1400  # (the last few may still be mining)
+    persisted = tmp_path / ".foundry" / "anvil" / "tmp"
+    assert not persisted.exists() or not any(persisted.rglob("*.json")), sorted(persisted.rglob("*"))[:5]
+
+
 def test_port_in_use_gives_a_clear_message() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
