@@ -7,16 +7,22 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
+from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
 from offchain.chain.holdout import HoldoutContract
 from offchain.chain.pofl import PoFLContract
 from offchain.cli import cli
 from offchain.devnet import Devnet
+from offchain.errors import PoflValueError
 from offchain.fl.data import load_mnist
 from offchain.holdout.dataset_file import save_dataset
-from offchain.holdout.keyfile import read_keys
+from offchain.holdout.keyfile import Keys, read_keys
+from offchain.holdout.requester import Requester
+from offchain.holdout.task import open_shard
+from offchain.store import LocalStore
 
 SMALL = ("--holdout-shard-size", "300", "--holdout-final-size", "500")
 
@@ -69,7 +75,7 @@ def test_deploy_holdout_then_a_requester_ends_the_task(anvil: Devnet, tmp_path: 
     code, out = run("-q", "requester", "--rpc-url", anvil.rpc_url, "--contract", contract.address, "--keys",
                     str(keys), "--end", "--json")
     assert code == 0, out
-    assert json.loads(out) == {"task": holdout.address, "revealed_rounds": [], "ended": True}
+    assert json.loads(out) == {"task": holdout.address, "appended_shards": 0, "revealed_rounds": [], "ended": True}
     assert holdout.ended() and holdout.final_shard().key == read_keys(keys).final
 
 
@@ -92,3 +98,36 @@ def test_the_requester_refuses_a_public_contract_and_a_foreign_key_file(anvil: D
     code, out = run("requester", "--rpc-url", anvil.rpc_url, "--contract", tasks["mine"], "--keys",
                     str(tmp_path / "other.json"), "--end")
     assert code == 1 and "the key file is for task" in out and "Traceback" not in out
+
+
+def test_the_requester_appends_shards_and_keeps_their_keys(anvil: Devnet, tmp_path: Path) -> None:
+    keys, store = tmp_path / "keys.json", str(tmp_path / "store")
+    code, out = run("-q", "deploy", "--rpc-url", anvil.rpc_url, "--holdout", "mnist", "--holdout-shards", "1", *SMALL,
+                    "--holdout-keys", str(keys), "--store-dir", store, "--deployments-dir", str(tmp_path / "d"),
+                    "--json")
+    assert code == 0, out
+    contract = PoFLContract.attach(connect(anvil.rpc_url), json.loads(out)["address"])
+    holdout = HoldoutContract.of(contract)
+    assert holdout is not None
+    fresh = tmp_path / "fresh.npz"
+    save_dataset(fresh, load_mnist("train").subset(range(1000)))  # images no shard of the task holds
+    code, out = run("-q", "requester", "--rpc-url", anvil.rpc_url, "--contract", contract.address, "--keys",
+                    str(keys), "--append", str(fresh), "--append-shards", "2", "--append-shard-size", "300",
+                    "--store-dir", store, "--end", "--json")
+    assert code == 0, out
+    assert json.loads(out)["appended_shards"] == 2 and holdout.shard_count() == 3
+    written = read_keys(keys)
+    assert len(written.shards) == 3 and stat.S_IMODE(keys.stat().st_mode) == 0o600
+    shard = holdout.shard_at(2)  # sealed for its own index with the key the file now holds
+    opened = open_shard(LocalStore(store), shard.cid, written.shards[2], shard.key_hash, task=holdout.task_id(),
+                        index=2)
+    assert len(opened) == 300
+    # a key file without every shard's key is refused before anything is sealed or sent
+    short = Keys(written.task, written.shards[:1], written.final)
+    requester = Requester(holdout, contract, LocalSigner(contract.w3, dev_key(0)), short)
+    with pytest.raises(PoflValueError, match="holds 1 shard keys but the task has 3 shards"):
+        requester.append(load_mnist("train").subset(range(300)), 1, LocalStore(store), shard_size=300)
+    # the task has ended: nothing more can be appended
+    code, out = run("requester", "--rpc-url", anvil.rpc_url, "--contract", contract.address, "--keys", str(keys),
+                    "--append", str(fresh), "--append-shards", "1", "--store-dir", store)
+    assert code == 1 and "PoFLHoldoutEnded" in out and "Traceback" not in out

@@ -17,6 +17,7 @@ import click
 
 from offchain.cli.options import Endpoint, contract_option, key_options, key_sources, rpc_url_option, signing_key
 from offchain.cli.output import json_option, output
+from offchain.cli.store_cmds import store_options
 from offchain.defaults import (
     ETH,
     HOLDOUT_BOND_WEI,
@@ -95,6 +96,13 @@ def describe_split(spec: HoldoutSpec) -> str:
 @key_options("Key that signs the reveals (any funded account may reveal a key; the requester's is usual).")
 @click.option("--keys", "keys_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="The task's key file (`pofl deploy --holdout` wrote it).")
+@click.option("--append", "append_data", default=None, metavar="mnist|FILE.npz",
+              help="Seal shards of this set (images no earlier shard held) into the store, append them to the task "
+                   "and add their keys to --keys, then go on.")
+@click.option("--append-shards", type=click.IntRange(min=1), default=None, help="How many shards --append seals.")
+@click.option("--append-shard-size", type=click.IntRange(min=1), default=HOLDOUT_SHARD_SIZE, show_default=True,
+              help="Images per appended shard.")
+@store_options
 @click.option("--end", "end_now", is_flag=True, help="End the task now: reveal the final shard's key and exit.")
 @click.option("--end-after-last-shard", is_flag=True,
               help="End the task once the round judged on the last shard has closed.")
@@ -102,8 +110,10 @@ def describe_split(spec: HoldoutSpec) -> str:
               help="Seconds between looks at the chain.")
 @json_option
 def requester_cmd(rpc_url: str, address: str | None, key: str | None, key_file: Path | None, keystore: Path | None,
-                  keys_path: Path, end_now: bool, end_after_last_shard: bool, poll: float, as_json: bool) -> None:
-    """Reveal each round's shard key as soon as its commits close (until Ctrl-C), or end the task."""
+                  keys_path: Path, append_data: str | None, append_shards: int | None, append_shard_size: int,
+                  ipfs_api: str | None, store_dir: str, ipfs_timeout: float, end_now: bool,
+                  end_after_last_shard: bool, poll: float, as_json: bool) -> None:
+    """Reveal each round's shard key as soon as its commits close (until Ctrl-C), append shards, or end the task."""
     from offchain.chain.accounts import LocalSigner
     from offchain.chain.connect import connect
     from offchain.chain.holdout import HoldoutContract
@@ -120,6 +130,21 @@ def requester_cmd(rpc_url: str, address: str | None, key: str | None, key_file: 
         raise ConfigError(f"the PoFLConsensus at {contract.address} evaluates in public: it has no hold-out task")
     signer = LocalSigner(w3, signing_key(Endpoint(rpc_url), w3.eth.chain_id, key_sources(key, key_file, keystore)))
     requester = Requester(holdout, contract, signer, read_keys(keys_path))
+    appended = 0
+    if append_data is not None:
+        if append_shards is None:
+            raise click.UsageError("--append needs --append-shards N")
+        from offchain.cli.store_cmds import open_checked_store
+        from offchain.fl.data import load_mnist
+        from offchain.holdout.dataset_file import load_dataset
+        from offchain.holdout.keyfile import write_keys
+
+        data = load_mnist("test") if append_data == "mnist" else load_dataset(append_data)
+        store = open_checked_store(ipfs_api, store_dir, ipfs_timeout)
+        write_keys(keys_path, requester.append(data, append_shards, store, shard_size=append_shard_size),
+                   overwrite=True)
+        appended = append_shards
+        out.note(f"appended {appended} shards (the task has {holdout.shard_count()}); their keys are in {keys_path}")
     revealed: list[int] = []
     try:
         while not end_now:
@@ -136,7 +161,7 @@ def requester_cmd(rpc_url: str, address: str | None, key: str | None, key_file: 
         requester.end_task()
         ended = True
         out.note("ended the task: the final shard's key is public (`pofl blocks` reports every block on it)")
-    out.result({"task": holdout.address, "revealed_rounds": revealed, "ended": ended},
+    out.result({"task": holdout.address, "appended_shards": appended, "revealed_rounds": revealed, "ended": ended},
                lambda: click.echo(f"task {holdout.address}: revealed {len(revealed)} keys"
                                   + ("; ended" if ended else "")))
 

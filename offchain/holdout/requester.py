@@ -16,8 +16,11 @@ from offchain.chain.errors import ContractRevert, PoFLHoldoutCommitsOpen
 from offchain.chain.holdout import HoldoutContract
 from offchain.chain.pofl import Phase, PoFLContract
 from offchain.errors import PoflValueError
+from offchain.fl.data import LabeledImages
 from offchain.holdout.keyfile import Keys
 from offchain.holdout.sealing import check_key
+from offchain.holdout.task import seal_more_shards
+from offchain.store.base import ModelStore
 
 log = logging.getLogger("pofl.requester")
 
@@ -89,6 +92,20 @@ class Requester:
         self.revealed.add(round_id)
         log.info("revealed the key of shard %d for round %d", shard.index, round_id)
         return True
+
+    def append(self, data: LabeledImages, n_shards: int, store: ModelStore, *, shard_size: int,
+               seed: int = 0) -> Keys:
+        """Seal ``n_shards`` more shards of ``data`` (images no earlier shard held), put them into ``store`` and
+        append them to the task; the keys, with the new ones (write them back to the key file)."""
+        first = self.holdout.shard_count()
+        if first != len(self.keys.shards):
+            raise PoflValueError(f"the key file holds {len(self.keys.shards)} shard keys but the task has {first} "
+                                 f"shards: pass the key file that holds every shard's key")
+        sealed, keys = seal_more_shards(data, n_shards, store, task=self.keys.task, first_index=first,
+                                        shard_size=shard_size, seed=seed)
+        self.holdout.append_shards(self.signer, sealed).wait()
+        self.keys = Keys(self.keys.task, self.keys.shards + keys, self.keys.final)
+        return self.keys
 
     def _min_committee(self, round_id: int) -> int:
         """The round's ``minCommittee`` (its configuration is fixed for the round: read once a round)."""

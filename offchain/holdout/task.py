@@ -36,6 +36,7 @@ from offchain.holdout.split import (
     DEFAULT_SHARD_SIZE,
     HoldoutSplit,
     split_holdout,
+    stratified_parts,
 )
 from offchain.store.base import ModelStore
 
@@ -101,6 +102,24 @@ def seal_task(data: LabeledImages, n_shards: int, store: ModelStore, *, task: by
     """
     split = split_holdout(data, n_shards=n_shards, shard_size=shard_size, final_size=final_size, seed=seed)
     return seal_split(split, store, task)
+
+
+def seal_more_shards(data: LabeledImages, n_shards: int, store: ModelStore, *, task: bytes, first_index: int,
+                     shard_size: int = DEFAULT_SHARD_SIZE, seed: int = 0,
+                     ) -> tuple[tuple[SealedShard, ...], tuple[bytes, ...]]:
+    """``n_shards`` more selection shards of ``shard_size`` images from ``data`` (fresh data: no earlier shard or
+    public part may hold its images), stratified by label, sealed under fresh keys for indices ``first_index``,
+    ``first_index + 1``, ... of ``task`` and put into ``store``: what the chain records, and the keys."""
+    if n_shards < 1 or shard_size < 1 or n_shards * shard_size > len(data):
+        raise PoflValueError(f"{n_shards} shards of {shard_size} images need {n_shards * shard_size} images; the "
+                             f"set has {len(data)}")
+    _rest, *parts = stratified_parts(data.labels, [len(data) - n_shards * shard_size] + [shard_size] * n_shards,
+                                     seed)
+    keys = tuple(new_key() for _ in parts)
+    sealed = tuple(SealedShard(first_index + i, store.put(seal(shard_to_bytes(data.subset(part)), key, task,
+                                                               first_index + i)), key_hash(key))
+                   for i, (part, key) in enumerate(zip(parts, keys, strict=True)))
+    return sealed, keys
 
 
 def fetch_sealed(store: ModelStore, cid: str) -> bytes:
