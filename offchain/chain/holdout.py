@@ -22,7 +22,7 @@ from offchain.chain.accounts import LocalSigner
 from offchain.chain.deploy import DeploymentError, DeploymentRecord, attach, deploy_contract, load_artifact
 from offchain.chain.errors import ErrorDecoder
 from offchain.chain.pofl import CONTRACT_NAME, ENUMS, PoFLConfig, PoFLContract
-from offchain.chain.tx import REVERT_ERRORS, PendingTx, raise_decoded, send
+from offchain.chain.tx import PendingTx, call_view, send
 from offchain.errors import PoflValueError
 from offchain.holdout.sealing import FINAL_INDEX
 from offchain.holdout.task import SealedShard, SealedTask, task_id
@@ -82,10 +82,7 @@ class HoldoutContract:
     # ---------------------------------------------------------------- views
 
     def _view(self, name: str, *args: Any) -> Any:
-        try:
-            return getattr(self.contract.functions, name)(*args).call()
-        except REVERT_ERRORS as exc:
-            raise_decoded(exc, self.errors, name)
+        return call_view(getattr(self.contract.functions, name)(*args), self.errors, name)
 
     def task_id(self) -> bytes:
         """The 32-byte id bound into every ciphertext of this task."""

@@ -29,7 +29,7 @@ from web3.contract import Contract
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.deploy import DeploymentRecord, attach, deploy_contract, load_artifact
 from offchain.chain.errors import ErrorDecoder
-from offchain.chain.tx import REVERT_ERRORS, PendingTx, raise_decoded, send
+from offchain.chain.tx import PendingTx, call_view, send
 from offchain.errors import PoflValueError
 from offchain.paths import DEPLOYMENTS_DIR
 from offchain.store.cid import CidKind, cid_from_digest, cid_to_digest
@@ -340,10 +340,7 @@ class PoFLContract:
     # ---------------------------------------------------------------- views
 
     def _view(self, name: str, *args: Any, at: str | int = "latest") -> Any:
-        try:
-            return getattr(self._functions, name)(*args).call(block_identifier=at)
-        except REVERT_ERRORS as exc:
-            raise_decoded(exc, self.errors, name)
+        return call_view(getattr(self._functions, name)(*args), self.errors, name, at)
 
     def _struct(self, cls: type[T], name: str, *args: Any) -> T:
         return decode_struct(cls, self._abi[name]["outputs"][0]["components"], self._view(name, *args))

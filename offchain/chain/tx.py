@@ -88,6 +88,15 @@ def _eth_tester_revert_data(exc: Exception) -> str | None:
 REVERT_ERRORS: tuple[type[Exception], ...] = (ContractCustomError, ContractLogicError, EthTesterTransactionFailed)
 
 
+def call_view(call: Any, decoder: ErrorDecoder, name: str, at: str | int = "latest") -> Any:
+    """``call`` (a contract function bound to its arguments) at block ``at``; a revert raises the contract's
+    own error."""
+    try:
+        return call.call(block_identifier=at)
+    except REVERT_ERRORS as exc:
+        raise_decoded(exc, decoder, name)
+
+
 def raise_decoded(exc: Exception, decoder: ErrorDecoder, action: str) -> None:
     """Re-raise a web3 revert as the contract's own error when its data names one."""
     data = getattr(exc, "data", None)

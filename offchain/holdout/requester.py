@@ -59,8 +59,7 @@ class Requester:
         state = self.consensus.current_phase()
         if state.phase != Phase.REVEAL or state.round in self.revealed:
             return False
-        shard = self.holdout.shard_for_round(state.round)
-        if shard is not None and shard.key is not None:
+        if self.holdout.shard_of(state.round)[0]:  # someone else revealed it
             self.revealed.add(state.round)
             return False
         return self.reveal(state.round)

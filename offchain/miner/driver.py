@@ -557,12 +557,7 @@ class RoundDriver:
             if self.holdout is None:
                 accs = self.strategy.evaluate([p for _, p in valid], [m.position for m, _ in valid])
             else:
-                shard = self._shard(r)
-                head = self._head[1] if self._head is not None and self._head[0] == view.head.cid else None
-                models = [p for _, p in valid] + ([head] if head is not None else [])
-                on_shard = self.strategy.evaluate_on(models, shard) if shard is not None and models else []
-                accs = on_shard[:len(valid)] if on_shard else [0.0] * len(valid)
-                parent = on_shard[len(valid)] if len(on_shard) > len(valid) else 0.0
+                accs, parent = self._on_shard(r, [p for _, p in valid], view.head)
         measured = {m.address: 0.0 for m in voters}
         for (m, params), acc in zip(valid, accs, strict=True):
             measured[m.address] = acc
@@ -649,6 +644,15 @@ class RoundDriver:
                 self._shards[round_id] = None
         return self._shards[round_id]
 
+    def _on_shard(self, round_id: int, models: list[torch.Tensor], head: ChainBlock) -> tuple[list[float], float]:
+        """The accuracy of each of ``models`` and of ``head``'s model (the parent) on ``round_id``'s shard, in one
+        batch; 0 for all if the shard cannot be opened, 0 for the parent if no local miner holds its model."""
+        shard = self._shard(round_id)
+        parent = self._head[1] if self._head is not None and self._head[0] == head.cid else None
+        batch = models + ([parent] if parent is not None else [])
+        accs = (self.strategy.evaluate_on(batch, shard) if shard is not None and batch else []) or [0.0] * len(batch)
+        return accs[:len(models)], (accs[-1] if parent is not None else 0.0)
+
     def _prefetch_shard(self, round_id: int) -> None:
         """Hold-out mode: start fetching ``round_id``'s sealed shard now (its bytes are public from the task's
         deployment), so that only decryption is left when the key is revealed."""
@@ -664,14 +668,10 @@ class RoundDriver:
         (a claim must beat the head's measurement to be validated)."""
         assert self._log is not None
         mine = [m for m in miners if m.claim is not None and m.params is not None and m.cid == m.claim.cid]
-        shard = self._shard(r)
-        parent = self._head[1] if self._head is not None and self._head[0] == head.cid else None
-        models = [m.params for m in mine] + ([parent] if parent is not None else [])
         with self._log.watch("evaluate"):
-            accs = self.strategy.evaluate_on(models, shard) if shard is not None and models else []
-        accs = accs or [0.0] * len(models)
-        parent_bps = to_bps(accs[-1]) if parent is not None else 0
-        measured = dict(zip((m.address for m in mine), accs[:len(mine)], strict=True))
+            accs, parent = self._on_shard(r, [m.params for m in mine if m.params is not None], head)
+        parent_bps = to_bps(parent)
+        measured = dict(zip((m.address for m in mine), accs, strict=True))
         for m in miners:
             if m.claim is None:
                 continue
