@@ -17,6 +17,7 @@ from offchain.chain import errors as E
 from offchain.chain.holdout import HoldoutContract, PlannedTask, deploy_holdout_task, plan_holdout_task
 from offchain.chain.pofl import ClaimStatus, ConfigField, FailReason, PenaltyReason, Phase, PoFLContract
 from offchain.chain.rounds import SealedClaim, advance_time, commit_claims, reveal_claims
+from offchain.errors import PoflValueError
 from offchain.holdout.sealing import key_hash, new_key
 from offchain.holdout.task import SealedShard, SealedTask
 from tests.conftest import signers
@@ -307,3 +308,26 @@ def test_a_huge_pay_per_committer_pays_the_bond_out_and_never_stops_the_chain(an
     c.finalize(t.d.owner).wait()
     assert c.current_round() == r + 1 and h.bond() == 0
     assert [h.credit(m.address) for m in t.miners] == [BOND // 4] * 4
+
+
+# ------------------------------------------------------------------------------- rejected inputs
+
+
+def test_shard_lists_that_cannot_be_a_task_are_refused(anvil_w3: Web3) -> None:
+    """Empty lists, a zero key hash, a final shard given with its key: PoFLHoldoutBadShards, at deployment and
+    when appending. Shards sealed for another task id are refused by the client before anything is sent."""
+    requester = fresh_signer(anvil_w3)
+    plan = plan_holdout_task(requester)
+    final = SealedShard(2**32 - 1, cid_of("f"), key_hash(new_key()))
+    good = (SealedShard(0, cid_of("s"), key_hash(new_key())),)
+    for shards in ((), (SealedShard(0, cid_of("s"), b"\x00" * 32),)):
+        with pytest.raises(E.PoFLHoldoutBadShards):
+            deploy_holdout_task(requester, plan, SealedTask(plan.task, shards, final, None, None),  # type: ignore[arg-type]
+                                BASE_CONFIG, GENESIS_CID, bond=BOND, pay_per_committer=PAY, deployments_dir=None)
+    with pytest.raises(PoflValueError, match="sealed for another task id"):
+        deploy_holdout_task(requester, plan, SealedTask(b"\x01" * 32, good, final, None, None),  # type: ignore[arg-type]
+                            BASE_CONFIG, GENESIS_CID, bond=BOND, pay_per_committer=PAY, deployments_dir=None)
+    t = Task(anvil_w3, 0, 1)
+    with pytest.raises(E.PoFLHoldoutBadShards):
+        t.holdout.append_shards(t.requester, (SealedShard(1, cid_of("z"), b"\x00" * 32),)).wait()
+    assert t.holdout.shard_count() == 1

@@ -131,3 +131,24 @@ def test_the_requester_appends_shards_and_keeps_their_keys(anvil: Devnet, tmp_pa
     code, out = run("requester", "--rpc-url", anvil.rpc_url, "--contract", contract.address, "--keys", str(keys),
                     "--append", str(fresh), "--append-shards", "1", "--store-dir", store)
     assert code == 1 and "PoFLHoldoutEnded" in out and "Traceback" not in out
+
+
+def test_holdout_options_that_cannot_go_together_are_refused(anvil: Devnet, tmp_path: Path) -> None:
+    """Each refusal names what was wrong, before anything is deployed or sealed."""
+    code, out = run("deploy", "--rpc-url", anvil.rpc_url, "--holdout", "mnist", "--genesis-cid",
+                    "QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN", "--store-dir", str(tmp_path / "s"))
+    assert code == 2 and "--holdout deploys the run's seeded genesis model: leave out --genesis-cid" in out
+    code, out = run("run", "--holdout", "mnist", "--contract", "0x" + "11" * 20, "--rounds", "1")
+    assert code == 2 and "--holdout deploys a new hold-out task: leave out --contract" in out
+    keys = tmp_path / "keys.json"
+    code, out = run("-q", "deploy", "--rpc-url", anvil.rpc_url, "--holdout", "mnist", "--holdout-shards", "1", *SMALL,
+                    "--holdout-keys", str(keys), "--store-dir", str(tmp_path / "s"),
+                    "--deployments-dir", str(tmp_path / "d"), "--json")
+    address = json.loads(out)["address"]
+    code, out = run("requester", "--rpc-url", anvil.rpc_url, "--contract", address, "--keys", str(keys),
+                    "--append", "mnist", "--store-dir", str(tmp_path / "s"))
+    assert code == 2 and "--append needs --append-shards N" in out
+    code, out = run("requester", "--rpc-url", anvil.rpc_url, "--contract", address, "--keys", str(keys),
+                    "--append", "mnist", "--append-shards", "41", "--store-dir", str(tmp_path / "s"))
+    assert code == 1 and "41 shards of 250 images need 10250 images; the set has 10000" in out
+    assert len(read_keys(keys).shards) == 1  # nothing was appended or written

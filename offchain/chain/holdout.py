@@ -170,8 +170,8 @@ class HoldoutContract:
 
 
 def _shard_lists(shards: tuple[SealedShard, ...]) -> tuple[list[bytes], list[int], list[bytes]]:
-    digests, kinds = zip(*(cid_to_digest(s.cid) for s in shards), strict=True)
-    return list(digests), [int(k) for k in kinds], [s.key_hash for s in shards]
+    decoded = [cid_to_digest(s.cid) for s in shards]
+    return [d for d, _ in decoded], [int(k) for _, k in decoded], [s.key_hash for s in shards]
 
 
 @dataclass(frozen=True)
