@@ -152,3 +152,10 @@ def test_holdout_options_that_cannot_go_together_are_refused(anvil: Devnet, tmp_
                     "--append", "mnist", "--append-shards", "41", "--store-dir", str(tmp_path / "s"))
     assert code == 1 and "41 shards of 250 images need 10250 images; the set has 10000" in out
     assert len(read_keys(keys).shards) == 1  # nothing was appended or written
+    code, out = run("-q", "deploy", "--rpc-url", anvil.rpc_url, "--genesis-cid",
+                    "QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN", "--deployments-dir", str(tmp_path / "p"),
+                    "--json")
+    public = json.loads(out)["address"]
+    code, out = run("run", "--rpc-url", anvil.rpc_url, "--contract", public, "--holdout-keys", str(keys),
+                    "--rounds", "1", "--miners", "3", "--min-committee", "2", "--store-dir", str(tmp_path / "s"))
+    assert code == 2 and f"--holdout-keys: the contract at {public} evaluates in public" in out
