@@ -160,3 +160,29 @@ def test_a_model_published_late_is_measured_when_it_arrives_not_reported_0(anvil
     accepted = [d for d in decided if d.outcome == ClaimStatus.ACCEPTED]
     assert accepted and all(v > 0 for v in contract.reports(record.round, accepted[-1].attempt).values())
     assert not [e for e in contract.events("Penalized") if e["args"]["reason"] == PenaltyReason.MISREPORT]
+
+
+def test_a_round_that_ends_between_two_reads_of_one_look_is_looked_at_again(anvil: Devnet, workload: Workload,
+                                                                          tmp_path: Path) -> None:
+    """Seen in a 4-process run: the phase was read in round 8's validation, round 9 opened, and roundInfo(8)
+    reverted PoFLWrongRound, which ended the miner. A step that finds the round gone looks again."""
+    from offchain.chain import errors as E
+
+    run = deploy_run(anvil.rpc_url, CONFIG, workload, LocalStore(tmp_path), 199 - CONFIG.n_miners)
+    driver = RoundDriver(run.contract, LocalStore(tmp_path), workload.flat, CONFIG.architecture, run.signers,
+                         WorkloadStrategy(workload))
+    real_view, calls = driver._view, []
+
+    def racing_view():  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise E.PoFLWrongRound("PoFLWrongRound", {"expected": 9, "given": 8}, "roundInfo")
+        return real_view()
+
+    driver._view = racing_view  # type: ignore[method-assign]
+    try:
+        assert driver.step() is False
+        record = driver.run_round(max_seconds=120)
+    finally:
+        driver.close()
+    assert record.block_height == 1

@@ -34,7 +34,7 @@ import torch
 from web3.exceptions import ProviderConnectionError, Web3RPCError
 
 from offchain.chain.accounts import LocalSigner
-from offchain.chain.errors import ContractRevert
+from offchain.chain.errors import ContractRevert, PoFLWrongRound
 from offchain.chain.holdout import HoldoutContract
 from offchain.chain.keys import DEV_CHAIN_IDS
 from offchain.chain.pofl import ChainBlock, ClaimStatus, Phase, PoFLContract, to_bps
@@ -235,6 +235,9 @@ class RoundDriver:
             acted = self._step()
         except TRANSIENT_ERRORS as exc:
             self._transient(exc)
+            return False
+        except PoFLWrongRound as exc:  # the round ended between two reads of one look: look again
+            log.info("the round moved on while the chain was being read (%s); looking again", exc.args_by_name)
             return False
         self._failing_since = None
         return acted
