@@ -35,13 +35,16 @@ from web3.exceptions import ContractLogicError
 
 from bench._report import emit
 from offchain.chain.accounts import LocalSigner
+from offchain.chain.commitment import SealedClaim
 from offchain.chain.compile import compile_contracts
 from offchain.chain.connect import connect
 from offchain.chain.errors import PoFLInvalidConfig, PoFLTooManyMiners
 from offchain.chain.pofl import ClaimStatus, Phase, PoFLConfig, PoFLContract
-from offchain.chain.rounds import (
+from offchain.chain.tx import send, wait_all
+from offchain.servers.devnet import start_devnet
+from offchain.store.cid import cid_to_digest
+from offchain.testing.rounds import (
     Measure,
-    SealedClaim,
     advance_time,
     cast_votes,
     commit_claims,
@@ -51,9 +54,6 @@ from offchain.chain.rounds import (
     reveal_claims,
     truthful,
 )
-from offchain.chain.tx import send, wait_all
-from offchain.devnet import start_devnet
-from offchain.store.cid import cid_to_digest
 
 STAKE = 10**18
 BOND = 10**16
@@ -386,9 +386,9 @@ def _hostile_model(a: Arena, make_cid: Callable[[Any], str]) -> Outcome:
     CID claiming 100%, in one round: the seats measure it at 0 and the honest best claim is the block."""
     import tempfile
 
+    from offchain.app.deployment import deploy_or_attach, ensure_registered
     from offchain.miner.claims import ForgedClaims
     from offchain.miner.driver import RoundDriver
-    from offchain.miner.network import deploy_or_attach, ensure_registered
     from offchain.miner.strategy import WorkloadStrategy
     from offchain.store import LocalStore
 

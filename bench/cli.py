@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._report import emit
-from offchain.devnet import start_devnet
+from offchain.servers.devnet import start_devnet
 
 POFL = [sys.executable, "-m", "offchain.cli"]
 SERVERS = {"anvil", "node", "python", "python3"}  # devnets, js-ipfs, miner processes (not helpers such as `file`)
@@ -85,7 +85,7 @@ def invoke(argv: list[str], timeout: float, env: dict[str, str] | None = None) -
 
 
 def block_number(url: str) -> int:
-    from offchain.devnet import rpc_call
+    from offchain.servers.devnet import rpc_call
 
     return int(str(rpc_call(url, "eth_blockNumber")), 16)
 

@@ -34,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._report import emit
 from offchain.chain.accounts import LocalSigner, dev_key
+from offchain.chain.commitment import SealedClaim
 from offchain.chain.connect import connect
 from offchain.chain.pofl import PoFLConfig, PoFLContract
-from offchain.chain.rounds import SealedClaim
 from offchain.chain.tx import wait_all
-from offchain.devnet import start_devnet
+from offchain.servers.devnet import start_devnet
 from offchain.store.cid import CidKind, cid_from_digest
 
 BUDGET = 150_000

@@ -42,10 +42,11 @@ import numpy as np
 import torch
 
 from bench._report import emit, peak_rss_mb
-from offchain.fl.data import LabeledImages, load_mnist
 from offchain.fl.device import default_device
 from offchain.fl.evaluation import Evaluator
 from offchain.fl.federation import BENCHMARK_FEDERATION, from_file
+from offchain.fl.images import LabeledImages
+from offchain.fl.mnist import load_mnist
 from offchain.fl.simulation import EngineConfig, EvalTrainer, PoFLEngine
 from offchain.holdout.split import (
     DEFAULT_FINAL_SIZE,

@@ -43,10 +43,11 @@ import torch
 
 from bench._report import emit
 from offchain.fl.attacks import Backdoor, triggered_test_set
-from offchain.fl.data import LabeledImages, load_mnist
 from offchain.fl.device import default_device
 from offchain.fl.evaluation import Evaluator
 from offchain.fl.federation import BENCHMARK_FEDERATION, Federation, from_file
+from offchain.fl.images import LabeledImages
+from offchain.fl.mnist import load_mnist
 from offchain.fl.simulation import EngineConfig, PoFLEngine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -202,7 +203,7 @@ def markdown_table(report: dict[str, object]) -> str:
 
 def end_to_end(attacks: list[str], aggregator: str, rounds: int) -> list[dict[str, object]]:
     """Each attack once through ``pofl run`` on an auto-started Anvil and a js-ipfs daemon."""
-    from offchain.ipfs_daemon import start_ipfs_daemon
+    from offchain.servers.ipfs import start_ipfs_daemon
 
     out = []
     with start_ipfs_daemon() as daemon, tempfile.TemporaryDirectory() as tmp:

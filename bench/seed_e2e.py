@@ -39,22 +39,22 @@ def median(values: list[float]) -> float | None:
 def e2e(rounds: str, store_kind: str, mode: str = "public") -> dict:
     """The W2 seed workload on Anvil, in ``mode`` ``public`` (MNIST's test set) or ``holdout`` (a task splitting
     it into one 250-image shard a round, its keys revealed by a requester in the same process)."""
-    from offchain.chain.accounts import LocalSigner, dev_key
-    from offchain.chain.connect import connect
-    from offchain.devnet import start_devnet
-    from offchain.fl.data import load_mnist
-    from offchain.holdout.requester import Requester
-    from offchain.ipfs_daemon import start_ipfs_daemon
-    from offchain.miner.driver import RoundDriver
-    from offchain.miner.network import (
+    from offchain.app.deployment import (
         HoldoutSpec,
         deploy_holdout_run,
         deploy_or_attach,
         ensure_registered,
         miner_signers,
     )
+    from offchain.app.requester import Requester
+    from offchain.chain.accounts import LocalSigner, dev_key
+    from offchain.chain.connect import connect
+    from offchain.fl.mnist import load_mnist
+    from offchain.miner.driver import RoundDriver
     from offchain.miner.strategy import WorkloadStrategy
     from offchain.miner.workload import RunConfig, Workload
+    from offchain.servers.devnet import start_devnet
+    from offchain.servers.ipfs import start_ipfs_daemon
     from offchain.store import LocalStore
     from offchain.store.ipfs import IpfsStore
 
@@ -105,9 +105,9 @@ def e2e(rounds: str, store_kind: str, mode: str = "public") -> dict:
 
 
 def in_memory(rounds: str) -> dict:
-    from offchain.fl.data import load_mnist
     from offchain.fl.device import default_device
     from offchain.fl.federation import BENCHMARK_FEDERATION, from_file
+    from offchain.fl.mnist import load_mnist
     from offchain.fl.simulation import EngineConfig, PoFLEngine
 
     started = time.perf_counter()

@@ -28,9 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
 
 from bench._report import emit
-from offchain.fl.data import LabeledImages, load_mnist
 from offchain.fl.device import default_device
 from offchain.fl.federation import BENCHMARK_FEDERATION, Federation, from_file
+from offchain.fl.images import LabeledImages
+from offchain.fl.mnist import load_mnist
 from offchain.fl.simulation import EngineConfig, PoFLEngine
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._report import emit
-from offchain.fl.models import SimpleNet
-from offchain.ipfs_daemon import start_ipfs_daemon
+from offchain.fl.architectures import SimpleNet
+from offchain.servers.ipfs import start_ipfs_daemon
 from offchain.store import LocalStore, ModelStore, compute_cid
 from offchain.store.ipfs import IpfsStore
 from offchain.store.model_bytes import model_to_bytes

@@ -16,7 +16,8 @@ from typing import Any
 from offchain.data import Dataset, FedDataset
 from offchain.errors import PoflValueError
 from offchain.fl import federation as fedmod
-from offchain.fl.data import LabeledImages, load_mnist
+from offchain.fl.images import LabeledImages
+from offchain.fl.mnist import load_mnist
 
 DATASETS = ("federated_mnist", "federated_emnist", "federated_fashion_mnist")
 

@@ -45,3 +45,15 @@ class ConfigError(PoflValueError):
 
 class KeyPolicyError(ConfigError):
     """A key source is not allowed on this chain (e.g. a public dev key on a remote network)."""
+
+
+class LauncherError(PoflRuntimeError):
+    """A local server could not be started; the message says why and what to do."""
+
+
+class ToolNotFoundError(LauncherError):
+    """The executable of a local server is missing."""
+
+
+class PortInUseError(LauncherError):
+    """The requested TCP port is already taken on the host."""

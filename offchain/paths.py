@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -21,3 +22,15 @@ DEPLOYMENTS_DIR = Path(os.environ.get("POFL_DEPLOYMENTS") or "deployments")
 DATA_DIR = PACKAGE_DIR / "assets"
 
 SETUP_HINT = "run ./scripts/setup.sh (it runs `npm install` in the repository root)"
+
+
+def which_or_none(*candidates: str | Path) -> Path | None:
+    """The first candidate that is an executable file, or found on PATH by name."""
+    for cand in candidates:
+        path = Path(cand)
+        if path.is_absolute() or len(path.parts) > 1:
+            if path.is_file() and os.access(path, os.X_OK):
+                return path
+        elif found := shutil.which(str(cand)):
+            return Path(found)
+    return None

@@ -16,8 +16,8 @@ from web3 import Web3
 
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect, in_process_web3
-from offchain.devnet import Devnet, launch_devnet
-from offchain.ipfs_daemon import IpfsDaemon, launch_ipfs_daemon
+from offchain.servers.devnet import Devnet, launch_devnet
+from offchain.servers.ipfs import IpfsDaemon, launch_ipfs_daemon
 
 
 def _running(server: Devnet | IpfsDaemon) -> Iterator[Devnet | IpfsDaemon]:

@@ -8,12 +8,12 @@ from typing import Any
 
 from web3 import Web3
 
-from offchain.chain import rounds
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.pofl import PoFLConfig, PoFLContract
-from offchain.chain.rounds import Measure, RoundResult
 from offchain.chain.tx import wait_all
 from offchain.store.cid import CidKind
+from offchain.testing import rounds
+from offchain.testing.rounds import Measure, RoundResult
 from tests.conftest import signers
 
 STAKE = 10**18
@@ -57,7 +57,7 @@ def deploy_with_miners(w3: Web3, n_miners: int, *, register: bool = True, first_
 
 def play_round(d: Deployed, claims: Sequence[tuple[LocalSigner, int]], measure: Measure,
                **options: Any) -> RoundResult:
-    """:func:`offchain.chain.rounds.play_round` with ``d``'s owner driving and its miners voting."""
+    """:func:`offchain.testing.rounds.play_round` with ``d``'s owner driving and its miners voting."""
     return rounds.play_round(d.contract, d.owner, d.miners, claims, measure, **options)
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from offchain.app.deployment import deploy_or_attach, ensure_registered
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
 from offchain.chain.pofl import PoFLContract
-from offchain.miner.network import deploy_or_attach, ensure_registered
 from offchain.miner.workload import RunConfig, Workload
 from offchain.store.base import ModelStore
 
@@ -48,7 +48,7 @@ def mine_blocks(run: RunChain, workload: Workload, store: ModelStore, height: in
 def weak_model_cid(store: ModelStore, cid: str, architecture: str = "simplenet") -> str:
     """A model as weak as the one under ``cid`` but with a digest never revealed (its bias nudged), put in
     ``store``: the contract refuses a digest used before, so a test that needs a bad model needs a fresh one."""
-    from offchain.store.models import fetch_model, publish_model
+    from offchain.store.fetching import fetch_model, publish_model
 
     state = fetch_model(store, cid, architecture)
     state["fc1.bias"] = state["fc1.bias"] + 1e-4

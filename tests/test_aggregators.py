@@ -12,13 +12,13 @@ import torch
 
 from offchain.errors import ConfigError
 from offchain.fl import aggregation as agg
-from offchain.fl.data import load_mnist
+from offchain.fl.aggregation import AGGREGATORS, TrimmedMean, make_aggregator
+from offchain.fl.architectures import SimpleNet
+from offchain.fl.components import parse_options
 from offchain.fl.federation import BENCHMARK_FEDERATION, assign_to_miners, from_file
-from offchain.fl.models import SimpleNet
-from offchain.fl.options import parse_options
-from offchain.fl.pool_trainer import PoolTrainer
+from offchain.fl.mnist import load_mnist
+from offchain.fl.round_training import RoundTrainer
 from offchain.fl.simulation import EngineConfig
-from offchain.fl.strategies import AGGREGATORS, TrimmedMean, make_aggregator
 from offchain.fl.training import DeviceDataset, FlatParams, TrainConfig, make_plan, train_clients
 
 CPU = torch.device("cpu")
@@ -136,12 +136,12 @@ def test_krum_and_multikrum_keep_the_honest_updates(setup, f: int) -> None:
 
 @pytest.mark.parametrize(("name", "options"), CASES)
 def test_the_fast_path_pool_model_is_the_aggregate_of_its_clients(setup, name: str, options: dict) -> None:
-    """PoolTrainer (batched training, then the strategy per miner) equals training the clients and
+    """RoundTrainer (batched training, then the strategy per miner) equals training the clients and
     aggregating them by the reference."""
     fed, data, flat, start, models, sizes = setup
     owners = np.full(fed.n_clients, -1, dtype=np.int64)
     owners[CLIENTS[:5]], owners[CLIENTS[5:]] = 0, 1
-    trainer = PoolTrainer(fed, owners, data, flat, TrainConfig(), make_aggregator(name, options))
+    trainer = RoundTrainer(fed, owners, data, flat, TrainConfig(), make_aggregator(name, options))
     pool = trainer.train(start.unsqueeze(0).repeat(2, 1), np.array(CLIENTS))
     assert pool.trained_miners == [0, 1] and pool.clients_per_miner == {0: 5, 1: 4}
     for row, part in enumerate((slice(0, 5), slice(5, 9))):
@@ -176,7 +176,7 @@ def test_engine_config_refuses_a_bad_aggregator_at_once() -> None:
     with pytest.raises(ConfigError, match="beta must be"):
         EngineConfig(aggregator="trimmed", aggregator_options={"beta": 0.7})
     with pytest.raises(ValueError, match="unknown aggregator 'mean'"):  # ConfigError is a ValueError
-        PoolTrainer(from_file(BENCHMARK_FEDERATION), assign_to_miners(1000, 2, 0), None, None, None, "mean")  # type: ignore[arg-type]
+        RoundTrainer(from_file(BENCHMARK_FEDERATION), assign_to_miners(1000, 2, 0), None, None, None, "mean")  # type: ignore[arg-type]
 
 
 def test_option_pairs_parse_or_name_the_flag() -> None:

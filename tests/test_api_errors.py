@@ -9,12 +9,12 @@ import pytest
 import torch
 from web3 import Web3
 
+from offchain.app.deployment import ConfigMismatch, check_compatible, contract_config
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.pofl import PoFLContract
 from offchain.data import Dataset, FedDataset
 from offchain.datasets import load
-from offchain.fl.data import load_mnist
-from offchain.miner.network import ConfigMismatch, check_compatible, contract_config
+from offchain.fl.mnist import load_mnist
 from offchain.miner.selection import parse_clients, select_clients
 from offchain.miner.workload import RunConfig, Workload, build_federation
 from offchain.model import FlexModel
@@ -90,7 +90,7 @@ def test_flex_api_rejects_bad_input() -> None:
 
 
 def test_the_threshold_is_fixed_when_the_pool_deploys(anvil: object) -> None:
-    from offchain.fl.models import SimpleNet
+    from offchain.fl.architectures import SimpleNet
     from offchain.pool import init_server_model
 
     @init_server_model

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from offchain.app.deployment import genesis_cid
 from offchain.chain.connect import connect
 from offchain.chain.deploy import chain_key
 from offchain.cli import cli
-from offchain.devnet import Devnet
-from offchain.miner.network import genesis_cid
 from offchain.miner.run_config import RunConfig
+from offchain.servers.devnet import Devnet
 from offchain.store import compute_cid
 
 

@@ -14,8 +14,8 @@ from eth_account import Account
 from offchain.chain.accounts import dev_key
 from offchain.chain.connect import connect
 from offchain.cli import cli
-from offchain.devnet import Devnet, launch_devnet
-from offchain.procs import ManagedProcess
+from offchain.servers.devnet import Devnet, launch_devnet
+from offchain.servers.process import ManagedProcess
 from tests.test_keys_and_secrets import sepolia_like  # noqa: F401 - a fixture
 
 KEY = "0x" + "ab" * 32

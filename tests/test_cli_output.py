@@ -16,9 +16,9 @@ import pytest
 
 from offchain.chain.connect import connect
 from offchain.chain.deploy import chain_key
-from offchain.devnet import Devnet
-from offchain.ipfs_daemon import IpfsDaemon
-from offchain.procs import free_port
+from offchain.servers.devnet import Devnet
+from offchain.servers.ipfs import IpfsDaemon
+from offchain.servers.process import free_port
 from offchain.store.cid import compute_cid
 
 POFL = [sys.executable, "-m", "offchain.cli"]

@@ -9,7 +9,7 @@ import pytest
 import solcx
 
 from offchain.chain import compile as comp
-from offchain.procs import ToolNotFoundError
+from offchain.errors import ToolNotFoundError
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from web3 import Web3
 
 from offchain.chain import errors as E
 from offchain.chain.accounts import LocalSigner
+from offchain.chain.commitment import SealedClaim
 from offchain.chain.compile import compile_contracts
 from offchain.chain.deploy import load_artifact
 from offchain.chain.errors import ErrorDecoder
@@ -28,10 +29,10 @@ from offchain.chain.pofl import (
     encode_struct,
     increase_time,
 )
-from offchain.chain.rounds import SealedClaim, commit_claims, draw_committee, reveal_claims
 from offchain.chain.tx import send, wait_all
 from offchain.errors import PoflError, PoflValueError
 from offchain.store.cid import cid_to_digest
+from offchain.testing.rounds import commit_claims, draw_committee, reveal_claims
 from tests.pofl_fixtures import BASE_CONFIG, GENESIS_CID, MISS_BOND, STAKE, Deployed, cid_of, deploy_with_miners
 
 ROUND = 1

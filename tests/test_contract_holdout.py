@@ -14,12 +14,13 @@ import pytest
 from web3 import Web3
 
 from offchain.chain import errors as E
+from offchain.chain.commitment import SealedClaim
 from offchain.chain.holdout import HoldoutContract, PlannedTask, deploy_holdout_task, plan_holdout_task
 from offchain.chain.pofl import ClaimStatus, ConfigField, FailReason, PenaltyReason, Phase, PoFLContract
-from offchain.chain.rounds import SealedClaim, advance_time, commit_claims, reveal_claims
 from offchain.errors import PoflValueError
 from offchain.holdout.sealing import key_hash, new_key
 from offchain.holdout.task import SealedShard, SealedTask
+from offchain.testing.rounds import advance_time, commit_claims, reveal_claims
 from tests.conftest import signers
 from tests.pofl_fixtures import BASE_CONFIG, GENESIS_CID, STAKE, Deployed, cid_of, play_round
 from tests.test_contract_errors import fresh_signer
@@ -260,8 +261,8 @@ def test_a_lone_committer_cannot_spend_shards(anvil_w3: Web3) -> None:
     """While honest miners are idle, a lone miner's commit closes the commit phase at once. Its round cannot
     have a committee, so no key is taken for it (PoFLTooFewCommits; the requester's bot does not try), no shard
     is spent or published, and nobody is paid: the round ends without a block and the shards wait."""
+    from offchain.app.requester import Requester
     from offchain.holdout.keyfile import Keys
-    from offchain.holdout.requester import Requester
 
     t = Task(anvil_w3, 0, 2)
     c, h = t.contract, t.holdout

@@ -18,9 +18,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from web3 import Web3
 from web3.logs import DISCARD
 
+from offchain.chain.commitment import SealedClaim
 from offchain.chain.errors import ContractRevert
 from offchain.chain.pofl import ClaimStatus, Phase, increase_time
-from offchain.chain.rounds import SealedClaim
 from tests.pofl_fixtures import STAKE, cid_of, deploy_with_miners
 
 N_MINERS = 6

@@ -10,7 +10,7 @@ from web3 import Web3
 
 from offchain.chain.deploy import DeploymentError, chain_key, read_record
 from offchain.chain.pofl import PoFLConfig, PoFLContract
-from offchain.devnet import start_devnet
+from offchain.servers.devnet import start_devnet
 from offchain.store.cid import compute_cid
 from tests.conftest import signers
 

@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 import torch
 
+from offchain.chain.commitment import SealedClaim
 from offchain.chain.pofl import ClaimStatus, PenaltyReason, to_bps
-from offchain.chain.rounds import SealedClaim
-from offchain.devnet import Devnet
 from offchain.miner.claims import HeldModel, HonestClaims
 from offchain.miner.driver import RoundDriver
 from offchain.miner.strategy import WorkloadStrategy
 from offchain.miner.workload import RunConfig, Workload
+from offchain.servers.devnet import Devnet
 from offchain.store import LocalStore
 from offchain.store.base import NotFound
-from offchain.store.models import fetch_model
+from offchain.store.fetching import fetch_model
 from tests.run_setup import deploy_run, mine_blocks, weak_model_cid
 
 CONFIG = RunConfig(n_miners=3, min_committee=2, threshold=0.0, require_improvement=False, phase_seconds=5)

@@ -15,21 +15,21 @@ from typing import Any
 
 import pytest
 
+from offchain.app.deployment import ensure_registered
+from offchain.app.miner_processes import start_miner
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.pofl import ClaimStatus, PoFLContract
-from offchain.devnet import Devnet
-from offchain.fl.models import build_model
-from offchain.ipfs_daemon import IpfsDaemon
+from offchain.fl.architectures import build_model
 from offchain.miner.claims import ForgedClaims
 from offchain.miner.driver import RoundDriver
-from offchain.miner.network import ensure_registered
-from offchain.miner.processes import start_miner
 from offchain.miner.strategy import WorkloadStrategy
 from offchain.miner.workload import RunConfig, Workload
-from offchain.procs import ManagedProcess
+from offchain.servers.devnet import Devnet
+from offchain.servers.ipfs import IpfsDaemon
+from offchain.servers.process import ManagedProcess
 from offchain.store.cid import CidKind, cid_from_digest, compute_cid
+from offchain.store.fetching import publish_model
 from offchain.store.ipfs import IpfsStore
-from offchain.store.models import publish_model
 from tests.netproxy import FlakyProxy
 from tests.run_setup import deploy_run
 

@@ -10,21 +10,21 @@ import logging
 import pytest
 import torch
 
+from offchain.app.deployment import HoldoutRun, HoldoutSpec, deploy_holdout_run, ensure_registered
+from offchain.app.requester import Requester
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
 from offchain.chain.pofl import FailReason
-from offchain.devnet import Devnet
-from offchain.fl.data import load_mnist
-from offchain.holdout.requester import Requester
+from offchain.fl.mnist import load_mnist
 from offchain.holdout.sealing import KeyMismatch, seal
 from offchain.holdout.shard_format import shard_to_bytes
-from offchain.ipfs_daemon import IpfsDaemon
 from offchain.miner.driver import RoundDriver
-from offchain.miner.network import HoldoutRun, HoldoutSpec, deploy_holdout_run, ensure_registered
 from offchain.miner.strategy import WorkloadStrategy
 from offchain.miner.workload import RunConfig, Workload
+from offchain.servers.devnet import Devnet
+from offchain.servers.ipfs import IpfsDaemon
+from offchain.store.fetching import fetch_model
 from offchain.store.ipfs import IpfsStore
-from offchain.store.models import fetch_model
 
 CONFIG = RunConfig(n_miners=3, min_committee=2, threshold=0.0, require_improvement=True, phase_seconds=5)
 FIRST_KEY = 150  # dev accounts 150.. (each test module takes its own range)
@@ -97,9 +97,9 @@ def test_a_shard_that_does_not_decrypt_is_a_rejection_not_a_crash(
     miners go on to round 2, which is judged on a good shard."""
     w3 = connect(anvil.rpc_url)
     requester = LocalSigner(w3, dev_key(FIRST_KEY + 10))
+    from offchain.app.deployment import contract_config, publish_genesis
     from offchain.chain.holdout import deploy_holdout_task, plan_holdout_task
     from offchain.holdout.task import SealedShard, seal_task
-    from offchain.miner.network import contract_config, publish_genesis
     plan = plan_holdout_task(requester)
     sealed, keys = seal_task(load_mnist("test"), 3, store, task=plan.task, shard_size=400, final_size=600)
     garbage = store.put(seal(shard_to_bytes(load_mnist("test").subset(range(10))), b"\x07" * 32, plan.task, 0))

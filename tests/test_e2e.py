@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from offchain.app.miner_processes import start_miner
+from offchain.app.verify import verify_chain
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
 from offchain.chain.pofl import PoFLContract
 from offchain.cli import cli
-from offchain.devnet import Devnet
-from offchain.fl.data import load_mnist
-from offchain.ipfs_daemon import IpfsDaemon
-from offchain.miner.processes import start_miner
-from offchain.miner.verify import verify_chain
+from offchain.fl.mnist import load_mnist
 from offchain.miner.workload import RunConfig, Workload
+from offchain.servers.devnet import Devnet
+from offchain.servers.ipfs import IpfsDaemon
 from offchain.store import LocalStore
 from tests.run_setup import deploy_run
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from offchain.miner.verify import verify_chain
+from offchain.app.verify import verify_chain
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "scripts" / "pofl_mnist_example.py"
 

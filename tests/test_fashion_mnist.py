@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from offchain.fl import fashion_mnist as fm
-from offchain.fl.data import DataIntegrityError, encode_idx
+from offchain.fl.images import DataIntegrityError, encode_idx
 
 FILES = [name for name, _ in fm.FASHION_MNIST_FILES.values()]
 

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from offchain.fl import emnist
-from offchain.fl.data import MNIST_FILES, DataIntegrityError, decode_idx, encode_idx, load_mnist
 from offchain.fl.federation import BENCHMARK_FEDERATION, from_file
+from offchain.fl.images import DataIntegrityError, decode_idx, encode_idx
+from offchain.fl.mnist import MNIST_FILES, load_mnist
 
 
 def test_mnist_loads_with_expected_shapes_and_hash() -> None:

@@ -10,9 +10,9 @@ import torch
 
 from offchain.fl import aggregation as agg
 from offchain.fl import federation as fedmod
-from offchain.fl.data import load_mnist
+from offchain.fl.architectures import SimpleNet, SmallCNN, architecture_id, build_model
 from offchain.fl.evaluation import Evaluator
-from offchain.fl.models import SimpleNet, SmallCNN, architecture_id, build_model
+from offchain.fl.mnist import load_mnist
 from offchain.fl.simulation import EngineConfig, PoFLEngine
 from offchain.fl.training import (
     DeviceDataset,

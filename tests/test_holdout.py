@@ -13,9 +13,10 @@ import torch
 from torch.func import functional_call
 
 from offchain.errors import PoflError, PoflValueError
-from offchain.fl.data import LabeledImages, load_mnist
 from offchain.fl.evaluation import Evaluator
 from offchain.fl.federation import BENCHMARK_FEDERATION, from_file
+from offchain.fl.images import LabeledImages
+from offchain.fl.mnist import load_mnist
 from offchain.fl.simulation import EngineConfig, EvalTrainer, PoFLEngine, ShardsExhausted
 from offchain.fl.targets import block_target
 from offchain.fl.training import normalize

@@ -10,18 +10,18 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from offchain.app.requester import Requester
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
 from offchain.chain.holdout import HoldoutContract
 from offchain.chain.pofl import PoFLContract
 from offchain.cli import cli
-from offchain.devnet import Devnet
 from offchain.errors import PoflValueError
-from offchain.fl.data import load_mnist
+from offchain.fl.mnist import load_mnist
 from offchain.holdout.dataset_file import save_dataset
 from offchain.holdout.keyfile import Keys, read_keys
-from offchain.holdout.requester import Requester
 from offchain.holdout.task import open_shard
+from offchain.servers.devnet import Devnet
 from offchain.store import LocalStore
 
 SMALL = ("--holdout-shard-size", "300", "--holdout-final-size", "500")

@@ -11,18 +11,19 @@ import numpy as np
 import pytest
 from web3 import Web3
 
+from offchain.app.deployment import miner_signers
 from offchain.chain import compile as comp
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import ChainConnectionError, connect
 from offchain.chain.deploy import DeploymentError, load_artifact, read_record, write_record
 from offchain.chain.pofl import PoFLContract, to_bps
-from offchain.devnet import launch_devnet
-from offchain.fl.data import LabeledImages, encode_idx
+from offchain.errors import LauncherError, ToolNotFoundError
+from offchain.fl.architectures import SimpleNet
 from offchain.fl.federation import BENCHMARK_FEDERATION, assign_to_miners, from_file
-from offchain.fl.models import SimpleNet
-from offchain.fl.pool_trainer import PoolTrainer
-from offchain.miner.network import miner_signers
-from offchain.procs import LauncherError, ToolNotFoundError, free_port
+from offchain.fl.images import LabeledImages, encode_idx
+from offchain.fl.round_training import RoundTrainer
+from offchain.servers.devnet import launch_devnet
+from offchain.servers.process import free_port
 from offchain.store import LocalStore, NotFound, compute_cid, open_store
 from offchain.store.base import BlobTooLarge
 from offchain.store.ipfs import IpfsStore
@@ -164,14 +165,14 @@ def test_labeled_images_and_idx_inputs() -> None:
 def test_unknown_aggregator_is_refused() -> None:
     fed = from_file(BENCHMARK_FEDERATION)
     with pytest.raises(ValueError, match="unknown aggregator 'mean'"):
-        PoolTrainer(fed, assign_to_miners(fed.n_clients, 2, 0), None, None, None, "mean")  # type: ignore[arg-type]
+        RoundTrainer(fed, assign_to_miners(fed.n_clients, 2, 0), None, None, None, "mean")  # type: ignore[arg-type]
 
 
 def test_emnist_mat_of_the_wrong_shape_is_refused(tmp_path: Path) -> None:
     from scipy.io import savemat
 
-    from offchain.fl.data import DataIntegrityError
     from offchain.fl.emnist import read_emnist_mat
+    from offchain.fl.images import DataIntegrityError
 
     split = {"images": np.zeros((3, 10), np.uint8), "labels": np.zeros((3, 1)), "writers": np.zeros((3, 1))}
     savemat(tmp_path / "e.mat", {"dataset": {"train": split, "test": split}})

@@ -14,18 +14,12 @@ from web3 import Web3
 
 from offchain.chain.accounts import dev_key
 from offchain.chain.connect import ChainConnectionError, connect
-from offchain.chain.keys import (
-    KeySources,
-    check_private_key,
-    dev_keys_allowed,
-    read_key_file,
-    resolve_key,
-)
+from offchain.chain.keys import KeySources, check_private_key, dev_keys_allowed, read_key_file, resolve_key
 from offchain.cli import cli
-from offchain.devnet import LOOPBACK, Devnet, _anvil_argv
 from offchain.errors import ConfigError, KeyPolicyError, PoflError
-from offchain.procs import ManagedProcess, free_port
 from offchain.redaction import redact_text, redact_url
+from offchain.servers.devnet import LOOPBACK, Devnet, _anvil_argv
+from offchain.servers.process import ManagedProcess, free_port
 
 SEPOLIA = 11155111
 
@@ -149,7 +143,7 @@ def test_the_pool_refuses_the_dev_keys_off_a_devnet(sepolia_like: str) -> None:
 
     @init_server_model
     def build() -> FlexModel:
-        from offchain.fl.models import build_model
+        from offchain.fl.architectures import build_model
 
         model = FlexModel()
         model["model"] = build_model("simplenet")

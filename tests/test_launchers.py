@@ -8,12 +8,13 @@ import time
 import ipfshttpclient
 import pytest
 
-from offchain import devnet as devnet_mod
-from offchain import ipfs_daemon as ipfs_mod
 from offchain.chain.connect import connect
-from offchain.devnet import launch_devnet, rpc_call, start_devnet
-from offchain.ipfs_daemon import start_ipfs_daemon
-from offchain.procs import PortInUseError, ToolNotFoundError, pid_alive
+from offchain.errors import PortInUseError, ToolNotFoundError
+from offchain.servers import devnet as devnet_mod
+from offchain.servers import ipfs as ipfs_mod
+from offchain.servers.devnet import launch_devnet, rpc_call, start_devnet
+from offchain.servers.ipfs import start_ipfs_daemon
+from offchain.servers.process import pid_alive
 
 
 def _wait_gone(pid: int, timeout: float = 5.0) -> bool:
@@ -117,7 +118,7 @@ def test_jsipfs_add_cat_pin_round_trip_and_stop() -> None:
 def test_a_port_left_in_time_wait_by_a_stopped_server_is_free_again() -> None:
     """A server stopped a moment ago (`pofl devnet --state` restarted) leaves its port in TIME-WAIT; the
     port is free for the next server, as the probe binds with SO_REUSEADDR as servers do."""
-    from offchain.procs import ensure_port_free
+    from offchain.servers.process import ensure_port_free
 
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

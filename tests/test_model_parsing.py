@@ -25,7 +25,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from offchain.fl.models import ARCHITECTURES, SimpleNet, build_model, tensor_spec
+from offchain.fl.architectures import ARCHITECTURES, SimpleNet, build_model, tensor_spec
 from offchain.store import model_bytes
 from offchain.store.model_bytes import (
     FORMAT,

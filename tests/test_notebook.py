@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from offchain.miner.verify import verify_chain
+from offchain.app.verify import verify_chain
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "pofl_mnist_notebook.txt"
 

@@ -15,11 +15,11 @@ import torch
 
 from offchain.errors import ConfigError
 from offchain.fl import attacks as atk
-from offchain.fl.data import load_mnist
+from offchain.fl.architectures import SimpleNet
 from offchain.fl.evaluation import Evaluator
 from offchain.fl.federation import BENCHMARK_FEDERATION, assign_to_miners, from_file, select_clients
-from offchain.fl.models import SimpleNet
-from offchain.fl.pool_trainer import PoolTrainer
+from offchain.fl.mnist import load_mnist
+from offchain.fl.round_training import RoundTrainer
 from offchain.fl.simulation import EngineConfig, PoFLEngine
 from offchain.fl.targets import block_target, kfc_target
 from offchain.fl.training import DeviceDataset, FlatParams, TrainConfig, train_client
@@ -60,7 +60,7 @@ def test_label_flip_trains_the_client_on_permuted_labels(mnist, start) -> None:
     # inside the trainer: client 17 is poisoned, and its model is the plain loop's on flipped labels
     owners = np.zeros(fed.n_clients, dtype=np.int64)
     plan = static_plan(atk.parse_attack("labelflip"), [17])
-    trainer = PoolTrainer(fed, owners, data, flat, TrainConfig(), "fedavg", plan)
+    trainer = RoundTrainer(fed, owners, data, flat, TrainConfig(), "fedavg", plan)
     pool = trainer.train(genesis.unsqueeze(0), np.array([17]))
     assert pool.poisoned_per_miner == {0: 1}
     plain = SimpleNet()
@@ -77,10 +77,10 @@ def test_boost_scales_the_poisoned_update_by_kfc_factor(mnist, start) -> None:
     owners = np.zeros(fed.n_clients, dtype=np.int64)
     clients = np.array([3, 17, 40, 99])
     plan = static_plan(atk.parse_attack("labelflip"), [17])
-    alone = PoolTrainer(fed, owners, data, flat, TrainConfig(), "fedavg", plan)
+    alone = RoundTrainer(fed, owners, data, flat, TrainConfig(), "fedavg", plan)
     u17 = alone.train(genesis.unsqueeze(0), np.array([17])).models[0] - genesis  # the poisoned client's own update
     flip = alone.train(genesis.unsqueeze(0), clients).models[0]
-    boosted = PoolTrainer(fed, owners, data, flat, TrainConfig(), "fedavg",
+    boosted = RoundTrainer(fed, owners, data, flat, TrainConfig(), "fedavg",
                           static_plan(atk.parse_attack("labelflip+boost"), [17])).train(genesis.unsqueeze(0), clients)
     # the pool holds 4 clients, 1 poisoned: KFC's factor (clean + poisoned) / poisoned = 4
     assert torch.allclose(boosted.models[0] - flip, (4 - 1) / 4 * u17, atol=1e-6)
@@ -114,9 +114,9 @@ def test_backdoored_pool_learns_the_trigger(mnist, start) -> None:
     backdoor = atk.Backdoor(target=0, poison_fraction=1.0)
     owners = np.zeros(fed.n_clients, dtype=np.int64)
     clients = np.array([3, 17, 40, 99, 250])
-    poisoned = PoolTrainer(fed, owners, data, flat, TrainConfig(lr=3e-3), "fedavg",
+    poisoned = RoundTrainer(fed, owners, data, flat, TrainConfig(lr=3e-3), "fedavg",
                            static_plan(atk.Attack((backdoor,)), clients.tolist()))
-    clean = PoolTrainer(fed, owners, data, flat, TrainConfig(lr=3e-3), "fedavg")
+    clean = RoundTrainer(fed, owners, data, flat, TrainConfig(lr=3e-3), "fedavg")
     evaluator = Evaluator(atk.triggered_test_set(load_mnist("test"), backdoor), flat, "simplenet", CPU)
     models = {"poisoned": genesis.unsqueeze(0), "clean": genesis.unsqueeze(0)}
     for _ in range(3):

@@ -148,15 +148,15 @@ def test_a_miner_takes_its_settings_from_a_file_or_from_options_not_both(tmp_pat
 
 
 def test_the_torch_free_configuration_names_what_the_implementations_build() -> None:
-    """offchain.fl.config (imported by `pofl CMD --help`, without torch) names the architectures, aggregators and
-    attacks that offchain.fl.models, offchain.fl.strategies and offchain.fl.attacks implement; the configurations
-    keep their old homes."""
-    from offchain.fl import attacks, config, models, pool_trainer, simulation, strategies, training
+    """offchain.fl.names (imported by `pofl CMD --help`, without torch) names the architectures, aggregators
+    and attacks that offchain.fl.architectures, offchain.fl.aggregation and offchain.fl.attacks implement; the
+    configurations keep their old homes."""
+    from offchain.fl import aggregation, architectures, attacks, config, names, round_training, simulation, training
 
-    assert set(config.ARCHITECTURE_NAMES) == set(models.ARCHITECTURES)
-    assert config.AGGREGATOR_NAMES == tuple(strategies.AGGREGATORS) == tuple(pool_trainer.AGGREGATORS)
-    assert tuple(attacks.COMPONENTS) == config.ATTACK_COMPONENTS
-    assert attacks.ATTACK_CHOICES is config.ATTACK_CHOICES and attacks.ASSIGNMENTS is config.ASSIGNMENTS
+    assert set(names.ARCHITECTURE_NAMES) == set(architectures.ARCHITECTURES)
+    assert names.AGGREGATOR_NAMES == tuple(aggregation.AGGREGATORS) == tuple(round_training.AGGREGATORS)
+    assert tuple(attacks.COMPONENTS) == names.ATTACK_COMPONENTS
+    assert attacks.ATTACK_CHOICES is names.ATTACK_CHOICES and attacks.ASSIGNMENTS is names.ASSIGNMENTS
     assert simulation.EngineConfig is config.EngineConfig and training.TrainConfig is config.TrainConfig
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from offchain.procs import pid_alive
+from offchain.servers.process import pid_alive
 
 pytestmark = pytest.mark.slow
 

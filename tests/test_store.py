@@ -22,9 +22,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from offchain.fl.models import SimpleNet
-from offchain.ipfs_daemon import IpfsDaemon
-from offchain.procs import free_port
+from offchain.fl.architectures import SimpleNet
+from offchain.servers.ipfs import IpfsDaemon
+from offchain.servers.process import free_port
 from offchain.store import (
     BlobTooLarge,
     IntegrityError,
@@ -36,9 +36,9 @@ from offchain.store import (
     parse_cid,
 )
 from offchain.store.cid import CHUNK_SIZE, MAX_LINKS, ParsedCid, b58encode
+from offchain.store.fetching import fetch_model, publish_model
 from offchain.store.ipfs import IpfsStore
 from offchain.store.model_bytes import ModelFormatError, ModelTooLarge, load_model_bytes, model_to_bytes
-from offchain.store.models import fetch_model, publish_model
 
 SIZES = {"empty": 0, "one byte": 1, "one chunk": CHUNK_SIZE, "chunk + 1": CHUNK_SIZE + 1,
          "two tree levels": MAX_LINKS * CHUNK_SIZE + 1}
@@ -439,7 +439,9 @@ def test_wrong_names_shapes_dtypes_and_nan_are_refused() -> None:
 
 
 def test_other_architecture_and_forged_headers_are_refused() -> None:
-    cnn_bytes = model_to_bytes(__import__("offchain.fl.models", fromlist=["SmallCNN"]).SmallCNN().state_dict(), "cnn")
+    from offchain.fl.architectures import SmallCNN
+
+    cnn_bytes = model_to_bytes(SmallCNN().state_dict(), "cnn")
     with pytest.raises(ModelFormatError, match="expected 'simplenet'"):
         load_model_bytes(cnn_bytes, "simplenet")
     good = model_to_bytes(simplenet_state(), "simplenet")

@@ -16,23 +16,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from offchain.app.verify import Problem, ProblemKind, check_accuracy, check_links, check_median, verify_chain
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
 from offchain.chain.pofl import ChainBlock, PoFLContract
-from offchain.chain.rounds import placeholder_cid, play_round
 from offchain.cli import cli
-from offchain.devnet import Devnet
-from offchain.miner.verify import (
-    Problem,
-    ProblemKind,
-    check_accuracy,
-    check_links,
-    check_median,
-    verify_chain,
-)
 from offchain.miner.workload import RunConfig, Workload
+from offchain.servers.devnet import Devnet
 from offchain.store import LocalStore
 from offchain.store.cid import CidKind
+from offchain.testing.rounds import placeholder_cid, play_round
 from tests.pofl_fixtures import BASE_CONFIG
 from tests.run_setup import deploy_run, mine_blocks, weak_model_cid
 
@@ -189,7 +182,7 @@ def test_a_contract_for_another_architecture_or_data_cannot_be_replayed(anvil: D
     contract, _ = PoFLContract.deploy(owner, BASE_CONFIG, placeholder_cid("genesis"), deployments_dir=None)
     report = verify_chain(contract, LocalStore("/nonexistent-store-unused"))
     assert [str(p) for p in report.problems] == [f"chain: unknown architecture id {'22' * 32}"] and not report.ok
-    from offchain.fl.models import architecture_id
+    from offchain.fl.architectures import architecture_id
 
     mnist_less = dataclasses.replace(BASE_CONFIG, architecture_id=architecture_id("simplenet"))
     contract, _ = PoFLContract.deploy(owner, mnist_less, placeholder_cid("genesis"), deployments_dir=None)

@@ -21,27 +21,28 @@ import torch
 from click.testing import CliRunner
 from web3 import Web3
 
+from offchain.app.holdout_report import FinalAccuracy, FinalShardError, final_accuracies
+from offchain.app.verify import ProblemKind, check_improvement_on_shard, check_links, verify_chain
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.holdout import HoldoutContract, deploy_holdout_task, plan_holdout_task
 from offchain.chain.pofl import BPS, ChainBlock, PoFLContract, to_bps
 from offchain.cli import cli
+from offchain.fl.architectures import architecture_id, build_model
 from offchain.fl.config import TrainConfig
-from offchain.fl.data import LabeledImages, load_mnist
 from offchain.fl.evaluation import Evaluator
-from offchain.fl.models import architecture_id, build_model
+from offchain.fl.images import LabeledImages
+from offchain.fl.mnist import load_mnist
 from offchain.fl.training import DeviceDataset, FlatParams, train_client
 from offchain.holdout.keyfile import Keys
-from offchain.holdout.report import FinalAccuracy, FinalShardError, final_accuracies
 from offchain.holdout.sealing import FINAL_INDEX, seal
 from offchain.holdout.split import HoldoutSplit, split_holdout
 from offchain.holdout.task import SealedTask, seal_task
-from offchain.ipfs_daemon import IpfsDaemon
-from offchain.miner.verify import ProblemKind, check_improvement_on_shard, check_links, verify_chain
+from offchain.servers.ipfs import IpfsDaemon
 from offchain.store import LocalStore
 from offchain.store.base import ModelStore
 from offchain.store.cid import CidKind
+from offchain.store.fetching import publish_model
 from offchain.store.ipfs import IpfsStore
-from offchain.store.models import publish_model
 from tests.pofl_fixtures import BASE_CONFIG, STAKE, Deployed, play_round
 from tests.run_setup import weak_model_cid
 from tests.test_contract_errors import fresh_signer

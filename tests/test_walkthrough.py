@@ -12,7 +12,7 @@ import pytest
 
 from offchain.chain.connect import connect
 from offchain.chain.pofl import PoFLContract
-from offchain.procs import pid_alive
+from offchain.servers.process import pid_alive
 from tests.walkthrough import Terminal, pofl
 
 pytestmark = pytest.mark.slow

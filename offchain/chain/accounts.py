@@ -15,10 +15,16 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from offchain.devnet import DEV_MNEMONIC, DEV_PATH
 from offchain.errors import PoflValueError
 
 Account.enable_unaudited_hdwallet_features()
+
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+"""The well-known development mnemonic: every local devnet (Anvil, Hardhat, eth-tester) funds its accounts."""
+DEV_PATH = "m/44'/60'/0'/0/"
+"""The dev accounts' derivation path; account i is DEV_PATH + i."""
+DEV_CHAIN_ID = 31337
+"""The chain id of the devnets this project starts (Anvil's and Hardhat's default)."""
 
 
 @cache

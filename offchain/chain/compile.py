@@ -30,9 +30,8 @@ import solcx
 from solcx.exceptions import SolcError, SolcNotInstalled
 from solcx.install import get_executable
 
-from offchain.errors import PoflRuntimeError
-from offchain.paths import ARTIFACTS_DIR, CONTRACTS_DIR, NODE_MODULES, PROJECT_ROOT, SETUP_HINT
-from offchain.procs import ToolNotFoundError, which_or_none
+from offchain.errors import PoflRuntimeError, ToolNotFoundError
+from offchain.paths import ARTIFACTS_DIR, CONTRACTS_DIR, NODE_MODULES, PROJECT_ROOT, SETUP_HINT, which_or_none
 
 SOLC_VERSION = "0.8.28"
 EVM_VERSION = "cancun"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from web3 import EthereumTesterProvider, Web3
 
+from offchain.chain.accounts import DEV_MNEMONIC
 from offchain.defaults import IN_PROCESS
-from offchain.devnet import DEV_MNEMONIC
 from offchain.errors import PoflConnectionError
 from offchain.redaction import redact_text, redact_url
 

@@ -9,23 +9,28 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from offchain.cli.config_options import (
+from offchain.cli.holdout_cmds import describe_split, holdout_options, holdout_spec, save_keys
+from offchain.cli.options import (
+    Endpoint,
     config_file_option,
     config_from_file_or_options,
+    contract_option,
+    key_options,
+    key_sources,
+    rpc_url_option,
     run_config_class,
     run_options,
+    signing_key,
 )
-from offchain.cli.holdout_cmds import describe_split, holdout_options, holdout_spec, save_keys
-from offchain.cli.options import Endpoint, contract_option, key_options, key_sources, rpc_url_option, signing_key
 from offchain.cli.output import json_option, output
 from offchain.cli.store_cmds import open_checked_store, store_options
 from offchain.cli.types import CID, MetricsFile
 from offchain.defaults import BLOCK_REWARD_WEI, ETH, IN_PROCESS, MIN_STAKE_WEI, REWARD_POOL_WEI
 
 if TYPE_CHECKING:
+    from offchain.app.holdout_report import FinalAccuracy
     from offchain.chain.holdout import HoldoutContract
     from offchain.chain.pofl import PoFLContract
-    from offchain.holdout.report import FinalAccuracy
 
 
 @click.command("compile")
@@ -60,7 +65,7 @@ def chain_endpoint(rpc_url: str | None, devnet_kind: str | None = "anvil", state
             raise click.UsageError("--state applies to an auto-started Anvil; leave out --rpc-url")
         yield Endpoint(rpc_url)
         return
-    from offchain.devnet import start_devnet
+    from offchain.servers.devnet import start_devnet
 
     with start_devnet(devnet_kind or "anvil", state=state, accounts=accounts) as devnet:  # type: ignore[arg-type]
         output().note(f"auto-started {devnet.kind} on {devnet.rpc_url} (pid {devnet.pid}, log {devnet.log_path}, "
@@ -109,12 +114,12 @@ def deploy_cmd(ctx: click.Context, rpc_url: str | None, key: str | None, key_fil
         raise click.BadParameter(f"{holdout_keys} exists: keys are never overwritten", ctx,
                                  param_hint="'--holdout-keys'")
     sources = key_sources(key, key_file, keystore)
+    from offchain.app.deployment import GAS_BUDGET, contract_config, publish_genesis, run_settings
     from offchain.chain.accounts import LocalSigner
     from offchain.chain.connect import connect
     from offchain.chain.pofl import PoFLContract
     from offchain.chain.tx import InsufficientFunds
-    from offchain.fl.data import load_mnist
-    from offchain.miner.network import GAS_BUDGET, contract_config, publish_genesis, run_settings
+    from offchain.fl.mnist import load_mnist
     from offchain.paths import DEPLOYMENTS_DIR
 
     out = output(as_json)
@@ -130,7 +135,7 @@ def deploy_cmd(ctx: click.Context, rpc_url: str | None, key: str | None, key_fil
                                 "--reward-pool or use another key")
     records = deployments_dir or DEPLOYMENTS_DIR
     if holdout_data is not None:
-        from offchain.miner.network import deploy_holdout_run
+        from offchain.app.deployment import deploy_holdout_run
 
         spec = holdout_spec(holdout_data, holdout_shards, holdout_shard_size, holdout_final_size, holdout_bond)
         with out.status(f"sealing {spec.n_shards} shards into the store"):
@@ -270,7 +275,7 @@ def _final_report(contract: PoFLContract, holdout: HoldoutContract, ipfs_api: st
                   ipfs_timeout: float) -> dict[int, FinalAccuracy]:
     """Hold-out mode: each block's record on the final shard by height; empty (and a note) before the task
     ended or when the final shard does not open (`pofl verify` reports that as a problem)."""
-    from offchain.holdout.report import FinalShardError, final_accuracies
+    from offchain.app.holdout_report import FinalShardError, final_accuracies
     from offchain.store.base import StoreUnavailable
 
     out = output()
@@ -299,9 +304,9 @@ def verify_cmd(rpc_url: str, address: str | None, ipfs_api: str | None, store_di
     every block checks out (verdict OK; UNAVAILABLE when models could not be had; MISMATCH when one is wrong).
     Hold-out mode: each block is measured on its round's shard (opened with the key the chain recorded) and
     its parent on the same shard; once the task has ended, every block on the final shard too."""
+    from offchain.app.verify import verify_chain
     from offchain.chain.connect import connect
     from offchain.chain.pofl import PoFLContract
-    from offchain.miner.verify import verify_chain
 
     contract = PoFLContract.attach(connect(rpc_url), address)
     report = verify_chain(contract, open_checked_store(ipfs_api, store_dir, ipfs_timeout))

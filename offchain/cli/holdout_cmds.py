@@ -28,7 +28,7 @@ from offchain.defaults import (
 )
 
 if TYPE_CHECKING:
-    from offchain.miner.network import HoldoutRun, HoldoutSpec
+    from offchain.app.deployment import HoldoutRun, HoldoutSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,9 +62,9 @@ def holdout_options(fn: F) -> F:
 def holdout_spec(data: str, shards: int | None, shard_size: int, final_size: int, bond: float,
                  default_shards: int = HOLDOUT_SHARDS) -> HoldoutSpec:
     """The split of ``--holdout DATA`` (``mnist`` or an .npz file)."""
-    from offchain.fl.data import load_mnist
+    from offchain.app.deployment import HoldoutSpec
+    from offchain.fl.mnist import load_mnist
     from offchain.holdout.dataset_file import load_dataset
-    from offchain.miner.network import HoldoutSpec
 
     images = load_mnist("test") if data == "mnist" else load_dataset(data)
     return HoldoutSpec(images, shards or default_shards, shard_size, final_size, round(bond * ETH),
@@ -114,13 +114,13 @@ def requester_cmd(rpc_url: str, address: str | None, key: str | None, key_file: 
                   ipfs_api: str | None, store_dir: str, ipfs_timeout: float, end_now: bool,
                   end_after_last_shard: bool, poll: float, as_json: bool) -> None:
     """Reveal each round's shard key as soon as its commits close (until Ctrl-C), append shards, or end the task."""
+    from offchain.app.requester import Requester
     from offchain.chain.accounts import LocalSigner
     from offchain.chain.connect import connect
     from offchain.chain.holdout import HoldoutContract
     from offchain.chain.pofl import PoFLContract
     from offchain.errors import ConfigError
     from offchain.holdout.keyfile import read_keys
-    from offchain.holdout.requester import Requester
 
     out = output(as_json)
     w3 = connect(rpc_url)
@@ -135,7 +135,7 @@ def requester_cmd(rpc_url: str, address: str | None, key: str | None, key_file: 
         if append_shards is None:
             raise click.UsageError("--append needs --append-shards N")
         from offchain.cli.store_cmds import open_checked_store
-        from offchain.fl.data import load_mnist
+        from offchain.fl.mnist import load_mnist
         from offchain.holdout.dataset_file import load_dataset
         from offchain.holdout.keyfile import write_keys
 

@@ -19,35 +19,40 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from offchain.cli.config_options import (
+from offchain.cli.holdout_cmds import holdout_options, holdout_spec
+from offchain.cli.options import (
+    Endpoint,
     any_setting_given,
     config_file_option,
     config_from_file_or_options,
     config_from_options,
+    contract_option,
     given_on_command_line,
+    key_options,
+    key_sources,
+    rpc_url_option,
     run_config_class,
     run_options,
+    signing_key,
 )
-from offchain.cli.holdout_cmds import holdout_options, holdout_spec
-from offchain.cli.options import Endpoint, contract_option, key_options, key_sources, rpc_url_option, signing_key
 from offchain.cli.output import NORMAL, Output, configure_logging, json_option, output
 from offchain.cli.store_cmds import open_checked_store, store_options
 from offchain.cli.types import CLIENTS
 from offchain.defaults import HOLDOUT_SHARDS, IN_PROCESS
 
 if TYPE_CHECKING:
+    from offchain.app.deployment import HoldoutSpec
+    from offchain.app.requester import Requester
     from offchain.chain.keys import KeySources
     from offchain.chain.pofl import PoFLContract
-    from offchain.holdout.requester import Requester
     from offchain.miner.metrics import RoundRecord
-    from offchain.miner.network import HoldoutSpec
     from offchain.miner.run_config import RunConfig
     from offchain.miner.selection import ClientSpec
 
 DEFAULT_MAX_ROUNDS = 200
 CONTRACT_SETTINGS = {"--threshold": ("threshold",), "--no-improvement": ("require_improvement",),
                      "--phase-seconds": ("phase_seconds",)}
-"""The run options a deployed contract fixes (offchain.miner.network.differences), and their settings."""
+"""The run options a deployed contract fixes (offchain.app.deployment.differences), and their settings."""
 MINER_LOGS = Path(".pofl/miner-logs")
 
 
@@ -185,15 +190,7 @@ class _Run:
 
     def start(self, endpoint: Endpoint) -> None:
         """Everything before the first round: keys, funds, the workload, the contract, the miners' stakes."""
-        from offchain.chain.accounts import LocalSigner
-        from offchain.chain.connect import connect
-        from offchain.chain.deploy import DeploymentError
-        from offchain.chain.keys import dev_keys_allowed
-        from offchain.chain.pofl import PoFLContract
-        from offchain.chain.tx import InsufficientFunds
-        from offchain.defaults import REWARD_POOL_WEI, STAKE_WEI
-        from offchain.errors import ConfigError, KeyPolicyError
-        from offchain.miner.network import (
+        from offchain.app.deployment import (
             check_compatible,
             deploy_run,
             describe_unfunded,
@@ -202,6 +199,14 @@ class _Run:
             stake_needed,
             unfunded,
         )
+        from offchain.chain.accounts import LocalSigner
+        from offchain.chain.connect import connect
+        from offchain.chain.deploy import DeploymentError
+        from offchain.chain.keys import dev_keys_allowed
+        from offchain.chain.pofl import PoFLContract
+        from offchain.chain.tx import InsufficientFunds
+        from offchain.defaults import REWARD_POOL_WEI, STAKE_WEI
+        from offchain.errors import ConfigError, KeyPolicyError
         from offchain.miner.workload import Workload
         from offchain.paths import DEPLOYMENTS_DIR
         from offchain.redaction import redact_url
@@ -261,9 +266,9 @@ class _Run:
 
     def _deploy_holdout(self, owner: Any, records: Path | None) -> PoFLContract:
         """Deploy a hold-out task (this process is its requester) and its consensus; keep the keys."""
+        from offchain.app.deployment import deploy_holdout_run
+        from offchain.app.requester import Requester
         from offchain.cli.holdout_cmds import describe_split, save_keys
-        from offchain.holdout.requester import Requester
-        from offchain.miner.network import deploy_holdout_run
 
         spec = self.holdout.spec
         assert spec is not None
@@ -275,10 +280,10 @@ class _Run:
         return run.contract
 
     def _attach_requester(self, contract: PoFLContract, owner: Any) -> None:
+        from offchain.app.requester import Requester
         from offchain.chain.holdout import HoldoutContract
         from offchain.errors import ConfigError
         from offchain.holdout.keyfile import read_keys
-        from offchain.holdout.requester import Requester
 
         holdout = HoldoutContract.of(contract)
         if holdout is None:
@@ -290,7 +295,7 @@ class _Run:
         """The contract's settings win: a conflicting option is named in a warning."""
         import dataclasses
 
-        from offchain.miner.network import differences
+        from offchain.app.deployment import differences
 
         diffs = differences(contract.config(), self.config)
         for option, (theirs, ours) in diffs.items():
@@ -358,7 +363,7 @@ class _Run:
             return None
         from dataclasses import asdict
 
-        from offchain.holdout.report import final_accuracies
+        from offchain.app.holdout_report import final_accuracies
 
         self.requester.end_task()
         with self.out.status("measuring every block on the final held-out shard"):
@@ -383,7 +388,7 @@ class _Run:
     def _genesis_accuracy(self) -> float | None:
         """The genesis model's accuracy as this run measures it (the contract records 0: it is never scored),
         when the contract's genesis is the run's seeded model."""
-        from offchain.miner.network import genesis_cid
+        from offchain.app.deployment import genesis_cid
 
         if self.contract.block_at(0).cid != genesis_cid(self.config):
             return None
@@ -415,7 +420,7 @@ class _Run:
 
     def _processes(self, log_dir: Path, rounds: int, until_accuracy: float | None, writer: Any,
                    genesis_accuracy: float | None) -> None:
-        from offchain.miner.processes import run_miner_processes
+        from offchain.app.miner_processes import run_miner_processes
 
         self.out.note(f"{len(self.signers)} `pofl miner` processes log to {log_dir}/miner-<i>.log")
 
@@ -518,15 +523,7 @@ def miner_cmd(ctx: click.Context, config_file: Path | None, rpc_url: str, addres
     if config_file is not None:
         config = config_from_file_or_options(ctx, run_config_class(), config_file, options)
         source = f"--config {config_file}"
-    from offchain.chain.accounts import LocalSigner
-    from offchain.chain.connect import connect
-    from offchain.chain.keys import dev_keys_allowed
-    from offchain.chain.pofl import PoFLContract
-    from offchain.chain.tx import InsufficientFunds
-    from offchain.defaults import ETH
-    from offchain.errors import ConfigError
-    from offchain.miner.driver import RoundDriver
-    from offchain.miner.network import (
+    from offchain.app.deployment import (
         ConfigMismatch,
         check_compatible,
         describe_unfunded,
@@ -535,6 +532,14 @@ def miner_cmd(ctx: click.Context, config_file: Path | None, rpc_url: str, addres
         stake_needed,
         unfunded,
     )
+    from offchain.chain.accounts import LocalSigner
+    from offchain.chain.connect import connect
+    from offchain.chain.keys import dev_keys_allowed
+    from offchain.chain.pofl import PoFLContract
+    from offchain.chain.tx import InsufficientFunds
+    from offchain.defaults import ETH
+    from offchain.errors import ConfigError
+    from offchain.miner.driver import RoundDriver
     from offchain.miner.strategy import WorkloadStrategy
     from offchain.miner.workload import Workload
 

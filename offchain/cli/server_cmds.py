@@ -35,8 +35,8 @@ def _wait_for_interrupt() -> None:
 @json_option
 def devnet_cmd(kind: str, port: int, accounts: int, state: Path | None, log_dir: Path, as_json: bool) -> None:
     """Run a local devnet on 127.0.0.1 until Ctrl-C; print its accounts and keys (public test keys)."""
-    from offchain.chain.accounts import dev_address, dev_key
-    from offchain.devnet import DEV_MNEMONIC, DEV_PATH, rpc_call, start_devnet
+    from offchain.chain.accounts import DEV_MNEMONIC, DEV_PATH, dev_address, dev_key
+    from offchain.servers.devnet import rpc_call, start_devnet
 
     if state is not None and kind != "anvil":
         raise click.UsageError("--state is an Anvil option: use --kind anvil with it")
@@ -76,7 +76,7 @@ def devnet_cmd(kind: str, port: int, accounts: int, state: Path | None, log_dir:
 @json_option
 def ipfs_cmd(port: int, repo: Path, as_json: bool) -> None:
     """Run a local IPFS node (js-ipfs, offline, loopback only) until Ctrl-C; print its API multiaddr."""
-    from offchain.ipfs_daemon import start_ipfs_daemon
+    from offchain.servers.ipfs import start_ipfs_daemon
 
     out = output(as_json)
     repo.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ import click
 from offchain.cli.output import json_option, output
 from offchain.cli.types import CID, MULTIADDR
 from offchain.defaults import IPFS_TIMEOUT_S, STORE_DIR
-from offchain.fl.config import ARCHITECTURE_NAMES
+from offchain.fl.names import ARCHITECTURE_NAMES
 
 if TYPE_CHECKING:
     from offchain.store.base import ModelStore

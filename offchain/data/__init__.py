@@ -9,7 +9,7 @@ import numpy as np
 import torch.utils.data
 
 from offchain.errors import PoflValueError
-from offchain.fl.data import LabeledImages
+from offchain.fl.images import LabeledImages
 
 
 class _TorchView(torch.utils.data.Dataset):  # type: ignore[type-arg]

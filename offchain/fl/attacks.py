@@ -26,10 +26,10 @@ import numpy as np
 import torch
 
 from offchain.errors import ConfigError
-from offchain.fl.config import ASSIGNMENTS as ASSIGNMENTS  # re-exported: the attacks' home
-from offchain.fl.config import ATTACK_CHOICES, check_assignment
-from offchain.fl.data import LabeledImages
-from offchain.fl.options import build, option_names
+from offchain.fl.components import build, option_names
+from offchain.fl.images import LabeledImages
+from offchain.fl.names import ASSIGNMENTS as ASSIGNMENTS
+from offchain.fl.names import ATTACK_CHOICES, check_assignment
 
 ATTACK_STREAM = 0xA77AC  # mixed into the run's seed: attack draws are independent of client selection
 

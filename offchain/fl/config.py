@@ -1,5 +1,5 @@
 """The configurations of a PoFL run's learning, free of torch: the command line derives its options from
-them (offchain.cli.config_options), so importing them must be quick (``pofl run --help``).
+them (offchain.cli.options), so importing them must be quick (``pofl run --help``).
 
 :class:`TrainConfig` and :class:`EngineConfig` are re-exported from their old homes,
 :mod:`offchain.fl.training` and :mod:`offchain.fl.simulation`. The names of what the torch modules
@@ -14,29 +14,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from offchain.errors import ConfigError
+from offchain.fl.names import (
+    AGGREGATOR_NAMES,
+    ARCHITECTURE_NAMES,
+    ASSIGNMENTS,
+    ATTACK_CHOICES,
+    check_assignment,
+)
 from offchain.fl.targets import TARGET_SCHEDULES, block_target
-from offchain.options import mapping_setting, setting
+from offchain.settings import mapping_setting, setting
 
-ARCHITECTURE_NAMES = ("cnn", "simplenet")
-"""The built-in architectures (offchain.fl.models.ARCHITECTURES builds them)."""
-AGGREGATOR_NAMES = ("fedavg", "weighted", "median", "trimmed", "krum", "multikrum", "clip")
-"""How a miner may aggregate its clients (offchain.fl.strategies.AGGREGATORS implements them, in this order)."""
-ATTACK_COMPONENTS = ("labelflip", "backdoor", "boost")
-"""The client attacks (offchain.fl.attacks.COMPONENTS implements them, in this order)."""
-ATTACK_CHOICES = ("none", *ATTACK_COMPONENTS, "labelflip+boost", "backdoor+boost")
-"""The names the command line offers; any ``+``-composition of the components is accepted."""
-ASSIGNMENTS = ("clients", "miners", "one_per_pool")
-"""Who attacks: a share of all clients, all clients of a share of miners, or one drawn client of every pool."""
 BLOCK_MOMENTUM = 0.5
 """The default look-ahead along the last block delta, chosen by measurement (README, "Learning raise")."""
-
-
-def check_assignment(assignment: str, fraction: float) -> None:
-    if assignment not in ASSIGNMENTS:
-        raise ConfigError(f"--attack-assignment: unknown assignment {assignment!r}; choose one of "
-                          f"{', '.join(ASSIGNMENTS)}")
-    if not 0 <= fraction <= 1:
-        raise ConfigError(f"--attack-fraction must be in [0, 1], got {fraction}")
 
 
 def check_block_momentum(beta: float) -> None:
@@ -48,7 +37,7 @@ def check_aggregator(name: str, options: Mapping[str, float]) -> None:
     """ConfigError unless ``name`` is an aggregator taking ``options`` (checked by building it, which imports
     torch, only when there are options)."""
     if options or name not in AGGREGATOR_NAMES:
-        from offchain.fl.strategies import make_aggregator
+        from offchain.fl.aggregation import make_aggregator
 
         make_aggregator(name, options)
 

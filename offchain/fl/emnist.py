@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from offchain.errors import PoflRuntimeError
-from offchain.fl.data import DataIntegrityError, LabeledImages
 from offchain.fl.download import cache_root, download
+from offchain.fl.images import DataIntegrityError, LabeledImages
 
 EMNIST_URL = "https://biometrics.nist.gov/cs_links/EMNIST/matlab.zip"
 MEMBER = "matlab/emnist-{split}.mat"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch.func import functional_call, vmap
 
-from offchain.fl.data import LabeledImages
+from offchain.fl.images import LabeledImages
 from offchain.fl.training import FlatParams, normalize
 
 MODELS_PER_CHUNK = 16

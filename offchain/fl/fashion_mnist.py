@@ -20,8 +20,8 @@ import numpy as np
 
 from offchain.errors import PoflRuntimeError
 from offchain.fl import federation as fedmod
-from offchain.fl.data import LabeledImages, Split, read_split
 from offchain.fl.download import cache_root, download
+from offchain.fl.images import LabeledImages, Split, read_split
 
 ZALANDO_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")

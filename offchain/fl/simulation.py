@@ -2,7 +2,7 @@
 
 Each round: ``clients_per_round`` clients are drawn from all clients; every miner trains its
 own drawn clients from its current model and aggregates them (the run's pool aggregator,
-attacks and block momentum act inside :class:`~offchain.fl.pool_trainer.PoolTrainer`); every
+attacks and block momentum act inside :class:`~offchain.fl.round_training.RoundTrainer`); every
 miner that trained is evaluated on the whole evaluation set; the best model at or above the
 target (the threshold, or KFC's rising target) and, with ``require_improvement``, better than
 the consensus becomes the consensus, which every miner adopts — the contract's rule. Miners
@@ -26,12 +26,12 @@ import numpy as np
 import torch
 
 from offchain.errors import PoflRuntimeError, PoflValueError
+from offchain.fl.architectures import build_model
 from offchain.fl.config import BLOCK_MOMENTUM, EngineConfig
-from offchain.fl.data import LabeledImages
 from offchain.fl.evaluation import Evaluator
 from offchain.fl.federation import Federation, assign_to_miners, select_clients
-from offchain.fl.models import build_model
-from offchain.fl.pool_trainer import PoolTrainer, synchronize
+from offchain.fl.images import LabeledImages
+from offchain.fl.round_training import RoundTrainer, synchronize
 from offchain.fl.targets import block_target
 from offchain.fl.training import DeviceDataset, FlatParams
 
@@ -120,7 +120,7 @@ class PoFLEngine:
             federation, train_set, self.owners, self.eval_clients = add_eval_clients(
                 federation, train_set, self.owners, eval_set, eval_trainer)
         data = DeviceDataset(train_set.images, train_set.labels, device)
-        self.trainer = PoolTrainer.from_config(federation, self.owners, data, self.flat, config)
+        self.trainer = RoundTrainer.from_config(federation, self.owners, data, self.flat, config)
         self.trainer.on_block(genesis)
         self.holdout_shards = tuple(holdout_shards)
         self.evaluator = None if self.holdout_shards else Evaluator(eval_set, self.flat, config.architecture, device)

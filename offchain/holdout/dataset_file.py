@@ -19,7 +19,7 @@ import numpy as np
 from numpy.lib.npyio import NpzFile
 
 from offchain.errors import PoflValueError
-from offchain.fl.data import LabeledImages
+from offchain.fl.images import LabeledImages
 from offchain.holdout.shard_format import check_labeled
 
 MAX_FILE_BYTES = 512 * 1024 * 1024

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from offchain.errors import PoflValueError
-from offchain.fl.data import LabeledImages
+from offchain.fl.images import LabeledImages
 from offchain.store.model_bytes import ModelFormatError, canonical_safetensors, read_header
 
 FORMAT = "pofl-holdout-shard-v1"

@@ -34,7 +34,8 @@ import numpy as np
 
 from offchain.defaults import HOLDOUT_FINAL_SIZE, HOLDOUT_SHARD_SIZE, HOLDOUT_SHARDS
 from offchain.errors import PoflValueError
-from offchain.fl.data import LabeledImages, load_mnist
+from offchain.fl.images import LabeledImages
+from offchain.fl.mnist import load_mnist
 
 DEFAULT_SHARDS = HOLDOUT_SHARDS
 DEFAULT_SHARD_SIZE = HOLDOUT_SHARD_SIZE

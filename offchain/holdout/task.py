@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from eth_utils import keccak
 
 from offchain.errors import PoflValueError
-from offchain.fl.data import LabeledImages
+from offchain.fl.images import LabeledImages
 from offchain.holdout.keyfile import Keys
 from offchain.holdout.sealing import (
     FINAL_INDEX,
@@ -31,13 +31,7 @@ from offchain.holdout.sealing import (
     unseal,
 )
 from offchain.holdout.shard_format import MAX_SHARD_BYTES, shard_from_bytes, shard_to_bytes
-from offchain.holdout.split import (
-    DEFAULT_FINAL_SIZE,
-    DEFAULT_SHARD_SIZE,
-    HoldoutSplit,
-    split_holdout,
-    stratified_parts,
-)
+from offchain.holdout.split import DEFAULT_FINAL_SIZE, DEFAULT_SHARD_SIZE, HoldoutSplit, split_holdout, stratified_parts
 from offchain.store.base import ModelStore
 
 MAX_SEALED_BYTES = 1 + NONCE_BYTES + MAX_SHARD_BYTES + TAG_BYTES

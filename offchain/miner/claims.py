@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from offchain.chain.commitment import SealedClaim
 from offchain.chain.pofl import to_bps
-from offchain.chain.rounds import SealedClaim
 
 
 @dataclass(frozen=True)

@@ -33,17 +33,17 @@ import requests
 import torch
 from web3.exceptions import ProviderConnectionError, Web3RPCError
 
+from offchain.app.requester import Requester
 from offchain.chain.accounts import LocalSigner
+from offchain.chain.commitment import SealedClaim
 from offchain.chain.errors import ContractRevert, PoFLWrongRound
 from offchain.chain.holdout import HoldoutContract
 from offchain.chain.keys import DEV_CHAIN_IDS
 from offchain.chain.pofl import ChainBlock, ClaimStatus, Phase, PoFLContract, to_bps
-from offchain.chain.rounds import SealedClaim
 from offchain.chain.tx import PendingTx, TransactionFailed
 from offchain.errors import PoflConnectionError, PoflRuntimeError, PoflValueError
-from offchain.fl.data import LabeledImages
+from offchain.fl.images import LabeledImages
 from offchain.fl.training import FlatParams
-from offchain.holdout.requester import Requester
 from offchain.holdout.task import fetch_sealed, unseal_shard
 from offchain.miner.claims import ClaimPolicy, HeldModel, HonestClaims
 from offchain.miner.metrics import RoundRecord
@@ -66,8 +66,8 @@ from offchain.miner.protocol import (
 from offchain.miner.strategy import MinerStrategy
 from offchain.store.base import ModelStore, StoreError
 from offchain.store.cid import compute_cid
+from offchain.store.fetching import fetch_untrusted
 from offchain.store.model_bytes import DEFAULT_MAX_BYTES, model_to_bytes
-from offchain.store.models import fetch_untrusted
 
 log = logging.getLogger("pofl.miner")
 

@@ -1,6 +1,6 @@
 """``RunConfig``: everything the miners of one run must agree on, defined once.
 
-The command line derives its run options from these fields (:mod:`offchain.cli.config_options`);
+The command line derives its run options from these fields (:mod:`offchain.cli.options`);
 ``pofl run --processes`` hands its child miners the same configuration as a JSON file
 (:meth:`RunConfig.to_json` / :meth:`RunConfig.from_json`) instead of re-spelling it as flags.
 """
@@ -17,7 +17,7 @@ from typing import Any
 from offchain.defaults import MAX_MINERS
 from offchain.errors import ConfigError, PoflValueError
 from offchain.fl.config import EngineConfig, TrainConfig
-from offchain.options import setting
+from offchain.settings import setting
 
 PARTITIONS = ("benchmark", "iid", "dirichlet", "shards")
 MAX_SEED = 2**32 - 1

@@ -15,9 +15,9 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from offchain.fl.data import LabeledImages
 from offchain.fl.evaluation import Evaluator
-from offchain.fl.pool_trainer import PoolTrainer
+from offchain.fl.images import LabeledImages
+from offchain.fl.round_training import RoundTrainer
 from offchain.miner.selection import select_clients
 from offchain.miner.workload import Workload
 
@@ -65,7 +65,7 @@ class WorkloadStrategy:
     to its own clients.
     """
 
-    def __init__(self, workload: Workload, trainer: PoolTrainer | None = None,
+    def __init__(self, workload: Workload, trainer: RoundTrainer | None = None,
                  trainer_index: dict[int, int] | None = None) -> None:
         self.workload = workload
         self.trainer = trainer or workload.trainer

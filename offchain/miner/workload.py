@@ -9,10 +9,11 @@ import torch
 
 from offchain.errors import PoflValueError
 from offchain.fl import federation as fedmod
-from offchain.fl.data import LabeledImages, load_mnist
 from offchain.fl.device import default_device
 from offchain.fl.evaluation import Evaluator
-from offchain.fl.pool_trainer import PoolTrainer
+from offchain.fl.images import LabeledImages
+from offchain.fl.mnist import load_mnist
+from offchain.fl.round_training import RoundTrainer
 from offchain.fl.simulation import genesis_model
 from offchain.fl.training import DeviceDataset, FlatParams
 from offchain.miner.run_config import PARTITIONS, RunConfig
@@ -48,16 +49,16 @@ class Workload:
         self.flat = FlatParams(module)
         self.genesis = self.flat.flatten(module.state_dict())
         self.base_data = DeviceDataset(train.images, train.labels, self.device)
-        self.trainer = PoolTrainer.from_config(self.federation, self.owners, self.base_data, self.flat, config)
+        self.trainer = RoundTrainer.from_config(self.federation, self.owners, self.base_data, self.flat, config)
         self.evaluator = Evaluator(self.eval_set, self.flat, config.architecture, self.device)
 
     @property
     def eval_set_hash(self) -> bytes:
         return bytes.fromhex(self.evaluator.sha256)
 
-    def restricted_to(self, clients: np.ndarray) -> PoolTrainer:
+    def restricted_to(self, clients: np.ndarray) -> RoundTrainer:
         """A trainer whose miner 0 owns exactly ``clients`` (one miner's view in its own process)."""
         owners = np.full(self.federation.n_clients, -1, dtype=np.int64)
         owners[clients] = 0
-        return PoolTrainer.from_config(self.federation, owners, self.base_data, self.flat, self.config,
+        return RoundTrainer.from_config(self.federation, owners, self.base_data, self.flat, self.config,
                                        attack_owners=self.owners)

@@ -2,12 +2,12 @@
 
 from offchain.pool.blockchain_pool import PoFLBlockchainPool
 from offchain.pool.decorators import (
-    collect_to_send_wrapper,
-    deploy_miner_model,
-    deploy_server_to_miner_wrapper,
-    init_server_model,
-    send_weights_to_miner,
-    set_aggregated_weights,
+           collect_to_send_wrapper,
+           deploy_miner_model,
+           deploy_server_to_miner_wrapper,
+           init_server_model,
+           send_weights_to_miner,
+           set_aggregated_weights,
 )
 from offchain.pool.flex_pool import FlexPool
 from offchain.pool.primitives import fed_avg

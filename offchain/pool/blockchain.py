@@ -59,7 +59,7 @@ class BlockchainView:
         self._times: dict[int, int] = {}  # chain block number -> timestamp
 
     def _weights(self, cid: str) -> list[torch.Tensor]:
-        from offchain.store.models import fetch_model
+        from offchain.store.fetching import fetch_model
 
         assert self._store is not None and self._architecture is not None
         state = fetch_model(self._store, cid, self._architecture)

@@ -23,6 +23,9 @@ from typing import Any
 
 import torch
 
+from offchain.app.deployment import ensure_registered
+from offchain.app.holdout_report import FinalAccuracy, final_accuracies
+from offchain.app.requester import Requester
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
 from offchain.chain.holdout import deploy_holdout_task, plan_holdout_task
@@ -30,26 +33,23 @@ from offchain.chain.keys import check_private_key, dev_keys_allowed
 from offchain.chain.pofl import PoFLConfig, PoFLContract, to_bps
 from offchain.data import Dataset, FedDataset
 from offchain.defaults import HOLDOUT_BOND_WEI, MIN_STAKE_WEI, MISSED_KEY_PAY_WEI, REWARD_POOL_WEI
-from offchain.devnet import Devnet, launch_devnet
 from offchain.errors import ConfigError, KeyPolicyError, PoflValueError
-from offchain.fl.data import LabeledImages
+from offchain.fl.architectures import architecture_for, architecture_id
 from offchain.fl.federation import assign_to_miners
-from offchain.fl.models import architecture_for, architecture_id
+from offchain.fl.images import LabeledImages
 from offchain.fl.training import FlatParams
-from offchain.holdout.report import FinalAccuracy, final_accuracies
-from offchain.holdout.requester import Requester
 from offchain.holdout.split import DEFAULT_FINAL_SIZE, DEFAULT_SHARD_SIZE, DEFAULT_SHARDS
 from offchain.holdout.task import seal_task
 from offchain.miner.driver import RoundDriver
-from offchain.miner.network import ensure_registered
 from offchain.miner.strategy import Trained
 from offchain.model import FlexModel
 from offchain.pool.blockchain import BlockchainView
 from offchain.pool.decorators import INIT, kind_of
 from offchain.pool.flex_pool import FlexPool
 from offchain.redaction import redact_url
+from offchain.servers.devnet import Devnet, launch_devnet
 from offchain.store import open_store
-from offchain.store.models import publish_model
+from offchain.store.fetching import publish_model
 
 
 class PoFLBlockchainPool:

@@ -23,7 +23,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 
 from offchain.errors import PoflValueError
-from offchain.fl.models import architecture_id, build_model, tensor_spec
+from offchain.fl.architectures import architecture_id, build_model, tensor_spec
 
 if sys.byteorder != "little":  # safetensors is little-endian; tensor bytes are written as they lie in memory
     raise ImportError("offchain.store.model_bytes needs a little-endian machine")

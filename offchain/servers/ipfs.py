@@ -20,9 +20,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from offchain.devnet import LOOPBACK
-from offchain.paths import NODE_MODULES, SETUP_HINT
-from offchain.procs import LauncherError, ManagedProcess, ToolNotFoundError, ensure_port_free, which_or_none
+from offchain.errors import LauncherError, ToolNotFoundError
+from offchain.paths import NODE_MODULES, SETUP_HINT, which_or_none
+from offchain.servers.devnet import LOOPBACK
+from offchain.servers.process import ManagedProcess, ensure_port_free
 
 
 def jsipfs_cli() -> Path:

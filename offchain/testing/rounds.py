@@ -1,20 +1,22 @@
-"""Driving a round's steps for many miners at once on a devnet: commit, reveal, draw, vote, finalize.
+"""Scripted rounds for tests and benchmarks: a round's steps for many miners at once on a devnet.
 
 Each batch helper sends every miner's transaction before waiting for any receipt, so a batch costs
 about one block's latency rather than one per miner. :func:`play_round` plays a whole round with
 scripted claims and measurements, moving the devnet's clock past deadlines. Used by the contract
-tests and the attack and gas benchmarks (the miners' own round driver lives in ``offchain/miner``).
+tests and the attack and gas benchmarks; nothing in production imports it (the miners' own
+round driver lives in ``offchain/miner``).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from web3.types import TxReceipt
 
 from offchain.chain.accounts import LocalSigner
+from offchain.chain.commitment import SealedClaim
 from offchain.chain.pofl import Phase, PoFLContract
 from offchain.chain.tx import wait_all
 from offchain.errors import PoflRuntimeError
@@ -24,22 +26,6 @@ from offchain.store.cid import CidKind, cid_from_digest
 def placeholder_cid(tag: str, kind: CidKind = CidKind.V0_DAG_PB) -> str:
     """A well-formed CID standing for a model named ``tag`` (its digest is sha256(tag)), for scripted rounds."""
     return cid_from_digest(hashlib.sha256(tag.encode()).digest(), kind)
-
-
-@dataclass(frozen=True)
-class SealedClaim:
-    """A miner's claim for one round and the secret salt that seals its commitment."""
-
-    round_id: int
-    cid: str
-    accuracy_bps: int
-    salt: bytes = field(default_factory=PoFLContract.new_salt, repr=False)
-    blind: bool = False  # hold-out mode: the commitment binds the model only (accuracy 0)
-    parent_bps: int = 0  # hold-out mode: the head block's accuracy on the round's shard, declared at the reveal
-
-    def commitment(self, miner: str) -> bytes:
-        committed_bps = 0 if self.blind else self.accuracy_bps
-        return PoFLContract.commitment(self.round_id, self.cid, committed_bps, self.salt, miner)
 
 
 def commit_claims(contract: PoFLContract, claims: Sequence[tuple[LocalSigner, SealedClaim]]) -> list[TxReceipt]:

@@ -15,7 +15,7 @@ selection shard of its round, opened with the key the chain recorded (a shard th
 the parent block's model measured on the same shard must be below the block's measurement (recorded
 accuracies come from different shards and are not compared); the chain's ``ParentMeasured`` median is
 reported beside it. Once the task has ended, every block is also measured on the final shard
-(:mod:`offchain.holdout.report`): a final shard that does not open is a problem.
+(:mod:`offchain.app.holdout_report`): a final shard that does not open is a problem.
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ from typing import Any
 
 import torch
 
+from offchain.app.holdout_report import FinalAccuracy, FinalShardError, fetch_params, open_final_shard, open_round_shard
 from offchain.chain.holdout import HoldoutContract
 from offchain.chain.pofl import BPS, ChainBlock, ClaimStatus, PoFLConfig, PoFLContract, lower_median, to_bps
 from offchain.errors import PoflError
-from offchain.fl.data import load_mnist
+from offchain.fl.architectures import architecture_named, build_model
 from offchain.fl.evaluation import Evaluator
-from offchain.fl.models import architecture_named, build_model
+from offchain.fl.mnist import load_mnist
 from offchain.fl.training import FlatParams
-from offchain.holdout.report import FinalAccuracy, FinalShardError, fetch_params, open_final_shard, open_round_shard
 from offchain.store.base import ModelStore
 
 

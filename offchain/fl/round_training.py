@@ -3,7 +3,7 @@
 Every miner's selected clients start from that miner's model; all of them are trained in
 batched calls of the fast path; each miner's new model is the aggregate of its own clients
 only (fresh updates every round: nothing of last round's client updates is carried over), by
-the run's :class:`~offchain.fl.strategies.PoolAggregator`.
+the run's :class:`~offchain.fl.aggregation.Aggregator`.
 
 Two optional hooks act on the same path, so that the in-memory engine and every miner on a
 chain see them alike:
@@ -14,7 +14,7 @@ chain see them alike:
   beta times the last block delta (the newest block minus its parent), a Nesterov look-ahead
   along the chain. The pool's model is still a model its clients trained and the miner
   measured: a block means what it meant. The driver reports each adopted block with
-  :meth:`PoolTrainer.on_block`; until two blocks are known the delta is zero.
+  :meth:`RoundTrainer.on_block`; until two blocks are known the delta is zero.
 """
 
 from __future__ import annotations
@@ -27,17 +27,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from offchain.fl.aggregation import AGGREGATORS, Aggregator, make_aggregator
 from offchain.fl.attacks import AttackPlan, make_plan, parse_attack, poisoned_copy
 from offchain.fl.config import check_block_momentum
 from offchain.fl.federation import Federation
-from offchain.fl.strategies import AGGREGATORS, PoolAggregator, make_aggregator
 from offchain.fl.training import DeviceDataset, FlatParams, TrainConfig, train_clients
 from offchain.fl.training import make_plan as make_batch_plan
 
 if TYPE_CHECKING:
-    from offchain.fl.simulation import EngineConfig
+    from offchain.fl.config import EngineConfig
 
-__all__ = ["AGGREGATORS", "MAX_CLIENTS_PER_CALL", "PoolRound", "PoolTrainer", "check_block_momentum", "synchronize"]
+__all__ = ["AGGREGATORS", "MAX_CLIENTS_PER_CALL", "RoundTrainer", "TrainedRound", "check_block_momentum", "synchronize"]
 
 MAX_CLIENTS_PER_CALL = 128
 
@@ -48,7 +48,7 @@ def synchronize(device: torch.device) -> None:
 
 
 @dataclass
-class PoolRound:
+class TrainedRound:
     """What a round of training produced."""
 
     selected: np.ndarray  # client ids trained this round
@@ -59,7 +59,7 @@ class PoolRound:
     poisoned_per_miner: dict[int, int] = field(default_factory=dict)  # miners with poisoned clients this round
 
 
-class PoolTrainer:
+class RoundTrainer:
     """Trains the selected clients of every miner and aggregates per miner.
 
     Parameters:
@@ -68,13 +68,13 @@ class PoolTrainer:
         data: the training set on the device.
         flat: the model layout.
         config: local training (the notebook's Adam recipe).
-        aggregator: a registry name (see :data:`~offchain.fl.strategies.AGGREGATORS`) or an instance.
+        aggregator: a registry name (see :data:`~offchain.fl.aggregation.AGGREGATORS`) or an instance.
         attack: who attacks and how (None: nobody; attacks never run unless a run names them).
         block_momentum: beta of the look-ahead along the last block delta (0: off).
     """
 
     def __init__(self, federation: Federation, miner_of_client: np.ndarray, data: DeviceDataset, flat: FlatParams,
-                 config: TrainConfig, aggregator: str | PoolAggregator = "fedavg", attack: AttackPlan | None = None,
+                 config: TrainConfig, aggregator: str | Aggregator = "fedavg", attack: AttackPlan | None = None,
                  block_momentum: float = 0.0) -> None:
         self.aggregator = make_aggregator(aggregator) if isinstance(aggregator, str) else aggregator
         check_block_momentum(block_momentum)
@@ -97,7 +97,7 @@ class PoolTrainer:
 
     @classmethod
     def from_config(cls, federation: Federation, miner_of_client: np.ndarray, data: DeviceDataset, flat: FlatParams,
-                    config: EngineConfig, attack_owners: np.ndarray | None = None) -> PoolTrainer:
+                    config: EngineConfig, attack_owners: np.ndarray | None = None) -> RoundTrainer:
         """A trainer for a run's configuration (aggregator, attack, block momentum); ``attack_owners``: the
         run's whole client-to-miner assignment when ``miner_of_client`` is one miner's restricted view."""
         n_classes = int(data.labels.max()) + 1
@@ -120,7 +120,7 @@ class PoolTrainer:
                 self.block_delta = model - self.last_block
             self.last_block = model.detach().clone()
 
-    def train(self, miner_models: torch.Tensor, selected: np.ndarray) -> PoolRound:
+    def train(self, miner_models: torch.Tensor, selected: np.ndarray) -> TrainedRound:
         """Train ``selected`` clients from their miners' rows of ``miner_models`` (n_miners, P)."""
         device = miner_models.device
         selected = np.asarray(selected, dtype=np.int64)
@@ -152,7 +152,7 @@ class PoolTrainer:
                               for m in trained_miners]) if trained_miners else trained[:0]
         synchronize(device)
         t2 = time.perf_counter()
-        return PoolRound(selected, trained_miners, models,
+        return TrainedRound(selected, trained_miners, models,
                          {m: int((owners == m).sum()) for m in trained_miners},
                          {"train": t1 - t0, "aggregate": t2 - t1},
                          {m: int(poisoned[owners == m].sum()) for m in trained_miners if poisoned[owners == m].any()})

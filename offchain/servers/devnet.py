@@ -21,21 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from offchain.paths import NODE_MODULES, PROJECT_ROOT, SETUP_HINT
-from offchain.procs import (
-    LauncherError,
-    ManagedProcess,
-    ToolNotFoundError,
-    ensure_port_free,
-    free_port,
-    which_or_none,
-)
+from offchain.chain.accounts import DEV_CHAIN_ID, DEV_MNEMONIC
+from offchain.errors import LauncherError, ToolNotFoundError
+from offchain.paths import NODE_MODULES, PROJECT_ROOT, SETUP_HINT, which_or_none
+from offchain.servers.process import ManagedProcess, ensure_port_free, free_port
 
 DevnetKind = Literal["anvil", "hardhat"]
-DEV_MNEMONIC = "test test test test test test test test test test test junk"
-DEV_PATH = "m/44'/60'/0'/0/"
-"""The dev accounts' derivation path; account i is DEV_PATH + i."""
-DEV_CHAIN_ID = 31337
 LOOPBACK = "127.0.0.1"
 
 

@@ -16,7 +16,7 @@ from offchain.chain.errors import ContractRevert, PoFLHoldoutCommitsOpen
 from offchain.chain.holdout import HoldoutContract
 from offchain.chain.pofl import Phase, PoFLContract
 from offchain.errors import PoflValueError
-from offchain.fl.data import LabeledImages
+from offchain.fl.images import LabeledImages
 from offchain.holdout.keyfile import Keys
 from offchain.holdout.sealing import check_key
 from offchain.holdout.task import seal_more_shards

@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING
 import torch
 
 from offchain.errors import PoflValueError
-from offchain.fl.data import LabeledImages
+from offchain.fl.architectures import architecture_named, build_model
 from offchain.fl.evaluation import Evaluator
-from offchain.fl.models import architecture_named, build_model
+from offchain.fl.images import LabeledImages
 from offchain.fl.training import FlatParams
 from offchain.holdout.sealing import FINAL_INDEX
 from offchain.holdout.task import open_shard
 from offchain.store.base import ModelStore
-from offchain.store.models import Untrusted, fetch_untrusted, read_untrusted
+from offchain.store.fetching import Untrusted, fetch_untrusted, read_untrusted
 
 if TYPE_CHECKING:
     from offchain.chain.holdout import HoldoutContract, OnChainShard

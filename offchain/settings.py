@@ -3,7 +3,7 @@
 A configuration dataclass (:class:`~offchain.miner.run_config.RunConfig` and the engine and
 training configurations it holds) declares each user-facing setting once, with
 :func:`setting`; the command line derives its options from those declarations
-(:mod:`offchain.cli.config_options`), so a setting's name, default, help and allowed values
+(:mod:`offchain.cli.options`), so a setting's name, default, help and allowed values
 cannot drift apart between the library and the CLI.
 """
 

@@ -22,7 +22,7 @@ from offchain.chain.pofl import BPS, ChainBlock, ClaimStatus, PoFLContract
 from offchain.errors import PoflRuntimeError
 from offchain.miner.metrics import RoundRecord
 from offchain.miner.workload import RunConfig
-from offchain.procs import ManagedProcess
+from offchain.servers.process import ManagedProcess
 from offchain.store.cid import cid_from_digest
 
 MAX_RESTARTS = 3

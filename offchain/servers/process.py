@@ -12,7 +12,6 @@ import atexit
 import contextlib
 import ctypes
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,20 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
-from offchain.errors import PoflRuntimeError
-
-
-class LauncherError(PoflRuntimeError):
-    """A local server could not be started; the message says why and what to do."""
-
-
-class ToolNotFoundError(LauncherError):
-    """The executable of a local server is missing."""
-
-
-class PortInUseError(LauncherError):
-    """The requested TCP port is already taken on the host."""
-
+from offchain.errors import LauncherError, PortInUseError
 
 _PR_SET_PDEATHSIG = 1
 _live: weakref.WeakSet[ManagedProcess] = weakref.WeakSet()
@@ -95,18 +81,6 @@ def ensure_port_free(host: str, port: int, what: str) -> None:
                 f"cannot start {what}: port {port} on {host} is already in use ({exc.strerror}); "
                 f"stop whatever listens there or choose another port (port 0 picks a free one)"
             ) from None
-
-
-def which_or_none(*candidates: str | Path) -> Path | None:
-    """The first candidate that is an executable file, or found on PATH by name."""
-    for cand in candidates:
-        path = Path(cand)
-        if path.is_absolute() or len(path.parts) > 1:
-            if path.is_file() and os.access(path, os.X_OK):
-                return path
-        elif found := shutil.which(str(cand)):
-            return Path(found)
-    return None
 
 
 class ManagedProcess:

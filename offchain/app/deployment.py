@@ -24,8 +24,8 @@ from offchain.defaults import (
     REWARD_POOL_WEI,
 )
 from offchain.errors import ConfigError, PoflValueError
-from offchain.fl.data import LabeledImages
-from offchain.fl.models import architecture_id
+from offchain.fl.architectures import architecture_id
+from offchain.fl.images import LabeledImages
 from offchain.holdout.keyfile import Keys
 from offchain.holdout.split import DEFAULT_FINAL_SIZE, DEFAULT_SHARD_SIZE, DEFAULT_SHARDS
 from offchain.holdout.task import seal_task

@@ -1,0 +1,1 @@
+"""Harnesses for tests and benchmarks (scripted rounds on a devnet); nothing in production imports them."""
