@@ -79,7 +79,7 @@ def e2e(rounds: str, store_kind: str, mode: str = "public") -> dict:
         signers = miner_signers(w3, config.n_miners)
         ensure_registered(contract, signers)
         driver = RoundDriver(contract, store, workload.flat, config.architecture, signers, WorkloadStrategy(workload),
-                             requester=requester)
+                             observers=[requester.observe] if requester else [])
         setup = time.perf_counter() - started
         walls = []
         for _ in range(int(rounds)):

@@ -21,7 +21,7 @@ from offchain.chain.accounts import LocalSigner
 from offchain.chain.pofl import ClaimStatus, PoFLContract
 from offchain.fl.architectures import build_model
 from offchain.miner.claims import ForgedClaims
-from offchain.miner.driver import RoundDriver
+from offchain.miner.driver import DriverSettings, RoundDriver
 from offchain.miner.strategy import WorkloadStrategy
 from offchain.miner.workload import RunConfig, Workload
 from offchain.servers.devnet import Devnet
@@ -111,7 +111,7 @@ def test_hostile_cids_are_voted_down_and_no_honest_miner_exits(anvil: Devnet, ip
             ensure_registered(contract, [attacker])  # re-stake after the previous slash
             driver = RoundDriver(contract, store, workload.flat, config.architecture, [attacker],
                                  WorkloadStrategy(workload), claims=ForgedClaims(lambda _r, cid=cid: cid, 1.0),
-                                 indices=[n_honest], fetch_timeout_s=config.fetch_timeout_s)
+                                 indices=[n_honest], settings=DriverSettings(fetch_timeout_s=config.fetch_timeout_s))
             try:
                 while True:  # the round in progress when it joined may be past its Commit phase
                     record = driver.run_round(max_seconds=120)

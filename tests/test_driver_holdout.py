@@ -54,7 +54,7 @@ def driver_for(run: HoldoutRun, signers: list, workload: Workload, store: IpfsSt
                requester: bool = True) -> RoundDriver:
     keyholder = Requester(run.holdout, run.contract, signers[0], run.keys) if requester else None
     return RoundDriver(run.contract, store, workload.flat, CONFIG.architecture, signers[1:],
-                       WorkloadStrategy(workload), requester=keyholder)
+                       WorkloadStrategy(workload), observers=[keyholder.observe] if keyholder else [])
 
 
 def accuracy_on(workload: Workload, store: IpfsStore, cid: str, data) -> float:

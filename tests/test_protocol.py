@@ -22,6 +22,7 @@ from offchain.miner.protocol import (
     Idle,
     Learn,
     MinerMemory,
+    MinerRound,
     Reveal,
     Vote,
     next_action,
@@ -44,33 +45,33 @@ def view(phase: Phase, *, round_id: int = 6, passed: bool = False, state: RoundS
     return ChainView(round_id, phase, passed, HEAD, state, committee)
 
 
-def synced(**kwargs: object) -> MinerMemory:
-    """A miner that holds the head's model and knows round 6."""
-    memory = MinerMemory(ME, has_model=True, adopted_height=HEAD.height, committed={6: False}, revealed={6: False})
+def synced(round_: MinerRound | None = None, **kwargs: object) -> MinerMemory:
+    """A miner that holds the head's model and knows round 6 (``round_``: what it did in it; nothing yet)."""
+    memory = MinerMemory(ME, has_model=True, adopted_height=HEAD.height, round=round_ or MinerRound(6))
     return dataclasses.replace(memory, **kwargs)
 
 
 def test_a_newer_head_is_adopted_first_unless_its_fetch_is_backing_off() -> None:
     assert next_action(view(Phase.COMMIT), MinerMemory(ME), now=0.0) == Adopt(HEAD)
-    backing_off = MinerMemory(ME, head_retry_at=10.0, has_model=True, committed={6: False})
+    backing_off = MinerMemory(ME, head_retry_at=10.0, has_model=True, round=MinerRound(6))
     assert next_action(view(Phase.COMMIT), backing_off, now=5.0) == Commit(6)  # keeps mining meanwhile
     assert next_action(view(Phase.COMMIT), backing_off, now=10.0) == Adopt(HEAD)
 
 
 def test_a_round_seen_first_is_learned_from_the_chain() -> None:
-    fresh = synced(committed={}, revealed={})
-    assert next_action(view(Phase.REVEAL), fresh, 0.0) == Learn(6)
+    assert next_action(view(Phase.REVEAL), synced(round=None), 0.0) == Learn(6)
+    assert next_action(view(Phase.REVEAL), synced(MinerRound(5, committed=True)), 0.0) == Learn(6)  # the last one
 
 
 def test_commit_reveal_in_their_phases_and_only_with_the_salt_in_hand() -> None:
     assert next_action(view(Phase.COMMIT), synced(), 0.0) == Commit(6)
     assert next_action(view(Phase.COMMIT), synced(has_model=False), 0.0) == Idle()
-    committed = synced(committed={6: True}, sealed_round=6)
+    committed = synced(MinerRound(6, committed=True), sealed_round=6)
     assert next_action(view(Phase.COMMIT), committed, 0.0) == Idle()
     assert next_action(view(Phase.REVEAL), committed, 0.0) == Reveal(6)
-    lost_salt = synced(committed={6: True}, sealed_round=5)  # committed by an earlier process
+    lost_salt = synced(MinerRound(6, committed=True), sealed_round=5)  # committed by an earlier process
     assert next_action(view(Phase.REVEAL), lost_salt, 0.0) == Idle()
-    done = synced(committed={6: True}, revealed={6: True}, sealed_round=6)
+    done = synced(MinerRound(6, committed=True, revealed=True), sealed_round=6)
     assert next_action(view(Phase.REVEAL), done, 0.0) == Idle()
     assert next_action(view(Phase.REVEAL, passed=True), done, 0.0) == Advance(6)
 
@@ -80,9 +81,9 @@ def test_seats_report_once_per_validation_after_the_draw() -> None:
     assert next_action(undrawn, synced(), 0.0) == Draw(6)  # the seed block must be mined and recorded first
     on = view(Phase.VALIDATION, state=info(), committee=frozenset({ME}))
     assert next_action(on, synced(), 0.0) == Vote(6, OTHER, 1)
-    assert next_action(on, synced(voted={(6, 1)}), 0.0) == Idle()
+    assert next_action(on, synced(MinerRound(6, voted={1})), 0.0) == Idle()
     second = view(Phase.VALIDATION, state=info(attempt=2), committee=frozenset({ME}))  # the next-best claim
-    assert next_action(second, synced(voted={(6, 1)}), 0.0) == Vote(6, OTHER, 2)
+    assert next_action(second, synced(MinerRound(6, voted={1})), 0.0) == Vote(6, OTHER, 2)
     off = view(Phase.VALIDATION, state=info(), committee=frozenset({OTHER}))
     assert next_action(off, synced(), 0.0) == Idle()
 
@@ -90,7 +91,7 @@ def test_seats_report_once_per_validation_after_the_draw() -> None:
 def test_finalize_and_advance() -> None:
     assert next_action(view(Phase.FINALIZE), synced(), 0.0) == Finalize(6)
     assert next_action(view(Phase.VALIDATION, passed=True, state=info()), synced(), 0.0) == Advance(6)
-    assert next_action(view(Phase.COMMIT, passed=True), synced(committed={6: True}), 0.0) == Advance(6)
+    assert next_action(view(Phase.COMMIT, passed=True), synced(MinerRound(6, committed=True)), 0.0) == Advance(6)
 
 
 # ------------------------------------------------------------------ the run configuration

@@ -15,6 +15,7 @@ that does not open; what cannot be had is told apart from what is bad (``unavail
 
 from __future__ import annotations
 
+from contextlib import closing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,13 +26,12 @@ from offchain.fl.architectures import architecture_named, build_model
 from offchain.fl.evaluation import Evaluator
 from offchain.fl.images import LabeledImages
 from offchain.fl.training import FlatParams
-from offchain.holdout.sealing import FINAL_INDEX
-from offchain.holdout.task import open_shard
+from offchain.miner.evaluation import open_recorded_shard
 from offchain.store.base import ModelStore
-from offchain.store.fetching import Untrusted, fetch_untrusted, read_untrusted
+from offchain.store.fetching import Untrusted, UntrustedFetcher
 
 if TYPE_CHECKING:
-    from offchain.chain.holdout import HoldoutContract, OnChainShard
+    from offchain.chain.holdout import HoldoutContract
     from offchain.chain.pofl import ChainBlock, PoFLContract
 
 
@@ -62,45 +62,24 @@ class FinalShardError(PoflValueError):
         self.unavailable = unavailable
 
 
-def open_recorded_shard(holdout: HoldoutContract, store: ModelStore, shard: OnChainShard, index: int, name: str,
-                        ) -> Untrusted[LabeledImages]:
-    """Shard ``index`` as the chain records it (CID, key hash, revealed key), fetched, decrypted and parsed;
-    anything wrong with it is reported, prefixed by ``name`` and its CID, never raised."""
-    where = f"{name} (CID {shard.cid})"
-    key = shard.key
-    if key is None:
-        return Untrusted(None, f"{where}: its key was never revealed on chain")
-    opened = read_untrusted(lambda: open_shard(store, shard.cid, key, shard.key_hash, task=holdout.task_id(),
-                                               index=index))
-    return opened if opened.value is not None else Untrusted(None, f"{where}: {opened.error}", opened.unavailable)
-
-
-def open_round_shard(holdout: HoldoutContract, store: ModelStore, round_id: int) -> Untrusted[LabeledImages]:
+def open_round_shard(fetcher: UntrustedFetcher, holdout: HoldoutContract, round_id: int,
+                     ) -> Untrusted[LabeledImages]:
     """The selection shard that judged ``round_id`` (the one whose key was revealed for it), opened with its
     recorded key."""
     shard = holdout.shard_for_round(round_id)
     if shard is None:
         return Untrusted(None, f"no shard of the task judges round {round_id}")
-    return open_recorded_shard(holdout, store, shard, shard.index, f"round {round_id}'s shard {shard.index}")
+    return open_recorded_shard(fetcher, holdout, shard, f"round {round_id}'s shard {shard.index}")
 
 
-def open_final_shard(holdout: HoldoutContract, store: ModelStore) -> LabeledImages | None:
+def open_final_shard(fetcher: UntrustedFetcher, holdout: HoldoutContract) -> LabeledImages | None:
     """The final shard once the task has ended, None before; :class:`FinalShardError` if it does not open."""
     if not holdout.ended():
         return None
-    opened = open_recorded_shard(holdout, store, holdout.final_shard(), FINAL_INDEX, "the final shard")
+    opened = open_recorded_shard(fetcher, holdout, holdout.final_shard(), "the final shard")
     if opened.value is None:
         raise FinalShardError(opened.error, unavailable=opened.unavailable)
     return opened.value
-
-
-def fetch_params(store: ModelStore, cid: str, flat: FlatParams, architecture: str,
-                 device: torch.device) -> Untrusted[torch.Tensor]:
-    """The flat parameters of the model under ``cid`` on ``device``, or why there are none (never raises)."""
-    fetched = fetch_untrusted(store, cid, architecture)
-    if fetched.state is None:
-        return Untrusted(None, fetched.error, fetched.unavailable)
-    return Untrusted(flat.flatten(fetched.state).to(device))
 
 
 def final_accuracies(contract: PoFLContract, holdout: HoldoutContract, store: ModelStore,
@@ -120,7 +99,13 @@ def final_accuracies(contract: PoFLContract, holdout: HoldoutContract, store: Mo
             hash, a ciphertext that does not decrypt or parse, or a store that does not have it).
         PoflValueError: the contract's architecture id is not a known architecture.
     """
-    final = open_final_shard(holdout, store)
+    with closing(UntrustedFetcher(store)) as fetcher:
+        return _final_accuracies(contract, holdout, fetcher, device)
+
+
+def _final_accuracies(contract: PoFLContract, holdout: HoldoutContract, fetcher: UntrustedFetcher,
+                      device: torch.device | None) -> list[FinalAccuracy] | None:
+    final = open_final_shard(fetcher, holdout)
     if final is None:
         return None
     config = contract.config()
@@ -132,7 +117,7 @@ def final_accuracies(contract: PoFLContract, holdout: HoldoutContract, store: Mo
     evaluator = Evaluator(final, flat, architecture, device)
     records = []
     for block in contract.blocks():
-        params = fetch_params(store, block.cid, flat, architecture, device)
+        params = fetcher.params(block.cid, flat, architecture, device)
         records.append(FinalAccuracy.of(block, None if params.value is None else evaluator.accuracy(params.value),
                                         params.error))
     return records

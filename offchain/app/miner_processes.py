@@ -20,7 +20,7 @@ from typing import Any
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.pofl import BPS, ChainBlock, ClaimStatus, PoFLContract
 from offchain.errors import PoflRuntimeError
-from offchain.miner.metrics import RoundRecord
+from offchain.miner.records import RoundRecord
 from offchain.miner.workload import RunConfig
 from offchain.servers.process import ManagedProcess
 from offchain.store.cid import cid_from_digest

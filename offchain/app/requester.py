@@ -20,6 +20,7 @@ from offchain.fl.images import LabeledImages
 from offchain.holdout.keyfile import Keys
 from offchain.holdout.sealing import check_key
 from offchain.holdout.task import seal_more_shards
+from offchain.miner.protocol import ChainView
 from offchain.store.base import ModelStore
 
 log = logging.getLogger("pofl.requester")
@@ -47,12 +48,12 @@ class Requester:
         self.skipped: set[int] = set()  # rounds whose shard stays sealed (too few commitments, no key)
         self._config_round = (0, 0)  # (round, its minCommittee)
 
-    def observe(self, round_id: int, phase: Phase, key_revealed: bool) -> bool:
-        """Given a look at the chain: reveal ``round_id``'s key if its commits have closed and it is not public
-        yet. True if a key was revealed."""
-        if phase != Phase.REVEAL or key_revealed or round_id in self.revealed:
+    def observe(self, view: ChainView) -> bool:
+        """Given a round driver's look at the chain: reveal the round's key if its commits have closed and it is
+        not public yet. True if a key was revealed."""
+        if view.phase != Phase.REVEAL or view.key_revealed or view.round in self.revealed:
             return False
-        return self.reveal(round_id)
+        return self.reveal(view.round)
 
     def step(self) -> bool:
         """One look at the chain (``pofl requester``'s loop); True if a key was revealed."""

@@ -20,13 +20,14 @@ reported beside it. Once the task has ended, every block is also measured on the
 
 from __future__ import annotations
 
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
 import torch
 
-from offchain.app.holdout_report import FinalAccuracy, FinalShardError, fetch_params, open_final_shard, open_round_shard
+from offchain.app.holdout_report import FinalAccuracy, FinalShardError, open_final_shard, open_round_shard
 from offchain.chain.holdout import HoldoutContract
 from offchain.chain.pofl import BPS, ChainBlock, ClaimStatus, PoFLConfig, PoFLContract, lower_median, to_bps
 from offchain.errors import PoflError
@@ -35,6 +36,7 @@ from offchain.fl.evaluation import Evaluator
 from offchain.fl.mnist import load_mnist
 from offchain.fl.training import FlatParams
 from offchain.store.base import ModelStore
+from offchain.store.fetching import UntrustedFetcher
 
 
 class ProblemKind(StrEnum):
@@ -175,9 +177,9 @@ class Judge:
     """The evaluation set each block is measured on: MNIST's test set (public mode), or the selection shard
     of the block's round, opened with the key the chain recorded (hold-out mode)."""
 
-    def __init__(self, contract: PoFLContract, holdout: HoldoutContract | None, store: ModelStore, flat: FlatParams,
-                 architecture: str, device: torch.device) -> None:
-        self.contract, self.holdout, self.store = contract, holdout, store
+    def __init__(self, contract: PoFLContract, holdout: HoldoutContract | None, fetcher: UntrustedFetcher,
+                 flat: FlatParams, architecture: str, device: torch.device) -> None:
+        self.contract, self.holdout, self.fetcher = contract, holdout, fetcher
         self.flat, self.architecture, self.device = flat, architecture, device
         self.public = None if holdout else Evaluator(load_mnist("test"), flat, architecture, device)
 
@@ -185,7 +187,7 @@ class Judge:
         """What measures ``block`` (None for genesis in hold-out mode, or a shard that does not open)."""
         if self.holdout is None or block.height == 0:
             return self.public, []
-        opened = open_round_shard(self.holdout, self.store, block.round)
+        opened = open_round_shard(self.fetcher, self.holdout, block.round)
         if opened.value is None:
             kind = ProblemKind.UNAVAILABLE if opened.unavailable else ProblemKind.SHARD
             return None, [Problem(kind, opened.error)]
@@ -199,7 +201,12 @@ class Judge:
 
 
 def verify_chain(contract: PoFLContract, store: ModelStore, device: torch.device | None = None) -> ChainReport:
-    device = device or torch.device("cpu")
+    """Replay ``contract``'s chain from ``store`` (see the module docstring); every fault is a problem in the report."""
+    with closing(UntrustedFetcher(store)) as fetcher:
+        return _verify(contract, fetcher, device or torch.device("cpu"))
+
+
+def _verify(contract: PoFLContract, fetcher: UntrustedFetcher, device: torch.device) -> ChainReport:
     config = contract.config()
     architecture = architecture_named(config.architecture_id)
     report = ChainReport(contract.address, architecture, [])
@@ -216,13 +223,13 @@ def verify_chain(contract: PoFLContract, store: ModelStore, device: torch.device
                                                           "cannot re-evaluate"))
         return report
     flat = FlatParams(build_model(architecture).to(device))
-    judge = Judge(contract, holdout, store, flat, architecture, device)
+    judge = Judge(contract, holdout, fetcher, flat, architecture, device)
     final: Evaluator | None = None  # hold-out mode, once the task has ended: the final shard
     finals: list[FinalAccuracy] = []
     if holdout is not None:
         report.holdout = holdout.address
         try:
-            final_set = open_final_shard(holdout, store)
+            final_set = open_final_shard(fetcher, holdout)
         except FinalShardError as exc:
             report.problems.append(Problem(ProblemKind.UNAVAILABLE if exc.unavailable else ProblemKind.SHARD,
                                            str(exc)))
@@ -234,7 +241,7 @@ def verify_chain(contract: PoFLContract, store: ModelStore, device: torch.device
         check = BlockCheck(block.height, block.round, block.cid, block.accuracy,
                            problems=check_links(block, parent, config, holdout=holdout is not None))
         check.problems += check_median(block, accepting_reports(contract, block) if block.height else [])
-        params = fetch_params(store, block.cid, flat, architecture, device)
+        params = fetcher.params(block.cid, flat, architecture, device)
         if params.value is None:
             check.problems.append(Problem(ProblemKind.UNAVAILABLE if params.unavailable else ProblemKind.MODEL,
                                           params.error))

@@ -343,7 +343,7 @@ def verify_cmd(rpc_url: str, address: str | None, ipfs_api: str | None, store_di
 @json_option
 def plot_cmd(metrics: Path, png: Path | None, as_json: bool) -> None:
     """Plot accuracy per round (each miner and the chain) from a `pofl run --metrics` file to a PNG."""
-    from offchain.miner.metrics import plot_metrics
+    from offchain.app.reporting import plot_metrics
 
     path = plot_metrics(metrics, png or metrics.with_suffix(".png"))
     output(as_json).result({"png": str(path)}, lambda: click.echo(path))

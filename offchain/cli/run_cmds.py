@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from offchain.app.requester import Requester
     from offchain.chain.keys import KeySources
     from offchain.chain.pofl import PoFLContract
-    from offchain.miner.metrics import RoundRecord
+    from offchain.miner.records import RoundRecord
     from offchain.miner.run_config import RunConfig
     from offchain.miner.selection import ClientSpec
 
@@ -309,7 +309,7 @@ class _Run:
 
     def loop(self, processes: bool, log_dir: Path, rounds: int, until_accuracy: float | None,
              metrics: Path | None, plot: Path | None, cheaters: frozenset[int]) -> None:
-        from offchain.miner.metrics import MetricsWriter, round_table
+        from offchain.app.reporting import MetricsWriter, round_table
         from offchain.redaction import redact_url
 
         out, contract, config = self.out, self.contract, self.config
@@ -397,15 +397,15 @@ class _Run:
     def _in_process(self, rounds: int, until_accuracy: float | None, writer: Any, genesis_accuracy: float | None,
                     cheaters: frozenset[int]) -> None:
         from offchain.miner.claims import HonestClaims, InflatedClaims
-        from offchain.miner.driver import RoundDriver
+        from offchain.miner.driver import DriverSettings, RoundDriver
         from offchain.miner.strategy import WorkloadStrategy
 
         claims = InflatedClaims(cheaters) if cheaters else HonestClaims()
         with self.out.status("starting") as progress:
             driver = RoundDriver(self.contract, self.store, self.workload.flat, self.config.architecture, self.signers,
                                  WorkloadStrategy(self.workload), claims=claims,
-                                 fetch_timeout_s=self.config.fetch_timeout_s, progress=progress,
-                                 requester=self.requester)
+                                 settings=DriverSettings(fetch_timeout_s=self.config.fetch_timeout_s),
+                                 progress=progress, observers=[self.requester.observe] if self.requester else [])
             try:
                 while len(driver.records) < rounds and self._shards_left():
                     record = driver.run_round()
@@ -471,7 +471,7 @@ def _asdict(record: RoundRecord) -> dict[str, Any]:
 
 
 def _row(r: RoundRecord, genesis_accuracy: float | None) -> str:
-    from offchain.miner.metrics import chain_text
+    from offchain.app.reporting import chain_text
 
     outcome = (f"block {r.block_height} by miner {r.winner}: claimed {r.claimed_accuracy:.4f}, validated "
                f"{r.validated_accuracy:.4f}" if r.winner is not None and r.validated_accuracy is not None
@@ -539,7 +539,7 @@ def miner_cmd(ctx: click.Context, config_file: Path | None, rpc_url: str, addres
     from offchain.chain.tx import InsufficientFunds
     from offchain.defaults import ETH
     from offchain.errors import ConfigError
-    from offchain.miner.driver import RoundDriver
+    from offchain.miner.driver import DriverSettings, RoundDriver
     from offchain.miner.strategy import WorkloadStrategy
     from offchain.miner.workload import Workload
 
@@ -576,9 +576,10 @@ def miner_cmd(ctx: click.Context, config_file: Path | None, rpc_url: str, addres
         ensure_registered(contract, [signer])
         out.note(f"{signer.address} staked {stake / ETH:g} ETH and is a miner of {address}")
     strategy = WorkloadStrategy(workload, workload.restricted_to(mine), trainer_index={0: 0})
+    settings = DriverSettings(poll_s=0.1, fetch_timeout_s=config.fetch_timeout_s, rpc_grace_s=rpc_grace,
+                              finalize_stagger_s=0.15)
     driver = RoundDriver(contract, store, workload.flat, config.architecture, [signer], strategy, indices=[index],
-                         poll_s=0.1, fetch_timeout_s=config.fetch_timeout_s, rpc_grace_s=rpc_grace,
-                         finalize_stagger_s=0.15)
+                         settings=settings)
     click.echo(f"miner {index} ({signer.address}) with {len(mine)} clients, from round {contract.current_round()}; "
                f"settings from {source}")
     try:

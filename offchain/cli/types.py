@@ -112,7 +112,7 @@ class MetricsFile(click.ParamType):
     name = "METRICS"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
-        from offchain.miner.metrics import read_metrics
+        from offchain.app.reporting import read_metrics
 
         path = Path(value)
         try:

@@ -14,13 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from offchain.errors import ConfigError
-from offchain.fl.names import (
-    AGGREGATOR_NAMES,
-    ARCHITECTURE_NAMES,
-    ASSIGNMENTS,
-    ATTACK_CHOICES,
-    check_assignment,
-)
+from offchain.fl.names import AGGREGATOR_NAMES, ARCHITECTURE_NAMES, ASSIGNMENTS, ATTACK_CHOICES, check_assignment
 from offchain.fl.targets import TARGET_SCHEDULES, block_target
 from offchain.settings import mapping_setting, setting
 

@@ -43,25 +43,36 @@ class ChainView:
 
 
 @dataclass
+class MinerRound:
+    """What one local miner has done in the round open now: made when the miner first sees the round (from
+    the chain's record of its claim, or empty when it saw the round open) and dropped when the round ends.
+
+    ``voted`` holds the validation attempts this miner reported on; ``vote_retry_at`` is the monotonic time
+    before which a candidate not yet in the store is not fetched again.
+    """
+
+    round: int
+    committed: bool = False
+    revealed: bool = False
+    voted: set[int] = field(default_factory=set)
+    vote_retry_at: float = 0.0
+
+
+@dataclass
 class MinerMemory:
     """What one local miner knows of its own part in the protocol.
 
-    ``committed``/``revealed`` map a round to what the chain said of this miner's claim (filled
-    from the chain the first time a round is seen, so a restarted miner resumes correctly);
-    ``sealed_round`` is the round whose salt this process still holds (a commitment made by an
-    earlier process cannot be revealed); ``voted`` holds the (round, validation attempt) pairs this
-    miner reported on.
+    ``round`` is its part in the current round (None until learned: a restarted miner asks the chain
+    first, so it resumes correctly); ``sealed_round`` is the round whose salt this process still holds (a
+    commitment made by an earlier process cannot be revealed).
     """
 
     address: str
     has_model: bool = False
     adopted_height: int = -1
     head_retry_at: float = 0.0  # monotonic time before which a failed head fetch is not retried
-    vote_retry_at: float = 0.0  # monotonic time before which a candidate not yet in the store is not fetched again
-    committed: dict[int, bool] = field(default_factory=dict)
-    revealed: dict[int, bool] = field(default_factory=dict)
     sealed_round: int | None = None
-    voted: set[tuple[int, int]] = field(default_factory=set)
+    round: MinerRound | None = None
 
 
 # ------------------------------------------------------------------ actions
@@ -127,21 +138,21 @@ PRIORITY: tuple[type, ...] = (Adopt, Learn, Commit, Reveal, Vote, Draw, Finalize
 
 
 def next_action(view: ChainView, me: MinerMemory, now: float) -> Action:
-    """What ``me`` should do next, given ``view`` (``now`` is only compared with ``me.head_retry_at``)."""
+    """What ``me`` should do next, given ``view`` (``now`` is only compared with the memory's retry times)."""
     if view.head.height > me.adopted_height and now >= me.head_retry_at:
         return Adopt(view.head)
-    r = view.round
-    if r not in me.committed:
+    r, mine = view.round, me.round
+    if mine is None or mine.round != r:
         return Learn(r)
-    if view.phase == Phase.COMMIT and not me.committed[r] and me.has_model and view.shard_ready:
+    if view.phase == Phase.COMMIT and not mine.committed and me.has_model and view.shard_ready:
         return Commit(r)
-    if (view.phase == Phase.REVEAL and view.key_revealed and me.committed[r] and not me.revealed.get(r)
+    if (view.phase == Phase.REVEAL and view.key_revealed and mine.committed and not mine.revealed
             and me.sealed_round == r):
         return Reveal(r)
     if view.phase == Phase.VALIDATION and view.info is not None:
         if not view.info.seats:
             return Draw(r)
-        if me.address in view.committee and (r, view.info.attempt) not in me.voted and now >= me.vote_retry_at:
+        if me.address in view.committee and view.info.attempt not in mine.voted and now >= mine.vote_retry_at:
             return Vote(r, view.info.candidate, view.info.attempt)
     if view.phase == Phase.FINALIZE:
         return Finalize(r)

@@ -151,7 +151,7 @@ class PoFLBlockchainPool:
         signers = [LocalSigner(w3, k) for k in miner_keys]
         ensure_registered(self.contract, signers)
         self._driver = RoundDriver(self.contract, self.store, self.flat, self.architecture, signers, self._strategy,
-                                   requester=self.requester)
+                                   observers=[self.requester.observe] if self.requester else [])
         self.blockchain = BlockchainView(self.contract, self.store, self.architecture,
                                          list(self.flat.module.state_dict()))
         return self._driver
