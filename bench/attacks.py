@@ -386,7 +386,7 @@ def _hostile_model(a: Arena, make_cid: Callable[[Any], str]) -> Outcome:
     CID claiming 100%, in one round: the seats measure it at 0 and the honest best claim is the block."""
     import tempfile
 
-    from offchain.app.deployment import deploy_or_attach, ensure_registered
+    from offchain.app.deployment import setup_run
     from offchain.miner.claims import ForgedClaims
     from offchain.miner.driver import RoundDriver
     from offchain.miner.strategy import WorkloadStrategy
@@ -396,9 +396,8 @@ def _hostile_model(a: Arena, make_cid: Callable[[Any], str]) -> Outcome:
     config = workload.config
     store = LocalStore(tempfile.mkdtemp(prefix="pofl-attack-"))
     a.owner = a.account(10**21)
-    a.contract = deploy_or_attach(a.w3, a.owner, config, workload, store, None)
     *honest, attacker = [a.account() for _ in range(config.n_miners)]
-    ensure_registered(a.contract, [*honest, attacker])
+    a.contract = setup_run(a.owner, [*honest, attacker], config, workload, store)
     cid = make_cid(store)
     driver = RoundDriver(a.contract, store, workload.flat, config.architecture, [*honest, attacker],
                          WorkloadStrategy(workload), claims=ForgedClaims(lambda _r: cid, 1.0, frozenset({4})))

@@ -39,13 +39,8 @@ def median(values: list[float]) -> float | None:
 def e2e(rounds: str, store_kind: str, mode: str = "public") -> dict:
     """The W2 seed workload on Anvil, in ``mode`` ``public`` (MNIST's test set) or ``holdout`` (a task splitting
     it into one 250-image shard a round, its keys revealed by a requester in the same process)."""
-    from offchain.app.deployment import (
-        HoldoutSpec,
-        deploy_holdout_run,
-        deploy_or_attach,
-        ensure_registered,
-        miner_signers,
-    )
+    from offchain.app.deployment import HoldoutSpec, deploy_run
+    from offchain.app.preflight import check_compatible, ensure_registered, miner_signers
     from offchain.app.requester import Requester
     from offchain.chain.accounts import LocalSigner, dev_key
     from offchain.chain.connect import connect
@@ -70,13 +65,13 @@ def e2e(rounds: str, store_kind: str, mode: str = "public") -> dict:
         workload = Workload(config)
         owner = LocalSigner(w3, dev_key(0))
         requester = None
-        if mode == "holdout":
-            run = deploy_holdout_run(owner, config, store, HoldoutSpec(load_mnist("test"), n_shards=int(rounds)),
-                                     None)
-            contract, requester = run.contract, Requester(run.holdout, run.contract, owner, run.keys)
-        else:
-            contract = deploy_or_attach(w3, owner, config, workload, store, None)
+        holdout = HoldoutSpec(load_mnist("test"), n_shards=int(rounds)) if mode == "holdout" else None
+        deployment = deploy_run(owner, config, store, holdout=holdout)
+        contract = deployment.contract
+        if deployment.holdout is not None and deployment.keys is not None:
+            requester = Requester(deployment.holdout, contract, owner, deployment.keys)
         signers = miner_signers(w3, config.n_miners)
+        check_compatible(contract, workload)
         ensure_registered(contract, signers)
         driver = RoundDriver(contract, store, workload.flat, config.architecture, signers, WorkloadStrategy(workload),
                              observers=[requester.observe] if requester else [])

@@ -23,11 +23,14 @@ BLOCK_REWARD_WEI = ETH // 10
 REWARD_POOL_WEI = 10 * ETH
 """What a default deployment funds the reward pool with."""
 
+HOLDOUT_KEYS_DIR = ".pofl/holdout"
+"""Where a hold-out task's key file goes unless told (``--holdout-keys``): ``<dir>/<task address>.json``."""
+
 STORE_DIR = ".pofl/store"
 """The embedded model store's directory when neither ``--store-dir`` nor ``--ipfs-api`` is given."""
 
-MAX_MINERS = 256
-"""The contract's cap on registered miners (``PoFLConsensus.MAX_MINERS``)."""
+MAX_MINERS = 255
+"""The contract's cap on active miners (``PoFLConsensus.MAX_MINERS``)."""
 
 IPFS_TIMEOUT_S = 10.0
 """Seconds an IPFS read waits for content before the store reports it absent (``--ipfs-timeout``)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from offchain.app.deployment import deploy_or_attach, ensure_registered
+from offchain.app.deployment import setup_run
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
 from offchain.chain.pofl import PoFLContract
@@ -23,9 +23,8 @@ def deploy_run(rpc_url: str, config: RunConfig, workload: Workload, store: Model
     """Deploy for ``config`` (genesis model put in ``store``) and register ``n_miners`` (default: the config's)
     miners with the dev accounts from ``first_key`` on (each test takes its own range of accounts)."""
     w3 = connect(rpc_url)
-    contract = deploy_or_attach(w3, LocalSigner(w3, dev_key(0)), config, workload, store, None)
     signers = [LocalSigner(w3, dev_key(first_key + i)) for i in range(n_miners or config.n_miners)]
-    ensure_registered(contract, signers)
+    contract = setup_run(LocalSigner(w3, dev_key(0)), signers, config, workload, store)
     return RunChain(contract, signers)
 
 

@@ -9,7 +9,8 @@ import pytest
 import torch
 from web3 import Web3
 
-from offchain.app.deployment import ConfigMismatch, check_compatible, contract_config
+from offchain.app.deployment import contract_config
+from offchain.app.preflight import ConfigMismatch, check_compatible
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.pofl import PoFLContract
 from offchain.data import Dataset, FedDataset

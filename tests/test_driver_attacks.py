@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from offchain.app.deployment import ensure_registered
 from offchain.app.miner_processes import start_miner
+from offchain.app.preflight import ensure_registered
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.pofl import ClaimStatus, PoFLContract
 from offchain.fl.architectures import build_model

@@ -10,7 +10,8 @@ import logging
 import pytest
 import torch
 
-from offchain.app.deployment import HoldoutRun, HoldoutSpec, deploy_holdout_run, ensure_registered
+from offchain.app.deployment import Deployment, HoldoutSpec, deploy_run
+from offchain.app.preflight import ensure_registered
 from offchain.app.requester import Requester
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
@@ -40,17 +41,17 @@ def store(ipfs_daemon: IpfsDaemon) -> IpfsStore:
     return IpfsStore(ipfs_daemon.api_multiaddr)
 
 
-def holdout_run(anvil: Devnet, store: IpfsStore, first_key: int, n_shards: int = 4) -> tuple[HoldoutRun, list]:
+def holdout_run(anvil: Devnet, store: IpfsStore, first_key: int, n_shards: int = 4) -> tuple[Deployment, list]:
     w3 = connect(anvil.rpc_url)
     requester = LocalSigner(w3, dev_key(first_key))
     spec = HoldoutSpec(load_mnist("test"), n_shards=n_shards, shard_size=400, final_size=600)
-    run = deploy_holdout_run(requester, CONFIG, store, spec, None)
+    run = deploy_run(requester, CONFIG, store, holdout=spec)
     miners = [LocalSigner(w3, dev_key(first_key + 1 + i)) for i in range(CONFIG.n_miners)]
     ensure_registered(run.contract, miners)
     return run, [requester, *miners]
 
 
-def driver_for(run: HoldoutRun, signers: list, workload: Workload, store: IpfsStore, *,
+def driver_for(run: Deployment, signers: list, workload: Workload, store: IpfsStore, *,
                requester: bool = True) -> RoundDriver:
     keyholder = Requester(run.holdout, run.contract, signers[0], run.keys) if requester else None
     return RoundDriver(run.contract, store, workload.flat, CONFIG.architecture, signers[1:],
@@ -110,7 +111,7 @@ def test_a_shard_that_does_not_decrypt_is_a_rejection_not_a_crash(
         publish_genesis(store, CONFIG), bond=10**18, pay_per_committer=10**16, deployments_dir=None)
     miners = [LocalSigner(w3, dev_key(FIRST_KEY + 11 + i)) for i in range(CONFIG.n_miners)]
     ensure_registered(contract, miners)
-    run = HoldoutRun(contract, holdout, keys, sealed.public)
+    run = Deployment(contract, holdout, keys, sealed.public)
     driver = driver_for(run, [requester, *miners], workload, store)
     try:
         with caplog.at_level(logging.ERROR, logger="pofl.miner"):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from web3 import Web3
 
-from offchain.app.deployment import miner_signers
+from offchain.app.preflight import miner_signers
 from offchain.chain import compile as comp
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import ChainConnectionError, connect

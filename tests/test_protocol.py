@@ -108,7 +108,7 @@ def test_run_config_round_trips_through_json() -> None:
     ({"threshold": 1.5}, r"--threshold must lie within \[0, 1\]"),
     ({"seed": -1}, r"--seed must lie within \[0, 4294967295\]"),
     ({"seed": 2**32}, r"--seed must lie within \[0, 4294967295\]"),
-    ({"n_miners": 257}, "--miners must be at most 256"),
+    ({"n_miners": 256}, "--miners must be at most 255"),
     ({"clients_per_round": 1001}, "--clients-per-round 1001 is more than the federation's 1000 clients"),
     ({"partition": "iid", "n_clients": 5, "n_miners": 6, "clients_per_round": 2},
      "--miners 6 is more than the federation's 5 clients"),

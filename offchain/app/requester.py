@@ -8,16 +8,21 @@ another task is refused at once (:class:`~offchain.holdout.sealing.KeyMismatch`)
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.errors import ContractRevert, PoFLHoldoutCommitsOpen
 from offchain.chain.holdout import HoldoutContract
 from offchain.chain.pofl import Phase, PoFLContract
+from offchain.defaults import HOLDOUT_KEYS_DIR
 from offchain.errors import PoflValueError
 from offchain.fl.images import LabeledImages
-from offchain.holdout.keyfile import Keys
+from offchain.holdout.keyfile import Keys, write_keys
 from offchain.holdout.sealing import check_key
 from offchain.holdout.task import seal_more_shards
 from offchain.miner.protocol import ChainView
@@ -127,3 +132,37 @@ class Requester:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(poll_s)
+
+
+@contextlib.contextmanager
+def requester_thread(requester: Requester | None, poll_s: float = 0.2) -> Iterator[None]:
+    """Run ``requester`` in a thread of this process while the block runs (miner processes run in their own)."""
+    if requester is None:
+        yield
+        return
+    stop = threading.Event()
+
+    def reveal_keys() -> None:
+        while not stop.wait(poll_s):
+            try:
+                requester.step()
+            except Exception as exc:  # a failed look is retried: the miners must not stop for it
+                log.warning("requester: %s: %s", exc.__class__.__name__, exc)
+
+    thread = threading.Thread(target=reveal_keys, name="pofl-requester", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def save_keys(holdout: HoldoutContract, keys: Keys, path: Path | None) -> Path:
+    """Write ``holdout``'s shard keys (mode 0600, never over an existing file) to ``path`` or the default place;
+    the path written."""
+    path = path or Path(HOLDOUT_KEYS_DIR) / f"{holdout.address}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_keys(path, keys)
+    return path
+

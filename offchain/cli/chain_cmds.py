@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from offchain.cli.holdout_cmds import describe_split, holdout_options, holdout_spec, save_keys
+from offchain.cli.holdout_cmds import holdout_options, holdout_spec
 from offchain.cli.options import (
     Endpoint,
     config_file_option,
@@ -114,47 +114,47 @@ def deploy_cmd(ctx: click.Context, rpc_url: str | None, key: str | None, key_fil
         raise click.BadParameter(f"{holdout_keys} exists: keys are never overwritten", ctx,
                                  param_hint="'--holdout-keys'")
     sources = key_sources(key, key_file, keystore)
-    from offchain.app.deployment import GAS_BUDGET, contract_config, publish_genesis, run_settings
+    from offchain.app.deployment import Economics, deploy_run
+    from offchain.app.preflight import shortfalls
+    from offchain.app.requester import save_keys
     from offchain.chain.accounts import LocalSigner
     from offchain.chain.connect import connect
-    from offchain.chain.pofl import PoFLContract
     from offchain.chain.tx import InsufficientFunds
-    from offchain.fl.mnist import load_mnist
     from offchain.paths import DEPLOYMENTS_DIR
 
     out = output(as_json)
     store = open_checked_store(ipfs_api, store_dir, ipfs_timeout) if genesis_cid is None else None
     w3 = connect(rpc_url)
     signer = LocalSigner(w3, signing_key(Endpoint(rpc_url), w3.eth.chain_id, sources))
+    economics = Economics(min_stake=round(min_stake * ETH), block_reward=round(block_reward * ETH),
+                          reward_pool=round(reward_pool * ETH))
     bond = holdout_bond if holdout_data is not None else 0.0
-    need = int((reward_pool + bond) * ETH) + GAS_BUDGET * max(int(w3.eth.gas_price), 10**9)
-    if signer.balance() < need:
-        raise InsufficientFunds(f"the deployer {signer.address} holds {signer.balance() / ETH:g} ETH, needs "
-                                f"{need / ETH:g} ETH for --reward-pool {reward_pool:g}"
+    short = shortfalls(w3, [(signer, economics.reward_pool + round(bond * ETH))])
+    if short:
+        raise InsufficientFunds(f"the deployer {signer.address} holds {short[0].balance / ETH:g} ETH, needs "
+                                f"{short[0].needed / ETH:g} ETH for --reward-pool {reward_pool:g}"
                                 + (f", --holdout-bond {bond:g}" if bond else "") + " and gas: fund it, lower "
                                 "--reward-pool or use another key")
     records = deployments_dir or DEPLOYMENTS_DIR
+    spec = None
     if holdout_data is not None:
-        from offchain.app.deployment import deploy_holdout_run
-
         spec = holdout_spec(holdout_data, holdout_shards, holdout_shard_size, holdout_final_size, holdout_bond)
-        with out.status(f"sealing {spec.n_shards} shards into the store"):
-            run = deploy_holdout_run(signer, config, store, spec, records)  # type: ignore[arg-type]
-        keys_path = save_keys(run, holdout_keys)
-        out.note(f"hold-out task at {run.holdout.address}: {describe_split(spec)}; keys in {keys_path} (mode 0600): "
-                 f"keep them, `pofl requester --keys {keys_path}` reveals them on time")
-        _deployed(out, w3, rpc_url, ipfs_api, config, run.contract.address, records,
-                  {"holdout": run.holdout.address, "holdout_keys": str(keys_path)})
-        return
-    if genesis_cid is None:
+    elif genesis_cid is None:
+        from offchain.app.deployment import publish_genesis
+
         genesis_cid = publish_genesis(store, config)  # type: ignore[arg-type]
         out.note(f"genesis model ({config.architecture}, seed {config.seed}) stored as {genesis_cid} in {store!r}")
-    eval_hash = bytes.fromhex(load_mnist("test").sha256())
-    chain_config = contract_config(config, eval_hash, min_stake=round(min_stake * ETH),
-                                   block_reward=round(block_reward * ETH))
-    contract, _ = PoFLContract.deploy(signer, chain_config, genesis_cid, reward_pool=round(reward_pool * ETH),
-                                      deployments_dir=records, settings=run_settings(config))
-    _deployed(out, w3, rpc_url, ipfs_api, config, contract.address, records, {})
+    with out.status(f"sealing {spec.n_shards} shards into the store" if spec else "deploying"):
+        deployment = deploy_run(signer, config, store, holdout=spec, economics=economics,  # type: ignore[arg-type]
+                                records=records, genesis=genesis_cid)
+    extra: dict[str, Any] = {}
+    if deployment.holdout is not None and spec is not None:
+        assert deployment.keys is not None
+        keys_path = save_keys(deployment.holdout, deployment.keys, holdout_keys)
+        out.note(f"hold-out task at {deployment.holdout.address}: {spec.describe()}; keys in {keys_path} (mode "
+                 f"0600): keep them, `pofl requester --keys {keys_path}` reveals them on time")
+        extra = {"holdout": deployment.holdout.address, "holdout_keys": str(keys_path)}
+    _deployed(out, w3, rpc_url, ipfs_api, config, deployment.contract.address, records, extra)
 
 
 def _deployed(out: Any, w3: Any, rpc_url: str, ipfs_api: str | None, config: Any, address: str, records: Path,

@@ -22,19 +22,16 @@ from offchain.defaults import (
     ETH,
     HOLDOUT_BOND_WEI,
     HOLDOUT_FINAL_SIZE,
+    HOLDOUT_KEYS_DIR,
     HOLDOUT_SHARD_SIZE,
     HOLDOUT_SHARDS,
     MISSED_KEY_PAY_WEI,
 )
 
 if TYPE_CHECKING:
-    from offchain.app.deployment import HoldoutRun, HoldoutSpec
+    from offchain.app.deployment import HoldoutSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-HOLDOUT_KEYS_DIR = Path(".pofl/holdout")
-"""Where ``--holdout-keys`` defaults to: ``<dir>/<task address>.json``."""
-
 
 def holdout_options(fn: F) -> F:
     """``--holdout DATA`` and the options that shape its split, its bond and its key file."""
@@ -69,25 +66,6 @@ def holdout_spec(data: str, shards: int | None, shard_size: int, final_size: int
     images = load_mnist("test") if data == "mnist" else load_dataset(data)
     return HoldoutSpec(images, shards or default_shards, shard_size, final_size, round(bond * ETH),
                        MISSED_KEY_PAY_WEI)
-
-
-def save_keys(run: HoldoutRun, path: Path | None) -> Path:
-    """Write the run's shard keys (mode 0600) to ``path`` or the default place; the path written."""
-    from offchain.holdout.keyfile import write_keys
-
-    path = path or HOLDOUT_KEYS_DIR / f"{run.holdout.address}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_keys(path, run.keys)
-    return path
-
-
-def describe_split(spec: HoldoutSpec) -> str:
-    from offchain.holdout.stats import standard_error
-
-    error = standard_error(0.9, spec.shard_size)
-    return (f"{spec.n_shards} shards of {spec.shard_size} images (standard error {error:.3f} at accuracy 0.9), "
-            f"a final shard of {spec.final_size}, "
-            f"{len(spec.data) - spec.n_shards * spec.shard_size - spec.final_size} public images")
 
 
 @click.command("requester")

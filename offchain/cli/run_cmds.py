@@ -11,9 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,11 +39,6 @@ from offchain.cli.types import CLIENTS
 from offchain.defaults import HOLDOUT_SHARDS, IN_PROCESS
 
 if TYPE_CHECKING:
-    from offchain.app.deployment import HoldoutSpec
-    from offchain.app.requester import Requester
-    from offchain.chain.keys import KeySources
-    from offchain.chain.pofl import PoFLContract
-    from offchain.miner.records import RoundRecord
     from offchain.miner.run_config import RunConfig
     from offchain.miner.selection import ClientSpec
 
@@ -156,329 +149,36 @@ def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None
                                    "task, give its key file with --holdout-keys)", ctx)
         holdout = holdout_spec(holdout_data, holdout_shards, holdout_shard_size, holdout_final_size, holdout_bond,
                                default_shards=rounds or HOLDOUT_SHARDS)
-    run = _Run(out, config, store, ipfs_api, store_dir, sources, miner_keys, address, state, given,
-               _HoldoutPlan(holdout, holdout_keys, not holdout_keep_open))
+    from offchain.app.run import HoldoutPlan, RunPlan, RunSession, Stop
+
+    plan = RunPlan(config, store, ipfs_api, store_dir, miner_keys, address, state, frozenset(given),
+                   HoldoutPlan(holdout, holdout_keys, not holdout_keep_open), frozenset(cheaters))
+    session = RunSession(plan, out)
+    stop = Stop(rounds if rounds is not None else max_rounds, until_accuracy if rounds is None else None)
     with _sigterm_interrupts():
         from offchain.cli.chain_cmds import chain_endpoint
 
         with chain_endpoint(rpc_url, devnet, state, accounts=max(20, config.n_miners + 1)) as endpoint:
-            run.start(endpoint)
-            run.loop(processes, log_dir, rounds if rounds is not None else max_rounds,
-                     until_accuracy if rounds is None else None, metrics, plot, frozenset(cheaters))
+            from offchain.chain.accounts import LocalSigner
+            from offchain.chain.connect import connect
+
+            w3 = connect(endpoint.url)
+            owner = LocalSigner(w3, signing_key(endpoint, w3.eth.chain_id, sources))
+            session.start(owner, endpoint.url, started_here=endpoint.started_here)
+            summary = session.loop(stop, processes=processes, log_dir=log_dir, metrics=metrics, plot=plot)
+            _report(out, session, summary)
 
 
-@dataclass(frozen=True)
-class _HoldoutPlan:
-    """What `pofl run` does about hold-out evaluation: deploy a task for ``spec`` (None: public mode, or the
-    deployed contract's mode), read or write its keys at ``keys``, end the task when the run ends."""
+def _report(out: Output, session: Any, summary: Any) -> None:
+    """The run's table and summary (one JSON document with --json)."""
+    from offchain.app.reporting import round_table
 
-    spec: HoldoutSpec | None = None
-    keys: Path | None = None
-    end_task: bool = True
-
-
-class _Run:
-    """One `pofl run`: its checks, its chain side, its rounds and its report."""
-
-    def __init__(self, out: Output, config: RunConfig, store: Any, ipfs_api: str | None, store_dir: str,
-                 sources: KeySources, miner_keys: list[str] | None, address: str | None, state: Path | None,
-                 given: set[str], holdout: _HoldoutPlan) -> None:
-        self.out, self.config, self.store, self.ipfs_api, self.store_dir = out, config, store, ipfs_api, store_dir
-        self.sources, self.miner_keys, self.address, self.state, self.given = sources, miner_keys, address, state, given
-        self.holdout = holdout
-        self.requester: Requester | None = None
-
-    def start(self, endpoint: Endpoint) -> None:
-        """Everything before the first round: keys, funds, the workload, the contract, the miners' stakes."""
-        from offchain.app.deployment import (
-            check_compatible,
-            deploy_run,
-            describe_unfunded,
-            ensure_registered,
-            miner_signers,
-            stake_needed,
-            unfunded,
-        )
-        from offchain.chain.accounts import LocalSigner
-        from offchain.chain.connect import connect
-        from offchain.chain.deploy import DeploymentError
-        from offchain.chain.keys import dev_keys_allowed
-        from offchain.chain.pofl import PoFLContract
-        from offchain.chain.tx import InsufficientFunds
-        from offchain.defaults import REWARD_POOL_WEI, STAKE_WEI
-        from offchain.errors import ConfigError, KeyPolicyError
-        from offchain.miner.workload import Workload
-        from offchain.paths import DEPLOYMENTS_DIR
-        from offchain.redaction import redact_url
-
-        out, url = self.out, endpoint.url
-        self.endpoint = endpoint
-        w3 = connect(url)
-        chain_id = w3.eth.chain_id
-        owner = LocalSigner(w3, signing_key(endpoint, chain_id, self.sources))
-        if self.miner_keys is None and not dev_keys_allowed(url, chain_id, started_here=endpoint.started_here):
-            raise KeyPolicyError("this chain is not a local devnet: give the miners' keys with --miner-keys FILE "
-                                 "(one 0x-hex key per line), and the owner's with POFL_KEY or --keystore")
-        signers = miner_signers(w3, self.config.n_miners, self.miner_keys)
-        contract = None
-        if self.address is not None:
-            contract = PoFLContract.attach(w3, self.address)
-        elif self.state is not None:  # resume the run recorded beside the state file, if there is one
-            with contextlib.suppress(DeploymentError):
-                contract = PoFLContract.attach(w3, deployments_dir=self.state.with_suffix(".deployments"))
-        if contract is not None:
-            self._adopt_contract_settings(contract)
-            stakes = [stake_needed(contract, s) for s in signers]
-        else:
-            stakes = [STAKE_WEI] * len(signers)
-            short = unfunded(w3, [owner], [REWARD_POOL_WEI])
-            if short:
-                raise InsufficientFunds(f"the owner's {describe_unfunded(short)} (the reward pool): fund it or "
-                                        f"use another key")
-        short = unfunded(w3, signers, stakes)
-        if short:
-            if self.miner_keys is not None:
-                raise ConfigError(f"--miner-keys: {describe_unfunded(short)}: fund them")
-            raise ConfigError(f"--miners {self.config.n_miners}: dev {describe_unfunded(short)}; the chain at "
-                              f"{redact_url(url)} funds too few accounts: start it with `pofl devnet --accounts "
-                              f"{self.config.n_miners + 1}`, or give funded keys with --miner-keys FILE")
-        with out.status("loading MNIST and the federation"):
-            self.workload = workload = Workload(self.config)
-        if contract is None:
-            records = (self.state.with_suffix(".deployments") if self.state is not None
-                       else None if endpoint.started_here else DEPLOYMENTS_DIR)
-            if self.holdout.spec is not None:
-                contract = self._deploy_holdout(owner, records)
-            else:
-                contract = deploy_run(w3, owner, self.config, workload, self.store, records)
-            if records is not None:
-                out.note(f"deployed PoFLConsensus at {contract.address}, recorded in {records}/")
-        elif self.holdout.keys is not None:
-            self._attach_requester(contract, owner)
-        elif contract.holdout_address() is not None:
-            out.note("the contract's rounds are judged on a hold-out task's shards: this run reveals no keys "
-                     "(give --holdout-keys FILE, or run `pofl requester`)")
-        check_compatible(contract, workload)
-        ensure_registered(contract, signers)
-        self.contract, self.signers = contract, signers
-        out.note(f"PoFLConsensus at {contract.address} on {redact_url(url)}; {self.config.n_miners} miners; "
-                 f"store {self.store!r}; device {workload.device}")
-
-    def _deploy_holdout(self, owner: Any, records: Path | None) -> PoFLContract:
-        """Deploy a hold-out task (this process is its requester) and its consensus; keep the keys."""
-        from offchain.app.deployment import deploy_holdout_run
-        from offchain.app.requester import Requester
-        from offchain.cli.holdout_cmds import describe_split, save_keys
-
-        spec = self.holdout.spec
-        assert spec is not None
-        with self.out.status(f"sealing {spec.n_shards} hold-out shards into the store"):
-            run = deploy_holdout_run(owner, self.config, self.store, spec, records)
-        path = save_keys(run, self.holdout.keys)
-        self.out.note(f"hold-out task at {run.holdout.address}: {describe_split(spec)}; keys in {path}")
-        self.requester = Requester(run.holdout, run.contract, owner, run.keys)
-        return run.contract
-
-    def _attach_requester(self, contract: PoFLContract, owner: Any) -> None:
-        from offchain.app.requester import Requester
-        from offchain.chain.holdout import HoldoutContract
-        from offchain.errors import ConfigError
-        from offchain.holdout.keyfile import read_keys
-
-        holdout = HoldoutContract.of(contract)
-        if holdout is None:
-            raise ConfigError(f"--holdout-keys: the contract at {contract.address} evaluates in public")
-        assert self.holdout.keys is not None
-        self.requester = Requester(holdout, contract, owner, read_keys(self.holdout.keys))
-
-    def _adopt_contract_settings(self, contract: PoFLContract) -> None:
-        """The contract's settings win: a conflicting option is named in a warning."""
-        import dataclasses
-
-        from offchain.app.deployment import differences
-
-        diffs = differences(contract.config(), self.config)
-        for option, (theirs, ours) in diffs.items():
-            if option in self.given:
-                self.out.warn(f"{option} {ours} is ignored: the contract at {contract.address} was deployed with "
-                              f"{theirs}, and its settings rule the run (leave out --contract to deploy a new one)")
-        onchain = contract.config()
-        self.config = dataclasses.replace(self.config, threshold=onchain.threshold_bps / 10_000,
-                                          require_improvement=onchain.require_improvement,
-                                          phase_seconds=onchain.commit_duration)
-
-    def loop(self, processes: bool, log_dir: Path, rounds: int, until_accuracy: float | None,
-             metrics: Path | None, plot: Path | None, cheaters: frozenset[int]) -> None:
-        from offchain.app.reporting import MetricsWriter, round_table
-        from offchain.redaction import redact_url
-
-        out, contract, config = self.out, self.contract, self.config
-        head = contract.latest_block()
-        genesis_accuracy = self._genesis_accuracy()
-        meta = {"n_miners": config.n_miners, "threshold": config.threshold, "dataset": "MNIST",
-                "aggregator": config.aggregator, "aggregator_options": dict(config.aggregator_options),
-                "attack": config.attack, "attack_assignment": config.attack_assignment,
-                "attack_fraction": config.attack_fraction, "target_schedule": config.target_schedule,
-                "block_momentum": config.block_momentum, "min_committee": config.min_committee,
-                "contract": contract.address, "rpc_url": redact_url(self.endpoint.url), "seed": config.seed,
-                "clients_per_round": config.clients_per_round, "genesis_accuracy": genesis_accuracy,
-                "started_from": {"height": head.height, "cid": head.cid}}
-        writer = MetricsWriter(metrics, plot, meta)
-        started = time.perf_counter()
-        interrupted = False
-        try:
-            if processes:
-                self._processes(log_dir, rounds, until_accuracy, writer, genesis_accuracy)
-            else:
-                self._in_process(rounds, until_accuracy, writer, genesis_accuracy, cheaters)
-        except KeyboardInterrupt:
-            interrupted = True
-            raise
-        finally:
-            written = writer.finish()
-            done = f"{len(writer.records)} rounds in {time.perf_counter() - started:.1f} s"
-            out.note(f"interrupted after {done}" if interrupted else done)
-            for what, path in written.items():
-                out.note(f"{what}: {path}")
-        final = self._end_task(writer)
-        records = writer.records
-        if until_accuracy is not None and records and not (records[-1].winner is not None
-                                                           and records[-1].chain_accuracy >= until_accuracy):
-            out.note(f"stopped after {len(records)} rounds (--max-rounds) without a block at {until_accuracy}")
-        out.table(round_table(records, genesis_accuracy=genesis_accuracy))
-        head = contract.latest_block()
-        summary = {"contract": contract.address, "rpc_url": meta["rpc_url"], "blocks": contract.block_count() - 1,
-                   "head_height": head.height, "head_accuracy": head.accuracy, "head_cid": head.cid,
-                   "genesis_accuracy": genesis_accuracy, "rounds": [_asdict(r) for r in records], **written}
-        if final is not None:
-            summary["holdout_final"] = final
-        out.result(summary, lambda: click.echo(
-            f"{summary['blocks']} blocks; head: block {head.height}"
-            + (f" at {head.accuracy:.4f}" if head.height else " (genesis)") + f", {head.cid}"))
-
-    def _end_task(self, writer: Any) -> list[dict[str, Any]] | None:
-        """Hold-out mode, as this run's requester: end the task (the final shard's key becomes public) and
-        measure every block on the final shard; the report also goes into the metrics file."""
-        if self.requester is None or not self.holdout.end_task:
-            return None
-        from dataclasses import asdict
-
-        from offchain.app.holdout_report import final_accuracies
-
-        self.requester.end_task()
-        with self.out.status("measuring every block on the final held-out shard"):
-            rows = final_accuracies(self.contract, self.requester.holdout, self.store, self.workload.device)
-            report = [asdict(row) for row in rows or []]
-        writer.meta["holdout_final"] = report
-        writer.write(writer.records)
-        self.out.note("the task is ended; every block's accuracy on the final shard is in the report "
-                      "(`pofl blocks` shows it too)")
-        return report
-
-    def _shards_left(self) -> bool:
-        """False once a hold-out task has no shard for the current round (public mode: always True)."""
-        if self.requester is None:
-            return True
-        holdout = self.requester.holdout
-        if holdout.shard_available(self.contract.shards_used()):
-            return True
-        self.out.note(f"the hold-out task's {holdout.shard_count()} shards are used up: the run stops")
-        return False
-
-    def _genesis_accuracy(self) -> float | None:
-        """The genesis model's accuracy as this run measures it (the contract records 0: it is never scored),
-        when the contract's genesis is the run's seeded model."""
-        from offchain.app.deployment import genesis_cid
-
-        if self.contract.block_at(0).cid != genesis_cid(self.config):
-            return None
-        return round(float(self.workload.evaluator.accuracy(self.workload.genesis)), 4)
-
-    def _in_process(self, rounds: int, until_accuracy: float | None, writer: Any, genesis_accuracy: float | None,
-                    cheaters: frozenset[int]) -> None:
-        from offchain.miner.claims import HonestClaims, InflatedClaims
-        from offchain.miner.driver import DriverSettings, RoundDriver
-        from offchain.miner.strategy import WorkloadStrategy
-
-        claims = InflatedClaims(cheaters) if cheaters else HonestClaims()
-        with self.out.status("starting") as progress:
-            driver = RoundDriver(self.contract, self.store, self.workload.flat, self.config.architecture, self.signers,
-                                 WorkloadStrategy(self.workload), claims=claims,
-                                 settings=DriverSettings(fetch_timeout_s=self.config.fetch_timeout_s),
-                                 progress=progress, observers=[self.requester.observe] if self.requester else [])
-            try:
-                while len(driver.records) < rounds and self._shards_left():
-                    record = driver.run_round()
-                    writer.write(driver.records)
-                    writer.meta["started_from"] = _started_from(driver.started_from, writer.meta["started_from"])
-                    self.out.line(_row(record, genesis_accuracy))
-                    if until_accuracy is not None and record.chain_accuracy >= until_accuracy \
-                            and record.winner is not None:
-                        break
-            finally:
-                driver.close()
-
-    def _processes(self, log_dir: Path, rounds: int, until_accuracy: float | None, writer: Any,
-                   genesis_accuracy: float | None) -> None:
-        from offchain.app.miner_processes import run_miner_processes
-
-        self.out.note(f"{len(self.signers)} `pofl miner` processes log to {log_dir}/miner-<i>.log")
-
-        def on_round(records: list[RoundRecord]) -> None:
-            writer.write(records)
-            self.out.line(_row(records[-1], genesis_accuracy))
-
-        with _requester_thread(self.requester):
-            run_miner_processes(self.endpoint.url, self.contract, self.signers, self.config, self.ipfs_api,
-                                self.store_dir, rounds, until_accuracy, log_dir=log_dir, on_round=on_round,
-                                note=self.out.note)
-
-
-@contextlib.contextmanager
-def _requester_thread(requester: Requester | None, poll_s: float = 0.2) -> Iterator[None]:
-    """Run ``requester`` in a thread of this process while the block runs (the miners run in their own)."""
-    if requester is None:
-        yield
-        return
-    import threading
-
-    stop = threading.Event()
-
-    def reveal_keys() -> None:
-        while not stop.wait(poll_s):
-            try:
-                requester.step()
-            except Exception as exc:  # a failed look is retried: the miners must not stop for it
-                logging.getLogger("pofl.requester").warning("requester: %s: %s", exc.__class__.__name__, exc)
-
-    thread = threading.Thread(target=reveal_keys, name="pofl-requester", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-
-
-def _started_from(block: Any, fallback: dict[str, Any]) -> dict[str, Any]:
-    return {"height": block.height, "cid": block.cid} if block is not None else fallback
-
-
-def _asdict(record: RoundRecord) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(record)
-
-
-def _row(r: RoundRecord, genesis_accuracy: float | None) -> str:
-    from offchain.app.reporting import chain_text
-
-    outcome = (f"block {r.block_height} by miner {r.winner}: claimed {r.claimed_accuracy:.4f}, validated "
-               f"{r.validated_accuracy:.4f}" if r.winner is not None and r.validated_accuracy is not None
-               else f"block {r.block_height} by miner {r.winner}" if r.winner is not None else "no block")
-    split = " ".join(f"{k} {v:.2f}" for k, v in sorted(r.seconds.items()))
-    rejected = f"; rejected {r.rejected}" if r.rejected else ""
-    return f"round {r.round}: {outcome}{rejected}; chain {chain_text(r, genesis_accuracy)}; {split}"
+    out.table(round_table(summary.records, genesis_accuracy=summary.genesis_accuracy))
+    report = summary.as_dict(session.contract)
+    out.result(report, lambda: click.echo(
+        f"{report['blocks']} blocks; head: block {report['head_height']}"
+        + (f" at {report['head_accuracy']:.4f}" if report["head_height"] else " (genesis)")
+        + f", {report['head_cid']}"))
 
 
 @click.command("miner")
@@ -523,29 +223,12 @@ def miner_cmd(ctx: click.Context, config_file: Path | None, rpc_url: str, addres
     if config_file is not None:
         config = config_from_file_or_options(ctx, run_config_class(), config_file, options)
         source = f"--config {config_file}"
-    from offchain.app.deployment import (
-        ConfigMismatch,
-        check_compatible,
-        describe_unfunded,
-        differences,
-        ensure_registered,
-        stake_needed,
-        unfunded,
-    )
+    from offchain.app.miner_node import MinerPlan, start_miner
     from offchain.chain.accounts import LocalSigner
     from offchain.chain.connect import connect
-    from offchain.chain.keys import dev_keys_allowed
-    from offchain.chain.pofl import PoFLContract
-    from offchain.chain.tx import InsufficientFunds
-    from offchain.defaults import ETH
-    from offchain.errors import ConfigError
-    from offchain.miner.driver import DriverSettings, RoundDriver
-    from offchain.miner.strategy import WorkloadStrategy
-    from offchain.miner.workload import Workload
 
     w3 = connect(rpc_url)
-    chain_id = w3.eth.chain_id
-    signer = LocalSigner(w3, signing_key(Endpoint(rpc_url), chain_id, sources, dev_key_index=None))
+    signer = LocalSigner(w3, signing_key(Endpoint(rpc_url), w3.eth.chain_id, sources, dev_key_index=None))
     if config is None:
         config, source, address = _recorded_settings(ctx, w3, address, deployments_dir, options)
     if address is None:
@@ -553,64 +236,35 @@ def miner_cmd(ctx: click.Context, config_file: Path | None, rpc_url: str, addres
                                f"{deployments_dir or 'deployments'}/ (run `pofl deploy`, or pass the address)", ctx)
     if clients.share is not None:
         config = _miner_count(ctx, config, clients, source)
-    contract = PoFLContract.attach(w3, address)
-    diffs = differences(contract.config(), config)
-    if diffs:
-        raise ConfigMismatch(f"{source} disagrees with the contract at {address}: " + "; ".join(
-            f"{o} {ours} where the contract has {theirs}" for o, (theirs, ours) in diffs.items())
-            + " (a miner mines by the contract's settings: change the options or attach to the right contract)")
-    store = open_checked_store(ipfs_api, store_dir, timeout=config.fetch_timeout_s)
-    workload = Workload(config)
-    check_compatible(contract, workload)
-    mine = clients.clients(workload.owners)
     if index is None:
         index = clients.share[0] if clients.share is not None else 0
-    stake = stake_needed(contract, signer)
-    if stake:
-        if not register and not dev_keys_allowed(rpc_url, chain_id):
-            raise ConfigError(f"--register: {signer.address} is not an active miner of {address} and this chain is "
-                              f"not a local devnet; pass --register to stake {stake / ETH:g} ETH and register")
-        short = unfunded(w3, [signer], [stake])
-        if short:
-            raise InsufficientFunds(f"register: {describe_unfunded(short)}; fund it, or use a funded key")
-        ensure_registered(contract, [signer])
-        out.note(f"{signer.address} staked {stake / ETH:g} ETH and is a miner of {address}")
-    strategy = WorkloadStrategy(workload, workload.restricted_to(mine), trainer_index={0: 0})
-    settings = DriverSettings(poll_s=0.1, fetch_timeout_s=config.fetch_timeout_s, rpc_grace_s=rpc_grace,
-                              finalize_stagger_s=0.15)
-    driver = RoundDriver(contract, store, workload.flat, config.architecture, [signer], strategy, indices=[index],
-                         settings=settings)
-    click.echo(f"miner {index} ({signer.address}) with {len(mine)} clients, from round {contract.current_round()}; "
-               f"settings from {source}")
+    store = open_checked_store(ipfs_api, store_dir, timeout=config.fetch_timeout_s)
+    plan = MinerPlan(config, source, address, clients, index, rpc_grace, register)
+    node = start_miner(signer, plan, store, url=rpc_url, note=out.note)
+    click.echo(f"miner {index} ({signer.address}) with {node.n_clients} clients, from round "
+               f"{node.contract.current_round()}; settings from {source}")
     try:
-        driver.run(lambda: rounds is not None and len(driver.records) >= rounds)
+        node.driver.run(lambda: rounds is not None and len(node.driver.records) >= rounds)
     finally:
-        driver.close()
+        node.driver.close()
 
 
 def _recorded_settings(ctx: click.Context, w3: Any, address: str | None, deployments_dir: Path | None,
                        options: dict[str, Any]) -> tuple[RunConfig, str, str | None]:
     """The run's settings from the deployment record of this chain (and ``address``), else from the options;
     where they came from; the contract's address (the recorded one when none was given)."""
-    from offchain.chain.deploy import DeploymentError, chain_key, read_record, record_path
+    from offchain.app.miner_node import recorded_settings, settings_of
     from offchain.paths import DEPLOYMENTS_DIR
 
-    records = deployments_dir or DEPLOYMENTS_DIR
-    try:
-        record = read_record(chain_key(w3), "PoFLConsensus", records, address)
-    except DeploymentError:
-        record = None
-    if record is None or record.settings is None:
+    found = recorded_settings(w3, deployments_dir or DEPLOYMENTS_DIR, address)
+    if found is None:
         return config_from_options(run_config_class(), options), "the options", address
-    path = record_path(record.chain_key, record.contract, records)
+    record, path = found
     given = any_setting_given(ctx, run_config_class())
     if given:
         raise click.UsageError(f"the deployment record {path} holds the run's settings, which every miner reads; "
                                f"leave out {', '.join(given)}", ctx)
-    import json
-
-    config = run_config_class().from_json(json.dumps(record.settings), str(path))
-    return config, str(path), address or record.address
+    return settings_of(record, path), str(path), address or record.address
 
 
 def _miner_count(ctx: click.Context, config: RunConfig, clients: ClientSpec, source: str) -> RunConfig:

@@ -23,23 +23,22 @@ from typing import Any
 
 import torch
 
-from offchain.app.deployment import ensure_registered
+from offchain.app.deployment import HoldoutSpec, deploy
 from offchain.app.holdout_report import FinalAccuracy, final_accuracies
+from offchain.app.preflight import ensure_registered
 from offchain.app.requester import Requester
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
-from offchain.chain.holdout import deploy_holdout_task, plan_holdout_task
 from offchain.chain.keys import check_private_key, dev_keys_allowed
 from offchain.chain.pofl import PoFLConfig, PoFLContract, to_bps
 from offchain.data import Dataset, FedDataset
-from offchain.defaults import HOLDOUT_BOND_WEI, MIN_STAKE_WEI, MISSED_KEY_PAY_WEI, REWARD_POOL_WEI
+from offchain.defaults import MIN_STAKE_WEI
 from offchain.errors import ConfigError, KeyPolicyError, PoflValueError
 from offchain.fl.architectures import architecture_for, architecture_id
 from offchain.fl.federation import assign_to_miners
 from offchain.fl.images import LabeledImages
 from offchain.fl.training import FlatParams
 from offchain.holdout.split import DEFAULT_FINAL_SIZE, DEFAULT_SHARD_SIZE, DEFAULT_SHARDS
-from offchain.holdout.task import seal_task
 from offchain.miner.driver import RoundDriver
 from offchain.miner.strategy import Trained
 from offchain.model import FlexModel
@@ -93,7 +92,7 @@ class PoFLBlockchainPool:
         self._rpc_url, self._require_improvement, self._phase_seconds = rpc_url, require_improvement, phase_seconds
         self._owner_key, self._miner_keys = owner_key, miner_keys
         self._holdout = (None if holdout is None else
-                         (holdout.to_labeled(), holdout_shards, holdout_shard_size, holdout_final_size))
+                         HoldoutSpec(holdout.to_labeled(), holdout_shards, holdout_shard_size, holdout_final_size))
         self.requester: Requester | None = None
         self._devnet: Devnet | None = None
         # without a store given, a temporary embedded one, removed by close()
@@ -143,11 +142,10 @@ class PoFLBlockchainPool:
                             require_improvement=self._require_improvement, commit_duration=self._phase_seconds,
                             reveal_duration=self._phase_seconds, validation_duration=self._phase_seconds,
                             min_committee=max(1, min(3, len(self._servers) - 1)), min_stake=MIN_STAKE_WEI)
-        if self._holdout is None:
-            self.contract, _ = PoFLContract.deploy(owner, config, self._genesis_cid, reward_pool=REWARD_POOL_WEI,
-                                                   deployments_dir=None)
-        else:
-            self.contract = self._deploy_holdout(owner, config)
+        deployment = deploy(owner, config, self._genesis_cid, store=self.store, holdout=self._holdout)
+        self.contract = deployment.contract
+        if deployment.holdout is not None and deployment.keys is not None:  # the pool is the task's requester
+            self.requester = Requester(deployment.holdout, deployment.contract, owner, deployment.keys)
         signers = [LocalSigner(w3, k) for k in miner_keys]
         ensure_registered(self.contract, signers)
         self._driver = RoundDriver(self.contract, self.store, self.flat, self.architecture, signers, self._strategy,
@@ -155,20 +153,6 @@ class PoFLBlockchainPool:
         self.blockchain = BlockchainView(self.contract, self.store, self.architecture,
                                          list(self.flat.module.state_dict()))
         return self._driver
-
-    def _deploy_holdout(self, owner: LocalSigner, config: PoFLConfig) -> PoFLContract:
-        """Seal the hold-out set's shards into the store and deploy the task with the contract; the pool is the
-        task's requester."""
-        assert self._holdout is not None
-        data, n_shards, shard_size, final_size = self._holdout
-        plan = plan_holdout_task(owner)
-        sealed, keys = seal_task(data, n_shards, self.store, task=plan.task, shard_size=shard_size,
-                                 final_size=final_size)
-        contract, holdout, _ = deploy_holdout_task(owner, plan, sealed, config, self._genesis_cid,
-                                                   bond=HOLDOUT_BOND_WEI, pay_per_committer=MISSED_KEY_PAY_WEI,
-                                                   reward_pool=REWARD_POOL_WEI, deployments_dir=None)
-        self.requester = Requester(holdout, contract, owner, keys)
-        return contract
 
     def end_task(self) -> list[FinalAccuracy]:
         """Hold-out mode: end the task (the final shard's key becomes public) and return every block's
