@@ -22,7 +22,7 @@ from offchain.chain.pofl import BPS, ChainBlock, ClaimStatus, PoFLContract
 from offchain.errors import PoflRuntimeError
 from offchain.miner.records import RoundRecord
 from offchain.miner.workload import RunConfig
-from offchain.servers.process import ManagedProcess
+from offchain.servers.process import ManagedProcess, stop_all
 from offchain.store.cid import cid_from_digest
 
 MAX_RESTARTS = 3
@@ -169,6 +169,5 @@ def run_miner_processes(url: str, contract: PoFLContract, signers: list[LocalSig
             if len(given_up) == len(procs):
                 raise PoflRuntimeError(f"every miner exited {max_restarts + 1} times; see the logs in {log_dir}")
     finally:
-        for p in procs:
-            p.stop()
+        stop_all(procs)
     return records

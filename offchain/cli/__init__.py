@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from offchain.cli import chain_cmds, holdout_cmds, run_cmds, server_cmds, store_cmds
+from offchain.cli.interrupts import INTERRUPTED, Interrupts, exit_now
 from offchain.cli.output import DEBUG, NORMAL, QUIET, VERBOSE, configure_logging
 
 ENVIRONMENT = """\b
@@ -60,6 +61,7 @@ class PoflGroup(click.Group):
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        Interrupts().install()
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
@@ -71,7 +73,7 @@ class PoflGroup(click.Group):
             sys.exit(exc.exit_code)
         except (click.Abort, KeyboardInterrupt):
             click.echo("Aborted.", err=True)
-            sys.exit(130)
+            exit_now(INTERRUPTED)
         sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -8,10 +8,7 @@ a contract deployed or a miner registered.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,19 +60,6 @@ def _miner_keys(ctx: click.Context, param: click.Parameter, path: Path | None) -
         raise click.BadParameter(f"{path}: cannot read it ({exc})", ctx, param) from None
     except ConfigError as exc:
         raise click.BadParameter(f"{path}: {exc}", ctx, param) from None
-
-
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM ends the command as Ctrl-C does (unwinding: metrics and plot are written, children stopped)."""
-    def interrupt(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt("SIGTERM")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 @click.command("run")
@@ -155,18 +139,16 @@ def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None
                    HoldoutPlan(holdout, holdout_keys, not holdout_keep_open), frozenset(cheaters))
     session = RunSession(plan, out)
     stop = Stop(rounds if rounds is not None else max_rounds, until_accuracy if rounds is None else None)
-    with _sigterm_interrupts():
-        from offchain.cli.chain_cmds import chain_endpoint
+    from offchain.chain.accounts import LocalSigner
+    from offchain.chain.connect import connect
+    from offchain.cli.chain_cmds import chain_endpoint
 
-        with chain_endpoint(rpc_url, devnet, state, accounts=max(20, config.n_miners + 1)) as endpoint:
-            from offchain.chain.accounts import LocalSigner
-            from offchain.chain.connect import connect
-
-            w3 = connect(endpoint.url)
-            owner = LocalSigner(w3, signing_key(endpoint, w3.eth.chain_id, sources))
-            session.start(owner, endpoint.url, started_here=endpoint.started_here)
-            summary = session.loop(stop, processes=processes, log_dir=log_dir, metrics=metrics, plot=plot)
-            _report(out, session, summary)
+    with chain_endpoint(rpc_url, devnet, state, accounts=max(20, config.n_miners + 1)) as endpoint:
+        w3 = connect(endpoint.url)
+        owner = LocalSigner(w3, signing_key(endpoint, w3.eth.chain_id, sources))
+        session.start(owner, endpoint.url, started_here=endpoint.started_here)
+        summary = session.loop(stop, processes=processes, log_dir=log_dir, metrics=metrics, plot=plot)
+        _report(out, session, summary)
 
 
 def _report(out: Output, session: Any, summary: Any) -> None:

@@ -18,7 +18,7 @@ import subprocess
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -35,9 +35,20 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def stop_all(procs: Iterable[ManagedProcess] | None = None, grace: float = 5.0) -> None:
+    """Stop ``procs`` (default: every live one this process started) together: SIGTERM to every process group
+    first, then one shared wait of ``grace`` seconds, then SIGKILL to what is left. Bounded by about twice
+    ``grace`` whatever the children do."""
+    procs = list(_live if procs is None else procs)
+    for proc in procs:
+        proc.terminate()
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        proc.stop(grace=max(0.0, deadline - time.monotonic()))
+
+
 def _stop_all() -> None:
-    for proc in list(_live):
-        proc.stop()
+    stop_all()
 
 
 def _on_signal(signum: int, _frame: object) -> None:
@@ -141,19 +152,25 @@ class ManagedProcess:
             time.sleep(delay)
             delay = min(delay * 1.5, 0.25)
 
-    def stop(self, grace: float = 5.0) -> None:
-        """SIGTERM the child's process group, wait ``grace`` seconds, then SIGKILL it."""
-        popen, self._popen = self._popen, None
-        _live.discard(self)
+    def terminate(self) -> None:
+        """Send SIGTERM to the child's process group (without waiting)."""
+        popen = self._popen
         if popen is not None and popen.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(popen.pid, signal.SIGTERM)
+
+    def stop(self, grace: float = 5.0) -> None:
+        """SIGTERM the child's process group, wait ``grace`` seconds, then SIGKILL it."""
+        self.terminate()
+        popen, self._popen = self._popen, None
+        _live.discard(self)
+        if popen is not None and popen.poll() is None:
             try:
                 popen.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(popen.pid, signal.SIGKILL)
-                popen.wait(timeout=grace)
+                popen.wait(timeout=5.0)
         if self._log is not None:
             self._log.close()
             self._log = None
