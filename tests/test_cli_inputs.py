@@ -37,6 +37,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (tmp / "garbage.npz").write_bytes(b"not a zip file")
     (tmp / "garbage.json").write_text("{not json")
     (tmp / "other.json").write_text(json.dumps({"rounds": "many"}))
+    (tmp / "ok.json").write_text(json.dumps({"meta": {}, "rounds": []}))
     (tmp / "bad-keys").write_text(f"{KEY}\n0x1234\n")
     return {"tmp": str(tmp)}
 
@@ -112,6 +113,20 @@ CASES = [
     ("-q with -v", ["-q", "-v", "blocks", "--rpc-url", "URL"], "-q"),
     ("store get not a CID", ["store", "get", "Qmbad"], "CID"),
     ("state with rpc-url", ["run", "--rpc-url", "URL", "--state", "TMP/s.json"], "--state"),
+    # issue 19: refused when parsed, not after seconds of work or a round
+    ("one miner", ["run", "--miners", "1"], "--miners"),
+    ("rpc url not a URL", ["blocks", "--rpc-url", "notaurl"], "--rpc-url"),
+    ("rpc url without a host", ["info", "--rpc-url", "http://"], "--rpc-url"),
+    ("holdout file missing", ["deploy", "--rpc-url", "URL", "--holdout", "TMP/nope.npz"], "--holdout"),
+    ("holdout file garbage", ["run", "--holdout", "TMP/garbage.npz"], "--holdout"),
+    ("append file missing", ["requester", "--rpc-url", "URL", "--keys", "TMP/one-key", "--append", "TMP/nope.npz"],
+     "--append"),
+    ("metrics is a folder", ["run", "--metrics", "TMP"], "--metrics"),
+    ("metrics under a file", ["run", "--metrics", "TMP/one-key/m.json"], "--metrics"),
+    ("metrics not JSON", ["run", "--metrics", "TMP/m.txt"], "--metrics"),
+    ("metrics unwritable", ["run", "--metrics", "/proc/m.json"], "--metrics"),
+    ("plot not a PNG", ["run", "--plot", "TMP/x.txt"], "--plot"),
+    ("plot output not a PNG", ["plot", "TMP/ok.json", "-o", "TMP/x.txt"], "--output"),
 ]
 
 
@@ -137,6 +152,17 @@ def test_miners_beyond_the_funded_accounts_are_refused_before_any_transaction(de
                                  str(tmp_path)], "--miners 20")
     assert "pofl devnet --accounts 21" in line and "--miner-keys" in line
     assert w3.eth.block_number == 0 and started == []
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:7", "tpu", "not a device"])
+def test_a_device_this_machine_lacks_is_named_before_anything_starts(device: str, started: list[str],
+                                                                     tmp_path: Path) -> None:
+    import torch
+
+    if (device == "cuda" and torch.cuda.is_available()) or (device == "cuda:7" and torch.cuda.device_count() > 7):
+        pytest.skip("this machine has the CUDA device asked for")
+    one_line_usage_error(["run", "--store-dir", str(tmp_path)], "POFL_DEVICE", env={"POFL_DEVICE": device})
+    assert started == []
 
 
 def test_an_env_key_of_the_wrong_form_is_named_before_anything_starts(started: list[str], tmp_path: Path) -> None:

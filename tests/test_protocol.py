@@ -103,7 +103,8 @@ def test_run_config_round_trips_through_json() -> None:
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    ({"n_miners": 0}, "--miners must be at least 1"),
+    ({"n_miners": 0}, "--miners must be at least 2"),
+    ({"n_miners": 1}, "--miners must be at least 2"),
     ({"clients_per_round": 0}, "--clients-per-round must be at least 1"),
     ({"threshold": 1.5}, r"--threshold must lie within \[0, 1\]"),
     ({"seed": -1}, r"--seed must lie within \[0, 4294967295\]"),
@@ -116,7 +117,8 @@ def test_run_config_round_trips_through_json() -> None:
     ({"alpha": 0.0}, "--alpha must be > 0"),
     ({"phase_seconds": 0}, "--phase-seconds must be at least 1"),
     ({"partition": "nonsense"}, "--partition 'nonsense': not one of"),
-    ({"n_miners": 3, "min_committee": 3}, r"--min-committee must lie within \[1, --miners - 1\]"),
+    ({"n_miners": 3, "min_committee": 3}, r"--min-committee must lie within \[1, 2\] with --miners 3"),
+    ({"n_miners": 3, "min_committee": 0}, r"--min-committee must lie within \[1, 2\] with --miners 3"),
     ({"train": TrainConfig(lr=-1)}, "--lr must be > 0"),
     ({"train": TrainConfig(batch_size=0)}, "--batch-size must be at least 1"),
     ({"train": TrainConfig(epochs=0)}, "--epochs must be at least 1"),

@@ -15,12 +15,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from web3 import Web3
+
 from offchain.chain.accounts import LocalSigner
+from offchain.chain.deploy import chain_key
 from offchain.chain.errors import ContractRevert, PoFLHoldoutCommitsOpen
-from offchain.chain.holdout import HoldoutContract
+from offchain.chain.holdout import HoldoutContract, plan_holdout_task
 from offchain.chain.pofl import Phase, PoFLContract
 from offchain.defaults import HOLDOUT_KEYS_DIR
-from offchain.errors import PoflValueError
+from offchain.errors import ConfigError, PoflValueError
 from offchain.fl.images import LabeledImages
 from offchain.holdout.keyfile import Keys, write_keys
 from offchain.holdout.sealing import check_key
@@ -158,11 +161,25 @@ def requester_thread(requester: Requester | None, poll_s: float = 0.2) -> Iterat
         thread.join(timeout=5)
 
 
-def save_keys(holdout: HoldoutContract, keys: Keys, path: Path | None) -> Path:
-    """Write ``holdout``'s shard keys (mode 0600, never over an existing file) to ``path`` or the default place;
-    the path written."""
-    path = path or Path(HOLDOUT_KEYS_DIR) / f"{holdout.address}.json"
+def default_keys_path(w3: Web3, task: str) -> Path:
+    """``<HOLDOUT_KEYS_DIR>/<chain id>-<genesis>/<task address>.json``: every chain's tasks apart (each new devnet
+    deploys its first task at the same address, as Anvil's and Hardhat's first accounts are the same)."""
+    return Path(HOLDOUT_KEYS_DIR) / chain_key(w3) / f"{task}.json"
+
+
+def planned_keys_path(owner: LocalSigner, path: Path | None) -> Path:
+    """Where the keys of the hold-out task ``owner`` deploys next go: ``path``, or :func:`default_keys_path`.
+    Checked before anything is sealed or sent: an existing file is never overwritten (ConfigError naming
+    ``--holdout-keys``)."""
+    path = path or default_keys_path(owner.w3, plan_holdout_task(owner).holdout)
+    if path.exists():
+        raise ConfigError(f"--holdout-keys {path} exists: it may hold another task's keys and is never overwritten; "
+                          f"move it away or give another path")
+    return path
+
+
+def save_keys(keys: Keys, path: Path) -> Path:
+    """Write a task's shard keys to ``path`` (mode 0600, never over an existing file); the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     write_keys(path, keys)
     return path
-

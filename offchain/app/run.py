@@ -32,7 +32,7 @@ from offchain.app.preflight import (
     stake_needed,
 )
 from offchain.app.reporting import MetricsWriter
-from offchain.app.requester import Requester, requester_thread, save_keys
+from offchain.app.requester import Requester, planned_keys_path, requester_thread, save_keys
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.deploy import DeploymentError
 from offchain.chain.holdout import HoldoutContract
@@ -169,10 +169,13 @@ class RunSession:
             raise ConfigError(f"--miners {self.config.n_miners}: dev {describe(short)}; the chain at "
                               f"{redact_url(url)} funds too few accounts: start it with `pofl devnet --accounts "
                               f"{self.config.n_miners + 1}`, or give funded keys with --miner-keys FILE")
+        keys_path = None
+        if contract is None and plan.holdout.spec is not None:
+            keys_path = planned_keys_path(owner, plan.holdout.keys)
         with talk.status("loading MNIST and the federation"):
             self.workload = workload = Workload(self.config)
         if contract is None:
-            contract = self._deploy(owner, started_here)
+            contract = self._deploy(owner, started_here, keys_path)
         elif plan.holdout.keys is not None:
             self._attach_requester(contract, owner)
         elif contract.holdout_address() is not None:
@@ -199,15 +202,15 @@ class RunSession:
                 return PoFLContract.attach(owner.w3, deployments_dir=self._records_dir(True))
         return None
 
-    def _deploy(self, owner: LocalSigner, started_here: bool) -> PoFLContract:
+    def _deploy(self, owner: LocalSigner, started_here: bool, keys_path: Path | None) -> PoFLContract:
         records, spec = self._records_dir(started_here), self.plan.holdout.spec
         if spec is None:
             deployment = deploy_run(owner, self.config, self.plan.store, records=records)
         else:
             with self.talk.status(f"sealing {spec.n_shards} hold-out shards into the store"):
                 deployment = deploy_run(owner, self.config, self.plan.store, holdout=spec, records=records)
-            assert deployment.holdout is not None and deployment.keys is not None
-            path = save_keys(deployment.holdout, deployment.keys, self.plan.holdout.keys)
+            assert deployment.holdout is not None and deployment.keys is not None and keys_path is not None
+            path = save_keys(deployment.keys, keys_path)
             self.talk.note(f"hold-out task at {deployment.holdout.address}: {spec.describe()}; keys in {path}")
             self.requester = Requester(deployment.holdout, deployment.contract, owner, deployment.keys)
         if records is not None:

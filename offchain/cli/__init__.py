@@ -91,7 +91,8 @@ def cli(ctx: click.Context, debug: bool, verbose: int, quiet: bool) -> None:
     \b
       pofl devnet                      # terminal 1: a chain (prints its accounts and keys)
       pofl ipfs                        # terminal 2: an IPFS node
-      pofl deploy --rpc-url http://127.0.0.1:8545 --ipfs-api /ip4/127.0.0.1/tcp/5001/http --miners 3
+      pofl deploy --rpc-url http://127.0.0.1:8545 --ipfs-api /ip4/127.0.0.1/tcp/5001/http --miners 3 \\
+                  --min-committee 2
       pofl miner --clients 0/3 ...     # one per miner (see the README's walkthrough)
     """
     if quiet and verbose:

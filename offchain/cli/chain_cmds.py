@@ -24,7 +24,7 @@ from offchain.cli.options import (
 )
 from offchain.cli.output import json_option, output
 from offchain.cli.store_cmds import open_checked_store, store_options
-from offchain.cli.types import CID, MetricsFile
+from offchain.cli.types import CID, PNG_FILE, MetricsFile
 from offchain.defaults import BLOCK_REWARD_WEI, ETH, IN_PROCESS, MIN_STAKE_WEI, REWARD_POOL_WEI
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ def deploy_cmd(ctx: click.Context, rpc_url: str | None, key: str | None, key_fil
     sources = key_sources(key, key_file, keystore)
     from offchain.app.deployment import Economics, deploy_run
     from offchain.app.preflight import shortfalls
-    from offchain.app.requester import save_keys
+    from offchain.app.requester import planned_keys_path, save_keys
     from offchain.chain.accounts import LocalSigner
     from offchain.chain.connect import connect
     from offchain.chain.tx import InsufficientFunds
@@ -136,8 +136,9 @@ def deploy_cmd(ctx: click.Context, rpc_url: str | None, key: str | None, key_fil
                                 + (f", --holdout-bond {bond:g}" if bond else "") + " and gas: fund it, lower "
                                 "--reward-pool or use another key")
     records = deployments_dir or DEPLOYMENTS_DIR
-    spec = None
+    spec, keys_path = None, None
     if holdout_data is not None:
+        keys_path = planned_keys_path(signer, holdout_keys)
         spec = holdout_spec(holdout_data, holdout_shards, holdout_shard_size, holdout_final_size, holdout_bond)
     elif genesis_cid is None:
         from offchain.app.deployment import publish_genesis
@@ -150,7 +151,8 @@ def deploy_cmd(ctx: click.Context, rpc_url: str | None, key: str | None, key_fil
     extra: dict[str, Any] = {}
     if deployment.holdout is not None and spec is not None:
         assert deployment.keys is not None
-        keys_path = save_keys(deployment.holdout, deployment.keys, holdout_keys)
+        assert keys_path is not None
+        keys_path = save_keys(deployment.keys, keys_path)
         out.note(f"hold-out task at {deployment.holdout.address}: {spec.describe()}; keys in {keys_path} (mode "
                  f"0600): keep them, `pofl requester --keys {keys_path}` reveals them on time")
         extra = {"holdout": deployment.holdout.address, "holdout_keys": str(keys_path)}
@@ -338,7 +340,7 @@ def verify_cmd(rpc_url: str, address: str | None, ipfs_api: str | None, store_di
 
 @click.command("plot")
 @click.argument("metrics", type=MetricsFile())
-@click.option("-o", "--output", "png", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("-o", "--output", "png", type=PNG_FILE, default=None,
               help="The PNG to write (default: METRICS with .png).")
 @json_option
 def plot_cmd(metrics: Path, png: Path | None, as_json: bool) -> None:

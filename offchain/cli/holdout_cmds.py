@@ -18,6 +18,7 @@ import click
 from offchain.cli.options import Endpoint, contract_option, key_options, key_sources, rpc_url_option, signing_key
 from offchain.cli.output import json_option, output
 from offchain.cli.store_cmds import store_options
+from offchain.cli.types import HOLDOUT_DATA
 from offchain.defaults import (
     ETH,
     HOLDOUT_BOND_WEI,
@@ -36,7 +37,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def holdout_options(fn: F) -> F:
     """``--holdout DATA`` and the options that shape its split, its bond and its key file."""
     for option in reversed([
-        click.option("--holdout", "holdout_data", default=None, metavar="mnist|FILE.npz",
+        click.option("--holdout", "holdout_data", type=HOLDOUT_DATA, default=None,
                      help="Hold-out evaluation: split this evaluation set (mnist: MNIST's test set) into a public "
                           "part and sealed shards, one judging each round; the keys stay with you."),
         click.option("--holdout-shards", type=click.IntRange(min=1), default=None,
@@ -74,7 +75,7 @@ def holdout_spec(data: str, shards: int | None, shard_size: int, final_size: int
 @key_options("Key that signs the reveals (any funded account may reveal a key; the requester's is usual).")
 @click.option("--keys", "keys_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="The task's key file (`pofl deploy --holdout` wrote it).")
-@click.option("--append", "append_data", default=None, metavar="mnist|FILE.npz",
+@click.option("--append", "append_data", type=HOLDOUT_DATA, default=None,
               help="Seal shards of this set (images no earlier shard held) into the store, append them to the task "
                    "and add their keys to --keys, then go on.")
 @click.option("--append-shards", type=click.IntRange(min=1), default=None, help="How many shards --append seals.")

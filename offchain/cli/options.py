@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import click
 
-from offchain.cli.types import ADDRESS, PRIVATE_KEY
+from offchain.cli.types import ADDRESS, PRIVATE_KEY, RPC_URL
 
 if TYPE_CHECKING:
     from offchain.chain.keys import KeySources
@@ -23,7 +23,7 @@ DEFAULT_OWNER_KEY_INDEX = 0
 
 
 def rpc_url_option(required: bool = False) -> Callable[[F], F]:
-    return click.option("--rpc-url", envvar="POFL_RPC_URL", required=required, default=None,
+    return click.option("--rpc-url", envvar="POFL_RPC_URL", type=RPC_URL, required=required, default=None,
                         help="JSON-RPC URL of the chain (Anvil, Hardhat, any node) or 'eth-tester'. [env POFL_RPC_URL]")
 
 

@@ -32,7 +32,7 @@ from offchain.cli.options import (
 )
 from offchain.cli.output import NORMAL, Output, configure_logging, json_option, output
 from offchain.cli.store_cmds import open_checked_store, store_options
-from offchain.cli.types import CLIENTS
+from offchain.cli.types import CLIENTS, JSON_FILE, PNG_FILE
 from offchain.defaults import HOLDOUT_SHARDS, IN_PROCESS
 
 if TYPE_CHECKING:
@@ -84,9 +84,9 @@ def _miner_keys(ctx: click.Context, param: click.Parameter, path: Path | None) -
 @click.option("--processes", is_flag=True, help="Run each miner as its own `pofl miner` process.")
 @click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path), default=MINER_LOGS, show_default=True,
               help="Where the miner processes of --processes log (miner-<i>.log).")
-@click.option("--metrics", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--metrics", type=JSON_FILE, default=None,
               help="Write round metrics (JSON), rewritten after every round.")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--plot", type=PNG_FILE, default=None,
               help="Write a PNG of accuracy when the run ends (Ctrl-C included).")
 @holdout_options
 @click.option("--holdout-keep-open", is_flag=True,
@@ -124,6 +124,9 @@ def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None
     if miner_keys is not None and len(miner_keys) < config.n_miners:
         raise ConfigError(f"--miner-keys holds {len(miner_keys)} keys; --miners {config.n_miners} needs as many")
     sources = key_sources(key, key_file, keystore)
+    from offchain.fl.device import default_device
+
+    default_device()  # a POFL_DEVICE this machine lacks is named now, not after the chain has started
     store = open_checked_store(ipfs_api, store_dir)
     given = {option for option, path in CONTRACT_SETTINGS.items() if given_on_command_line(ctx, path)}
     holdout = None
@@ -200,6 +203,9 @@ def miner_cmd(ctx: click.Context, config_file: Path | None, rpc_url: str, addres
     out = output()
     configure_logging(ctx.find_root().meta.get("pofl.verbosity", NORMAL), default=logging.INFO)
     sources = key_sources(key, key_file, keystore, key_env)
+    from offchain.fl.device import default_device
+
+    default_device()
     config = None
     source = "the options"
     if config_file is not None:

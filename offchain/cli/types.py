@@ -122,9 +122,88 @@ class MetricsFile(click.ParamType):
         return path
 
 
+class OutputFileType(click.ParamType):
+    """A file a command will write: not a folder, under a folder it can create or write into, and with
+    ``suffixes`` one of them (checked by writing a temporary file there, nothing left behind)."""
+
+    name = "FILE"
+
+    def __init__(self, suffixes: tuple[str, ...] = ()) -> None:
+        self.suffixes = suffixes
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        import tempfile
+
+        path = Path(value).expanduser()
+        if self.suffixes and path.suffix.lower() not in self.suffixes:
+            self.fail(f"{path}: the file name must end in {' or '.join(self.suffixes)}", param, ctx)
+        if path.is_dir():
+            self.fail(f"{path} is a folder: give a file name", param, ctx)
+        existing = path.absolute().parent
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            self.fail(f"{path}: {existing} is a file, not a folder", param, ctx)
+        try:
+            tempfile.TemporaryFile(dir=existing).close()
+        except OSError as exc:
+            self.fail(f"{path}: cannot write into {existing} ({exc.strerror})", param, ctx)
+        return path
+
+
 PRIVATE_KEY = PrivateKeyType()
 ADDRESS = AddressType()
 CID = CidType()
 MULTIADDR = MultiaddrType()
 CLIENTS = ClientsType()
 PORT = click.IntRange(0, 65535)
+
+
+class RpcUrlType(click.ParamType):
+    """A chain's JSON-RPC URL: http(s):// or ws(s):// and a host, or ``eth-tester`` (a chain inside this process)."""
+
+    name = "URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from urllib.parse import urlsplit
+
+        from offchain.defaults import IN_PROCESS
+        from offchain.redaction import redact_url
+
+        text = str(value).strip()
+        if text == IN_PROCESS:
+            return text
+        try:
+            parts = urlsplit(text)
+            host = parts.hostname
+        except ValueError:
+            host = None
+        if parts.scheme not in ("http", "https", "ws", "wss") or not host:
+            self.fail(f"{redact_url(text)!r} is not a JSON-RPC URL: expected http(s)://HOST[:PORT][/PATH] or "
+                      f"ws(s)://..., or {IN_PROCESS}", param, ctx)
+        return text
+
+
+class HoldoutDataType(click.ParamType):
+    """``mnist`` or a requester's evaluation set as .npz (checked by loading it)."""
+
+    name = "mnist|FILE.npz"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value).strip()
+        if text == "mnist":
+            return text
+        from offchain.holdout.dataset_file import DatasetFileError, load_dataset
+
+        try:
+            load_dataset(text)
+        except DatasetFileError as exc:
+            self.fail(str(exc), param, ctx)
+        return text
+
+
+RPC_URL = RpcUrlType()
+JSON_FILE = OutputFileType((".json",))
+PNG_FILE = OutputFileType((".png",))
+HOLDOUT_DATA = HoldoutDataType()
+

@@ -52,7 +52,8 @@ class RunConfig(EngineConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         checks: list[tuple[bool, str]] = [
-            (self.n_miners >= 1, f"--miners must be at least 1, got {self.n_miners}"),
+            (self.n_miners >= 2, f"--miners must be at least 2 (one miner claims, the others measure its model), "
+                                 f"got {self.n_miners}"),
             (self.clients_per_round >= 1, f"--clients-per-round must be at least 1, got {self.clients_per_round}"),
             (0.0 <= self.threshold <= 1.0, f"--threshold must lie within [0, 1], got {self.threshold}"),
             (self.n_miners <= MAX_MINERS, f"--miners must be at most {MAX_MINERS} (the contract's cap), "
@@ -62,9 +63,9 @@ class RunConfig(EngineConfig):
             (self.alpha > 0, f"--alpha must be > 0, got {self.alpha}"),
             (self.phase_seconds >= 1, f"--phase-seconds must be at least 1, got {self.phase_seconds}"),
             (0 <= self.tolerance_bps <= 1000, f"tolerance_bps must lie within [0, 1000], got {self.tolerance_bps}"),
-            (1 <= self.min_committee < self.n_miners,
-             f"--min-committee must lie within [1, --miners - 1] (the committee is drawn among the claimant's "
-             f"fellow committers), got {self.min_committee} with {self.n_miners} miners"),
+            (self.n_miners < 2 or 1 <= self.min_committee < self.n_miners,
+             f"--min-committee must lie within [1, {self.n_miners - 1}] with --miners {self.n_miners} (the committee "
+             f"is drawn among the claimant's fellow committers), got {self.min_committee}"),
             (self.train.lr > 0, f"--lr must be > 0, got {self.train.lr}"),
             (self.train.batch_size >= 1, f"--batch-size must be at least 1, got {self.train.batch_size}"),
             (self.train.epochs >= 1, f"--epochs must be at least 1, got {self.train.epochs}"),

@@ -125,6 +125,9 @@ def launch_devnet(kind: DevnetKind = "anvil", *, port: int = 0, accounts: int = 
     else:
         port = free_port(LOOPBACK)
     env = dict(os.environ)
+    if state is not None:  # the node runs in the checkout: a relative path must mean the caller's directory
+        state = state.expanduser().resolve()
+        state.parent.mkdir(parents=True, exist_ok=True)
     if kind == "anvil":
         argv = _anvil_argv(port, accounts, state, block_time)
     elif kind == "hardhat":
