@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -106,3 +107,66 @@ def test_devnet_json_and_the_accounts_it_prints(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(timeout=30)
     assert proc.returncode == 0
+
+
+CID = re.compile(r"\bQm[1-9A-HJ-NP-Za-km-z]{44}\b")
+SPINNER = re.compile("[\u2800-\u28ff]")  # rich's spinner frames are braille glyphs
+
+
+@pytest.mark.timeout(600)
+def test_nothing_is_wrapped_or_cut_when_stdout_is_not_a_terminal(anvil: Devnet, tmp_path: Path) -> None:
+    records = tmp_path / "deployments"
+    done = pofl("run", "--rpc-url", anvil.rpc_url, "--rounds", "2", "--miners", "3", "--min-committee", "2",
+                "--clients-per-round", "6", "--threshold", "0", "--store-dir", str(tmp_path / "s"),
+                env={"POFL_DEPLOYMENTS": str(records), "COLUMNS": "60"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    header = next(line for line in done.stdout.splitlines() if "round" in line and "CID" in line)
+    assert all(col in header for col in ("winner", "claimed", "validated", "chain", "gas", "seconds")), header
+    rows = [line for line in done.stdout.splitlines() if line.startswith("│")]
+    assert len(rows) == 2 and all(CID.search(row) for row in rows), done.stdout  # one line a round, CIDs whole
+    contract = json.loads((records / chain_key(connect(anvil.rpc_url)) / "PoFLConsensus.json").read_text())["address"]
+    done = pofl("blocks", "--rpc-url", anvil.rpc_url, "--contract", contract, env={"COLUMNS": "60"})
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("│")]
+    assert len(rows) == 3 and all(CID.search(r) and re.search(r"0x[0-9a-f]{64}", r) for r in rows), done.stdout
+    assert "genesis" in rows[0]
+
+
+def run_in_terminal(argv: list[str], cwd: Path, cols: int = 120, rows: int = 60, timeout: float = 300) -> list[str]:
+    """``argv`` in a pseudo-terminal of ``cols`` x ``rows``, as a person's terminal would show it at the end."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    import pyte
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a terminal of its own
+        os.chdir(cwd)
+        os.execvpe(argv[0], argv, {**os.environ, "COLUMNS": str(cols), "LINES": str(rows)})
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    data, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            data += chunk
+    os.waitpid(pid, 0)
+    screen = pyte.Screen(cols, rows)
+    pyte.ByteStream(screen).feed(data)
+    return [line.rstrip() for line in screen.display]
+
+
+@pytest.mark.timeout(600)
+def test_in_a_terminal_the_progress_line_is_cleared_and_every_round_starts_a_line(tmp_path: Path) -> None:
+    screen = run_in_terminal([*POFL, "run", "--rounds", "2", "--miners", "3", "--min-committee", "2",
+                              "--clients-per-round", "6", "--threshold", "0", "--phase-seconds", "4"], tmp_path)
+    assert not any(SPINNER.search(line) for line in screen), "\n".join(screen)
+    assert [line.split(":")[0] for line in screen if line.startswith("round ")] == ["round 1", "round 2"], screen
+

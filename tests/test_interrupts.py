@@ -100,10 +100,11 @@ def test_a_signal_stops_a_run_that_a_shell_started_with_ctrl_c_ignored(tmp_path:
         children = descendants(proc.pid)
         assert any("anvil" in cmd for cmd in children.values()), children
         proc.send_signal(sig)
-        _, err = proc.communicate(timeout=120)
+        out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-3000:]
     rounds = rounds_written(tmp_path)
     assert 2 <= len(rounds) < 40 and f"interrupted after {len(rounds)} rounds" in err, err[-2000:]
+    assert "PoFL rounds" in out and "blocks; head" in out, out  # what finished, for people too
     assert "Traceback" not in err
     assert_gone(children)
 

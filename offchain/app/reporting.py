@@ -80,23 +80,6 @@ def chain_text(record: RoundRecord, genesis_accuracy: float | None) -> str:
     return f"{text} (genesis)" if record.chain_height == 0 else text
 
 
-def round_table(records: list[RoundRecord], title: str = "PoFL rounds", genesis_accuracy: float | None = None) -> Any:
-    """A rich Table: round, winner, claimed and validated accuracy, chain head, CID, gas, seconds."""
-    from rich.table import Table
-
-    table = Table(title=title)
-    for col in ("round", "winner", "claimed", "validated", "chain", "CID", "gas", "seconds"):
-        table.add_column(col, justify="right" if col not in ("CID", "winner") else "left")
-    for r in records:
-        table.add_row(
-            str(r.round), "-" if r.winner is None else f"miner {r.winner}",
-            "-" if r.claimed_accuracy is None else f"{r.claimed_accuracy:.4f}",
-            "-" if r.validated_accuracy is None else f"{r.validated_accuracy:.4f}",
-            chain_text(r, genesis_accuracy), (r.cid or "-")[:14] + ("…" if r.cid else ""), f"{r.gas_used / 1e6:.2f}M",
-            f"{sum(r.seconds.values()):.2f}")
-    return table
-
-
 def plot_metrics(metrics_path: Path, png_path: Path) -> Path:
     """Accuracy per round of every miner's own model and of the chain head, as a PNG."""
     import matplotlib

@@ -122,6 +122,7 @@ class RunSummary:
     genesis_accuracy: float | None
     written: dict[str, str] = field(default_factory=dict)
     holdout_final: list[dict[str, Any]] | None = None
+    interrupted: bool = False  # ended by Ctrl-C or SIGTERM: the rounds are those that finished
 
     def as_dict(self, contract: PoFLContract) -> dict[str, Any]:
         head = contract.latest_block()
@@ -239,7 +240,9 @@ class RunSession:
 
     def loop(self, stop: Stop, *, processes: bool = False, log_dir: Path = Path(".pofl/miner-logs"),
              metrics: Path | None = None, plot: Path | None = None) -> RunSummary:
-        """Drive rounds until ``stop``; the metrics (and the plot) are written however the loop ends."""
+        """Drive rounds until ``stop``; the metrics (and the plot) are written however the loop ends. A Ctrl-C or
+        SIGTERM ends the loop: the summary then holds the rounds that finished (``interrupted``; the task of a
+        hold-out run is left open)."""
         config, contract = self.config, self.contract
         head = contract.latest_block()
         summary = RunSummary(contract.address, redact_url(self.url), [], self._genesis_accuracy())
@@ -260,7 +263,6 @@ class RunSession:
                 self._in_process(stop, writer, summary)
         except KeyboardInterrupt:
             interrupted = True
-            raise
         finally:
             summary.written = writer.finish()
             done = f"{len(writer.records)} rounds in {time.perf_counter() - started:.1f} s"
@@ -268,6 +270,9 @@ class RunSession:
             for what, path in summary.written.items():
                 self.talk.note(f"{what}: {path}")
         summary.records = writer.records
+        if interrupted:
+            summary.interrupted = True
+            return summary
         summary.holdout_final = self._end_task(writer)
         if stop.until_accuracy is not None and not (summary.records and stop.reached(summary.records[-1])):
             self.talk.note(f"stopped after {len(summary.records)} rounds (--max-rounds) without a block at "

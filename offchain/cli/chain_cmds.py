@@ -24,6 +24,7 @@ from offchain.cli.options import (
 )
 from offchain.cli.output import json_option, output
 from offchain.cli.store_cmds import open_checked_store, store_options
+from offchain.cli.tables import blocks_table
 from offchain.cli.types import CID, PNG_FILE, MetricsFile
 from offchain.defaults import BLOCK_REWARD_WEI, ETH, IN_PROCESS, MIN_STAKE_WEI, REWARD_POOL_WEI
 
@@ -235,8 +236,6 @@ def blocks_cmd(rpc_url: str, address: str | None, ipfs_api: str | None, store_di
     block's model measured on the final shard (from the store) and its gap (recorded minus final accuracy)."""
     from dataclasses import asdict
 
-    from rich.table import Table
-
     from offchain.chain.connect import connect
     from offchain.chain.holdout import HoldoutContract
     from offchain.chain.pofl import PoFLContract
@@ -256,17 +255,7 @@ def blocks_cmd(rpc_url: str, address: str | None, ipfs_api: str | None, store_di
         out.result([{**asdict(b), "cid": b.cid, "accuracy": b.accuracy, "hash": "0x" + b.block_hash.hex(),
                      **(final_fields(b.height) if holdout else {})} for b in blocks])
         return
-    table = Table(title="PoFL blocks" + (" (hold-out task: accuracy on its round's shard)" if holdout else ""))
-    for col in ("height", "round", "miner", "accuracy", *(("final", "gap") if holdout else ()), "CID", "hash",
-                "parent"):
-        table.add_column(col)
-    for b in blocks:
-        final = final_fields(b.height)
-        table.add_row(str(b.height), str(b.round), b.miner[:10] + "…",
-                      "genesis" if b.height == 0 else f"{b.accuracy:.4f}",
-                      *((_fraction(final["final_accuracy"]), _fraction(final["gap"], "+")) if holdout else ()),
-                      b.cid, "0x" + b.block_hash.hex()[:10] + "…", "0x" + b.parent_hash.hex()[:10] + "…")
-    out.table(table)
+    out.table(blocks_table(blocks, finals if holdout else None))
 
 
 def _fraction(value: float | None, sign: str = "") -> str:

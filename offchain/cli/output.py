@@ -33,12 +33,29 @@ def to_json(obj: object) -> str:
     return json.dumps(obj, indent=2, sort_keys=True, default=_json_default)
 
 
+NOT_A_TERMINAL_WIDTH = 100_000
+"""The width rich lays a table out in when the stream is not a terminal: wide enough that nothing wraps or is
+cut (rich would take 80 columns, or $COLUMNS)."""
+
+
 def _console(stderr: bool) -> Any:
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
     # soft_wrap: a long line stays one line (a pipe, `tail -1 | jq` and grep see what was printed)
-    return Console(file=stream, soft_wrap=True, highlight=False)
+    width = None if stream.isatty() else NOT_A_TERMINAL_WIDTH
+    return Console(file=stream, soft_wrap=True, highlight=False, width=width)
+
+
+def data_table(title: str, columns: list[str], right: tuple[str, ...] = ()) -> Any:
+    """A rich table whose cells never wrap: in a terminal too narrow for it, its widest cells are cut with an
+    ellipsis; anywhere else every value is printed whole."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col, justify="right" if col in right else "left", no_wrap=True, overflow="ellipsis")
+    return table
 
 
 class Output:
@@ -49,6 +66,7 @@ class Output:
         self.as_json = as_json
         self._out: Any = None
         self._err: Any = None
+        self._status: Any = None  # the live status line on stderr, while one is shown
 
     @property
     def out(self) -> Any:
@@ -64,20 +82,36 @@ class Output:
             self._err = _console(stderr=True)
         return self._err
 
+    @contextmanager
+    def _above_status(self) -> Iterator[None]:
+        """Print above the live status line: the line is taken down (cleared), then shown again below."""
+        status = self._status
+        if status is None:
+            yield
+            return
+        status.stop()
+        try:
+            yield
+        finally:
+            status.start()
+
     def note(self, message: str) -> None:
         """Progress or a fact worth knowing (where a log goes): stderr, unless ``-q``."""
         if self.verbosity > QUIET:
-            click.echo(message, err=True)
+            with self._above_status():
+                click.echo(message, err=True)
 
     def warn(self, message: str) -> None:
-        click.echo(f"warning: {message}", err=True)
+        with self._above_status():
+            click.echo(f"warning: {message}", err=True)
 
     def line(self, message: str) -> None:
         """A line of the human result: stdout, or stderr when the result is JSON (unless ``-q``)."""
-        if not self.as_json:
-            click.echo(message)
-        else:
+        if self.as_json:
             self.note(message)
+            return
+        with self._above_status():
+            click.echo(message)
 
     def table(self, renderable: Any) -> None:
         if not self.as_json:
@@ -99,7 +133,11 @@ class Output:
             yield lambda _msg: None
             return
         with self.err.status(message) as status:
-            yield lambda msg: status.update(msg)
+            self._status = status
+            try:
+                yield lambda msg: status.update(msg)
+            finally:
+                self._status = None
 
 
 def output(as_json: bool = False) -> Output:

@@ -152,13 +152,18 @@ def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None
         session.start(owner, endpoint.url, started_here=endpoint.started_here)
         summary = session.loop(stop, processes=processes, log_dir=log_dir, metrics=metrics, plot=plot)
         _report(out, session, summary)
+        if summary.interrupted:
+            raise KeyboardInterrupt
 
 
 def _report(out: Output, session: Any, summary: Any) -> None:
     """The run's table and summary (one JSON document with --json)."""
-    from offchain.app.reporting import round_table
+    from offchain.app.holdout_report import FinalAccuracy
+    from offchain.cli.tables import final_table, rounds_table
 
-    out.table(round_table(summary.records, genesis_accuracy=summary.genesis_accuracy))
+    out.table(rounds_table(summary.records, genesis_accuracy=summary.genesis_accuracy))
+    if summary.holdout_final:
+        out.table(final_table([FinalAccuracy(**row) for row in summary.holdout_final]))
     report = summary.as_dict(session.contract)
     out.result(report, lambda: click.echo(
         f"{report['blocks']} blocks; head: block {report['head_height']}"
