@@ -111,6 +111,7 @@ CASES = [
     ("attack option without an attack", ["deploy", "--rpc-url", "URL", "--attack-option", "factor=2"],
      "--attack-option"),
     ("-q with -v", ["-q", "-v", "blocks", "--rpc-url", "URL"], "-q"),
+    ("-q with -v on the command", ["-q", "blocks", "-v", "--rpc-url", "URL"], "-q"),
     ("store get not a CID", ["store", "get", "Qmbad"], "CID"),
     ("state with rpc-url", ["run", "--rpc-url", "URL", "--state", "TMP/s.json"], "--state"),
     # issue 19: refused when parsed, not after seconds of work or a round

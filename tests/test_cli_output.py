@@ -170,3 +170,18 @@ def test_in_a_terminal_the_progress_line_is_cleared_and_every_round_starts_a_lin
     assert not any(SPINNER.search(line) for line in screen), "\n".join(screen)
     assert [line.split(":")[0] for line in screen if line.startswith("round ")] == ["round 1", "round 2"], screen
 
+
+@pytest.mark.timeout(600)
+def test_q_and_v_work_on_the_command_too_and_vv_adds_the_debug_lines(anvil: Devnet, tmp_path: Path) -> None:
+    base = ["--rpc-url", anvil.rpc_url, "--rounds", "1", "--miners", "3", "--min-committee", "2",
+            "--clients-per-round", "6", "--threshold", "0", "--store-dir", str(tmp_path / "s")]
+    env = {"POFL_DEPLOYMENTS": str(tmp_path / "d")}
+    quiet = pofl("run", "-q", *base, env=env)
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr[-2000:]
+    verbose, debug = pofl("run", "-v", *base, env=env), pofl("run", "-vv", *base, env=env)
+    assert verbose.returncode == debug.returncode == 0, debug.stderr[-2000:]
+    assert " INFO pofl.miner " in verbose.stderr and " DEBUG " not in verbose.stderr
+    sent = re.findall(r" DEBUG pofl\.tx sent (\w+) from 0x", debug.stderr)
+    assert {"register", "commit", "reveal", "vote", "finalize"} <= set(sent), debug.stderr[-3000:]
+    assert re.search(r" DEBUG pofl\.miner round 1, commit: commit for miners \[0, 1, 2\]", debug.stderr)
+

@@ -9,6 +9,7 @@ receipts together (:func:`wait_all`) instead of one after another.
 from __future__ import annotations
 
 import ast
+import logging
 import time
 import weakref
 from collections.abc import Iterable
@@ -31,6 +32,8 @@ from offchain.chain.errors import ContractRevert, ErrorDecoder
 from offchain.errors import PoflRuntimeError, PoflTimeoutError
 
 GAS_HEADROOM = 1.25
+
+log = logging.getLogger("pofl.tx")
 
 
 class TransactionFailed(PoflRuntimeError):
@@ -143,6 +146,8 @@ def send(signer: LocalSigner, fn: ContractFunction | ContractConstructor, decode
         signer.resync()  # the nonce was taken but nothing was broadcast: read it from the node again
         _raise_if_unfunded(exc, signer, action)
         raise
+    log.debug("sent %s from %s: tx 0x%s, nonce %d, gas limit %d", action, signer.address, bytes(tx_hash).hex(),
+              tx["nonce"], gas)
     return PendingTx(w3, bytes(tx_hash), action, decoder, call)
 
 

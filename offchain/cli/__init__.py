@@ -11,7 +11,7 @@ import click
 
 from offchain.cli import chain_cmds, holdout_cmds, run_cmds, server_cmds, store_cmds
 from offchain.cli.interrupts import INTERRUPTED, Interrupts, exit_now
-from offchain.cli.output import DEBUG, NORMAL, QUIET, VERBOSE, configure_logging
+from offchain.cli.output import DEBUG, NORMAL, QUIET, VERBOSE, configure_logging, verbosity_options
 
 ENVIRONMENT = """\b
 Environment:
@@ -102,9 +102,17 @@ def cli(ctx: click.Context, debug: bool, verbose: int, quiet: bool) -> None:
     configure_logging(ctx.meta["pofl.verbosity"])
 
 
+def _with_verbosity(command: click.Command) -> click.Command:
+    """``command`` (and a group's subcommands) taking -v/-vv/-q too."""
+    verbosity_options(command)
+    for sub in getattr(command, "commands", {}).values():
+        _with_verbosity(sub)
+    return command
+
+
 for command in [*chain_cmds.COMMANDS, *holdout_cmds.COMMANDS, *server_cmds.COMMANDS, *store_cmds.COMMANDS,
                 *run_cmds.COMMANDS]:
-    cli.add_command(command)
+    cli.add_command(_with_verbosity(command))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

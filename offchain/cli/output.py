@@ -161,12 +161,38 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 def configure_logging(verbosity: int, default: int = logging.WARNING) -> None:
     """The project's log lines (logger ``pofl``) on stderr: ``default`` level, INFO with ``-v``, DEBUG with
-    ``-vv``, errors only with ``-q``. Other libraries' loggers are left alone."""
+    ``-vv`` (every transaction sent, every step a round driver takes), errors only with ``-q``. Other
+    libraries' loggers are left alone."""
     level = {QUIET: logging.ERROR, NORMAL: default, VERBOSE: min(default, logging.INFO)}.get(verbosity, logging.DEBUG)
     logger = logging.getLogger("pofl")
     if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
         handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
         logger.addHandler(handler)
         logger.propagate = False
     logger.setLevel(level)
+
+
+def verbosity_options(fn: F) -> F:
+    """``-v``/``-vv``/``-q`` on a command too (``pofl run -q`` as well as ``pofl -q run``): they add to the group's."""
+    def set_verbosity(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if not value:
+            return
+        root = ctx.find_root()
+        level = root.meta.get("pofl.verbosity", NORMAL)
+        if param.name == "quiet_here":
+            if level > NORMAL:
+                raise click.UsageError("-q and -v contradict each other: give one of them", ctx)
+            level = QUIET
+        else:
+            if level == QUIET:
+                raise click.UsageError("-q and -v contradict each other: give one of them", ctx)
+            level = min(DEBUG, max(level, NORMAL) + value)
+        root.meta["pofl.verbosity"] = level
+        configure_logging(level)
+
+    fn = click.option("-v", "--verbose", "verbose_here", count=True, expose_value=False, is_eager=True,
+                      callback=set_verbosity, help="More log lines on stderr (-vv: debug).")(fn)
+    return click.option("-q", "--quiet", "quiet_here", is_flag=True, expose_value=False, is_eager=True,
+                        callback=set_verbosity, help="Only results and errors: no progress or notes on stderr.")(fn)
+

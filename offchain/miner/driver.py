@@ -226,6 +226,8 @@ class RoundDriver:
         if kind is Idle:
             time.sleep(self.settings.poll_s)
             return False
+        log.debug("round %d, %s: %s for miners %s", view.round, view.phase.name.lower(), kind.__name__.lower(),
+                  [m.index for m, _ in wanted[kind]])
         self._handlers[kind](view, wanted[kind])
         return True
 
