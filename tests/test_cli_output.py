@@ -101,6 +101,7 @@ def test_devnet_json_and_the_accounts_it_prints(tmp_path: Path) -> None:
         assert [a["private_key"] for a in report["accounts"]][:1] == [
             "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"]  # Anvil's account 0
         assert len(report["accounts"]) == 3 and report["chain_id"] == 31337
+        assert all(type(a["balance_wei"]) is int for a in report["accounts"])  # wei: JSON integers, exact
         assert connect(report["rpc_url"]).eth.get_balance(report["accounts"][2]["address"]) > 0
         assert (tmp_path / report["log"]).is_file() and report["log"].startswith(".pofl/logs/anvil-")
     finally:
@@ -185,3 +186,37 @@ def test_q_and_v_work_on_the_command_too_and_vv_adds_the_debug_lines(anvil: Devn
     assert {"register", "commit", "reveal", "vote", "finalize"} <= set(sent), debug.stderr[-3000:]
     assert re.search(r" DEBUG pofl\.miner round 1, commit: commit for miners \[0, 1, 2\]", debug.stderr)
 
+
+
+WEI_KEYS = re.compile(r"(_wei|^balance|^rewardPool|^totalStaked|^totalPendingRewards|^min_stake|^miss_bond"
+                      r"|^block_reward)$")
+
+
+def wei_values(doc: object, key: str = "") -> list[tuple[str, object]]:
+    """Every (key, value) of ``doc`` whose key names an amount of wei."""
+    if isinstance(doc, dict):
+        return [kv for k, v in doc.items() for kv in wei_values(v, k)]
+    if isinstance(doc, list):
+        return [kv for v in doc for kv in wei_values(v, key)]
+    return [(key, doc)] if WEI_KEYS.search(key) else []
+
+
+def test_deploy_reports_its_gas_and_cost_wei_are_integers_and_a_replaced_record_is_said(anvil: Devnet,
+                                                                                       tmp_path: Path) -> None:
+    records = tmp_path / "deployments"
+    argv = ["deploy", "--rpc-url", anvil.rpc_url, "--miners", "3", "--min-committee", "2", "--store-dir",
+            str(tmp_path / "s"), "--deployments-dir", str(records)]
+    first = pofl(*argv, "--json")
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert report["gas_used"] > 1_000_000 and report["cost_wei"] > 0 and report["value_wei"] == 10 * 10**18
+    record = json.loads((records / chain_key(connect(anvil.rpc_url)) / "PoFLConsensus.json").read_text())
+    assert record["gas_used"] == report["gas_used"] and record["cost_wei"] == report["cost_wei"]
+    info = json.loads(pofl("info", "--rpc-url", anvil.rpc_url, "--contract", report["address"], "--json").stdout)
+    amounts = wei_values(report) + wei_values(record) + wei_values(info)
+    assert len(amounts) >= 15 and all(type(v) is int for _, v in amounts), amounts
+    assert "replaced" not in first.stderr and "now names" not in first.stderr
+    second = pofl(*argv)
+    assert second.returncode == 0, second.stderr
+    assert "gas used: " in second.stdout and "ETH besides the 10 ETH sent" in second.stdout, second.stdout
+    assert f"named PoFLConsensus {report['address']}" in second.stderr and "now names" in second.stderr, second.stderr

@@ -186,3 +186,61 @@ def test_a_round_that_ends_between_two_reads_of_one_look_is_looked_at_again(anvi
     finally:
         driver.close()
     assert record.block_height == 1
+
+
+def test_another_process_signing_with_a_miners_key_is_reported_and_the_miner_goes_on(
+        anvil: Devnet, workload: Workload, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Two processes with one key take the same nonces: the driver notices it at the next round and says so."""
+    from offchain.chain.accounts import LocalSigner
+
+    run = deploy_run(anvil.rpc_url, CONFIG, workload, LocalStore(tmp_path), 140)
+    driver = RoundDriver(run.contract, LocalStore(tmp_path), workload.flat, CONFIG.architecture, run.signers,
+                         WorkloadStrategy(workload))
+    try:
+        driver.run_round(max_seconds=120)
+        assert not [r for r in caplog.records if "another process is signing" in r.message]
+        intruder = LocalSigner(run.contract.w3, run.signers[1].account.key.to_0x_hex())  # the same key, elsewhere
+        run.contract.fund_rewards(intruder, 1).wait()
+        record = driver.run_round(max_seconds=120)
+    finally:
+        driver.close()
+    warned = [r.message for r in caplog.records if "another process is signing" in r.message]
+    assert len(warned) == 1 and run.signers[1].address in warned[0], warned
+    assert record.winner is not None, "the miner took the node's nonce and went on"
+
+
+@pytest.mark.timeout(600)
+def test_a_miner_alone_waits_for_peers_instead_of_closing_round_after_round(
+        anvil: Devnet, workload: Workload, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """With a long commit phase, a lone miner commits nothing while no peer is active, and says why; once two
+    more miners are active it commits and the round makes a block."""
+    config = RunConfig(n_miners=3, min_committee=2, threshold=0.0, require_improvement=False, phase_seconds=600)
+    run = deploy_run(anvil.rpc_url, config, workload, LocalStore(tmp_path), 150, n_miners=1)
+    contract = run.contract
+    lone = RoundDriver(contract, LocalStore(tmp_path), workload.flat, config.architecture, run.signers,
+                       WorkloadStrategy(workload))
+    stop = threading.Event()
+    worker = threading.Thread(target=lambda: lone.run(stop.is_set), daemon=True)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # ten seconds alone: nothing committed, the same round
+            assert contract.round_info(1).commits == 0 and contract.current_round() == 1
+            time.sleep(0.5)
+        assert any("waiting for peers: 1 miner(s) here and 0 other active" in r.message for r in caplog.records)
+        from offchain.app.preflight import ensure_registered
+        from offchain.chain.accounts import LocalSigner, dev_key
+
+        peers = [LocalSigner(contract.w3, dev_key(151 + i)) for i in range(2)]
+        ensure_registered(contract, peers)
+        others = RoundDriver(contract, LocalStore(tmp_path), workload.flat, config.architecture, peers,
+                             WorkloadStrategy(workload))
+        try:
+            record = others.run_round(max_seconds=300)
+        finally:
+            others.close()
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+        lone.close()
+    assert record.round == 1 and record.block_height == 1  # the lone miner took part: its peers came

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -30,6 +31,8 @@ from offchain.chain.errors import ErrorDecoder
 from offchain.chain.tx import send
 from offchain.errors import PoflRuntimeError
 from offchain.paths import ARTIFACTS_DIR, DEPLOYMENTS_DIR
+
+log = logging.getLogger("pofl.deploy")
 
 GENESIS_PREFIX = 12
 """Hex digits of the genesis block hash in a record folder's name."""
@@ -64,6 +67,9 @@ class DeploymentRecord:
     deployed_at: int
     genesis_hash: str = ""
     settings: dict[str, Any] | None = field(default=None)  # what every miner of the deployment must agree on
+    value_wei: int = 0  # sent with the deployment (a reward pool, a bond)
+    gas_used: int = 0
+    cost_wei: int = 0  # gas_used x the effective gas price: what deploying cost, besides value_wei
 
     @property
     def chain_key(self) -> str:
@@ -101,9 +107,20 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def write_record(record: DeploymentRecord, deployments_dir: Path = DEPLOYMENTS_DIR) -> Path:
-    """Make ``record`` its chain's latest deployment of its contract and add it to the history."""
+    """Make ``record`` its chain's latest deployment of its contract and add it to the history. Replacing a
+    record of another address is said in a warning: commands without an address follow the new one."""
     path = record_path(record.chain_key, record.contract, deployments_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        replaced: DeploymentRecord | None = _record_from(json.loads(path.read_text()), path)
+    except (OSError, ValueError, DeploymentError):
+        replaced = None
+    if replaced is not None and replaced.address.lower() != record.address.lower():
+        log.warning("%s named %s %s, deployed %d s ago by %s; it now names %s at %s: commands without a contract "
+                    "address use the new one (history.jsonl keeps both). For two runs at once on one chain, give "
+                    "each its own --deployments-dir or POFL_DEPLOYMENTS", path, replaced.contract, replaced.address,
+                    max(0, record.deployed_at - replaced.deployed_at), replaced.deployer, record.contract,
+                    record.address)
     entry = asdict(record)
     _write_atomic(path, json.dumps(entry, indent=2, sort_keys=True) + "\n")
     with (path.parent / "history.jsonl").open("a") as history:
@@ -158,7 +175,8 @@ def deploy_contract(signer: LocalSigner, artifact: dict[str, Any], args: list[An
         tx_hash="0x" + pending.tx_hash.hex(), block_number=receipt["blockNumber"], deployer=signer.address,
         constructor_args=_jsonable(list(args)), artifact_sha256=artifact_sha256(artifact),
         deployed_at=int(time.time()), genesis_hash="0x" + bytes(w3.eth.get_block(0)["hash"]).hex(),
-        settings=settings)
+        settings=settings, value_wei=value, gas_used=int(receipt["gasUsed"]),
+        cost_wei=int(receipt["gasUsed"]) * int(receipt.get("effectiveGasPrice", 0)))
     if deployments_dir is not None:
         write_record(record, deployments_dir)
     return w3.eth.contract(address=address, abi=artifact["abi"]), record

@@ -146,6 +146,7 @@ def send(signer: LocalSigner, fn: ContractFunction | ContractConstructor, decode
         signer.resync()  # the nonce was taken but nothing was broadcast: read it from the node again
         _raise_if_unfunded(exc, signer, action)
         raise
+    signer.broadcast(tx["nonce"])
     log.debug("sent %s from %s: tx 0x%s, nonce %d, gas limit %d", action, signer.address, bytes(tx_hash).hex(),
               tx["nonce"], gas)
     return PendingTx(w3, bytes(tx_hash), action, decoder, call)

@@ -171,12 +171,18 @@ def _deployed(out: Any, w3: Any, rpc_url: str, ipfs_api: str | None, config: Any
     record = read_record(chain_key(w3), "PoFLConsensus", records)
     path = record_path(record.chain_key, record.contract, records)
     url = redact_url(rpc_url)
+    deployed = [record] + ([read_record(chain_key(w3), "PoFLHoldout", records, extra["holdout"])]
+                           if "holdout" in extra else [])
+    gas, cost = sum(r.gas_used for r in deployed), sum(r.cost_wei for r in deployed)
     report = {"address": record.address, "tx_hash": record.tx_hash, "block": record.block_number,
               "chain_id": record.chain_id, "record": str(path), "genesis_cid": contract.block_at(0).cid,
+              "gas_used": gas, "cost_wei": cost, "value_wei": sum(r.value_wei for r in deployed),
               "settings": record.settings, "contract": _info(contract), **extra}
 
     def human() -> None:
         click.echo(f"deployed PoFLConsensus at {record.address} (block {record.block_number}, tx {record.tx_hash})")
+        click.echo(f"gas used: {gas:,}" + (" (the task and the consensus)" if len(deployed) > 1 else "")
+                   + f"; cost {cost / ETH:.6f} ETH besides the {report['value_wei'] / ETH:g} ETH sent")
         click.echo(f"recorded in {path}, with the run's settings every miner reads")
         click.echo(f"miners: pofl miner --rpc-url {url} --clients I/{config.n_miners}"
                    + (f" --ipfs-api {ipfs_api}" if ipfs_api else "") + "   (key: POFL_KEY, --key-file or --keystore)")

@@ -136,7 +136,7 @@ class RoundDriver:
         self.observers = list(observers)
         self.records: list[RoundRecord] = []
         self._failing_since: float | None = None
-        adoption, claiming = Adoption(crew), Claiming(crew)
+        adoption, claiming = Adoption(crew), Claiming(crew, max(settings.poll_s, 0.5))
         validation = Validation(crew, settings.fetch_timeout_s)
         upkeep = Upkeep(crew, settings.poll_s, settings.finalize_stagger_s)
         self._handlers: dict[type, Callable[[ChainView, Batch], None]] = {
@@ -268,6 +268,8 @@ class RoundDriver:
             opened_here = bool(self.records)  # this driver saw the round open: no claim of ours is in it yet
             crew.round = RoundContext(view.round, self.contract.w3.eth.block_number)
             crew.mode.round_opened(view.round)
+            for m in crew.miners:  # once a round: is another process signing with a miner's key?
+                m.signer.check_exclusive()
             for m in self.miners:
                 if opened_here and view.phase == Phase.COMMIT:
                     m.memory.round = MinerRound(view.round)

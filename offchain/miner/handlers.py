@@ -93,15 +93,57 @@ class Adoption:
 
 
 class Claiming:
-    """Commit a claim to each miner's new model, then publish and reveal it."""
+    """Commit a claim to each miner's new model, then publish and reveal it.
 
-    def __init__(self, crew: Crew) -> None:
+    Parameters:
+        crew: the driver's parts.
+        poll_s: the pause between looks while waiting for peers.
+
+    A round needs a committee: ``minCommittee`` seats besides the claimant. While the local miners and the
+    other active miners together are fewer, nothing they commit can become a block, and a lone miner would
+    close round after round at once (every active miner committed), a transaction each: so the miners wait
+    for peers, saying so, and commit anyway once a whole commit phase has passed without one (someone has to
+    go first, and rounds of a lone miner then come one a phase, not several a second).
+    """
+
+    def __init__(self, crew: Crew, poll_s: float = 0.5) -> None:
         self.crew = crew
+        self.poll_s = poll_s
+        self._waiting_since: float | None = None
+
+    def _peers_ready(self, round_id: int) -> bool:
+        crew = self.crew
+        config = crew.contract.config()
+        needed = config.min_committee + 1
+        local = {m.address for m in crew.miners}
+        if len(local) >= needed:
+            return True
+        active_local = sum(crew.contract.miner_info(a).active for a in local)
+        others = crew.contract.round_info(round_id).active_miners - active_local
+        if len(local) + others >= needed:
+            if self._waiting_since is not None:
+                log.info("round %d: %d other miner(s) active: committing", round_id, others)
+            self._waiting_since = None
+            return True
+        now = time.monotonic()
+        if self._waiting_since is None:
+            self._waiting_since = now
+            log.warning("waiting for peers: %d miner(s) here and %d other active miner(s), but a round needs %d "
+                        "committers (a committee of %d besides the claimant); committing anyway in %d s",
+                        len(local), others, needed, config.min_committee, config.commit_duration)
+        if now - self._waiting_since >= config.commit_duration:
+            log.info("round %d: no peer within a commit phase: committing without a possible committee", round_id)
+            self._waiting_since = None
+            return True
+        return False
 
     def commit(self, view: ChainView, batch: Batch) -> None:
         """Train the round's clients, measure the new models (unless the mode measures them only at the reveal),
         seal them (their bytes stay private until the reveal) and commit the claims."""
         crew, ctx, r, miners = self.crew, self.crew.now, view.round, _miners(batch)
+        if not self._peers_ready(r):
+            time.sleep(self.poll_s)
+            return
         crew.progress(f"round {r}: {len(miners)} miners train, evaluate and commit")
         started = time.perf_counter()
         trained = crew.strategy.train(r, {m.position: m.params for m in miners if m.params is not None})
