@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from offchain.chain.pofl import PoFLContract
 from offchain.errors import ConfigError
 from offchain.miner.records import RoundRecord
 
@@ -115,3 +116,13 @@ def plot_metrics(metrics_path: Path, png_path: Path) -> Path:
     fig.savefig(png_path)
     plt.close(fig)
     return png_path
+
+
+def contract_summary(contract: PoFLContract) -> dict[str, Any]:
+    """A deployed consensus as `pofl info` reports it: configuration, round, phase, miners, head, balances."""
+    state = contract.current_phase()
+    head = contract.latest_block()
+    return {"address": contract.address, "config": asdict(contract.config()),
+            "round": state.round, "phase": state.phase.name, "miners": len(contract.miners()),
+            "blocks": contract.block_count(), "latestBlock": {**asdict(head), "cid": head.cid},
+            "holdout": contract.holdout_address(), **contract.balances()}

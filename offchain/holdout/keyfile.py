@@ -21,6 +21,7 @@ from pathlib import Path
 
 from offchain.errors import PoflValueError
 from offchain.holdout.sealing import FINAL_INDEX, KEY_BYTES, TASK_BYTES
+from offchain.jsonfile import json_object
 
 FORMAT = "pofl-holdout-keys-v1"
 MAX_KEY_FILE_BYTES = 1024 * 1024
@@ -62,12 +63,8 @@ class Keys:
 
     @classmethod
     def from_json(cls, text: str, source: str = "key file") -> Keys:
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise KeyFileError(f"{source}: not JSON ({exc.msg} at byte {exc.pos})") from None
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT or set(doc) != {"format", "task", "shards",
-                                                                                       "final"}:
+        doc = json_object(text, source, KeyFileError)
+        if doc.get("format") != FORMAT or set(doc) != {"format", "task", "shards", "final"}:
             raise KeyFileError(f"{source}: not a {FORMAT} file (expected the keys format, task, shards, final)")
         if not isinstance(doc["shards"], list):
             raise KeyFileError(f"{source}: 'shards' must be a list of 0x-hex keys")

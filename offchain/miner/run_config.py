@@ -17,6 +17,7 @@ from typing import Any
 from offchain.defaults import MAX_MINERS
 from offchain.errors import ConfigError, PoflValueError
 from offchain.fl.config import EngineConfig, TrainConfig
+from offchain.jsonfile import json_object
 from offchain.settings import setting
 
 PARTITIONS = ("benchmark", "iid", "dirichlet", "shards")
@@ -107,12 +108,7 @@ class RunConfig(EngineConfig):
     @classmethod
     def from_json(cls, text: str, source: str = "run configuration") -> RunConfig:
         """The configuration in ``text`` (from :meth:`to_json`); unknown or ill-typed keys are refused."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{source}: not JSON ({exc})") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{source}: expected a JSON object")
+        data = json_object(text, source, ConfigError)
         train = data.pop("train", {})
         return cls(**_checked(cls, data, source), train=TrainConfig(**_checked(TrainConfig, train, source)))
 
