@@ -42,7 +42,7 @@ def test_wrapper_reports_version_as_py_solc_x_expects() -> None:
 
 def test_wrapper_output_beyond_64k_arrives_whole() -> None:
     """solcjs through a pipe: output far beyond 64 KiB must not be cut (no process.exit() race)."""
-    sources = {p.name: {"content": p.read_text()} for p in comp.source_files()}
+    sources = {name: {"content": text} for name, text in comp.source_units().items()}
     request = {"language": "Solidity", "sources": sources,
                "settings": {"outputSelection": {"*": {"*": ["abi", "evm.bytecode", "evm.deployedBytecode",
                                                            "evm.methodIdentifiers", "metadata"], "": ["ast"]}}}}
@@ -65,6 +65,20 @@ def test_missing_solcjs_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp
     monkeypatch.setattr(comp, "get_executable", lambda *_: (_ for _ in ()).throw(solcx.exceptions.SolcNotInstalled()))
     with pytest.raises(ToolNotFoundError, match="npm install"):
         comp.find_solc()
+
+
+def test_sources_in_subfolders_compile_with_relative_imports(tmp_path) -> None:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "Twice.sol").write_text(
+        "pragma solidity 0.8.28; library Twice { function times(uint256 x) internal pure returns (uint256) "
+        "{ return 2 * x; } }")
+    (tmp_path / "Uses.sol").write_text(
+        'pragma solidity 0.8.28; import {Twice} from "./lib/Twice.sol"; '
+        "contract Uses { function f(uint256 x) external pure returns (uint256) { return Twice.times(x); } }")
+    assert list(comp.source_units(tmp_path)) == ["Uses.sol", "lib/Twice.sol"]
+    artifacts = comp.compile_contracts(tmp_path)
+    assert set(artifacts) == {"Uses"}  # a library of internal functions gets no artifact: it lives in Uses
+    assert artifacts["Uses"]["sourcePath"] == "contracts/Uses.sol"
 
 
 def test_compile_errors_are_reported(tmp_path) -> None:
