@@ -17,7 +17,9 @@ the same at every miner count (`o1`). The other rows are what one caller pays pe
 a round and the last reveal, which open the next phase). The last entry is finalize() at its heaviest
 (255 miners, a false claim with a third of its seats misreporting -- the most the two-thirds rule
 penalizes -- then their evictions): the bound that
-`offchain.chain.pofl.GAS_LIMITS["finalize"]` must cover.
+`offchain.chain.pofl.GAS_LIMITS["finalize"]` must cover. `sizes` gives each contract's runtime and creation
+bytecode in bytes and its room under EIP-170 (bench/contract_size.py; `deploy` above includes the lens that
+PoFLConsensus's constructor deploys).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._report import emit
+from bench.contract_size import contract_sizes
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.commitment import SealedClaim
 from offchain.chain.connect import connect
@@ -174,6 +177,7 @@ def main() -> None:
     report["o1"] = {a: {"median_small": lo[a]["median"], "median_large": hi[a]["median"],  # type: ignore[index]
                         "same": lo[a]["median"] == hi[a]["median"]}  # type: ignore[index]
                     for a in ("commit", "reveal", "vote")}
+    report["sizes"] = contract_sizes()
     emit(report, args.out)
 
 

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-/// @title IPoFLConsensus: the types, events and errors of Proof-of-Federated-Learning consensus (v2)
+/// @title IPoFLConsensus: Proof-of-Federated-Learning consensus (v2): its types, events, errors and actions
 /// @notice A round is Commit -> Reveal -> Validation (one or more candidates) -> Finalize. Miners commit to a
 /// model digest and a claimed accuracy, reveal it, and a committee drawn from the round's other committers
 /// measures the best claim; the block records the median of the committee's measurements.
+/// @dev Every function of `PoFLConsensus` is declared here (the ownership functions are OpenZeppelin's
+/// Ownable2Step: owner, pendingOwner, transferOwnership, acceptOwnership, renounceOwnership). Its views are
+/// declared in `IPoFLLens`: they are served at the consensus's own address (see `lens()`), so a caller sees one
+/// contract with both interfaces.
 interface IPoFLConsensus {
     // ------------------------------------------------------------------ enums
 
@@ -249,7 +253,12 @@ interface IPoFLConsensus {
 
     /// @notice `miner` revealed its claim in `round`; the model is now public under (digest, cidKind).
     event Revealed(
-        uint64 indexed round, address indexed miner, bytes32 digest, CidKind cidKind, uint16 accuracyBps, bool eligible
+        uint64 indexed round,
+        address indexed miner,
+        bytes32 digest,
+        CidKind cidKind,
+        uint16 accuracyBps,
+        bool eligible
     );
 
     /// @notice `miner`'s claim in `round` gains nothing: `digest` was revealed in round `firstRound` (an earlier
@@ -259,13 +268,22 @@ interface IPoFLConsensus {
     /// @notice Validation number `attempt` of `round` opened for `candidate`'s claim of `claimedBps`; its
     /// committee is drawn from the hash of block `seedBlock` once that block is mined.
     event ValidationOpened(
-        uint64 indexed round, address indexed candidate, uint16 claimedBps, uint16 attempt, uint64 seedBlock
+        uint64 indexed round,
+        address indexed candidate,
+        uint16 claimedBps,
+        uint16 attempt,
+        uint64 seedBlock
     );
 
     /// @notice The committee of validation `attempt` of `round` was drawn from `seed`: `seats` seats, `quorum`
     /// reports needed, due by `deadline`.
     event CommitteeDrawn(
-        uint64 indexed round, uint16 attempt, bytes32 seed, uint16 seats, uint16 quorum, uint64 deadline
+        uint64 indexed round,
+        uint16 attempt,
+        bytes32 seed,
+        uint16 seats,
+        uint16 quorum,
+        uint64 deadline
     );
 
     /// @notice `validator` reported measuring `measuredBps` for the claim of validation `attempt`.
@@ -368,7 +386,7 @@ interface IPoFLConsensus {
     error PoFLStaleValidation(uint16 current, uint16 given);
 
     /// @notice `miner` holds no seat on the current committee of `round`.
-    /// @dev Only drawn seats report (isValidator(), committee()).
+    /// @dev Only drawn seats report (committee()).
     error PoFLNotInCommittee(uint64 round, address miner);
 
     /// @notice `validator` already reported on the current candidate of `round`.
@@ -402,4 +420,131 @@ interface IPoFLConsensus {
 
     /// @notice The call needs a non-zero `msg.value`.
     error PoFLZeroValue();
+
+    // -------------------------------------------------------------- staking
+
+    /// @notice Registers the caller as a miner with `msg.value` (at least minStake) as stake.
+    /// @dev The new miner is active from this round (it counts for the commit phase's early end).
+    function register() external payable;
+
+    /// @notice Adds `msg.value` to the caller's stake (a margin above minStake absorbs bonds and penalties).
+    function addStake() external payable;
+
+    /// @notice Leaves the miner set and pays back the caller's stake and credit.
+    /// @dev Only in the Commit phase of a round the caller has not committed to: every penalty of earlier
+    /// rounds is settled when they close, so leaving never escapes one.
+    function leave() external;
+
+    /// @notice Adds `msg.value` to the pool that pays block rewards.
+    function fundRewards() external payable;
+
+    /// @notice Pays the caller its credit: block rewards and the stake refunded on eviction.
+    function withdrawRewards() external;
+
+    // --------------------------------------------------------------- rounds
+
+    /// @notice Commits to a claim for `round` without revealing it (the model stays private).
+    /// @param round must be the current round (guards against acting on a stale one)
+    /// @param commitment `computeCommitment(round, digest, cidKind, accuracyBps, salt, msg.sender)`
+    /// @dev An inactive miner becomes active again (if the MAX_MINERS cap allows). The commit phase ends
+    /// early once every active miner has committed.
+    function commit(uint64 round, bytes32 commitment) external;
+
+    /// @notice Reveals the committed claim; publish the model (under its CID) now, not before.
+    /// @param round must be the current round
+    /// @param digest the sha2-256 digest the model's CID carries
+    /// @param cidKind how the digest becomes the CID
+    /// @param accuracyBps the accuracy the miner measured on the evaluation set (hold-out mode: on the round's
+    /// shard)
+    /// @param parentBps hold-out mode: the parent (head) block's accuracy on the round's shard, as the miner
+    /// measured it (ignored in public mode: pass 0)
+    /// @param salt the secret salt of the commitment
+    /// @dev Eligible: at or above the threshold, above the parent's accuracy (with requireImprovement: the head
+    /// block's recorded accuracy, or in hold-out mode `parentBps`; the committee then checks the parent on the
+    /// shard itself, so a low `parentBps` buys nothing) and a digest not revealed before (see PoFLConsensus's
+    /// notes). The best eligible claim (ties: earliest commit) is the first candidate. The reveal phase ends
+    /// early once every committer has revealed.
+    function reveal(
+        uint64 round,
+        bytes32 digest,
+        CidKind cidKind,
+        uint16 accuracyBps,
+        uint16 parentBps,
+        bytes32 salt
+    ) external;
+
+    /// @notice Reports the accuracy the caller measured for the claim under validation.
+    /// @param round must be the current round
+    /// @param attempt the validation measured (`roundInfo(round).attempt`; guards against a candidate that
+    /// changed since the caller measured it)
+    /// @param measuredBps the accuracy measured on the evaluation set (0 for a model that cannot be fetched)
+    /// @dev Only seats of the drawn committee report; the first report after the seed block is mined may draw
+    /// the committee. Validation ends early once every seat has reported.
+    function vote(uint64 round, uint16 attempt, uint16 measuredBps) external;
+
+    /// @notice Hold-out mode: reports the accuracy measured on the round's shard for the candidate and for the
+    /// parent (head) block's model, so that "must beat the parent" compares measurements on the same data.
+    /// @param round must be the current round
+    /// @param attempt must be the current validation
+    /// @param measuredBps the candidate's accuracy on the round's shard (0 if its model cannot be fetched)
+    /// @param parentBps the head block's accuracy on the same shard (recorded but unused in public mode)
+    function voteOnShard(uint64 round, uint16 attempt, uint16 measuredBps, uint16 parentBps) external;
+
+    /// @notice Hold-out mode, called by the hold-out task only: `round`'s shard key is being revealed. Opens the
+    /// round's reveal window (a full `revealDuration` from now) and returns the index of the shard the round
+    /// gets (the next unused one; see IPoFLHoldoutHooks).
+    /// @dev Reverts unless `round` is current, its commits have closed, its key is not revealed yet and it has
+    /// enough commitments for a committee (more than minCommittee).
+    function onKeyRevealed(uint64 round) external returns (uint256 index);
+
+    /// @notice Records what deadlines and the seed block have made happen (phase changes, the committee draw).
+    /// Anyone may call it; every action does the same first.
+    function advance() external;
+
+    /// @notice Decides the claim under validation and then opens the next validation, or appends the block
+    /// (the accepted claim with the highest median) or records a failed round, and opens the next round.
+    /// Anyone may call it in the Finalize phase.
+    /// @dev Decision ("agreeing": reports at least the claim minus the tolerance; "clustered": 2/3 of the reports
+    /// within the tolerance of their lower median): fewer reports than the quorum -> NoQuorum; >= 2/3 agreeing
+    /// and clustered -> Unimproved when the median is under the threshold or (with requireImprovement) does not
+    /// beat the parent, else Accepted at the median; >= 2/3 not agreeing -> Rejected (whole stake slashed);
+    /// otherwise Disputed (no slash, no penalty, the search ends). Seats that did not report forfeit missBond
+    /// and their own claims' eligibility; where clustered, reports further than the tolerance from the median
+    /// cost misreportPenaltyBps of the reporter's stake. The next candidate is the best unvalidated eligible
+    /// claim that could still beat the best median.
+    function finalize() external;
+
+    // ---------------------------------------------------------------- admin
+
+    /// @notice Sets the phase durations (seconds, each > 0); they apply from the next round. Owner only.
+    function setPhaseDurations(uint32 commitSeconds, uint32 revealSeconds, uint32 validationSeconds) external;
+
+    /// @notice Sets the validation rules; they apply from the next round. Owner only.
+    function setValidation(uint16 toleranceBps, uint16 quorumBps, uint16 committeeSize, uint16 minCommittee) external;
+
+    /// @notice Sets the bond for an unrevealed commitment or unused seat and the misreport penalty; they apply
+    /// from the next round. Owner only.
+    function setPenalties(uint96 missBond, uint16 misreportPenaltyBps) external;
+
+    /// @notice Sets the reward credited for each block; it applies from the next round. Owner only.
+    function setBlockReward(uint96 reward) external;
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice The commitment a miner sends in `commit` (in hold-out mode with `accuracyBps` 0: the accuracy is
+    /// measured on the round's shard after commits close, and declared in `reveal`).
+    /// @return keccak256(abi.encode(round, digest, cidKind, accuracyBps, salt, miner))
+    function computeCommitment(
+        uint64 round,
+        bytes32 digest,
+        CidKind cidKind,
+        uint16 accuracyBps,
+        bytes32 salt,
+        address miner
+    ) external pure returns (bytes32);
+
+    /// @notice The read-only contract whose code serves this contract's views (`IPoFLLens`): a call of a
+    /// function this contract does not have runs that code on this contract's storage. Deployed by this
+    /// contract's constructor; call the views at this contract's address, not at the lens's.
+    function lens() external view returns (address);
 }

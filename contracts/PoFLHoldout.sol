@@ -56,8 +56,13 @@ contract PoFLHoldout is IPoFLHoldout, ReentrancyGuard {
         if (finalShard.digest == bytes32(0) || finalShard.keyHash == bytes32(0) || finalShard.key != bytes32(0)) {
             revert PoFLHoldoutBadShards();
         }
-        (requester, consensus, payPerCommitter, bond, _final) =
-            (msg.sender, consensus_, payPerCommitter_, msg.value, finalShard);
+        (requester, consensus, payPerCommitter, bond, _final) = (
+            msg.sender,
+            consensus_,
+            payPerCommitter_,
+            msg.value,
+            finalShard
+        );
         _append(digests, cidKinds, keyHashes);
     }
 
@@ -67,8 +72,11 @@ contract PoFLHoldout is IPoFLHoldout, ReentrancyGuard {
     }
 
     /// @notice Appends selection shards (they judge the rounds after the last recorded shard's).
-    function appendShards(bytes32[] calldata digests, IPoFLConsensus.CidKind[] calldata cidKinds,
-                          bytes32[] calldata keyHashes) external onlyRequester {
+    function appendShards(
+        bytes32[] calldata digests,
+        IPoFLConsensus.CidKind[] calldata cidKinds,
+        bytes32[] calldata keyHashes
+    ) external onlyRequester {
         if (ended) revert PoFLHoldoutEnded();
         _append(digests, cidKinds, keyHashes);
     }
@@ -160,8 +168,11 @@ contract PoFLHoldout is IPoFLHoldout, ReentrancyGuard {
         return _final;
     }
 
-    function _append(bytes32[] memory digests, IPoFLConsensus.CidKind[] memory cidKinds,
-                     bytes32[] memory keyHashes) private {
+    function _append(
+        bytes32[] memory digests,
+        IPoFLConsensus.CidKind[] memory cidKinds,
+        bytes32[] memory keyHashes
+    ) private {
         uint256 n = digests.length;
         if (n == 0 || cidKinds.length != n || keyHashes.length != n) revert PoFLHoldoutBadShards();
         uint256 first = _shards.length;

@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 .venv/bin/ruff check .
+npx --no-install prettier --check 'contracts/**/*.sol' 'tests/contracts/*.sol'
 exec .venv/bin/python -m pytest "$@"

@@ -1,4 +1,4 @@
-"""Compile ``contracts/*.sol`` with py-solc-x and write deterministic artifacts.
+"""Compile ``contracts/**/*.sol`` with py-solc-x and write deterministic artifacts.
 
 The compiler is pinned here, in one place (:data:`SOLC_VERSION`, :data:`COMPILER_SETTINGS`).
 The ``solc`` executable is found in this order:
@@ -7,9 +7,12 @@ The ``solc`` executable is found in this order:
 2. a native solc of the pinned version that py-solc-x already has installed;
 3. the project's wrapper over npm's solcjs (``node_modules/solc``), written to ``.solc/``.
 
-Artifacts (``contracts/out/<Name>.json``) hold the ABI, creation and runtime bytecode, the
-compiler version and settings and the source's sha256, so that a user without Node or solc
-can still deploy; ``tests/test_compile.py`` recompiles and checks that they are current.
+Sources may sit in subfolders of ``contracts/`` (``contracts/consensus/``, ``contracts/libraries/``); a
+source's unit name is its path under ``contracts/`` (``consensus/PoFLStorage.sol``), so relative imports
+resolve between them. Artifacts (``contracts/out/<Name>.json``, one per deployable contract) hold the ABI,
+creation and runtime bytecode, the storage layout, the compiler version and settings and the sha256 of the
+source that defines the contract, so that a user without Node or solc can still deploy;
+``tests/test_compile.py`` recompiles and checks that they are current.
 They also carry the NatSpec (``devdoc``, ``userdoc``): the Python client's error messages come from it.
 
 Imports of ``@openzeppelin/contracts/...`` resolve under ``node_modules`` (the npm package pinned in
@@ -22,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -39,7 +43,7 @@ COMPILER_SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 200},
     "evmVersion": EVM_VERSION,
     "viaIR": True,
-    "outputSelection": {"*": {"*": ["abi", "devdoc", "userdoc", "evm.bytecode.object",
+    "outputSelection": {"*": {"*": ["abi", "devdoc", "userdoc", "storageLayout", "evm.bytecode.object",
                                     "evm.deployedBytecode.object", "evm.deployedBytecode.immutableReferences"]}},
 }
 WRAPPER_DIR = PROJECT_ROOT / ".solc"
@@ -89,14 +93,20 @@ def find_solc(explicit: str | Path | None = None) -> Path:
 
 
 def source_files(contracts_dir: Path = CONTRACTS_DIR) -> list[Path]:
-    return sorted(contracts_dir.glob("*.sol"))
+    """Every ``.sol`` under ``contracts_dir``, subfolders included, in a stable order."""
+    return sorted(contracts_dir.rglob("*.sol"), key=lambda p: p.relative_to(contracts_dir).as_posix())
+
+
+def source_units(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, str]:
+    """solc's source units: each source's path under ``contracts_dir`` (its unit name) -> its text."""
+    return {p.relative_to(contracts_dir).as_posix(): p.read_text() for p in source_files(contracts_dir)}
 
 
 def compile_contracts(contracts_dir: Path = CONTRACTS_DIR, solc_binary: str | Path | None = None,
                       ) -> dict[str, dict[str, Any]]:
-    """Compile every ``*.sol`` in ``contracts_dir``; return the artifacts of its deployable contracts by name
-    (interfaces, abstract contracts and imported libraries get none)."""
-    sources = {p.name: p.read_text() for p in source_files(contracts_dir)}
+    """Compile every ``*.sol`` under ``contracts_dir``; return the artifacts of its deployable contracts by name
+    (interfaces, abstract contracts and libraries get none)."""
+    sources = source_units(contracts_dir)
     if not sources:
         raise CompileError(f"no .sol files in {contracts_dir}")
     solc = find_solc(solc_binary)
@@ -119,8 +129,8 @@ def compile_contracts(contracts_dir: Path = CONTRACTS_DIR, solc_binary: str | Pa
         if source_name not in sources:
             continue  # an imported (OpenZeppelin) source
         for name, out in contracts.items():
-            if not out["evm"]["bytecode"]["object"]:
-                continue  # an interface or abstract contract
+            if not out["evm"]["bytecode"]["object"] or re.search(rf"\blibrary\s+{name}\b", sources[source_name]):
+                continue  # an interface, an abstract contract or a library (its internal functions live in the callers)
             artifacts[name] = {
                 "contractName": name,
                 "sourcePath": f"contracts/{source_name}",
@@ -130,6 +140,7 @@ def compile_contracts(contracts_dir: Path = CONTRACTS_DIR, solc_binary: str | Pa
                 "abi": out["abi"],
                 "devdoc": out["devdoc"],
                 "userdoc": out["userdoc"],
+                "storageLayout": out["storageLayout"],
                 "bytecode": "0x" + out["evm"]["bytecode"]["object"],
                 "deployedBytecode": "0x" + out["evm"]["deployedBytecode"]["object"],
                 # where the constructor writes immutables into the runtime code: [start, length] byte ranges

@@ -11,6 +11,10 @@ both ways (:func:`offchain.store.cid.cid_to_digest`). Every action takes the :cl
 that sends it and returns a :class:`~offchain.chain.tx.PendingTx`; reverts surface as the contract's
 own errors (:mod:`offchain.chain.errors`). Views return dataclasses built from the ABI's struct
 component names (``accuracyBps`` -> ``accuracy_bps``), never from positions.
+
+The contract's views are the code of its lens (``contracts/PoFLLens.sol``, deployed by the consensus's
+constructor), served at the consensus's own address: the client calls them there with the lens's ABI
+(:func:`views_abi`), so one address answers every call, as before the split.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import re
 from dataclasses import dataclass, fields
 from enum import IntEnum
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,7 +32,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from offchain.chain.accounts import LocalSigner
-from offchain.chain.deploy import DeploymentRecord, attach, deploy_contract, load_artifact
+from offchain.chain.deploy import DeploymentError, DeploymentRecord, attach, deploy_contract, load_artifact
 from offchain.chain.errors import ErrorDecoder
 from offchain.chain.tx import PendingTx, call_view, send
 from offchain.errors import PoflValueError
@@ -35,6 +40,7 @@ from offchain.paths import DEPLOYMENTS_DIR
 from offchain.store.cid import CidKind, cid_from_digest, cid_to_digest
 
 CONTRACT_NAME = "PoFLConsensus"
+LENS_NAME = "PoFLLens"
 BPS = 10_000
 # Gas limits of the round actions: the limit without an estimate (without_estimates()), and the least limit
 # with one. What a round action costs depends on what is mined before it, and nodes estimate against the
@@ -269,6 +275,19 @@ def lower_median(values: list[int]) -> int:
 T = TypeVar("T")
 
 
+@cache
+def _lens_artifact() -> dict[str, Any]:
+    return load_artifact(LENS_NAME)
+
+
+def views_abi(consensus_abi: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``consensus_abi`` with the lens's functions added (the views the consensus serves with the lens's code;
+    a function both have, such as the public constants, is listed once)."""
+    have = {(e["name"], tuple(i["type"] for i in e["inputs"])) for e in consensus_abi if e.get("type") == "function"}
+    return consensus_abi + [e for e in _lens_artifact()["abi"] if e.get("type") == "function"
+                            and (e["name"], tuple(i["type"] for i in e["inputs"])) not in have]
+
+
 def snake_case(name: str) -> str:
     """``accuracyBps`` -> ``accuracy_bps``: how ABI component names become dataclass fields."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
@@ -308,8 +327,9 @@ class PoFLContract:
         self.address: str = contract.address
         self.artifact = artifact or load_artifact(CONTRACT_NAME)
         self.errors = ErrorDecoder.from_artifact(self.artifact, ENUMS)
-        self._functions = contract.functions
-        self._abi = {e["name"]: e for e in self.artifact["abi"] if e.get("type") == "function"}
+        abi = views_abi(self.artifact["abi"])
+        self._functions = self.w3.eth.contract(address=contract.address, abi=abi).functions
+        self._abi = {e["name"]: e for e in abi if e.get("type") == "function"}
 
     # ------------------------------------------------------------ lifecycle
 
@@ -333,9 +353,16 @@ class PoFLContract:
     @classmethod
     def attach(cls, w3: Web3, address: str | None = None,
                deployments_dir: Path = DEPLOYMENTS_DIR) -> PoFLContract:
-        """The contract at ``address``, or the one recorded for this chain; checks its code is there."""
+        """The contract at ``address``, or the one recorded for this chain; checks its code is there, and its
+        lens's."""
         artifact = load_artifact(CONTRACT_NAME)
-        return cls(attach(w3, artifact, address, deployments_dir), artifact)
+        contract = cls(attach(w3, artifact, address, deployments_dir), artifact)
+        lens = contract.lens_address()
+        try:
+            attach(w3, _lens_artifact(), lens, deployments_dir)
+        except DeploymentError as exc:
+            raise DeploymentError(f"the lens of the contract at {contract.address} (at {lens}): {exc}") from None
+        return contract
 
     # ---------------------------------------------------------------- views
 
@@ -355,6 +382,10 @@ class PoFLContract:
 
     def owner(self) -> str:
         return str(self._view("owner"))
+
+    def lens_address(self) -> str:
+        """The lens whose code serves the views (call them at the consensus's address, as this client does)."""
+        return str(self._view("lens"))
 
     def pending_owner(self) -> str:
         return str(self._view("pendingOwner"))

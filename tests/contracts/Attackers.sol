@@ -6,13 +6,25 @@ interface IPoFLTarget {
     function register() external payable;
     function leave() external;
     function commit(uint64 round, bytes32 commitment) external;
-    function reveal(uint64 round, bytes32 digest, uint8 cidKind, uint16 accuracyBps, uint16 parentBps, bytes32 salt)
-        external;
+    function reveal(
+        uint64 round,
+        bytes32 digest,
+        uint8 cidKind,
+        uint16 accuracyBps,
+        uint16 parentBps,
+        bytes32 salt
+    ) external;
     function finalize() external;
     function currentRound() external view returns (uint64);
     function committee(uint64 round) external view returns (address[] memory);
-    function computeCommitment(uint64 round, bytes32 digest, uint8 cidKind, uint16 accuracyBps, bytes32 salt,
-        address miner) external pure returns (bytes32);
+    function computeCommitment(
+        uint64 round,
+        bytes32 digest,
+        uint8 cidKind,
+        uint16 accuracyBps,
+        bytes32 salt,
+        address miner
+    ) external pure returns (bytes32);
 }
 
 /// @notice Test attacker: registers, commits 10000 bps, reveals, finalizes and leaves in one transaction, to
@@ -60,9 +72,7 @@ contract GrindingRevealer {
     }
 
     /// @notice Reveal, then keep the reveal only if `sybils` hold a majority of the committee.
-    function revealIfFavourable(bytes32 digest, uint16 accuracyBps, bytes32 salt, address[] calldata sybils)
-        external
-    {
+    function revealIfFavourable(bytes32 digest, uint16 accuracyBps, bytes32 salt, address[] calldata sybils) external {
         uint64 round = target.currentRound();
         target.reveal(round, digest, 0, accuracyBps, 0, salt);
         address[] memory seats = target.committee(round);

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+
+import {PoFLMath} from "../libraries/PoFLMath.sol";
+import {NO_POSITION, toOptional} from "../libraries/OptionalPosition.sol";
+import {PoFLStaking} from "./PoFLStaking.sol";
+
+/// @title PoFLCommittee: drawing a candidate's committee, and deciding the claim from its reports
+/// @notice Randomness follows EIP-4399's advice to roll the dice with randomness fixed after every choice it
+/// decides: the pool of seats is the round's committers (fixed when commits end), and when the reveals end
+/// (every reveal made or not) the round fixes `seedBlock = block.number + seedLookahead`; seats are drawn from
+/// blockhash(seedBlock) once that block exists, by a partial Fisher-Yates shuffle of the committers other than
+/// the candidate and those already excluded. Neither revealing nor timing a transaction selects a seat.
+/// Residual: the producer of block `seedBlock` could grind its hash (PREVRANDAO would leave it one bit; a header
+/// proof of it, OpenZeppelin's BlockHeader, is the upgrade path); use a larger lookahead where block producers
+/// may also mine here. If nobody draws within 256 blocks, a new seed block is fixed ahead.
+/// @dev Decision: two thirds decide, the median is recorded. A report "agrees" when it is at least the claim
+/// minus the tolerance. At least 2/3 of the reports agreeing, and 2/3 within the tolerance of their lower median
+/// (so that the median is a measurement, not a coalition's number), accepts the claim at that median; at least
+/// 2/3 disagreeing rejects it (whole stake slashed); anything else is a dispute: nobody is slashed or penalized,
+/// the claim makes no block and the round's search ends (no lower claim profits from it). Misreports are
+/// penalized only where 2/3 of the reports lie within the tolerance of the median. A seat that withholds its
+/// report forfeits a bond, sits no more this round and its own claim becomes ineligible (silence cannot steer
+/// the block to its claim). With >= 2/3 honest seats and quorumBps <= 6666 the honest seats alone reach the
+/// quorum and are 2/3 of the reports, so they decide and the median is an honest measurement: a coalition below
+/// 1/3 of the seats cannot fake, reject or stall a block. A coalition below 2/3 that reports falsely can neither
+/// slash an honest claim, nor have a false one accepted or recorded, nor have honest seats penalized: the most
+/// it can do is a dispute. (One at or above 1/3 can still stall a round by withholding reports, at a bond a
+/// seat; without a quorum the next-best claim is validated.)
+abstract contract PoFLCommittee is PoFLStaking {
+    /// @dev The reports on the candidate of the current validation: values, parent values (hold-out mode), and
+    /// how many agree with the claim (at least claim - tolerance) and measured the candidate above the parent.
+    struct Tally {
+        uint256[] reports;
+        uint256[] parents;
+        uint256 n;
+        uint256 agreeing;
+        uint256 beating;
+    }
+
+    // ------------------------------------------------------------------ draw
+
+    /// @dev The first validation's draw, once its seed block is mined: fixes the round's seed from the block's
+    /// hash and draws (returning the reports' deadline), or, when nobody drew within 256 blocks (the hash is
+    /// gone), fixes a new seed block ahead. Returns 0 when no committee was drawn.
+    function _drawWhenSeeded() internal returns (uint40 deadline) {
+        RoundState storage s = _round;
+        uint64 seedBlock = _extra.seedBlock;
+        if (block.number <= seedBlock) return 0;
+        bytes32 hash = blockhash(seedBlock);
+        if (hash == bytes32(0)) {
+            seedBlock = uint64(block.number) + _seedLookahead;
+            _extra.seedBlock = seedBlock;
+            emit ValidationOpened(s.round, _pool[s.candidate.get()], s.candidateBps, s.attempt, seedBlock);
+            return 0;
+        }
+        _seed = keccak256(abi.encode(hash, address(this), s.round));
+        return _drawCommittee();
+    }
+
+    /// @dev Draws the current candidate's seats from the round's seed; returns the deadline of their reports.
+    /// The only draw: `committee()` reads the seats it records.
+    function _drawCommittee() internal returns (uint40 deadline) {
+        RoundState storage s = _round;
+        Params memory p = _params;
+        (uint256 bits, uint256 seats) = _committeeBits(_seed, s.attempt, _available(s.candidate), p.committeeSize);
+        uint16 quorum = uint16(Math.mulDiv(seats, p.quorumBps, BPS, Math.Rounding.Ceil));
+        _seatBits = SENTINEL | bits;
+        _extra.quorum = quorum;
+        s.seats = uint16(seats);
+        deadline = uint40(block.timestamp) + p.validationDuration;
+        emit CommitteeDrawn(s.round, s.attempt, _seed, uint16(seats), quorum, deadline);
+    }
+
+    /// @dev `size` seats (0 = all) drawn uniformly from the positions in `available`: a partial Fisher-Yates
+    /// shuffle driven by keccak256(seed, attempt, i).
+    function _committeeBits(
+        bytes32 seed,
+        uint256 attempt,
+        uint256 available,
+        uint256 size
+    ) private pure returns (uint256 bits, uint256 count) {
+        uint256 n = PoFLMath.popcount(available);
+        count = size == 0 || size > n ? n : size;
+        if (count == n) return (available, n);
+        uint256[] memory positions = new uint256[](n);
+        uint256 j;
+        for (uint256 rest = available; rest != 0; rest &= rest - 1) {
+            positions[j++] = PoFLMath.lowestBit(rest);
+        }
+        for (uint256 i = 0; i < count; ++i) {
+            uint256 k = i + (uint256(keccak256(abi.encode(seed, attempt, i))) % (n - i));
+            (positions[i], positions[k]) = (positions[k], positions[i]);
+            bits |= 1 << positions[i];
+        }
+    }
+
+    // ---------------------------------------------------------------- decide
+
+    /// @dev Decides the claim under validation (see `finalize`). Returns true when no other claim can beat the
+    /// outcome (accepted at its claim, which was the best left, or disputed), so none is searched for.
+    function _decide() internal returns (bool settled) {
+        RoundState storage s = _round;
+        Params memory p = _params;
+        uint256 position = s.candidate.get();
+        address claimant = _pool[position];
+        DigestClaim storage claim = _digests[_seals[claimant]];
+        uint256 seats = _seatBits & ~SENTINEL;
+        uint16 claimed = claim.claimBps;
+        Tally memory t = _tally(seats, claimed, p);
+        ClaimStatus outcome = ClaimStatus.NoQuorum;
+        uint16 median;
+        if (t.n >= _extra.quorum) {
+            median = PoFLMath.lowerMedian(t.reports);
+            bool improves = !_requireImprovement || median > s.headBps;
+            if (address(_holdout) != address(0)) {
+                emit ParentMeasured(s.round, s.attempt, PoFLMath.lowerMedian(t.parents));
+                improves = !_requireImprovement || 3 * t.beating >= 2 * t.n;
+            }
+            // the median is a measurement only where 2/3 of the reports lie within the tolerance of it
+            bool clustered = 3 * _within(t, median, p.toleranceBps) >= 2 * t.n;
+            if (3 * t.agreeing >= 2 * t.n && clustered) {
+                if (median < _thresholdBps || !improves) {
+                    outcome = ClaimStatus.Unimproved;
+                } else {
+                    outcome = ClaimStatus.Accepted;
+                    if (_extra.best.isNone() || median > _extra.bestBps) {
+                        (_extra.best, _extra.bestBps) = (toOptional(position), median);
+                        settled = median >= claimed;
+                    }
+                }
+            } else if (3 * (t.n - t.agreeing) >= 2 * t.n) {
+                outcome = ClaimStatus.Rejected;
+                Miner storage c = _miners[claimant];
+                _penalize(claimant, c, c.stake, PenaltyReason.FalseClaim);
+                _excludedBits |= 1 << position;
+            } else {
+                outcome = ClaimStatus.Disputed;
+                settled = true;
+            }
+            if (outcome != ClaimStatus.Disputed && clustered) _penalizeMisreports(seats, median, p);
+        }
+        claim.status = outcome;
+        emit ClaimDecided(s.round, claimant, outcome, claimed, median, uint16(t.n), s.seats);
+    }
+
+    /// @dev Collects the seats' reports; a seat without one forfeits missBond, sits no more this round and loses
+    /// its own claim: its eligibility, and its place as the round's best if it was already accepted
+    /// (withholding a report cannot make its own claim the block).
+    function _tally(uint256 seats, uint16 claimed, Params memory p) private returns (Tally memory t) {
+        RoundState storage s = _round;
+        (t.reports, t.parents) = (new uint256[](s.votes), new uint256[](s.votes));
+        uint256 excluded = _excludedBits;
+        for (uint256 bits = seats; bits != 0; bits &= bits - 1) {
+            uint256 seat = PoFLMath.lowestBit(bits);
+            address account = _pool[seat];
+            Miner storage v = _miners[account];
+            if (v.reportAttempt == s.attempt) {
+                (t.reports[t.n], t.parents[t.n]) = (v.reportBps, v.parentReportBps);
+                ++t.n;
+                if (uint256(v.reportBps) + p.toleranceBps >= claimed) ++t.agreeing;
+                if (v.reportBps > v.parentReportBps) ++t.beating;
+            } else {
+                _penalize(account, v, p.missBond, PenaltyReason.MissedVote);
+                excluded |= 1 << seat;
+                DigestClaim storage own = _digests[_seals[account]];
+                if (own.miner == account && own.round == s.round) own.eligible = false;
+                if (_extra.best.equals(seat)) (_extra.best, _extra.bestBps) = (NO_POSITION, 0);
+            }
+        }
+        _excludedBits = excluded;
+    }
+
+    /// @dev The number of reports within `tolerance` of `median`.
+    function _within(Tally memory t, uint16 median, uint16 tolerance) private pure returns (uint256 close) {
+        for (uint256 i = 0; i < t.n; ++i) {
+            if (PoFLMath.distance(uint16(t.reports[i]), median) <= tolerance) ++close;
+        }
+    }
+
+    /// @dev Each report further than the tolerance from `median` costs its seat misreportPenaltyBps of its stake
+    /// (and its seat this round). Called only where 2/3 of the reports lie within the tolerance of the median:
+    /// without such a majority nobody can tell the honest reports, and nobody is penalized.
+    function _penalizeMisreports(uint256 seats, uint16 median, Params memory p) private {
+        uint256 excluded = _excludedBits;
+        uint16 attempt = _round.attempt;
+        for (uint256 bits = seats; bits != 0; bits &= bits - 1) {
+            uint256 seat = PoFLMath.lowestBit(bits);
+            Miner storage v = _miners[_pool[seat]];
+            if (v.reportAttempt == attempt && PoFLMath.distance(v.reportBps, median) > p.toleranceBps) {
+                _penalize(_pool[seat], v, Math.mulDiv(v.stake, p.misreportPenaltyBps, BPS), PenaltyReason.Misreport);
+                excluded |= 1 << seat;
+            }
+        }
+        _excludedBits = excluded;
+    }
+}
