@@ -118,7 +118,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
         if (commitment == bytes32(0)) revert PoFLEmptyCommitment();
         Miner storage m = _miners[msg.sender];
         if (!m.registered) revert PoFLNotAMiner(msg.sender);
-        RoundState storage s = _currentRound(round, Phase.Commit);
+        LiveRound storage s = _currentRound(round, Phase.Commit);
         if (address(_holdout) != address(0) && !s.shardReady) {
             if (!_holdout.shardAvailable(_shardsUsed)) revert PoFLNoShard(round);
             s.shardReady = true;
@@ -129,7 +129,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
             _setLastRound(m, round);
         }
         uint16 position = s.commits;
-        _pool[position] = msg.sender;
+        _committerAt[position] = msg.sender;
         _seals[msg.sender] = commitment;
         (m.position, m.seal, m.reportAttempt) = (position, Sealed.Committed, 0);
         s.commits = position + 1;
@@ -150,7 +150,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
         uint16 parentBps,
         bytes32 salt
     ) external {
-        RoundState storage s = _currentRound(round, Phase.Reveal);
+        LiveRound storage s = _currentRound(round, Phase.Reveal);
         bool holdout = address(_holdout) != address(0);
         if (holdout && !s.keyRevealed) revert PoFLShardKeyPending(round);
         Miner storage m = _miners[msg.sender];
@@ -218,7 +218,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
     /// @inheritdoc IPoFLConsensus
     function onKeyRevealed(uint64 round) external returns (uint256 index) {
         if (msg.sender != address(_holdout)) revert PoFLNotHoldout(msg.sender);
-        RoundState storage s = _currentRound(round, Phase.Reveal);
+        LiveRound storage s = _currentRound(round, Phase.Reveal);
         if (s.keyRevealed) revert IPoFLHoldout.PoFLHoldoutKeyAlreadyRevealed(_shardsUsed - 1);
         if (s.commits <= _params.minCommittee) revert PoFLTooFewCommits(s.commits, _params.minCommittee + 1);
         index = _shardsUsed++;
@@ -234,7 +234,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
     /// @inheritdoc IPoFLConsensus
     function finalize() external {
         _advance();
-        RoundState storage s = _round;
+        LiveRound storage s = _round;
         if (s.phase != Phase.Finalize) revert PoFLWrongPhase(Phase.Finalize, s.phase);
         if (s.attempt == 0) {
             FailReason reason = s.candidate.isNone() ? FailReason.NoEligibleClaim : FailReason.NoCommittee;
@@ -272,7 +272,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
 
     /// @dev A seat's report on the current candidate (`parentBps`: hold-out mode's measurement of the parent).
     function _vote(uint64 round, uint16 attempt, uint16 measuredBps, uint16 parentBps) private {
-        RoundState storage s = _currentRound(round, Phase.Validation);
+        LiveRound storage s = _currentRound(round, Phase.Validation);
         uint16 seats = s.seats;
         if (seats == 0) revert PoFLCommitteePending(_extra.seedBlock);
         if (attempt != s.attempt) revert PoFLStaleValidation(s.attempt, attempt);
@@ -293,7 +293,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
 
     /// @dev Records what the clock has made happen (`advance()`), then checks `round` and that the phase is
     /// `expected`.
-    function _currentRound(uint64 round, Phase expected) private returns (RoundState storage s) {
+    function _currentRound(uint64 round, Phase expected) private returns (LiveRound storage s) {
         _advance();
         s = _round;
         if (round != s.round) revert PoFLWrongRound(s.round, round);
@@ -303,7 +303,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
     /// @dev Records what the phase rules (PoFLPhases) say the clock has ended, entering each phase in turn,
     /// then draws the first committee once its seed block is mined.
     function _advance() internal override {
-        RoundState storage s = _round;
+        LiveRound storage s = _round;
         while (_clockEnded(s.phase, s.deadline)) _endPhase();
         if (s.phase == Phase.Validation && s.seats == 0) {
             uint40 deadline = _drawWhenSeeded();
@@ -327,19 +327,19 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
     /// @dev Opens validation of the round's candidate. The first one fixes the seed block and waits for it
     /// (`_advance` draws); later ones draw their committee at once from the round's seed.
     function _openValidation() private {
-        RoundState storage s = _round;
+        LiveRound storage s = _round;
         uint16 attempt = s.attempt + 1;
         if (attempt == 1) _extra.seedBlock = uint64(block.number) + _seedLookahead;
         (s.attempt, s.votes, s.seats) = (attempt, 0, 0);
         _setPhase(Phase.Validation, 0);
         _seatBits = SENTINEL;
-        emit ValidationOpened(s.round, _pool[s.candidate.get()], s.candidateBps, attempt, _extra.seedBlock);
+        emit ValidationOpened(s.round, _committerAt[s.candidate.get()], s.candidateBps, attempt, _extra.seedBlock);
         if (attempt > 1) _setPhase(Phase.Validation, _drawCommittee());
     }
 
     /// @dev Records `phase` and its `deadline` (0: none yet) and announces them.
     function _setPhase(Phase phase, uint40 deadline) private {
-        RoundState storage s = _round;
+        LiveRound storage s = _round;
         (s.phase, s.deadline) = (phase, deadline);
         emit PhaseChanged(s.round, phase, deadline);
     }
@@ -350,7 +350,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
     function _openRound(uint64 round) private {
         _params = _nextParams;
         _blockReward = _nextBlockReward;
-        _round = RoundState({
+        _round = LiveRound({
             round: SafeCast.toUint48(round),
             phase: Phase.Commit,
             commits: 0,
@@ -367,7 +367,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
             keyRevealed: false,
             shardReady: false
         });
-        _extra = RoundExtra({
+        _extra = LiveRoundExtra({
             seedBlock: 0,
             openedAt: uint40(block.timestamp),
             best: NO_POSITION,
@@ -386,7 +386,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
         uint64 round = _round.round;
         OptionalPosition best = _extra.best;
         if (!best.isNone()) {
-            _appendBlock(round, _pool[best.get()], _extra.bestBps);
+            _appendBlock(round, _committerAt[best.get()], _extra.bestBps);
         } else {
             emit RoundFailed(round, reasonIfNoBlock);
         }
@@ -399,7 +399,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
     function _committers() private view returns (address[] memory committers) {
         committers = new address[](_round.commits);
         for (uint256 i = 0; i < committers.length; ++i) {
-            committers[i] = _pool[i];
+            committers[i] = _committerAt[i];
         }
     }
 
@@ -410,7 +410,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
         if (_round.reveals == commits && _extra.penalized == 0) return;
         uint96 missBond = _params.missBond;
         for (uint256 position = 0; position < commits; ++position) {
-            address account = _pool[position];
+            address account = _committerAt[position];
             Miner storage m = _miners[account];
             if (forfeit && m.seal != Sealed.Reused && _claimAt(round, position).status == ClaimStatus.None) {
                 _penalize(account, m, missBond, PenaltyReason.MissedReveal);
@@ -471,7 +471,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
 
     /// @dev The revealed claim of position `position` in `round`, if it owns its digest.
     function _claimAt(uint64 round, uint256 position) private view returns (DigestClaim memory d) {
-        address miner = _pool[position];
+        address miner = _committerAt[position];
         d = _digests[_seals[miner]];
         if (d.miner != miner || d.round != round) d.status = ClaimStatus.None;
     }

@@ -38,9 +38,9 @@ contract PoFLLens is IPoFLLens, PoFLPhases {
 
     /// @inheritdoc IPoFLLens
     function roundInfo(uint64 round) external view returns (IPoFLConsensus.RoundInfo memory info) {
-        RoundState storage s = _round;
+        LiveRound storage s = _round;
         if (round != s.round) revert IPoFLConsensus.PoFLWrongRound(s.round, round);
-        RoundExtra storage x = _extra;
+        LiveRoundExtra storage x = _extra;
         (info.phase, info.deadline) = _effectivePhase();
         info.round = round;
         info.commits = s.commits;
@@ -49,11 +49,11 @@ contract PoFLLens is IPoFLLens, PoFLPhases {
         info.seats = s.seats;
         info.quorum = s.seats == 0 ? 0 : x.quorum;
         info.attempt = s.attempt;
-        info.candidate = s.candidate.isNone() ? address(0) : _pool[s.candidate.get()];
+        info.candidate = s.candidate.isNone() ? address(0) : _committerAt[s.candidate.get()];
         info.candidateBps = s.candidateBps;
         info.seedBlock = s.attempt == 0 ? 0 : x.seedBlock;
         info.seed = s.seats == 0 ? bytes32(0) : _seed;
-        info.best = x.best.isNone() ? address(0) : _pool[x.best.get()];
+        info.best = x.best.isNone() ? address(0) : _committerAt[x.best.get()];
         info.bestBps = x.bestBps;
         info.headBps = s.headBps;
         info.activeMiners = s.activeNow + s.activePrev;
@@ -88,13 +88,13 @@ contract PoFLLens is IPoFLLens, PoFLPhases {
 
     /// @inheritdoc IPoFLLens
     function committee(uint64 round) external view returns (address[] memory seats) {
-        RoundState storage s = _round;
+        LiveRound storage s = _round;
         if (round != s.round || s.phase != IPoFLConsensus.Phase.Validation || s.seats == 0) return seats;
         uint256 bits = _seatBits & ~SENTINEL;
         seats = new address[](s.seats);
         uint256 i;
         for (; bits != 0; bits &= bits - 1) {
-            seats[i++] = _pool[PoFLMath.lowestBit(bits)];
+            seats[i++] = _committerAt[PoFLMath.lowestBit(bits)];
         }
     }
 

@@ -7,9 +7,10 @@ import pytest
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
+from offchain.chain.commitment import SealedClaim
 from offchain.chain.deploy import DeploymentError, attach, load_artifact
 from offchain.chain.pofl import Phase, PoFLContract, increase_time, mine_blocks, views_abi
-from offchain.chain.rounds import SealedClaim, commit_claims, reveal_claims
+from offchain.testing.rounds import commit_claims, reveal_claims
 from tests.pofl_fixtures import BASE_CONFIG, cid_of, deploy_with_miners
 
 

@@ -46,14 +46,14 @@ abstract contract PoFLCommittee is PoFLStaking {
     /// hash and draws (returning the reports' deadline), or, when nobody drew within 256 blocks (the hash is
     /// gone), fixes a new seed block ahead. Returns 0 when no committee was drawn.
     function _drawWhenSeeded() internal returns (uint40 deadline) {
-        RoundState storage s = _round;
+        LiveRound storage s = _round;
         uint64 seedBlock = _extra.seedBlock;
         if (block.number <= seedBlock) return 0;
         bytes32 hash = blockhash(seedBlock);
         if (hash == bytes32(0)) {
             seedBlock = uint64(block.number) + _seedLookahead;
             _extra.seedBlock = seedBlock;
-            emit ValidationOpened(s.round, _pool[s.candidate.get()], s.candidateBps, s.attempt, seedBlock);
+            emit ValidationOpened(s.round, _committerAt[s.candidate.get()], s.candidateBps, s.attempt, seedBlock);
             return 0;
         }
         _seed = keccak256(abi.encode(hash, address(this), s.round));
@@ -63,7 +63,7 @@ abstract contract PoFLCommittee is PoFLStaking {
     /// @dev Draws the current candidate's seats from the round's seed; returns the deadline of their reports.
     /// The only draw: `committee()` reads the seats it records.
     function _drawCommittee() internal returns (uint40 deadline) {
-        RoundState storage s = _round;
+        LiveRound storage s = _round;
         Params memory p = _params;
         (uint256 bits, uint256 seats) = _committeeBits(_seed, s.attempt, _available(s.candidate), p.committeeSize);
         uint16 quorum = uint16(Math.mulDiv(seats, p.quorumBps, BPS, Math.Rounding.Ceil));
@@ -102,10 +102,10 @@ abstract contract PoFLCommittee is PoFLStaking {
     /// @dev Decides the claim under validation (see `finalize`). Returns true when no other claim can beat the
     /// outcome (accepted at its claim, which was the best left, or disputed), so none is searched for.
     function _decide() internal returns (bool settled) {
-        RoundState storage s = _round;
+        LiveRound storage s = _round;
         Params memory p = _params;
         uint256 position = s.candidate.get();
-        address claimant = _pool[position];
+        address claimant = _committerAt[position];
         DigestClaim storage claim = _digests[_seals[claimant]];
         uint256 seats = _seatBits & ~SENTINEL;
         uint16 claimed = claim.claimBps;
@@ -150,12 +150,12 @@ abstract contract PoFLCommittee is PoFLStaking {
     /// its own claim: its eligibility, and its place as the round's best if it was already accepted
     /// (withholding a report cannot make its own claim the block).
     function _tally(uint256 seats, uint16 claimed, Params memory p) private returns (Tally memory t) {
-        RoundState storage s = _round;
+        LiveRound storage s = _round;
         (t.reports, t.parents) = (new uint256[](s.votes), new uint256[](s.votes));
         uint256 excluded = _excludedBits;
         for (uint256 bits = seats; bits != 0; bits &= bits - 1) {
             uint256 seat = PoFLMath.lowestBit(bits);
-            address account = _pool[seat];
+            address account = _committerAt[seat];
             Miner storage v = _miners[account];
             if (v.reportAttempt == s.attempt) {
                 (t.reports[t.n], t.parents[t.n]) = (v.reportBps, v.parentReportBps);
@@ -188,9 +188,14 @@ abstract contract PoFLCommittee is PoFLStaking {
         uint16 attempt = _round.attempt;
         for (uint256 bits = seats; bits != 0; bits &= bits - 1) {
             uint256 seat = PoFLMath.lowestBit(bits);
-            Miner storage v = _miners[_pool[seat]];
+            Miner storage v = _miners[_committerAt[seat]];
             if (v.reportAttempt == attempt && PoFLMath.distance(v.reportBps, median) > p.toleranceBps) {
-                _penalize(_pool[seat], v, Math.mulDiv(v.stake, p.misreportPenaltyBps, BPS), PenaltyReason.Misreport);
+                _penalize(
+                    _committerAt[seat],
+                    v,
+                    Math.mulDiv(v.stake, p.misreportPenaltyBps, BPS),
+                    PenaltyReason.Misreport
+                );
                 excluded |= 1 << seat;
             }
         }

@@ -50,7 +50,7 @@ abstract contract PoFLStaking is IPoFLConsensus, PoFLPhases, ReentrancyGuard {
         Miner storage m = _miners[msg.sender];
         if (!m.registered) revert PoFLNotAMiner(msg.sender);
         _advance();
-        RoundState storage s = _round;
+        LiveRound storage s = _round;
         if (s.phase != Phase.Commit) revert PoFLWrongPhase(Phase.Commit, s.phase);
         if (m.lastRound == s.round && m.seal != Sealed.None) revert PoFLAlreadyCommitted(s.round, msg.sender);
         uint256 stake = m.stake;
@@ -95,7 +95,7 @@ abstract contract PoFLStaking is IPoFLConsensus, PoFLPhases, ReentrancyGuard {
     /// @dev The only writer of the activity counters: moves `m` from its last round to `lastRound` (0: the miner
     /// leaves the set) and records it. Reverts when that would make one miner too many active.
     function _setLastRound(Miner storage m, uint64 lastRound) internal {
-        RoundState storage s = _round;
+        LiveRound storage s = _round;
         uint64 current = s.round;
         uint64 previous = m.lastRound;
         bool wasActive = previous != 0 && previous + 1 >= current;

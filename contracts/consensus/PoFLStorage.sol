@@ -36,7 +36,7 @@ abstract contract PoFLStorage {
 
     /// @dev The live round, read (and mostly written) by every round action. Two slots: every field up to
     /// `deadline` fills the first; `keyRevealed` and `shardReady` (hold-out mode only) sit in the second.
-    struct RoundState {
+    struct LiveRound {
         uint48 round;
         IPoFLConsensus.Phase phase;
         uint16 commits;
@@ -55,7 +55,7 @@ abstract contract PoFLStorage {
     }
 
     /// @dev The rest of the live round (one slot).
-    struct RoundExtra {
+    struct LiveRoundExtra {
         uint64 seedBlock;
         uint40 openedAt;
         OptionalPosition best; // the accepted claim with the highest median
@@ -141,11 +141,11 @@ abstract contract PoFLStorage {
     Params internal _params;
     uint96 internal _blockReward;
 
-    RoundState internal _round;
-    RoundExtra internal _extra;
+    LiveRound internal _round;
+    LiveRoundExtra internal _extra;
     uint256 internal _seatBits; // SENTINEL | 1 << position of every seat of the current committee
     uint256 internal _excludedBits; // SENTINEL | positions that may no longer sit this round
-    address[MAX_MINERS] internal _pool; // commit position -> miner, this round (positions 0..commits-1)
+    address[MAX_MINERS] internal _committerAt; // commit position -> miner, this round (positions 0..commits-1)
 
     mapping(address account => Miner) internal _miners;
     mapping(address miner => bytes32) internal _seals; // the commitment until revealed, then the digest
