@@ -38,9 +38,10 @@ from offchain.chain.accounts import LocalSigner
 from offchain.chain.commitment import SealedClaim
 from offchain.chain.compile import compile_contracts
 from offchain.chain.connect import connect
+from offchain.chain.consensus import PoFLContract
 from offchain.chain.errors import PoFLInvalidConfig, PoFLTooManyMiners
-from offchain.chain.pofl import ClaimStatus, Phase, PoFLConfig, PoFLContract
 from offchain.chain.tx import send, wait_all
+from offchain.chain.types import ClaimStatus, Phase, PoFLConfig
 from offchain.servers.devnet import start_devnet
 from offchain.store.cid import cid_to_digest
 from offchain.testing.rounds import (

@@ -17,7 +17,7 @@ the same at every miner count (`o1`). The other rows are what one caller pays pe
 a round and the last reveal, which open the next phase). The last entry is finalize() at its heaviest
 (255 miners, a false claim with a third of its seats misreporting -- the most the two-thirds rule
 penalizes -- then their evictions): the bound that
-`offchain.chain.pofl.GAS_LIMITS["finalize"]` must cover. `sizes` gives each contract's runtime and creation
+`offchain.chain.consensus.GAS_LIMITS["finalize"]` must cover. `sizes` gives each contract's runtime and creation
 bytecode in bytes and its room under EIP-170 (bench/contract_size.py; `deploy` above includes the lens that
 PoFLConsensus's constructor deploys).
 """
@@ -39,8 +39,9 @@ from bench.contract_size import contract_sizes
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.commitment import SealedClaim
 from offchain.chain.connect import connect
-from offchain.chain.pofl import PoFLConfig, PoFLContract
+from offchain.chain.consensus import PoFLContract
 from offchain.chain.tx import wait_all
+from offchain.chain.types import PoFLConfig
 from offchain.servers.devnet import start_devnet
 from offchain.store.cid import CidKind, cid_from_digest
 

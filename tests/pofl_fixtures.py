@@ -9,8 +9,9 @@ from typing import Any
 from web3 import Web3
 
 from offchain.chain.accounts import LocalSigner
-from offchain.chain.pofl import PoFLConfig, PoFLContract
+from offchain.chain.consensus import PoFLContract
 from offchain.chain.tx import wait_all
+from offchain.chain.types import PoFLConfig
 from offchain.store.cid import CidKind
 from offchain.testing import rounds
 from offchain.testing.rounds import Measure, RoundResult

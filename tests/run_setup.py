@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from offchain.app.deployment import setup_run
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
-from offchain.chain.pofl import PoFLContract
+from offchain.chain.consensus import PoFLContract
 from offchain.miner.workload import RunConfig, Workload
 from offchain.store.base import ModelStore
 

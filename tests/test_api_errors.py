@@ -12,7 +12,7 @@ from web3 import Web3
 from offchain.app.deployment import contract_config
 from offchain.app.preflight import ConfigMismatch, check_compatible
 from offchain.chain.accounts import LocalSigner, dev_key
-from offchain.chain.pofl import PoFLContract
+from offchain.chain.consensus import PoFLContract
 from offchain.data import Dataset, FedDataset
 from offchain.datasets import load
 from offchain.fl.mnist import load_mnist

@@ -14,8 +14,9 @@ from web3 import Web3
 from offchain.chain import errors as E
 from offchain.chain.commitment import SealedClaim
 from offchain.chain.compile import compile_contracts
-from offchain.chain.pofl import ClaimStatus, ConfigField, FailReason, PenaltyReason, Phase, PoFLContract
+from offchain.chain.consensus import PoFLContract
 from offchain.chain.tx import send, wait_all
+from offchain.chain.types import ClaimStatus, ConfigField, FailReason, PenaltyReason, Phase
 from offchain.store.cid import cid_to_digest
 from offchain.testing.rounds import cast_votes, commit_claims, draw_committee, reveal_claims, truthful
 from tests.conftest import signers

@@ -16,23 +16,14 @@ from offchain.chain import errors as E
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.commitment import SealedClaim
 from offchain.chain.compile import compile_contracts
+from offchain.chain.consensus import ZERO_ADDRESS, PoFLContract
 from offchain.chain.deploy import load_artifact
 from offchain.chain.errors import ErrorDecoder
-from offchain.chain.pofl import (
-    ENUMS,
-    ZERO_ADDRESS,
-    ClaimState,
-    ConfigField,
-    Phase,
-    PoFLContract,
-    decode_struct,
-    encode_struct,
-    increase_time,
-)
 from offchain.chain.tx import send, wait_all
+from offchain.chain.types import ENUMS, Claim, ConfigField, Phase, decode_struct, encode_struct
 from offchain.errors import PoflError, PoflValueError
 from offchain.store.cid import cid_to_digest
-from offchain.testing.rounds import commit_claims, draw_committee, reveal_claims
+from offchain.testing.rounds import commit_claims, draw_committee, increase_time, reveal_claims
 from tests.pofl_fixtures import BASE_CONFIG, GENESIS_CID, MISS_BOND, STAKE, Deployed, cid_of, deploy_with_miners
 
 ROUND = 1
@@ -82,11 +73,11 @@ def test_structs_decode_by_component_name_not_position() -> None:
         ("digest", "bytes32", "bytes32"), ("status", "uint8", "enum IPoFLConsensus.ClaimStatus"),
         ("position", "uint16", "uint16"), ("eligible", "bool", "bool"), ("commitment", "bytes32", "bytes32"),
         ("cidKind", "uint8", "enum IPoFLConsensus.CidKind"), ("accuracyBps", "uint16", "uint16")]]
-    claim = decode_struct(ClaimState, components, (b"\1" * 32, 2, 3, True, b"\0" * 32, 2, 7100))
+    claim = decode_struct(Claim, components, (b"\1" * 32, 2, 3, True, b"\0" * 32, 2, 7100))
     assert (claim.status.name, claim.position, claim.accuracy_bps, claim.cid_kind.name) == (
         "REVEALED", 3, 7100, "V1_RAW")
     with pytest.raises(PoflValueError, match="does not match the ABI"):
-        decode_struct(ClaimState, components[:-1], (b"\1" * 32, 2, 3, True, b"\0" * 32, 2))
+        decode_struct(Claim, components[:-1], (b"\1" * 32, 2, 3, True, b"\0" * 32, 2))
 
 
 def test_not_owner_and_two_step_ownership(d5: Deployed) -> None:

@@ -15,8 +15,9 @@ from web3 import Web3
 
 from offchain.chain import errors as E
 from offchain.chain.commitment import SealedClaim
+from offchain.chain.consensus import PoFLContract
 from offchain.chain.holdout import HoldoutContract, PlannedTask, deploy_holdout_task, plan_holdout_task
-from offchain.chain.pofl import ClaimStatus, ConfigField, FailReason, PenaltyReason, Phase, PoFLContract
+from offchain.chain.types import ClaimStatus, ConfigField, FailReason, PenaltyReason, Phase
 from offchain.errors import PoflValueError
 from offchain.holdout.sealing import key_hash, new_key
 from offchain.holdout.task import SealedShard, SealedTask

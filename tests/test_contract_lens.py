@@ -8,9 +8,10 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError
 
 from offchain.chain.commitment import SealedClaim
+from offchain.chain.consensus import PoFLContract, views_abi
 from offchain.chain.deploy import DeploymentError, attach, load_artifact
-from offchain.chain.pofl import Phase, PoFLContract, increase_time, mine_blocks, views_abi
-from offchain.testing.rounds import commit_claims, reveal_claims
+from offchain.chain.types import Phase
+from offchain.testing.rounds import commit_claims, increase_time, mine_blocks, reveal_claims
 from tests.pofl_fixtures import BASE_CONFIG, cid_of, deploy_with_miners
 
 
@@ -51,7 +52,7 @@ def test_attach_checks_the_lens_code(anvil_w3: Web3, monkeypatch: pytest.MonkeyP
     other = dict(load_artifact("PoFLLens"))
     other["deployedBytecode"] = other["deployedBytecode"][:-2] + ("00" if other["deployedBytecode"][-2:] != "00"
                                                                   else "01")
-    monkeypatch.setattr("offchain.chain.pofl._lens_artifact", lambda: other)
+    monkeypatch.setattr("offchain.chain.consensus._lens_artifact", lambda: other)
     with pytest.raises(DeploymentError, match="the lens of the contract at"):
         PoFLContract.attach(anvil_w3, d.contract.address)
 

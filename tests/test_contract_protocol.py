@@ -10,9 +10,9 @@ from web3.logs import DISCARD
 
 from offchain.chain.commitment import SealedClaim
 from offchain.chain.connect import connect, in_process_web3
-from offchain.chain.pofl import ClaimStatus, FailReason, PenaltyReason, Phase, PoFLConfig, increase_time, lower_median
+from offchain.chain.types import ClaimStatus, FailReason, PenaltyReason, Phase, PoFLConfig, lower_median
 from offchain.store.cid import CidKind, cid_from_digest, cid_to_digest, compute_cid
-from offchain.testing.rounds import cast_votes, commit_claims, draw_committee, reveal_claims, truthful
+from offchain.testing.rounds import cast_votes, commit_claims, draw_committee, increase_time, reveal_claims, truthful
 from tests.pofl_fixtures import (
     MISS_BOND,
     STAKE,

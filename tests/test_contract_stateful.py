@@ -20,7 +20,8 @@ from web3.logs import DISCARD
 
 from offchain.chain.commitment import SealedClaim
 from offchain.chain.errors import ContractRevert
-from offchain.chain.pofl import ClaimStatus, Phase, increase_time
+from offchain.chain.types import ClaimStatus, Phase
+from offchain.testing.rounds import increase_time
 from tests.pofl_fixtures import STAKE, cid_of, deploy_with_miners
 
 N_MINERS = 6

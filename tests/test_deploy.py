@@ -8,8 +8,9 @@ import time
 import pytest
 from web3 import Web3
 
+from offchain.chain.consensus import PoFLContract
 from offchain.chain.deploy import DeploymentError, chain_key, read_record
-from offchain.chain.pofl import PoFLConfig, PoFLContract
+from offchain.chain.types import PoFLConfig
 from offchain.servers.devnet import start_devnet
 from offchain.store.cid import compute_cid
 from tests.conftest import signers

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from offchain.chain.commitment import SealedClaim
-from offchain.chain.pofl import ClaimStatus, PenaltyReason, to_bps
+from offchain.chain.types import ClaimStatus, PenaltyReason, to_bps
 from offchain.miner.claims import HeldModel, HonestClaims
 from offchain.miner.driver import RoundDriver
 from offchain.miner.strategy import WorkloadStrategy

@@ -18,7 +18,8 @@ import pytest
 from offchain.app.miner_processes import start_miner
 from offchain.app.preflight import ensure_registered
 from offchain.chain.accounts import LocalSigner
-from offchain.chain.pofl import ClaimStatus, PoFLContract
+from offchain.chain.consensus import PoFLContract
+from offchain.chain.types import ClaimStatus
 from offchain.fl.architectures import build_model
 from offchain.miner.claims import ForgedClaims
 from offchain.miner.driver import DriverSettings, RoundDriver

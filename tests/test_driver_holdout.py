@@ -15,7 +15,7 @@ from offchain.app.preflight import ensure_registered
 from offchain.app.requester import Requester
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
-from offchain.chain.pofl import FailReason
+from offchain.chain.types import FailReason
 from offchain.fl.mnist import load_mnist
 from offchain.holdout.sealing import KeyMismatch, seal
 from offchain.holdout.shard_format import shard_to_bytes

@@ -14,7 +14,7 @@ from offchain.app.miner_processes import start_miner
 from offchain.app.verify import verify_chain
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
-from offchain.chain.pofl import PoFLContract
+from offchain.chain.consensus import PoFLContract
 from offchain.cli import cli
 from offchain.fl.mnist import load_mnist
 from offchain.miner.workload import RunConfig, Workload

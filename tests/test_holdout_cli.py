@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from offchain.app.requester import Requester
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
+from offchain.chain.consensus import PoFLContract
 from offchain.chain.holdout import HoldoutContract
-from offchain.chain.pofl import PoFLContract
 from offchain.cli import cli
 from offchain.errors import PoflValueError
 from offchain.fl.mnist import load_mnist

@@ -15,8 +15,9 @@ from offchain.app.preflight import miner_signers
 from offchain.chain import compile as comp
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import ChainConnectionError, connect
+from offchain.chain.consensus import PoFLContract
 from offchain.chain.deploy import DeploymentError, load_artifact, read_record, write_record
-from offchain.chain.pofl import PoFLContract, to_bps
+from offchain.chain.types import to_bps
 from offchain.errors import LauncherError, ToolNotFoundError
 from offchain.fl.architectures import SimpleNet
 from offchain.fl.federation import BENCHMARK_FEDERATION, assign_to_miners, from_file

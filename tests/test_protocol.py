@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from offchain.chain.pofl import ChainBlock, Phase, RoundState
+from offchain.chain.types import ChainBlock, Phase, RoundInfo
 from offchain.cli import cli
 from offchain.errors import ConfigError
 from offchain.fl.training import TrainConfig
@@ -34,13 +34,13 @@ ME, OTHER = "0x" + "aa" * 20, "0x" + "bb" * 20
 HEAD = ChainBlock(3, 5, OTHER, 7000, CidKind.V0_DAG_PB, b"\3" * 32, b"\1" * 32, b"\2" * 32)
 
 
-def info(candidate: str = OTHER, seats: int = 4, attempt: int = 1) -> RoundState:
-    return RoundState(round=6, phase=Phase.VALIDATION, deadline=0, commits=5, reveals=5, votes=0, seats=seats,
+def info(candidate: str = OTHER, seats: int = 4, attempt: int = 1) -> RoundInfo:
+    return RoundInfo(round=6, phase=Phase.VALIDATION, deadline=0, commits=5, reveals=5, votes=0, seats=seats,
                       quorum=3, attempt=attempt, candidate=candidate, candidate_bps=7100, seed_block=40,
                       seed=b"\0" * 32, best=candidate, best_bps=7100, head_bps=7000, active_miners=5)
 
 
-def view(phase: Phase, *, round_id: int = 6, passed: bool = False, state: RoundState | None = None,
+def view(phase: Phase, *, round_id: int = 6, passed: bool = False, state: RoundInfo | None = None,
          committee: frozenset[str] = frozenset()) -> ChainView:
     return ChainView(round_id, phase, passed, HEAD, state, committee)
 

@@ -19,7 +19,8 @@ from click.testing import CliRunner
 from offchain.app.verify import Problem, ProblemKind, check_accuracy, check_links, check_median, verify_chain
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
-from offchain.chain.pofl import ChainBlock, PoFLContract
+from offchain.chain.consensus import PoFLContract
+from offchain.chain.types import ChainBlock
 from offchain.cli import cli
 from offchain.miner.workload import RunConfig, Workload
 from offchain.servers.devnet import Devnet

@@ -24,8 +24,9 @@ from web3 import Web3
 from offchain.app.holdout_report import FinalAccuracy, FinalShardError, final_accuracies
 from offchain.app.verify import ProblemKind, check_improvement_on_shard, check_links, verify_chain
 from offchain.chain.accounts import LocalSigner
+from offchain.chain.consensus import PoFLContract
 from offchain.chain.holdout import HoldoutContract, deploy_holdout_task, plan_holdout_task
-from offchain.chain.pofl import BPS, ChainBlock, PoFLContract, to_bps
+from offchain.chain.types import BPS, ChainBlock, to_bps
 from offchain.cli import cli
 from offchain.fl.architectures import architecture_id, build_model
 from offchain.fl.config import TrainConfig

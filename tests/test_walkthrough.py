@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from offchain.chain.connect import connect
-from offchain.chain.pofl import PoFLContract
+from offchain.chain.consensus import PoFLContract
 from offchain.servers.process import pid_alive
 from tests.walkthrough import Terminal, pofl
 

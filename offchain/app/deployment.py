@@ -21,9 +21,10 @@ from web3 import Web3
 
 from offchain.app.preflight import check_compatible, ensure_registered
 from offchain.chain.accounts import LocalSigner
+from offchain.chain.consensus import PoFLContract
 from offchain.chain.deploy import DeploymentError
 from offchain.chain.holdout import HoldoutContract, deploy_holdout_task, plan_holdout_task
-from offchain.chain.pofl import PoFLConfig, PoFLContract, to_bps
+from offchain.chain.types import PoFLConfig, to_bps
 from offchain.defaults import (
     BLOCK_REWARD_WEI,
     HOLDOUT_BOND_WEI,

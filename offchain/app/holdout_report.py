@@ -31,8 +31,9 @@ from offchain.store.base import ModelStore
 from offchain.store.fetching import Untrusted, UntrustedFetcher
 
 if TYPE_CHECKING:
+    from offchain.chain.consensus import PoFLContract
     from offchain.chain.holdout import HoldoutContract
-    from offchain.chain.pofl import ChainBlock, PoFLContract
+    from offchain.chain.types import ChainBlock
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,9 @@ from offchain.app.preflight import (
     stake_needed,
 )
 from offchain.chain.accounts import LocalSigner
+from offchain.chain.consensus import PoFLContract
 from offchain.chain.deploy import DeploymentError, DeploymentRecord, chain_key, read_record, record_path
 from offchain.chain.keys import dev_keys_allowed
-from offchain.chain.pofl import PoFLContract
 from offchain.chain.tx import InsufficientFunds
 from offchain.defaults import ETH
 from offchain.errors import ConfigError

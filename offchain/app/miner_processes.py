@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from offchain.chain.accounts import LocalSigner
-from offchain.chain.pofl import BPS, ChainBlock, ClaimStatus, PoFLContract
+from offchain.chain.consensus import PoFLContract
+from offchain.chain.types import BPS, ChainBlock, ClaimStatus
 from offchain.errors import PoflRuntimeError
 from offchain.miner.records import RoundRecord
 from offchain.miner.workload import RunConfig

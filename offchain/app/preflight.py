@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from web3 import Web3
 
 from offchain.chain.accounts import LocalSigner, dev_key
-from offchain.chain.pofl import PoFLConfig, PoFLContract, to_bps
+from offchain.chain.consensus import PoFLContract
 from offchain.chain.tx import wait_all
+from offchain.chain.types import PoFLConfig, to_bps
 from offchain.defaults import ETH
 from offchain.errors import ConfigError, PoflValueError
 from offchain.fl.architectures import architecture_id

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from offchain.chain.pofl import PoFLContract
+from offchain.chain.consensus import PoFLContract
 from offchain.errors import ConfigError
 from offchain.miner.records import RoundRecord
 

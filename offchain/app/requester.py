@@ -18,10 +18,11 @@ from pathlib import Path
 from web3 import Web3
 
 from offchain.chain.accounts import LocalSigner
+from offchain.chain.consensus import PoFLContract
 from offchain.chain.deploy import chain_key
 from offchain.chain.errors import ContractRevert, PoFLHoldoutCommitsOpen
 from offchain.chain.holdout import HoldoutContract, plan_holdout_task
-from offchain.chain.pofl import Phase, PoFLContract
+from offchain.chain.types import Phase
 from offchain.defaults import HOLDOUT_KEYS_DIR
 from offchain.errors import ConfigError, PoflValueError
 from offchain.fl.images import LabeledImages

@@ -34,10 +34,10 @@ from offchain.app.preflight import (
 from offchain.app.reporting import MetricsWriter
 from offchain.app.requester import Requester, planned_keys_path, requester_thread, save_keys
 from offchain.chain.accounts import LocalSigner
+from offchain.chain.consensus import PoFLContract
 from offchain.chain.deploy import DeploymentError
 from offchain.chain.holdout import HoldoutContract
 from offchain.chain.keys import dev_keys_allowed
-from offchain.chain.pofl import PoFLContract
 from offchain.chain.tx import InsufficientFunds
 from offchain.defaults import REWARD_POOL_WEI, STAKE_WEI
 from offchain.errors import ConfigError, KeyPolicyError

@@ -28,8 +28,9 @@ from typing import Any
 import torch
 
 from offchain.app.holdout_report import FinalAccuracy, FinalShardError, open_final_shard, open_round_shard
+from offchain.chain.consensus import PoFLContract
 from offchain.chain.holdout import HoldoutContract
-from offchain.chain.pofl import BPS, ChainBlock, ClaimStatus, PoFLConfig, PoFLContract, lower_median, to_bps
+from offchain.chain.types import BPS, ChainBlock, ClaimStatus, PoFLConfig, lower_median, to_bps
 from offchain.errors import PoflError
 from offchain.fl.architectures import architecture_named, build_model
 from offchain.fl.evaluation import Evaluator

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from offchain.chain.pofl import PoFLContract
+from offchain.chain.consensus import PoFLContract
 
 
 @dataclass(frozen=True)

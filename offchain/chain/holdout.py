@@ -19,10 +19,12 @@ from web3 import Web3
 from web3.contract import Contract
 
 from offchain.chain.accounts import LocalSigner
+from offchain.chain.client import ContractClient, View
+from offchain.chain.consensus import CONTRACT_NAME, PoFLContract
 from offchain.chain.deploy import DeploymentError, DeploymentRecord, attach, deploy_contract, load_artifact
 from offchain.chain.errors import ErrorDecoder
-from offchain.chain.pofl import CONTRACT_NAME, ENUMS, PoFLConfig, PoFLContract
-from offchain.chain.tx import PendingTx, call_view, send
+from offchain.chain.tx import PendingTx
+from offchain.chain.types import ENUMS, PoFLConfig
 from offchain.errors import PoflValueError
 from offchain.holdout.sealing import FINAL_INDEX
 from offchain.holdout.task import SealedShard, SealedTask, task_id
@@ -55,16 +57,13 @@ def _shard(values: tuple[Any, ...], index: int) -> OnChainShard:
                         else bytes(key), index)
 
 
-class HoldoutContract:
+class HoldoutContract(ContractClient):
     """A deployed PoFLHoldout. Reverts raise the errors of both contracts (a key revealed too early reverts
     in the consensus: ``PoFLWrongPhase``)."""
 
     def __init__(self, contract: Contract) -> None:
-        self.contract = contract
-        self.w3: Web3 = contract.w3
-        self.address: str = contract.address
-        self.errors = ErrorDecoder.from_artifacts([load_artifact(HOLDOUT_CONTRACT), load_artifact(CONTRACT_NAME)],
-                                                  ENUMS)
+        super().__init__(contract, ErrorDecoder.from_artifacts([load_artifact(HOLDOUT_CONTRACT),
+                                                                load_artifact(CONTRACT_NAME)], ENUMS))
         self._task: bytes | None = None
         self._count = 0  # shards known to exist (they are only ever appended)
         self._revealed: dict[int, OnChainShard] = {}  # shards whose key is public never change again
@@ -81,20 +80,14 @@ class HoldoutContract:
 
     # ---------------------------------------------------------------- views
 
-    def _view(self, name: str, *args: Any) -> Any:
-        return call_view(getattr(self.contract.functions, name)(*args), self.errors, name)
-
     def task_id(self) -> bytes:
         """The 32-byte id bound into every ciphertext of this task."""
         if self._task is None:
             self._task = task_id(self.w3.eth.chain_id, self.address)
         return self._task
 
-    def requester(self) -> str:
-        return str(self._view("requester"))
-
-    def consensus(self) -> str:
-        return str(self._view("consensus"))
+    requester = View("requester", str, "The task's requester: it appends shards, ends the task, owns the bond.")
+    consensus = View("consensus", str, "The consensus contract the task judges.")
 
     def shard_count(self) -> int:
         self._count = int(self._view("shardCount"))
@@ -126,30 +119,15 @@ class HoldoutContract:
     def final_shard(self) -> OnChainShard:
         return _shard(self._view("finalShard"), FINAL_INDEX)
 
-    def shard_available(self, index: int) -> bool:
-        """Whether shard ``index`` exists and the task takes commitments to be judged on it (the current round
-        is judged on ``PoFLContract.shards_used()``)."""
-        return bool(self._view("shardAvailable", index))
-
-    def ended(self) -> bool:
-        return bool(self._view("ended"))
-
-    def bond(self) -> int:
-        return int(self._view("bond"))
-
-    def pay_per_committer(self) -> int:
-        return int(self._view("payPerCommitter"))
-
-    def credit(self, account: str) -> int:
-        return int(self._view("credit", account))
-
-    def events(self, name: str, from_block: int = 0) -> list[Any]:
-        return list(getattr(self.contract.events, name).get_logs(from_block=from_block))
+    shard_available = View("shardAvailable", bool, "Whether shard ``index`` exists and the task takes commitments to "
+                                                   "be judged on it: ``shard_available(index)`` (the current round "
+                                                   "is judged on ``PoFLContract.shards_used()``).")
+    ended = View("ended", bool, "Whether the requester ended the task.")
+    bond = View("bond", int, "Wei of the requester's bond not yet paid out.")
+    pay_per_committer = View("payPerCommitter", int, "Wei a missed key pays each committer.")
+    credit = View("credit", int, "Wei credited to ``account`` (missed-key payments): ``credit(account)``.")
 
     # -------------------------------------------------------------- actions
-
-    def _send(self, signer: LocalSigner, name: str, *args: Any) -> PendingTx:
-        return send(signer, getattr(self.contract.functions, name)(*args), self.errors, action=name)
 
     def reveal_key(self, signer: LocalSigner, round_id: int, key: bytes) -> PendingTx:
         """Reveal ``round_id``'s shard key (allowed once the round's commits have closed)."""

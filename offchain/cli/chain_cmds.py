@@ -8,10 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from offchain.cli.options import (
-    contract_option,
-    rpc_url_option,
-)
+from offchain.cli.options import contract_option, rpc_url_option
 from offchain.cli.output import json_option, output
 from offchain.cli.store_cmds import open_checked_store, store_options
 from offchain.cli.tables import blocks_table
@@ -22,8 +19,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
     from offchain.app.holdout_report import FinalAccuracy
+    from offchain.chain.consensus import PoFLContract
     from offchain.chain.holdout import HoldoutContract
-    from offchain.chain.pofl import PoFLContract
 
 
 @click.command("compile")
@@ -56,7 +53,7 @@ def info_cmd(rpc_url: str, address: str | None, as_json: bool) -> None:
     """Read back a deployed PoFLConsensus: configuration, round, phase, miners, latest block."""
     from offchain.app.reporting import contract_summary
     from offchain.chain.connect import connect
-    from offchain.chain.pofl import PoFLContract
+    from offchain.chain.consensus import PoFLContract
 
     info = contract_summary(PoFLContract.attach(connect(rpc_url), address))
 
@@ -96,8 +93,8 @@ def blocks_cmd(rpc_url: str, address: str | None, ipfs_api: str | None, store_di
     from dataclasses import asdict
 
     from offchain.chain.connect import connect
+    from offchain.chain.consensus import PoFLContract
     from offchain.chain.holdout import HoldoutContract
-    from offchain.chain.pofl import PoFLContract
 
     contract = PoFLContract.attach(connect(rpc_url), address)
     blocks = contract.blocks()
@@ -153,7 +150,7 @@ def verify_cmd(rpc_url: str, address: str | None, ipfs_api: str | None, store_di
     its parent on the same shard; once the task has ended, every block on the final shard too."""
     from offchain.app.verify import verify_chain
     from offchain.chain.connect import connect
-    from offchain.chain.pofl import PoFLContract
+    from offchain.chain.consensus import PoFLContract
 
     contract = PoFLContract.attach(connect(rpc_url), address)
     report = verify_chain(contract, open_checked_store(ipfs_api, store_dir, ipfs_timeout))

@@ -96,8 +96,8 @@ def requester_cmd(rpc_url: str, address: str | None, key: str | None, key_file: 
     from offchain.app.requester import Requester
     from offchain.chain.accounts import LocalSigner
     from offchain.chain.connect import connect
+    from offchain.chain.consensus import PoFLContract
     from offchain.chain.holdout import HoldoutContract
-    from offchain.chain.pofl import PoFLContract
     from offchain.errors import ConfigError
     from offchain.holdout.keyfile import read_keys
 

@@ -172,8 +172,8 @@ def _deployed(out: Any, w3: Any, rpc_url: str, ipfs_api: str | None, config: Any
               extra: dict[str, Any]) -> None:
     """Report a deployment recorded in ``records``."""
     from offchain.app.reporting import contract_summary
+    from offchain.chain.consensus import PoFLContract
     from offchain.chain.deploy import chain_key, read_record, record_path
-    from offchain.chain.pofl import PoFLContract
     from offchain.redaction import redact_url
 
     contract = PoFLContract.attach(w3, address)

@@ -9,7 +9,7 @@ from offchain.cli.output import data_table
 
 if TYPE_CHECKING:
     from offchain.app.holdout_report import FinalAccuracy
-    from offchain.chain.pofl import ChainBlock
+    from offchain.chain.types import ChainBlock
     from offchain.miner.records import RoundRecord
 
 

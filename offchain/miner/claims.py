@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from offchain.chain.commitment import SealedClaim
-from offchain.chain.pofl import to_bps
+from offchain.chain.types import to_bps
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 import torch
 
+from offchain.chain.consensus import PoFLContract
 from offchain.chain.errors import ContractRevert
-from offchain.chain.pofl import ChainBlock, PoFLContract
 from offchain.chain.tx import PendingTx, TransactionFailed
+from offchain.chain.types import ChainBlock
 from offchain.fl.training import FlatParams
 from offchain.miner.claims import ClaimPolicy
 from offchain.miner.evaluation import EvaluationMode

@@ -31,9 +31,10 @@ import requests
 from web3.exceptions import ProviderConnectionError, Web3RPCError
 
 from offchain.chain.accounts import LocalSigner
+from offchain.chain.consensus import PoFLContract
 from offchain.chain.errors import PoFLWrongRound
 from offchain.chain.holdout import HoldoutContract
-from offchain.chain.pofl import ChainBlock, ClaimStatus, Phase, PoFLContract
+from offchain.chain.types import ChainBlock, ClaimStatus, Phase
 from offchain.errors import PoflConnectionError
 from offchain.fl.training import FlatParams
 from offchain.miner.claims import ClaimPolicy, HonestClaims

@@ -29,9 +29,10 @@ from typing import Protocol
 import torch
 
 from offchain.chain.accounts import LocalSigner
+from offchain.chain.consensus import PoFLContract
 from offchain.chain.holdout import HoldoutContract, OnChainShard
-from offchain.chain.pofl import Phase, PoFLContract, to_bps
 from offchain.chain.tx import PendingTx
+from offchain.chain.types import Phase, to_bps
 from offchain.fl.images import LabeledImages
 from offchain.holdout.task import MAX_SEALED_BYTES, unseal_shard
 from offchain.miner.strategy import MinerStrategy

@@ -19,8 +19,8 @@ from collections.abc import Callable
 
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.keys import DEV_CHAIN_IDS
-from offchain.chain.pofl import ChainBlock, to_bps
 from offchain.chain.tx import PendingTx
+from offchain.chain.types import ChainBlock, to_bps
 from offchain.errors import PoflRuntimeError
 from offchain.miner.claims import HeldModel
 from offchain.miner.crew import Crew

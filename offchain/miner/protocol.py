@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from offchain.chain.pofl import ChainBlock, Phase, RoundState
+from offchain.chain.types import ChainBlock, Phase, RoundInfo
 
 # ------------------------------------------------------------------ what the chain says
 
@@ -33,7 +33,7 @@ class ChainView:
     phase: Phase
     deadline_passed: bool
     head: ChainBlock
-    info: RoundState | None = None
+    info: RoundInfo | None = None
     committee: frozenset[str] = frozenset()
     key_revealed: bool = True
     shard_ready: bool = True

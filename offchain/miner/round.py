@@ -18,7 +18,7 @@ import torch
 
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.commitment import SealedClaim
-from offchain.chain.pofl import ChainBlock
+from offchain.chain.types import ChainBlock
 from offchain.miner.protocol import MinerMemory
 from offchain.miner.records import RoundRecord
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from offchain.chain.pofl import ChainBlock, PoFLContract
+from offchain.chain.consensus import PoFLContract
+from offchain.chain.types import ChainBlock
 
 if TYPE_CHECKING:
     import torch

@@ -29,8 +29,9 @@ from offchain.app.preflight import ensure_registered
 from offchain.app.requester import Requester
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
+from offchain.chain.consensus import PoFLContract
 from offchain.chain.keys import check_private_key, dev_keys_allowed
-from offchain.chain.pofl import PoFLConfig, PoFLContract, to_bps
+from offchain.chain.types import PoFLConfig, to_bps
 from offchain.data import Dataset, FedDataset
 from offchain.defaults import MIN_STAKE_WEI
 from offchain.errors import ConfigError, KeyPolicyError, PoflValueError

@@ -13,12 +13,14 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from web3 import Web3
 from web3.types import TxReceipt
 
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.commitment import SealedClaim
-from offchain.chain.pofl import Phase, PoFLContract
+from offchain.chain.consensus import PoFLContract
 from offchain.chain.tx import wait_all
+from offchain.chain.types import Phase
 from offchain.errors import PoflRuntimeError
 from offchain.store.cid import CidKind, cid_from_digest
 
@@ -139,3 +141,16 @@ def play_round(contract: PoFLContract, caller: LocalSigner, miners: Sequence[Loc
                 advance_time(c, caller, c.round_info(r).deadline)
         c.finalize(caller).wait()
     return RoundResult(r, sealed, candidates)
+
+
+def increase_time(w3: Web3, seconds: int) -> None:
+    """Advance a devnet's clock by ``seconds`` and mine a block (Anvil, Hardhat: ``evm_increaseTime``)."""
+    w3.provider.make_request("evm_increaseTime", [seconds])
+    w3.provider.make_request("evm_mine", [])
+
+
+def mine_blocks(w3: Web3, count: int = 1) -> None:
+    """Mine ``count`` empty blocks on a devnet (``evm_mine``; Anvil, Hardhat and eth-tester)."""
+    for _ in range(count):
+        w3.provider.make_request("evm_mine", [])
+
