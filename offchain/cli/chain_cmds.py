@@ -1,4 +1,4 @@
-"""``pofl compile | deploy | info | blocks | verify | plot``: the chain-side commands."""
+"""``pofl compile | info | blocks | verify | plot``: the commands that compile, read and replay a chain."""
 
 from __future__ import annotations
 

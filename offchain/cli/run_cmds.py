@@ -1,4 +1,5 @@
-"""``pofl run`` (the PoFL workload end to end on a chain and a store) and ``pofl miner`` (one miner).
+"""``pofl deploy`` (a run's contract), ``pofl run`` (the PoFL workload end to end on a chain and a store) and
+``pofl miner`` (one miner).
 
 Both check everything they can before anything happens: every option's form and range when the
 command line is parsed, then the store (an IPFS node must answer as one), the keys, the funds of

@@ -1,4 +1,4 @@
-"""Options of a component class (a strategy, an attack) given as ``name=number`` pairs."""
+"""Options of a component class (an aggregator, an attack) given as ``name=number`` pairs."""
 
 from __future__ import annotations
 
