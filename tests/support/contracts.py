@@ -1,4 +1,5 @@
-"""Deploying a fresh PoFLConsensus with registered miners, and playing rounds, for the contract tests."""
+"""Contract scaffolding for the contract tests: a fresh PoFLConsensus with fresh funded miners, rounds played
+with scripted claims (the tests' own Solidity contracts are in tests/contracts; the conftest compiles them)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from offchain.chain.tx import wait_all
 from offchain.chain.types import PoFLConfig
 from offchain.store.cid import CidKind
 from offchain.testing import rounds
+from offchain.testing.accounts import FUNDED_WEI, fresh_signers
 from offchain.testing.rounds import Measure, RoundResult
-from tests.conftest import signers
 
 STAKE = 10**18
 MISS_BOND = 10**16
@@ -45,12 +46,14 @@ class Deployed:
         return next(m for m in self.miners if m.address == address)
 
 
-def deploy_with_miners(w3: Web3, n_miners: int, *, register: bool = True, first_key: int = 1,
-                       reward_pool: int = 10**19, stake: int = STAKE, **config: object) -> Deployed:
-    owner = signers(w3, [0])[0]
+def deploy_with_miners(w3: Web3, n_miners: int, *, register: bool = True, reward_pool: int = 10**19,
+                       stake: int = STAKE, **config: object) -> Deployed:
+    """A fresh PoFLConsensus (``config`` over :data:`BASE_CONFIG`) owned by a fresh funded account, and
+    ``n_miners`` fresh funded miners, registered with ``stake`` unless ``register`` is false."""
+    (owner,) = fresh_signers(w3, 1, reward_pool + FUNDED_WEI)
     contract, _ = PoFLContract.deploy(owner, replace(BASE_CONFIG, **config), GENESIS_CID, reward_pool=reward_pool,
                                       deployments_dir=None)
-    miners = signers(w3, range(first_key, first_key + n_miners))
+    miners = fresh_signers(w3, n_miners)
     if register:
         wait_all([contract.register(m, stake) for m in miners])
     return Deployed(contract, owner, miners)
