@@ -26,6 +26,7 @@ os.environ.setdefault("POFL_DEPLOYMENTS", tempfile.mkdtemp(prefix="pofl-test-dep
 import contextlib
 import functools
 import json
+import logging
 import shutil
 import socket
 import subprocess
@@ -110,6 +111,19 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
         return (yield)
     with _refuse_processes_and_sockets():
         return (yield)
+
+
+@pytest.fixture(autouse=True)
+def _pofl_logger_restored() -> Iterator[None]:
+    """Each test leaves the `pofl` logger as it found it: a command run in process (CliRunner) gives it a stderr
+    handler and stops its propagation, after which caplog, on the root logger, would see none of its lines in the
+    tests that follow (whichever layer runs first)."""
+    logger = logging.getLogger("pofl")
+    handlers, propagate, level = list(logger.handlers), logger.propagate, logger.level
+    yield
+    logger.handlers[:] = handlers
+    logger.propagate = propagate
+    logger.setLevel(level)
 
 
 # ------------------------------------------------------------------ servers, started once per session
