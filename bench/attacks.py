@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
-import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,7 +28,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eth_account import Account
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
@@ -44,6 +42,7 @@ from offchain.chain.tx import send, wait_all
 from offchain.chain.types import ClaimStatus, Phase, PoFLConfig
 from offchain.servers.devnet import start_devnet
 from offchain.store.cid import cid_to_digest
+from offchain.testing.accounts import FUNDED_WEI, fresh_signers
 from offchain.testing.rounds import (
     Measure,
     advance_time,
@@ -90,13 +89,12 @@ class Arena:
                                                reward_pool=10**19, deployments_dir=None)
         return self.contract
 
-    def account(self, wei: int = 10**20) -> LocalSigner:
-        signer = LocalSigner(self.w3, Account.create(os.urandom(16)).key.to_0x_hex())
-        self.w3.provider.make_request("anvil_setBalance", [signer.address, hex(wei)])
+    def account(self, wei: int = FUNDED_WEI) -> LocalSigner:
+        (signer,) = fresh_signers(self.w3, 1, wei)
         return signer
 
     def miners(self, n: int, stake: int = STAKE) -> list[LocalSigner]:
-        signers = [self.account() for _ in range(n)]
+        signers = fresh_signers(self.w3, n)
         wait_all([self.contract.register(s, stake) for s in signers])
         return signers
 
@@ -274,7 +272,7 @@ def slashed_fill_the_cap(a: Arena) -> Outcome:
     stake could fill the cap and inflate committees)."""
     c = a.deploy(min_stake=10**15, miss_bond=10**13)
     miners = a.miners(5, stake=10**15)
-    fillers = [a.account(10**17) for _ in range(251)]
+    fillers = fresh_signers(a.w3, 251, 10**17)
     wait_all([c.register(s, 10**15) for s in fillers[:250]])
     full = False
     try:
@@ -397,7 +395,7 @@ def _hostile_model(a: Arena, make_cid: Callable[[Any], str]) -> Outcome:
     config = workload.config
     store = LocalStore(tempfile.mkdtemp(prefix="pofl-attack-"))
     a.owner = a.account(10**21)
-    *honest, attacker = [a.account() for _ in range(config.n_miners)]
+    *honest, attacker = fresh_signers(a.w3, config.n_miners)
     a.contract = setup_run(a.owner, [*honest, attacker], config, workload, store)
     cid = make_cid(store)
     driver = RoundDriver(a.contract, store, workload.flat, config.architecture, [*honest, attacker],

@@ -1,1 +1,2 @@
-"""Harnesses for tests and benchmarks (scripted rounds on a devnet); nothing in production imports them."""
+"""Harnesses for tests and benchmarks (scripted rounds and fresh funded accounts on a devnet); nothing in production
+imports them."""

@@ -1,0 +1,334 @@
+"""Hold-out mode on a real Anvil: the requester's task contract and the consensus judging rounds on its shards.
+
+Shards are used in order, one per round whose key is revealed; a key is accepted only after its round's
+commits close, only for a round with enough commitments for a committee, and only if it hashes to the
+record; a missing key fails the round, pays the committers from the requester's bond and leaves the shard
+for a later round; "must beat the parent" compares measurements on the same shard (two thirds of the seats).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from web3 import Web3
+
+from offchain.chain import errors as E
+from offchain.chain.commitment import SealedClaim
+from offchain.chain.consensus import PoFLContract
+from offchain.chain.holdout import HoldoutContract, PlannedTask, deploy_holdout_task, plan_holdout_task
+from offchain.chain.types import ClaimStatus, ConfigField, FailReason, PenaltyReason, Phase
+from offchain.errors import PoflValueError
+from offchain.holdout.sealing import key_hash, new_key
+from offchain.holdout.task import SealedShard, SealedTask
+from offchain.testing.accounts import fresh_signers
+from offchain.testing.rounds import advance_time, commit_claims, reveal_claims
+from tests.support.accounts import Funded
+from tests.support.contracts import BASE_CONFIG, GENESIS_CID, STAKE, Deployed, cid_of, play_round
+
+BOND = 10**18
+PAY = 10**16
+
+
+class Task:
+    """A deployed hold-out task whose keys the test holds; its requester, owner and miners fresh funded accounts."""
+
+    def __init__(self, w3: Web3, n_miners: int, n_shards: int, *, stake: int = STAKE, bond: int = BOND,
+                 pay: int = PAY, **config: object) -> None:
+        self.requester, owner, *self.miners = fresh_signers(w3, 2 + n_miners)
+        plan = plan_holdout_task(self.requester)
+        self.keys = [new_key() for _ in range(n_shards)]
+        self.final_key = new_key()
+        sealed = SealedTask(plan.task, tuple(SealedShard(i, cid_of(f"shard{i}"), key_hash(k))
+                                             for i, k in enumerate(self.keys)),
+                            SealedShard(2**32 - 1, cid_of("final"), key_hash(self.final_key)), None, None)  # type: ignore[arg-type]
+        self.contract, self.holdout, _ = deploy_holdout_task(
+            self.requester, plan, sealed, replace(BASE_CONFIG, **config), GENESIS_CID, bond=bond,
+            pay_per_committer=pay, reward_pool=10**19, deployments_dir=None)
+        for m in self.miners:
+            self.contract.register(m, stake).wait()
+        self.d = Deployed(self.contract, owner, self.miners)
+
+    def reveal(self, round_id: int) -> None:
+        shard = self.holdout.shard_for_round(round_id)  # the next unused shard
+        assert shard is not None
+        self.holdout.reveal_key(self.requester, round_id, self.keys[shard.index]).wait()
+
+    def play(self, truth: dict[str, int], parent: int):
+        return play_round(self.d, [(m, truth[m.address]) for m in self.miners if m.address in truth],
+                          lambda cand, _seat: truth[cand], reveal_key=self.reveal, parent=lambda _seat: parent)
+
+
+def test_a_round_is_judged_on_its_shard_with_the_key_revealed_after_commits_close(anvil_w3: Web3,
+                                                                                 funded: Funded) -> None:
+    t = Task(anvil_w3, 4, 3)
+    c, h = t.contract, t.holdout
+    assert c.holdout_address() == h.address and h.consensus() == c.address and h.shard_count() == 3
+    r = c.current_round()
+    claims = [(m, SealedClaim(r, cid_of(f"m{i}"), 7000 + i, blind=True)) for i, m in enumerate(t.miners)]
+    commit_claims(c, claims[:3])
+    # too early: commits are open, so no key (right or wrong) can be revealed, and nothing is recorded
+    with pytest.raises(E.PoFLWrongPhase) as early:
+        h.reveal_key(t.requester, r, t.keys[0]).wait()
+    assert early.value.args_by_name == {"expected": Phase.REVEAL, "actual": Phase.COMMIT}
+    assert h.shard_at(0).key is None
+    commit_claims(c, claims[3:])  # commits close
+    with pytest.raises(E.PoFLShardKeyPending):  # nobody can claim an accuracy before the shard is public
+        reveal_claims(c, claims[:1])
+    with pytest.raises(E.PoFLHoldoutWrongKey) as wrong:
+        h.reveal_key(t.requester, r, t.keys[1]).wait()
+    assert wrong.value.args_by_name == {"index": 0}
+    (outsider,) = funded(1)  # anyone holding the key may reveal it
+    h.reveal_key(outsider, r, t.keys[0]).wait()
+    assert h.shard_at(0).key == t.keys[0]
+    assert [(e["args"]["round"], e["args"]["index"]) for e in h.events("KeyRevealed")] == [(r, 0)]
+    reveal_claims(c, claims)
+
+
+def test_must_beat_the_parent_compares_measurements_on_the_same_shard(anvil_w3: Web3) -> None:
+    t = Task(anvil_w3, 4, 4)
+    c = t.contract
+    first = t.play({m.address: 8000 + i for i, m in enumerate(t.miners)}, parent=1000)
+    assert (c.latest_block().miner, c.latest_block().accuracy_bps) == (t.miners[3].address, 8003)
+    assert c.parent_measurements(first.round_id) == {1: 1000}
+    # Round 2's shard is harder: every model measures lower on it than round 1's block did on shard 1. The
+    # head measured on shard 2 (7500) is what a candidate must beat: 7603 does, although it is below 8003.
+    second = t.play({m.address: 7600 + i for i, m in enumerate(t.miners)}, parent=7500)
+    assert (c.latest_block().round, c.latest_block().accuracy_bps) == (second.round_id, 7603)
+    # Round 3: the head measures 7700 on shard 3, more than any candidate: no block, nobody slashed.
+    third = t.play({m.address: 7600 + i for i, m in enumerate(t.miners)}, parent=7700)
+    assert {d.outcome for d in c.decisions(third.round_id)} == {ClaimStatus.UNIMPROVED}
+    assert c.latest_block().round == second.round_id and c.events("Penalized") == []
+    # Round 4: miners that measured the head above their own model on the shard say so in their reveal: their
+    # claims are not eligible, so no validation is spent on them.
+    truth = {m.address: 7600 + i for i, m in enumerate(t.miners)}
+    fourth = play_round(t.d, [(m, truth[m.address]) for m in t.miners], lambda cand, _s: truth[cand],
+                        reveal_key=t.reveal, parent=lambda _s: 7700, declared_parent_bps=7700)
+    assert c.decisions(fourth.round_id) == []
+    assert c.events("RoundFailed")[-1]["args"]["reason"] == FailReason.NO_ELIGIBLE_CLAIM
+
+
+def test_a_missing_key_fails_the_round_and_pays_the_committers_from_the_bond(anvil_w3: Web3) -> None:
+    t = Task(anvil_w3, 4, 3)
+    c, h = t.contract, t.holdout
+    r = c.current_round()
+    claims = [(m, SealedClaim(r, cid_of(f"m{i}"), 7000 + i, blind=True)) for i, m in enumerate(t.miners)]
+    commit_claims(c, claims)
+    assert c.current_phase().phase == Phase.REVEAL
+    advance_time(c, t.d.owner, c.round_info(r).deadline)  # the reveal window passes without a key
+    assert c.current_phase().phase == Phase.FINALIZE
+    c.finalize(t.d.owner).wait()
+    assert [e["args"]["reason"] for e in c.events("RoundFailed")] == [FailReason.KEY_MISSING]
+    assert c.events("Penalized") == []  # nobody could reveal: no bond forfeited
+    assert all(h.credit(m.address) == PAY for m in t.miners) and h.bond() == BOND - 4 * PAY
+    paid = h.events("MissedKeyPaid")
+    assert [(e["args"]["round"], e["args"]["committers"], e["args"]["amount"]) for e in paid] == [(r, 4, PAY)]
+    before = anvil_w3.eth.get_balance(t.miners[0].address)
+    receipt = h.withdraw(t.miners[0]).wait()
+    spent = receipt["gasUsed"] * receipt["effectiveGasPrice"]
+    assert anvil_w3.eth.get_balance(t.miners[0].address) == before + PAY - spent
+    with pytest.raises(E.PoFLHoldoutNothingToWithdraw):
+        h.withdraw(t.miners[0]).wait()
+    # the late key cannot be used any more: its round is over
+    with pytest.raises(E.PoFLWrongRound):
+        h.reveal_key(t.requester, r, t.keys[0]).wait()
+    # shard 0 stayed sealed: it judges round 2 instead (no shard is lost to a missed key)
+    t.play({m.address: 7000 + i for i, m in enumerate(t.miners)}, parent=1000)
+    assert c.latest_block().round == r + 1 and h.shard_at(0).key == t.keys[0] and h.shard_at(1).key is None
+    assert [(e["args"]["round"], e["args"]["index"]) for e in h.events("KeyRevealed")] == [(r + 1, 0)]
+
+
+def test_the_bond_pays_what_it_has_left(anvil_w3: Web3) -> None:
+    t = Task(anvil_w3, 4, 2, bond=2 * PAY)  # enough for two committers at full pay
+    c, h = t.contract, t.holdout
+    r = c.current_round()
+    commit_claims(c, [(m, SealedClaim(r, cid_of(f"m{i}"), 7000, blind=True)) for i, m in enumerate(t.miners)])
+    advance_time(c, t.d.owner, c.round_info(r).deadline)
+    c.finalize(t.d.owner).wait()
+    assert [h.credit(m.address) for m in t.miners] == [PAY // 2] * 4 and h.bond() == 0
+
+
+def test_shards_are_used_once_and_the_task_stops_taking_claims_when_they_run_out(anvil_w3: Web3) -> None:
+    t = Task(anvil_w3, 4, 2)
+    c, h = t.contract, t.holdout
+    truth = {m.address: 7000 + i for i, m in enumerate(t.miners)}
+    t.play(truth, parent=1000)
+    r = c.current_round()  # round 2: a second key for one round (it would spend another shard) is refused
+    low = [(m, SealedClaim(r, cid_of(f"s{i}"), 0, blind=True)) for i, m in enumerate(t.miners)]
+    commit_claims(c, low)
+    t.reveal(r)
+    with pytest.raises(E.PoFLHoldoutKeyAlreadyRevealed):
+        h.reveal_key(t.requester, r, t.keys[1]).wait()
+    reveal_claims(c, low)  # nothing reaches the threshold on it: no block, the shard is spent all the same
+    c.finalize(t.d.owner).wait()
+    r = c.current_round()
+    assert r == 3 and not h.shard_available(2) and c.shards_used() == 2
+    with pytest.raises(E.PoFLNoShard) as none_left:
+        c.commit(t.miners[0], r, SealedClaim(r, cid_of("late"), 0, blind=True).commitment(t.miners[0].address)).wait()
+    assert none_left.value.args_by_name == {"round": r}
+    # the requester appends a shard: round 3 takes claims again
+    extra_key = new_key()
+    with pytest.raises(E.PoFLHoldoutNotRequester):
+        h.append_shards(t.miners[0], (SealedShard(2, cid_of("shard2"), key_hash(extra_key)),)).wait()
+    h.append_shards(t.requester, (SealedShard(2, cid_of("shard2"), key_hash(extra_key)),)).wait()
+    t.keys.append(extra_key)
+    t.play({a: v + 200 for a, v in truth.items()}, parent=1000)
+    assert c.latest_block().round == 3 and h.shard_at(2).key == extra_key
+    # the requester ends the task: the final shard's key is public; no later round takes claims
+    with pytest.raises(E.PoFLHoldoutWrongKey):
+        h.end_task(t.requester, t.keys[0]).wait()
+    h.end_task(t.requester, t.final_key).wait()
+    assert h.ended() and h.final_shard().key == t.final_key
+    with pytest.raises(E.PoFLHoldoutEnded):
+        h.end_task(t.requester, t.final_key).wait()
+    r = c.current_round()
+    with pytest.raises(E.PoFLNoShard):
+        c.commit(t.miners[0], r, SealedClaim(r, cid_of("after"), 0, blind=True).commitment(t.miners[0].address)).wait()
+    with pytest.raises(E.PoFLHoldoutNotRequester):
+        h.withdraw_bond(t.miners[0]).wait()
+    h.withdraw_bond(t.requester).wait()  # the round running at the end (4) took no commits: none is owed
+    assert h.bond() == 0
+
+
+def test_the_bond_stays_while_the_round_running_at_the_end_is_open(anvil_w3: Web3) -> None:
+    t = Task(anvil_w3, 4, 3)
+    c, h = t.contract, t.holdout
+    r = c.current_round()
+    commit_claims(c, [(m, SealedClaim(r, cid_of(f"m{i}"), 7000, blind=True)) for i, m in enumerate(t.miners)])
+    h.end_task(t.requester, t.final_key).wait()  # a round with commitments is running: its key is still owed
+    with pytest.raises(E.PoFLHoldoutTaskRunning) as running:
+        h.withdraw_bond(t.requester).wait()
+    assert running.value.args_by_name == {"lastRound": r}
+    advance_time(c, t.d.owner, c.round_info(r).deadline)
+    c.finalize(t.d.owner).wait()  # the key was missed: the committers are paid from the bond
+    assert h.bond() == BOND - 4 * PAY
+    h.withdraw_bond(t.requester).wait()
+    assert h.bond() == 0
+
+
+def test_a_consensus_is_refused_a_task_that_names_another_consensus(anvil_w3: Web3, funded: Funded) -> None:
+    (requester,) = funded(1)
+    plan = plan_holdout_task(requester)
+    wrong = PlannedTask(plan.holdout, requester.address, plan.task)  # the task names another contract
+    key = new_key()
+    sealed = SealedTask(plan.task, (SealedShard(0, cid_of("s"), key_hash(key)),),
+                        SealedShard(2**32 - 1, cid_of("f"), key_hash(new_key())), None, None)  # type: ignore[arg-type]
+    with pytest.raises(E.PoFLInvalidConfig) as info:
+        deploy_holdout_task(requester, wrong, sealed, BASE_CONFIG, GENESIS_CID, bond=BOND, pay_per_committer=PAY,
+                            deployments_dir=None)
+    assert info.value.args_by_name == {"field": ConfigField.HOLDOUT}
+
+
+def test_only_the_task_may_open_a_reveal_window(anvil_w3: Web3) -> None:
+    t = Task(anvil_w3, 4, 2)
+    c = t.contract
+    r = c.current_round()
+    commit_claims(c, [(m, SealedClaim(r, cid_of(f"m{i}"), 7000, blind=True)) for i, m in enumerate(t.miners)])
+    with pytest.raises(E.PoFLNotHoldout):
+        c._send(t.miners[0], "onKeyRevealed", r).wait()
+    with pytest.raises(E.PoFLHoldoutNotConsensus):
+        t.holdout._send(t.miners[0], "payMissedKey", r, [t.miners[0].address]).wait()
+
+
+def test_an_unrevealed_commitment_still_forfeits_its_bond_once_the_key_is_public(anvil_w3: Web3) -> None:
+    t = Task(anvil_w3, 5, 2)
+    c = t.contract
+    truth = {m.address: 7000 + i for i, m in enumerate(t.miners)}
+    play_round(t.d, [(m, truth[m.address]) for m in t.miners], lambda cand, _s: truth[cand],
+               revealers=t.miners[1:], reveal_key=t.reveal, parent=lambda _s: 1000)
+    lost = [(e["args"]["miner"], e["args"]["reason"]) for e in c.events("Penalized")]
+    assert lost == [(t.miners[0].address, PenaltyReason.MISSED_REVEAL)]
+    assert isinstance(t.holdout, HoldoutContract) and isinstance(c, PoFLContract)
+
+
+# ------------------------------------------------------------------------ red team's attacks, defeated
+
+
+def test_half_the_seats_cannot_fake_the_parent_to_make_a_worse_model_beat_it(anvil_w3: Web3) -> None:
+    """The candidate measures 7000 on the shard, the parent 7500; three of six seats report the parent at 0.
+    Two thirds of the seats must measure the candidate above the parent: Unimproved, no block."""
+    t = Task(anvil_w3, 7, 3)
+    c = t.contract
+    claimant, gang = t.miners[0], {m.address for m in t.miners[1:4]}
+    truth = {m.address: 6000 + 10 * i for i, m in enumerate(t.miners)} | {claimant.address: 7000}
+    result = play_round(t.d, [(m, truth[m.address]) for m in t.miners], lambda cand, _s: truth[cand],
+                        reveal_key=t.reveal, parent=lambda seat: 0 if seat.address in gang else 7500)
+    assert c.decisions(result.round_id)[0].outcome == ClaimStatus.UNIMPROVED
+    assert c.latest_block().height == 0
+
+
+def test_a_lone_committer_cannot_spend_shards(anvil_w3: Web3, funded: Funded) -> None:
+    """While honest miners are idle, a lone miner's commit closes the commit phase at once. Its round cannot
+    have a committee, so no key is taken for it (PoFLTooFewCommits; the requester's bot does not try), no shard
+    is spent or published, and nobody is paid: the round ends without a block and the shards wait."""
+    from offchain.app.requester import Requester
+    from offchain.holdout.keyfile import Keys
+
+    t = Task(anvil_w3, 0, 2)
+    c, h = t.contract, t.holdout
+    bot = Requester(h, c, t.requester, Keys(h.task_id(), tuple(t.keys), t.final_key))
+    (attacker,) = funded(1)
+    c.register(attacker, STAKE).wait()
+    for _ in range(3):
+        r = c.current_round()
+        commit_claims(c, [(attacker, SealedClaim(r, cid_of(f"junk{r}"), 0, blind=True))])
+        assert c.current_phase().phase == Phase.REVEAL
+        with pytest.raises(E.PoFLTooFewCommits) as few:
+            h.reveal_key(t.requester, r, t.keys[0]).wait()
+        assert few.value.args_by_name == {"commits": 1, "needed": 4}
+        assert bot.step() is False
+        advance_time(c, t.d.owner, c.round_info(r).deadline)
+        c.finalize(attacker).wait()
+    assert [e["args"]["reason"] for e in c.events("RoundFailed")] == [FailReason.NO_COMMITTEE] * 3
+    assert c.shards_used() == 0 and all(h.shard_at(i).key is None for i in range(2))
+    assert h.credit(attacker.address) == 0 and h.bond() == BOND and c.events("Penalized") == []
+
+
+def test_the_task_cannot_end_while_a_round_takes_commitments(anvil_w3: Web3) -> None:
+    """Ending the task publishes the final shard: not while a round with commitments may still take more (a
+    model fitted to the final shard could be committed). Once the commits close it may end."""
+    t = Task(anvil_w3, 5, 3)
+    c, h = t.contract, t.holdout
+    r = c.current_round()
+    commit_claims(c, [(m, SealedClaim(r, cid_of(f"e{i}"), 0, blind=True)) for i, m in enumerate(t.miners[:4])])
+    assert c.current_phase().phase == Phase.COMMIT
+    with pytest.raises(E.PoFLHoldoutCommitsOpen) as still_open:
+        h.end_task(t.requester, t.final_key).wait()
+    assert still_open.value.args_by_name == {"round": r} and h.final_shard().key is None
+    advance_time(c, t.d.owner, c.round_info(r).deadline)  # the commit phase ends
+    h.end_task(t.requester, t.final_key).wait()
+    assert h.ended()
+
+
+def test_a_huge_pay_per_committer_pays_the_bond_out_and_never_stops_the_chain(anvil_w3: Web3) -> None:
+    t = Task(anvil_w3, 4, 3, pay=2**255)
+    c, h = t.contract, t.holdout
+    r = c.current_round()
+    commit_claims(c, [(m, SealedClaim(r, cid_of(f"ov{i}"), 0, blind=True)) for i, m in enumerate(t.miners)])
+    advance_time(c, t.d.owner, c.round_info(r).deadline)
+    c.finalize(t.d.owner).wait()
+    assert c.current_round() == r + 1 and h.bond() == 0
+    assert [h.credit(m.address) for m in t.miners] == [BOND // 4] * 4
+
+
+# ------------------------------------------------------------------------------- rejected inputs
+
+
+def test_shard_lists_that_cannot_be_a_task_are_refused(anvil_w3: Web3, funded: Funded) -> None:
+    """Empty lists, a zero key hash, a final shard given with its key: PoFLHoldoutBadShards, at deployment and
+    when appending. Shards sealed for another task id are refused by the client before anything is sent."""
+    (requester,) = funded(1)
+    plan = plan_holdout_task(requester)
+    final = SealedShard(2**32 - 1, cid_of("f"), key_hash(new_key()))
+    good = (SealedShard(0, cid_of("s"), key_hash(new_key())),)
+    for shards in ((), (SealedShard(0, cid_of("s"), b"\x00" * 32),)):
+        with pytest.raises(E.PoFLHoldoutBadShards):
+            deploy_holdout_task(requester, plan, SealedTask(plan.task, shards, final, None, None),  # type: ignore[arg-type]
+                                BASE_CONFIG, GENESIS_CID, bond=BOND, pay_per_committer=PAY, deployments_dir=None)
+    with pytest.raises(PoflValueError, match="sealed for another task id"):
+        deploy_holdout_task(requester, plan, SealedTask(b"\x01" * 32, good, final, None, None),  # type: ignore[arg-type]
+                            BASE_CONFIG, GENESIS_CID, bond=BOND, pay_per_committer=PAY, deployments_dir=None)
+    t = Task(anvil_w3, 0, 1)
+    with pytest.raises(E.PoFLHoldoutBadShards):
+        t.holdout.append_shards(t.requester, (SealedShard(1, cid_of("z"), b"\x00" * 32),)).wait()
+    assert t.holdout.shard_count() == 1

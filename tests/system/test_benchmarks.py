@@ -1,0 +1,75 @@
+"""Every benchmark runs in CI as a smoke test, with tiny parameters: it must finish and print one JSON
+document whose figures say what they measure (the real figures come from the full runs in bench/); the
+poisoning benchmark also draws its grid and prints its table."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.bench import run_bench
+from tests.support.paths import BENCH
+
+
+@pytest.mark.timeout(600)
+def test_seed_e2e_smoke() -> None:
+    report = run_bench("seed_e2e.py", "--tiny")
+    e2e, memory = report["end_to_end"], report["in_memory_engine"]
+    assert e2e["rounds"] == 3 and len(e2e["chain_accuracy_per_round"]) == 3
+    assert e2e["setup_seconds"] > 0 and e2e["warmup_round_seconds"] > 0 and e2e["round_seconds_median"] > 0
+    # threshold 0: every round validates a candidate, re-evaluated by every seat (the 9 other committers),
+    # each from its own fetch
+    assert e2e["evaluations_per_round"] == [9, 9, 9]
+    assert e2e["peak_rss_mb"] > 100 and memory["peak_rss_mb"] > 100
+    assert e2e["chain_accuracy_per_round"] == pytest.approx(memory["chain_accuracy_per_round"], abs=1.5e-4)
+
+
+@pytest.mark.timeout(600)
+def test_store_smoke() -> None:
+    report = run_bench("store.py", "--tiny")
+    assert set(report) == {"LocalStore", "IpfsStore (js-ipfs 0.18 daemon)", "compute_cid"}
+    assert report["LocalStore"]["blob 1 MB"]["get_MBps"] > 0 and report["compute_cid"]["bytes"] == 1024 * 1024
+
+
+@pytest.mark.timeout(600)
+def test_holdout_smoke() -> None:
+    report = run_bench("holdout.py", "--tiny")
+    assert report["split"] == {"public": 1000, "shards": 30, "shard_size": 250, "final": 1500}
+    for mode, images, reads in (("public", 8500, 8500), ("holdout", 250, 1000)):
+        run = report[mode]
+        assert run["rounds"] == 3 and run["evaluation_images"] == images and run["attacker_reads"] == reads
+        assert run["attacker"]["blocks"] + run["honest"]["blocks"] == run["blocks"] == len(run["per_block"])
+        assert all(0 <= b["claimed"] <= 1 and 0 <= b["final"] <= 1 for b in run["per_block"])
+        assert run["round_seconds_median"] > 0 and run["without_attacker"]["round_seconds_median"] > 0
+
+
+def test_cli_smoke() -> None:
+    report = run_bench("cli.py", "--tiny")
+    assert set(report["help_seconds"]) >= {"--help", "run --help", "--version"}
+    assert all(s > 0 for s in report["help_seconds"].values())
+    rows = report["bad_inputs"]
+    assert len(rows) == 3 and all(r["exit"] == 2 and r["lines"] == 1 and r["names_option"] for r in rows), rows
+    assert all(not r["traceback"] and r["transactions"] == 0 and r["started"] == [] for r in rows), rows
+
+
+def test_poisoning_benchmark_runs_tiny(tmp_path: Path) -> None:
+    bench = str(BENCH / "poisoning.py")
+    out = subprocess.run([sys.executable, bench, "--tiny", "--png", str(tmp_path / "grid.png"), "--out",
+                          str(tmp_path / "grid.json")], capture_output=True, text=True, timeout=120, check=True)
+    report = json.loads(out.stdout)
+    cells = report["grid"]
+    assert {c["attack"] for c in cells} == {"none", "label_flip", "boosted_poisoning", "backdoor"}
+    assert {c["aggregator"] for c in cells} == {"fedavg", "median", "trimmed", "krum", "multikrum"}
+    for cell in cells:
+        assert 0 <= cell["clean_accuracy"] <= 1 and 0 <= cell["backdoor_success_rate"] <= 1
+        assert cell["seconds_per_round"] > 0
+        assert cell["attack"] != "none" or cell["poisoned_block_share"] == 0
+    assert (tmp_path / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = subprocess.run([sys.executable, bench, "--table", str(tmp_path / "grid.json")], capture_output=True,
+                           text=True, timeout=60, check=True).stdout.splitlines()
+    assert table[0] == "| attack | aggregator | mnist acc | mnist backdoor | mnist poisoned blocks |"
+    assert len(table) == 2 + len(cells)

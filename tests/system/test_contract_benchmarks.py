@@ -1,0 +1,44 @@
+"""The contract benchmarks run and say what they must: the gas budget per miner, every attack defeated."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.bench import run_bench
+from tests.support.paths import BENCH
+
+
+@pytest.mark.timeout(600)
+def test_gas_bench_tiny_is_within_budget_and_o1() -> None:
+    report = run_bench("gas.py", "--tiny")
+    for n in (5, 7):
+        per_miner = report[f"{n} miners"]["per_miner_round"]
+        assert per_miner["within"] and per_miner["commit + reveal + vote"] <= 150_000, per_miner
+    assert report["o1"]["commit"]["same"] and report["o1"]["vote"]["same"], report["o1"]
+    assert report["sizes"]["PoFLConsensus"]["room"] >= 3_000, report["sizes"]
+
+
+def test_size_bench_reports_room_under_eip170() -> None:
+    report = run_bench("contract_size.py")
+    sizes = report["sizes"]
+    assert set(sizes) == {"PoFLConsensus", "PoFLLens", "PoFLHoldout"}
+    for entry in sizes.values():
+        assert entry["runtime"] + entry["room"] == report["eip170_limit"] == 24_576
+        assert entry["creation"] + entry["creation_room"] == report["eip3860_limit"]
+    consensus, lens = sizes["PoFLConsensus"], sizes["PoFLLens"]
+    assert consensus["room"] >= 3_000 and consensus["creation"] > lens["creation"]  # it carries the lens's
+
+
+@pytest.mark.timeout(600)
+def test_attack_bench_defeats_every_attack() -> None:
+    report = run_bench("attacks.py")
+    names = subprocess.run([sys.executable, str(BENCH / "attacks.py"), "--list"], capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    assert [entry["attack"] for entry in report] == names and len(names) == 12  # issue 10's ten, issue 9's two
+    assert {"validator crash", "header bomb"} <= set(names)
+    for entry in report:
+        assert set(entry) == {"attack", "defeated", "attacker_gain_wei", "honest_loss_wei", "rounds"}
+        assert entry["defeated"] and entry["attacker_gain_wei"] <= 0 and entry["honest_loss_wei"] <= 0, entry

@@ -1,0 +1,72 @@
+"""Nothing lost: `pofl run --processes --metrics m.json --plot p.png` interrupted with Ctrl-C keeps every
+finished round and draws its plot; a miner process killed with SIGKILL is restarted and the run finishes its
+rounds, its per-miner rows read from the chain's events."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from offchain.servers.process import pid_alive
+from tests.support.processes import descendants, rounds_written, wait_for_rounds
+
+pytestmark = pytest.mark.slow
+
+SETTINGS = ["--processes", "--miners", "3", "--min-committee", "2", "--clients-per-round", "6", "--phase-seconds", "4",
+            "--threshold", "0",
+            "--no-improvement", "--metrics", "m.json", "--plot", "p.png"]
+
+
+def start_run(tmp_path: Path, rounds: int) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k != "POFL_DEPLOYMENTS"}
+    return subprocess.Popen([sys.executable, "-m", "offchain.cli", "run", "--rounds", str(rounds), *SETTINGS],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def assert_rounds_complete(rounds: list[dict]) -> None:
+    assert [r["round"] for r in rounds] == list(range(rounds[0]["round"], rounds[0]["round"] + len(rounds)))
+    for r in rounds:  # rows per miner, from the chain's events, whichever process acted
+        assert r["miner_accuracies"] and r["gas_used"] > 0 and r["seconds"]["round"] > 0, r
+        if r["winner"] is not None:
+            assert r["validated_accuracy"] is not None and r["claimed_accuracy"] is not None, r
+
+
+@pytest.mark.timeout(420)
+def test_ctrl_c_keeps_every_finished_round_and_draws_the_plot(tmp_path: Path) -> None:
+    proc = start_run(tmp_path, 40)
+    wait_for_rounds(tmp_path, proc, 2, timeout=240)
+    children = descendants(proc.pid)
+    assert sum("offchain.cli miner" in cmd for cmd in children.values()) == 3
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-3000:]
+    rounds = rounds_written(tmp_path)
+    assert len(rounds) >= 2 and f"interrupted after {len(rounds)} rounds" in err, err[-2000:]
+    assert_rounds_complete(rounds)
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+    assert "Traceback" not in err
+    time.sleep(0.5)
+    assert not any(pid_alive(pid) for pid in children), "a miner or the devnet outlived the run"
+
+
+@pytest.mark.timeout(420)
+def test_a_killed_miner_process_is_restarted_and_the_run_finishes_its_rounds(tmp_path: Path) -> None:
+    proc = start_run(tmp_path, 5)
+    wait_for_rounds(tmp_path, proc, 1, timeout=240)
+    victim = next(pid for pid, cmd in descendants(proc.pid).items() if "miner" in cmd and "--index 1" in cmd)
+    os.kill(victim, signal.SIGKILL)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:]
+    assert "miner 1 exited (status -9); restarting it" in err, err[-2000:]
+    rounds = rounds_written(tmp_path)
+    assert len(rounds) == 5
+    assert_rounds_complete(rounds)
+    assert any("1" in r["miner_accuracies"] for r in rounds[-2:]), "the restarted miner took part again"
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+    assert "5 blocks" in out or "blocks; head" in out
