@@ -267,6 +267,9 @@ def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None
         raise click.BadParameter(f"miner {bad_cheaters[0]} of {config.n_miners}", ctx, param_hint="'--cheat'")
     if miner_keys is not None and len(miner_keys) < config.n_miners:
         raise ConfigError(f"--miner-keys holds {len(miner_keys)} keys; --miners {config.n_miners} needs as many")
+    page_socket = bind_page_port(watch_port, "'--watch-port'") if watch else None  # a port in use: said now
+    if page_socket is not None:
+        ctx.call_on_close(page_socket.close)
     sources = key_sources(key, key_file, keystore)
     from offchain.fl.device import default_device
 
@@ -289,10 +292,7 @@ def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None
     from offchain.chain.accounts import LocalSigner
     from offchain.chain.connect import connect
 
-    page_socket = bind_page_port(watch_port, "'--watch-port'") if watch else None  # a port in use: said now
     with contextlib.ExitStack() as stack:
-        if page_socket is not None:
-            stack.callback(page_socket.close)
         endpoint = stack.enter_context(chain_endpoint(rpc_url, devnet, state, accounts=max(20, config.n_miners + 1)))
         w3 = connect(endpoint.url)
         owner = LocalSigner(w3, signing_key(endpoint, w3.eth.chain_id, sources))
