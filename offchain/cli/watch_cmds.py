@@ -61,6 +61,10 @@ def watched_contract(rpc_url: str, address: str | None) -> PoFLContract:
         raise click.BadParameter(f"{IN_PROCESS} is a chain inside this command, where nothing runs to watch: give "
                                  f"the URL of the run's chain", param_hint="'--rpc-url'")
     w3 = connect(rpc_url)
+    if address is not None and not w3.eth.get_code(w3.to_checksum_address(address)):
+        raise click.BadParameter(f"{address} is not a PoFL consensus: no contract is there on chain {w3.eth.chain_id} "
+                                 f"(`pofl deploy` and `pofl run` print the consensus's address)",
+                                 param_hint="'--contract'")
     try:
         return PoFLContract.attach(w3, address)
     except DeploymentError as exc:

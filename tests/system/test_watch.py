@@ -416,9 +416,11 @@ def test_pofl_blocks_watch_prints_each_new_block_on_one_line(live_run: LiveRun, 
 
 @pytest.mark.timeout(180)
 def test_pofl_run_watch_serves_the_page_of_the_run_it_starts(tmp_path: Path) -> None:
+    """A hold-out run: once it ends its task, the page shows every block's final-shard accuracy and gap."""
     run = Terminal("run", "--watch", "--watch-port", "0", "--rounds", "2", "--miners", "3", "--min-committee", "2",
-                   "--clients-per-round", "6", "--threshold", "0.05", "--no-improvement", "--store-dir",
-                   str(tmp_path / "store"), cwd=tmp_path)
+                   "--clients-per-round", "6", "--threshold", "0.05", "--no-improvement", "--holdout", "mnist",
+                   "--holdout-keys", str(tmp_path / "keys.json"), "--store-dir", str(tmp_path / "store"),
+                   cwd=tmp_path)
     try:
         url = run.expect(r"^watch the run at (http://127\.0\.0\.1:\d+/)$", 120).group(1)
         run.expect(r"the run has ended; its page stays up at", 120)
@@ -428,10 +430,13 @@ def test_pofl_run_watch_serves_the_page_of_the_run_it_starts(tmp_path: Path) -> 
         def page_state() -> dict[str, Any] | None:
             with urllib.request.urlopen(url + "api/state", timeout=10) as answer:
                 state = json.load(answer)
-            return state if len(state["blocks"]) - 1 == len(made) else None
+            return state if len(state["blocks"]) - 1 == len(made) and state["final"] else None
 
-        state = wait_for("the page shows the run's blocks", page_state)
-        assert [r["round"] for r in state["rounds"]][:2] == [1, 2]
+        state = wait_for("the page shows the run's blocks and the final shard's report", page_state)
+        assert [r["round"] for r in state["rounds"]][:2] == [1, 2] and state["holdout"]
+        for block in state["blocks"][1:]:
+            assert block["final_accuracy"] > 0.05, block
+            assert block["gap"] == pytest.approx(block["accuracy_bps"] / 10_000 - block["final_accuracy"]), block
         with urllib.request.urlopen(url, timeout=10) as answer:
             assert b"PoFL watch" in answer.read()
     finally:
