@@ -315,8 +315,10 @@ def _serve_page(session: Any, url: str, sock: Any, store: Any) -> Any:
     """``pofl run --watch``: the page of the run's contract, read over a connection of its own."""
     from offchain.chain.connect import connect
     from offchain.chain.consensus import PoFLContract
+    from offchain.cli.watch_cmds import RPC_TIMEOUT_S
 
-    return start_page(PoFLContract.attach(connect(url), session.contract.address), url, sock, store=store)
+    return start_page(PoFLContract.attach(connect(url, timeout=RPC_TIMEOUT_S), session.contract.address), url, sock,
+                      store=store)
 
 
 def _report(out: Output, session: Any, summary: Any) -> None:

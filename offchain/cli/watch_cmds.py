@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 DEFAULT_PORT = 8750
 POLL_S = 1.0
 BLOCKS_POLL_S = 0.5
+RPC_TIMEOUT_S = 10.0
+"""How long one RPC call of the follower may take: an RPC that hangs is said on the page within it."""
 
 
 def port_option(name: str = "--port", help_text: str = "Loopback port of the page; 0 picks a free one.",
@@ -60,7 +62,7 @@ def watched_contract(rpc_url: str, address: str | None) -> PoFLContract:
     if rpc_url == IN_PROCESS:
         raise click.BadParameter(f"{IN_PROCESS} is a chain inside this command, where nothing runs to watch: give "
                                  f"the URL of the run's chain", param_hint="'--rpc-url'")
-    w3 = connect(rpc_url)
+    w3 = connect(rpc_url, timeout=RPC_TIMEOUT_S)
     if address is not None and not w3.eth.get_code(w3.to_checksum_address(address)):
         raise click.BadParameter(f"{address} is not a PoFL consensus: no contract is there on chain {w3.eth.chain_id} "
                                  f"(`pofl deploy` and `pofl run` print the consensus's address)",

@@ -34,6 +34,7 @@ from offchain.chain.connect import connect
 from offchain.chain.consensus import PoFLContract
 from offchain.chain.types import ClaimStatus, PenaltyReason
 from offchain.cli import cli
+from offchain.cli.watch_cmds import RPC_TIMEOUT_S
 from offchain.miner.claims import InflatedClaims
 from offchain.miner.driver import RoundDriver
 from offchain.miner.run_config import RunConfig
@@ -84,8 +85,9 @@ class LiveRun:
         return self.contract.block_count() - 1
 
     def watched(self, rpc_url: str | None = None) -> PoFLContract:
-        """The contract on a connection of its own (through ``rpc_url``, default the chain's)."""
-        return PoFLContract.attach(connect(rpc_url or self.rpc_url), self.contract.address)
+        """The contract on a connection of its own (through ``rpc_url``, default the chain's), as `pofl watch`
+        connects."""
+        return PoFLContract.attach(connect(rpc_url or self.rpc_url, timeout=RPC_TIMEOUT_S), self.contract.address)
 
 
 @pytest.fixture(scope="module")
@@ -412,6 +414,24 @@ def test_pofl_blocks_watch_prints_each_new_block_on_one_line(live_run: LiveRun, 
     lines = [ln for ln in blocks.output() if ln.startswith("block ")]
     assert [int(ln.split()[1]) for ln in lines] == list(range(1, height + 1)), lines  # each block once, in order
     assert status == 0 and not any("Traceback" in ln for ln in blocks.output()), blocks.output()
+
+
+def test_pofl_watch_serves_the_page_until_ctrl_c(live_run: LiveRun, tmp_path: Path) -> None:
+    watch = Terminal("watch", "--rpc-url", live_run.rpc_url, "--contract", live_run.contract.address, "--port", "0",
+                     "--poll", "0.2", cwd=tmp_path)
+    try:
+        url = watch.expect(rf"^watching PoFLConsensus at {live_run.contract.address} on \S+: "
+                           r"(http://127\.0\.0\.1:\d+/)$", WAIT_S).group(1)
+
+        def blocks_shown() -> list[str] | None:
+            with urllib.request.urlopen(url + "api/state", timeout=10) as answer:
+                cids = [b["cid"] for b in json.load(answer)["blocks"]]
+            return cids if len(cids) == live_run.height() + 1 else None
+
+        assert wait_for("the page's API shows every block", blocks_shown) == [b.cid for b in live_run.contract.blocks()]
+    finally:
+        status = watch.interrupt()
+    assert status == 0 and not any("Traceback" in ln for ln in watch.output()), watch.output()
 
 
 @pytest.mark.timeout(180)
