@@ -124,8 +124,8 @@ function renderHead() {
   const genesis = S.blocks.get(0);
   const thr = S.header.thresholds.length ? S.header.thresholds[S.header.thresholds.length - 1][1] : null;
   $("#summary").textContent = `${blocks.length} blocks · ${miners} miners` + (gone ? ` (${gone} gone)` : "") +
-    ` · threshold ${frac(thr)}` +
-    (genesis ? ` · genesis ${short(genesis.cid)}` : "");
+    ` · threshold ${frac(thr)}`;
+  $("#summary").title = genesis ? `genesis model ${genesis.cid}` : "";
 }
 
 function thresholdAt(round) {
