@@ -1,8 +1,8 @@
 """``pofl watch`` (a live page of a run, served on loopback) and what ``pofl run --watch`` and ``pofl blocks
 --watch`` share with it: the contract checked, the port bound before anything starts, the follower.
 
-Read-only: no key, any RPC and deployment. The chain's events are folded by :mod:`offchain.app.watch`; the
-page and its server are :mod:`offchain.web`.
+Read-only: no key, any RPC and deployment. The chain's events are read by :mod:`offchain.app.follower` and
+folded by :mod:`offchain.app.watch`; the page and its server are :mod:`offchain.web`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from offchain.cli.types import PORT
 from offchain.defaults import IN_PROCESS
 
 if TYPE_CHECKING:
-    from offchain.app.watch import ChainFollower, Event, WatchState
+    from offchain.app.follower import ChainFollower
+    from offchain.app.watch import Event, WatchState
     from offchain.chain.consensus import PoFLContract
     from offchain.store.base import ModelStore
     from offchain.web.server import WatchServer
@@ -78,7 +79,7 @@ def watched_contract(rpc_url: str, address: str | None) -> PoFLContract:
 def follower_for(contract: PoFLContract, store: ModelStore | None, from_block: int | None = None) -> ChainFollower:
     """A follower of ``contract``; in hold-out mode, with ``store``, it measures every block on the final shard
     once the task has ended."""
-    from offchain.app.watch import ChainFollower, final_report_of
+    from offchain.app.follower import ChainFollower, final_report_of
 
     final = final_report_of(contract, store) if store is not None else None
     return ChainFollower(contract, from_block=from_block, final_report=final)
@@ -170,7 +171,7 @@ def follow_blocks(contract: PoFLContract, out: Output, *, as_json: bool, poll_s:
     """Print every block, then each new one as it is finalized (one line each; with ``--json``, one JSON object
     a line), until Ctrl-C. A round without a block is a note on stderr; an RPC that stops answering is a
     warning, and the follower goes on from where it was once the node answers again."""
-    from offchain.app.watch import ChainFollower
+    from offchain.app.follower import ChainFollower
     from offchain.cli.output import to_json
 
     follower = ChainFollower(contract)

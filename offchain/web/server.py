@@ -6,9 +6,9 @@
                        :meth:`~offchain.app.watch.WatchState.delta`) after every look at the chain that changed
                        something; a comment every 15 s keeps an idle stream open
 
-A :class:`WatchService` looks at the chain in a worker thread (:meth:`ChainFollower.fetch`: only the logs
-mined since its last look), folds what it read on the event loop, and publishes the change to every open
-stream. When the RPC fails it says so on the page (``link.connected`` false, with the error) and tries
+A :class:`WatchService` looks at the chain in a worker thread (:meth:`~offchain.app.follower.ChainFollower.fetch`:
+only the logs mined since its last look), folds what it read on the event loop, and publishes the change to
+every open stream. When the RPC fails it says so on the page (``link.connected`` false, with the error) and tries
 again, from the same cursor, until the node answers.
 """
 
@@ -31,7 +31,8 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from offchain.app.watch import ChainFollower, Touched, WatchState
+from offchain.app.follower import ChainFollower
+from offchain.app.watch import Touched, WatchState
 from offchain.errors import LauncherError, PortInUseError
 from offchain.redaction import redact_text
 

@@ -28,7 +28,8 @@ import pytest
 from click.testing import CliRunner
 
 from offchain.app.deployment import setup_run
-from offchain.app.watch import ChainFollower, Event, WatchState
+from offchain.app.follower import ChainFollower
+from offchain.app.watch import Event, WatchState
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
 from offchain.chain.consensus import PoFLContract
