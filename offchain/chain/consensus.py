@@ -139,12 +139,12 @@ class PoFLContract(ContractClient):
     pending_rewards = View("pendingRewards", int, "Wei credited to ``account`` and not yet withdrawn: "
                                                   "``pending_rewards(account)``.")
 
-    def _struct(self, cls: type[T], name: str, *args: Any) -> T:
-        return decode_struct(cls, self._abi[name]["outputs"][0]["components"], self._view(name, *args))
+    def _struct(self, cls: type[T], name: str, *args: Any, at: str | int = "latest") -> T:
+        return decode_struct(cls, self._abi[name]["outputs"][0]["components"], self._view(name, *args, at=at))
 
-    def config(self) -> PoFLConfig:
-        """The configuration in force in the current round."""
-        return self._struct(PoFLConfig, "config")
+    def config(self, at: str | int = "latest") -> PoFLConfig:
+        """The configuration in force in the current round (as of block ``at``)."""
+        return self._struct(PoFLConfig, "config", at=at)
 
     def next_config(self) -> PoFLConfig:
         """The configuration that applies from the next round (the owner's latest settings)."""

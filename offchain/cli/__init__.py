@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from offchain.cli import chain_cmds, holdout_cmds, run_cmds, server_cmds, store_cmds
+from offchain.cli import chain_cmds, holdout_cmds, run_cmds, server_cmds, store_cmds, watch_cmds
 from offchain.cli.interrupts import INTERRUPTED, Interrupts, exit_now
 from offchain.cli.output import DEBUG, NORMAL, QUIET, VERBOSE, configure_logging, verbosity_options
 
@@ -111,7 +111,7 @@ def _with_verbosity(command: click.Command) -> click.Command:
 
 
 for command in [*chain_cmds.COMMANDS, *holdout_cmds.COMMANDS, *server_cmds.COMMANDS, *store_cmds.COMMANDS,
-                *run_cmds.COMMANDS]:
+                *run_cmds.COMMANDS, *watch_cmds.COMMANDS]:
     cli.add_command(_with_verbosity(command))
 
 

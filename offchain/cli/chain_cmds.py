@@ -86,8 +86,11 @@ def reads_a_chain(fn: F) -> F:
 
 @click.command("blocks")
 @reads_a_chain
+@click.option("--watch", is_flag=True,
+              help="Print every block, then each new block as it is finalized, one line each (with --json, one JSON "
+                   "object a line), until Ctrl-C.")
 def blocks_cmd(rpc_url: str, address: str | None, ipfs_api: str | None, store_dir: str, ipfs_timeout: float,
-               as_json: bool) -> None:
+               as_json: bool, watch: bool) -> None:
     """List the PoFL chain's blocks as the contract stores them. Hold-out mode, once the task has ended: each
     block's model measured on the final shard (from the store) and its gap (recorded minus final accuracy)."""
     from dataclasses import asdict
@@ -96,6 +99,11 @@ def blocks_cmd(rpc_url: str, address: str | None, ipfs_api: str | None, store_di
     from offchain.chain.consensus import PoFLContract
     from offchain.chain.holdout import HoldoutContract
 
+    if watch:
+        from offchain.cli.watch_cmds import follow_blocks, watched_contract
+
+        follow_blocks(watched_contract(rpc_url, address), output(as_json), as_json=as_json)
+        return
     contract = PoFLContract.attach(connect(rpc_url), address)
     blocks = contract.blocks()
     holdout = HoldoutContract.of(contract)

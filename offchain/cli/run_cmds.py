@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ from offchain.cli.options import (
 from offchain.cli.output import NORMAL, Output, configure_logging, json_option, output
 from offchain.cli.store_cmds import open_checked_store, store_options
 from offchain.cli.types import CID, CLIENTS, JSON_FILE, PNG_FILE
+from offchain.cli.watch_cmds import bind_page_port, port_option, start_page, wait_for_interrupt
 from offchain.defaults import BLOCK_REWARD_WEI, ETH, HOLDOUT_SHARDS, IN_PROCESS, MIN_STAKE_WEI, REWARD_POOL_WEI
 
 if TYPE_CHECKING:
@@ -230,6 +232,10 @@ def _deployed(out: Any, w3: Any, rpc_url: str, ipfs_api: str | None, config: Any
 @click.option("--holdout-keep-open", is_flag=True,
               help="Hold-out mode: leave the task open when the run ends (default: end it, revealing the final "
                    "shard, and report every block's accuracy on it).")
+@click.option("--watch", is_flag=True,
+              help="Serve a live page of the run on 127.0.0.1 (as `pofl watch`) and print its address; it stays up "
+                   "after the run until Ctrl-C.")
+@port_option("--watch-port", "The page's loopback port (with --watch); 0 picks a free one.")
 @json_option
 @click.option("--cheat", "cheaters", type=click.IntRange(min=0), multiple=True, hidden=True,
               help="Miner index that claims 0.99 (a demo of a false claim being slashed).")
@@ -240,8 +246,9 @@ def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None
             store_dir: str, ipfs_timeout: float, processes: bool, log_dir: Path, metrics: Path | None,
             plot: Path | None, holdout_data: str | None, holdout_shards: int | None, holdout_shard_size: int,
             holdout_final_size: int, holdout_keys: Path | None, holdout_bond: float, holdout_keep_open: bool,
-            as_json: bool, cheaters: tuple[int, ...], **options: Any) -> None:
-    """Run PoFL end to end: N miners on one chain and one store (default: auto-started Anvil, embedded store)."""
+            watch: bool, watch_port: int, as_json: bool, cheaters: tuple[int, ...], **options: Any) -> None:
+    """Run PoFL end to end: N miners on one chain and one store (default: auto-started Anvil, embedded store).
+    With --watch, a live page of the run (see `pofl watch`)."""
     from offchain.errors import ConfigError
 
     out = output(as_json)
@@ -261,6 +268,9 @@ def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None
         raise click.BadParameter(f"miner {bad_cheaters[0]} of {config.n_miners}", ctx, param_hint="'--cheat'")
     if miner_keys is not None and len(miner_keys) < config.n_miners:
         raise ConfigError(f"--miner-keys holds {len(miner_keys)} keys; --miners {config.n_miners} needs as many")
+    page_socket = bind_page_port(watch_port, "'--watch-port'") if watch else None  # a port in use: said now
+    if page_socket is not None:
+        ctx.call_on_close(page_socket.close)
     sources = key_sources(key, key_file, keystore)
     from offchain.fl.device import default_device
 
@@ -282,14 +292,34 @@ def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None
     stop = Stop(rounds if rounds is not None else max_rounds, until_accuracy if rounds is None else None)
     from offchain.chain.accounts import LocalSigner
     from offchain.chain.connect import connect
-    with chain_endpoint(rpc_url, devnet, state, accounts=max(20, config.n_miners + 1)) as endpoint:
+
+    with contextlib.ExitStack() as stack:
+        endpoint = stack.enter_context(chain_endpoint(rpc_url, devnet, state, accounts=max(20, config.n_miners + 1)))
         w3 = connect(endpoint.url)
         owner = LocalSigner(w3, signing_key(endpoint, w3.eth.chain_id, sources))
         session.start(owner, endpoint.url, started_here=endpoint.started_here)
+        if page_socket is not None:
+            page = _serve_page(session, endpoint.url, page_socket, store)
+            stack.callback(page.stop)
+            out.line(f"watch the run at {page.url}")
         summary = session.loop(stop, processes=processes, log_dir=log_dir, metrics=metrics, plot=plot)
         _report(out, session, summary)
         if summary.interrupted:
             raise KeyboardInterrupt
+        if page_socket is not None:
+            out.note(f"the run has ended; its page stays up at {page.url} until Ctrl-C")
+            sys.stdout.flush()
+            wait_for_interrupt()
+
+
+def _serve_page(session: Any, url: str, sock: Any, store: Any) -> Any:
+    """``pofl run --watch``: the page of the run's contract, read over a connection of its own."""
+    from offchain.chain.connect import connect
+    from offchain.chain.consensus import PoFLContract
+    from offchain.cli.watch_cmds import RPC_TIMEOUT_S
+
+    return start_page(PoFLContract.attach(connect(url, timeout=RPC_TIMEOUT_S), session.contract.address), url, sock,
+                      store=store)
 
 
 def _report(out: Output, session: Any, summary: Any) -> None:

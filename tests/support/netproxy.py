@@ -43,6 +43,10 @@ class FlakyProxy:
                 client.close()
                 continue
             with self._lock:
+                if listener.fileno() == -1:  # cut while this connection was being made: it is cut too
+                    for conn in (client, upstream):
+                        conn.close()
+                    continue
                 self._conns.update((client, upstream))
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()

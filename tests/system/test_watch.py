@@ -1,0 +1,499 @@
+"""`pofl watch`, `pofl run --watch` and `pofl blocks --watch` (issue 24): the events folded into rounds, claims and
+blocks; the follower reading each chain block once; the HTTP API through Starlette's test client; the page in
+headless Chromium, driven over the DevTools protocol, against real rounds on Anvil: it shows the blocks, gains a
+point when a block is finalized, says when the RPC dies and catches up when it is back; the bad inputs.
+
+The rounds are played by the in-process round driver (4 miners, miner 1 claiming 0.99 and slashed in round 1),
+one at a time when a test asks, so nothing waits on timing it cannot control: every wait is for a condition.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from click.testing import CliRunner
+
+from offchain.app.deployment import setup_run
+from offchain.app.follower import ChainFollower
+from offchain.app.watch import Event, WatchState
+from offchain.chain.accounts import LocalSigner, dev_key
+from offchain.chain.connect import connect
+from offchain.chain.consensus import PoFLContract
+from offchain.chain.types import ClaimStatus, PenaltyReason
+from offchain.cli import cli
+from offchain.cli.watch_cmds import RPC_TIMEOUT_S
+from offchain.miner.claims import InflatedClaims
+from offchain.miner.driver import RoundDriver
+from offchain.miner.run_config import RunConfig
+from offchain.miner.strategy import WorkloadStrategy
+from offchain.miner.workload import Workload
+from offchain.servers.devnet import Devnet
+from offchain.servers.process import ManagedProcess
+from offchain.store import LocalStore
+from offchain.web.server import WatchServer, WatchService, bind_loopback, create_app
+from tests.netproxy import FlakyProxy
+from tests.walkthrough import Terminal
+
+T = TypeVar("T")
+
+CONFIG = RunConfig(n_miners=4, min_committee=2, threshold=0.05, require_improvement=False, phase_seconds=10,
+                   clients_per_round=8)
+FIRST_KEY = 180  # dev accounts 180..183 are this module's miners
+CHEATER = 1  # claims 0.99 in round 1: rejected, slashed (and evicted)
+WAIT_S = 60.0  # generous: every wait is for a condition, this is only the bound
+
+
+def wait_for(what: str, check: Callable[[], T | None], timeout: float = WAIT_S) -> T:
+    """``check()``'s first truthy value, polled until ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:.0f} s: {what}")
+        time.sleep(0.1)
+
+
+@dataclass
+class LiveRun:
+    """A run on the session's Anvil whose rounds the tests play one at a time."""
+
+    contract: PoFLContract
+    driver: RoundDriver
+    rpc_url: str
+
+    def next_round(self) -> int:
+        """Play one round; the new height."""
+        self.driver.run_round(max_seconds=120)
+        return self.height()
+
+    def height(self) -> int:
+        return self.contract.block_count() - 1
+
+    def watched(self, rpc_url: str | None = None) -> PoFLContract:
+        """The contract on a connection of its own (through ``rpc_url``, default the chain's), as `pofl watch`
+        connects."""
+        return PoFLContract.attach(connect(rpc_url or self.rpc_url, timeout=RPC_TIMEOUT_S), self.contract.address)
+
+
+@pytest.fixture(scope="module")
+def live_run(anvil: Devnet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveRun]:
+    workload = Workload(CONFIG)
+    store = LocalStore(tmp_path_factory.mktemp("watch-store"))
+    w3 = connect(anvil.rpc_url)
+    miners = [LocalSigner(w3, dev_key(FIRST_KEY + i)) for i in range(CONFIG.n_miners)]
+    contract = setup_run(LocalSigner(w3, dev_key(0)), miners, CONFIG, workload, store)
+    driver = RoundDriver(contract, store, workload.flat, CONFIG.architecture, miners, WorkloadStrategy(workload),
+                         claims=InflatedClaims(frozenset({CHEATER})))
+    run = LiveRun(contract, driver, anvil.rpc_url)
+    try:
+        while run.height() < 2:
+            run.next_round()
+        yield run
+    finally:
+        driver.close()
+
+
+def caught_up(follower: ChainFollower, state: WatchState) -> WatchState:
+    while True:
+        state.apply_all(follower.fetch())
+        if not follower.behind:
+            return state
+
+
+# ------------------------------------------------------------------ the state and the follower
+
+
+def test_events_fold_into_rounds_claims_and_a_block_row() -> None:
+    a, b, c = (f"0x{i:040x}" for i in (0xA, 0xB, 0xC))
+    state = WatchState("0xC0", thresholds={1: 500}, miners=[a, b, c])
+    digest = bytes(range(32))
+
+    def decided(claimant: str, outcome: ClaimStatus, claimed: int, median: int) -> dict[str, Any]:
+        return {"round": 1, "claimant": claimant, "outcome": outcome, "claimedBps": claimed, "medianBps": median,
+                "reports": 2, "seats": 2}
+
+    touched = state.apply_all([
+        Event("RoundOpened", {"round": 1, "openedAt": 100}, gas=0),
+        Event("Committed", {"round": 1, "miner": a}, gas=50_000),
+        Event("Committed", {"round": 1, "miner": b}, gas=50_000),
+        Event("Revealed", {"round": 1, "miner": a, "digest": digest, "cidKind": 0, "accuracyBps": 9900,
+                           "eligible": True}, gas=60_000),
+        Event("Revealed", {"round": 1, "miner": b, "digest": digest[::-1], "cidKind": 0, "accuracyBps": 6100,
+                           "eligible": True}, gas=60_000),
+        Event("ValidationOpened", {"round": 1, "candidate": a, "claimedBps": 9900, "attempt": 1, "seedBlock": 7}),
+        Event("CommitteeDrawn", {"round": 1, "attempt": 1, "seed": b"", "seats": 2, "quorum": 2, "deadline": 200}),
+        Event("Voted", {"round": 1, "validator": b, "attempt": 1, "measuredBps": 5000}, gas=40_000),
+        Event("Voted", {"round": 1, "validator": c, "attempt": 1, "measuredBps": 5010}, gas=40_000),
+        Event("ClaimDecided", decided(a, ClaimStatus.REJECTED, 9900, 5000), gas=100_000),
+        Event("Penalized", {"round": 1, "miner": a, "reason": PenaltyReason.FALSE_CLAIM, "amount": 10**17}),
+        Event("ValidationOpened", {"round": 1, "candidate": b, "claimedBps": 6100, "attempt": 2, "seedBlock": 9}),
+        Event("CommitteeDrawn", {"round": 1, "attempt": 2, "seed": b"", "seats": 2, "quorum": 2, "deadline": 300}),
+        Event("Voted", {"round": 1, "validator": a, "attempt": 2, "measuredBps": 6050}, gas=40_000),
+        Event("Voted", {"round": 1, "validator": c, "attempt": 2, "measuredBps": 6100}, gas=40_000),
+        Event("ClaimDecided", decided(b, ClaimStatus.ACCEPTED, 6100, 6050), gas=200_000),
+        Event("BlockFinalized", {"height": 1, "round": 1, "miner": b, "digest": digest[::-1], "cidKind": 0,
+                                 "accuracyBps": 6050, "parentHash": b"\0" * 32, "blockHash": b"\1" * 32,
+                                 "reward": 10**17}),
+    ])
+    row = state.block_row(1)
+    assert (row["winner"], row["claimed_bps"], row["median_bps"], row["seats"], row["reports"]) == \
+        ("miner 1", 6100, 6050, 2, 2)
+    assert row["gas"] == 680_000  # every transaction's gas once, counted for the round its first log names
+    claims = {c["miner"]: c for c in state.round_row(1)["claims"]}
+    assert (claims[a]["outcome"], claims[a]["slashed_wei"]) == ("REJECTED", 10**17)
+    assert (claims[b]["outcome"], claims[b]["slashed_wei"]) == ("ACCEPTED", 0)
+    first, second = state.round_row(1)["validations"]
+    assert first["reports"] == {b: 5000, c: 5010} and first["outcome"] == "REJECTED"
+    assert second["reports"] == {a: 6050, c: 6100} and second["outcome"] == "ACCEPTED"
+    delta = state.delta(touched)
+    assert [r["round"] for r in delta["rounds"]] == [1] and [b["height"] for b in delta["blocks"]] == [1]
+    # a later event sends only what it touched, under a newer sequence number
+    later = state.apply_all([Event("RoundOpened", {"round": 2, "openedAt": 300})])
+    assert [r["round"] for r in state.delta(later)["rounds"]] == [2] and state.delta(later)["blocks"] == []
+    assert state.delta(later)["seq"] > delta["seq"]
+
+
+def test_the_follower_reads_each_chain_block_once(live_run: LiveRun) -> None:
+    contract = live_run.watched()
+    follower = ChainFollower(contract, chunk=7)  # several chunks for the history
+    ranges: list[tuple[int, int]] = []
+    get_logs = contract.w3.eth.get_logs
+
+    def recording(params: Any) -> Any:
+        ranges.append((params["fromBlock"], params["toBlock"]))
+        return get_logs(params)
+
+    contract.w3.eth.get_logs = recording  # type: ignore[method-assign]
+    state = caught_up(follower, follower.initial_state())
+    assert [b.cid for b in contract.blocks()] == [state.blocks[h].cid for h in sorted(state.blocks)]
+    height = live_run.next_round()
+    caught_up(follower, state)
+    caught_up(follower, state)  # nothing new: no range is read again
+    assert height in state.blocks and state.blocks[height].cid == contract.latest_block().cid
+    assert ranges[0][0] == follower.start
+    assert all(later[0] == earlier[1] + 1 for earlier, later in itertools.pairwise(ranges)), ranges
+    assert all(low <= high for low, high in ranges), ranges
+    cheater = state.miners[CHEATER]
+    assert state.rounds[1].claims[cheater].outcome == "REJECTED" and state.rounds[1].claims[cheater].slashed_wei > 0
+
+
+# ------------------------------------------------------------------ the HTTP API
+
+
+def _sse_events(lines: Iterator[str], timeout: float = WAIT_S) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The (name, data) of each server-sent event; an AssertionError once ``timeout`` has passed (the server sends a
+    comment every 15 s, so an idle stream is checked too)."""
+    deadline = time.monotonic() + timeout
+    name = None
+    for line in lines:
+        assert time.monotonic() < deadline, f"no awaited event within {timeout:.0f} s"
+        if line.startswith("event: "):
+            name = line.removeprefix("event: ")
+        elif line.startswith("data: ") and name is not None:
+            yield name, json.loads(line.removeprefix("data: "))
+            name = None
+
+
+def test_the_http_api_answers_the_state_so_far_then_streams_the_new_blocks(live_run: LiveRun) -> None:
+    from starlette.testclient import TestClient
+
+    contract = live_run.watched()
+    service = WatchService(ChainFollower(contract), poll_s=0.1)
+    with TestClient(create_app(service)) as client:
+        page = client.get("/")
+        assert page.status_code == 200 and 'src="static/watch.js"' in page.text
+        for path in ("/", "/static/watch.js", "/static/watch.css"):
+            text = client.get(path).text
+            # nothing from a CDN: the only URL in the page's files is SVG's namespace
+            assert set(re.findall(r"https?://[^\s\"'`)]+", text)) <= {"http://www.w3.org/2000/svg"}, path
+        assert client.get("/static/nothing.js").status_code == 404
+
+        def synced() -> dict[str, Any] | None:
+            state = client.get("/api/state").json()
+            link = state["link"]
+            return state if link["connected"] and link["cursor"] == link["latest"] else None
+
+        state = wait_for("the service reads the chain so far", synced)
+        blocks = contract.blocks()
+        assert [(b["height"], b["cid"]) for b in state["blocks"]] == [(b.height, b.cid) for b in blocks]
+        assert all(b["median_bps"] == b["accuracy_bps"] and b["seats"] >= 2 and b["gas"] > 0
+                   for b in state["blocks"][1:])
+        cheater = state["miners"][CHEATER]["address"]
+        claim = next(c for c in state["rounds"][0]["claims"] if c["miner"] == cheater)
+        assert claim["outcome"] == "REJECTED" and claim["slashed_wei"] > 0 and claim["accuracy_bps"] == 9900
+        assert state["phase"]["round"] == contract.current_round() and state["thresholds"] == [[1, 500]]
+
+        with client.stream("GET", "/api/events") as stream:
+            events = _sse_events(stream.iter_lines())
+            name, first = next(events)
+            assert name == "state" and first["seq"] >= state["seq"] and len(first["blocks"]) == len(blocks)
+            height = live_run.next_round()
+            for name, data in events:
+                assert name == "update" and data["seq"] > first["seq"]
+                if any(b["height"] == height for b in data["blocks"]):
+                    break
+        row = next(b for b in data["blocks"] if b["height"] == height)
+        assert row["cid"] == contract.latest_block().cid and row["claimed_bps"] is not None
+
+
+# ------------------------------------------------------------------ the page in Chromium
+
+
+class Chromium:
+    """Headless Chromium driven over the DevTools protocol (a websocket): open a page, evaluate JS, screenshot."""
+
+    def __init__(self, profile: Path) -> None:
+        from websockets.sync.client import connect as ws_connect
+
+        binary = shutil.which("chromium") or shutil.which("chromium-browser")
+        assert binary is not None
+        self.log = (profile.parent / "chromium.log").open("wb")
+        self.proc = subprocess.Popen([binary, "--headless=new", "--no-sandbox", "--disable-gpu",
+                                      "--disable-dev-shm-usage", "--hide-scrollbars", "--no-first-run",
+                                      "--window-size=1280,1400", "--remote-debugging-port=0",
+                                      f"--user-data-dir={profile}", "about:blank"],
+                                     stdout=subprocess.DEVNULL, stderr=self.log)
+        port_file = profile / "DevToolsActivePort"
+        wait_for("Chromium's DevTools port",
+                 lambda: (port_file.exists() and port_file.read_text().strip()) or self.proc.poll() is not None)
+        assert self.proc.poll() is None, (profile.parent / "chromium.log").read_text()[-2000:]
+        port = int(port_file.read_text().split()[0])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:
+            page = next(p for p in json.load(answer) if p["type"] == "page")
+        self.ws = ws_connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=30)
+        self.calls = 0
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        self.calls += 1
+        self.ws.send(json.dumps({"id": self.calls, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv(timeout=WAIT_S))
+            if message.get("id") == self.calls:
+                assert "error" not in message, message
+                return message["result"]
+
+    def evaluate(self, expression: str) -> Any:
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        assert "exceptionDetails" not in result, result["exceptionDetails"]
+        return result["result"].get("value")
+
+    def open(self, url: str) -> None:
+        self.call("Page.navigate", url=url)
+
+    def wait(self, expression: str, timeout: float = WAIT_S) -> Any:
+        return wait_for(expression, lambda: self.evaluate(expression), timeout)
+
+    def screenshot(self, path: Path) -> Path:
+        shot = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        path.write_bytes(base64.b64decode(shot["data"]))
+        return path
+
+    def close(self) -> None:
+        self.ws.close()
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        if os.environ.get("POFL_REQUIRE_CHROMIUM") or os.environ.get("CI", "").lower() in ("1", "true"):
+            pytest.fail("Debian's chromium is required (.ci/run installs it: apt-get install chromium)")
+        pytest.skip("no chromium (Debian: apt-get install chromium)")
+    chromium = Chromium(tmp_path_factory.mktemp("chromium") / "profile")
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+
+
+@dataclass
+class Page:
+    server: WatchServer
+    proxy: FlakyProxy  # between the page's follower and the chain: cut it to kill the RPC
+
+
+@pytest.fixture(scope="module")
+def page(live_run: LiveRun, anvil: Devnet) -> Iterator[Page]:
+    port = int(anvil.rpc_url.rsplit(":", 1)[1])
+    proxy = FlakyProxy("127.0.0.1", port)
+    service = WatchService(ChainFollower(live_run.watched(proxy.url)), poll_s=0.2, rpc_url=proxy.url)
+    server = WatchServer(service, bind_loopback(0)).start()
+    try:
+        yield Page(server, proxy)
+    finally:
+        server.stop()
+        proxy.close()
+
+
+BLOCK_ROWS = "document.querySelectorAll('#blocks tbody tr').length"
+BLOCK_DOTS = "document.querySelectorAll('#curve circle.block').length"
+
+
+def test_the_page_shows_the_blocks_and_the_curve_gains_a_point_with_a_new_block(
+        live_run: LiveRun, page: Page, browser: Chromium, tmp_path: Path) -> None:
+    browser.open(page.server.url)
+    height = live_run.height()
+    browser.wait(f"{BLOCK_ROWS} === {height} && {BLOCK_DOTS} === {height}")
+    shown = browser.evaluate("Array.from(document.querySelectorAll('#blocks td.cid')).map(td => td.textContent)")
+    assert shown == [b.cid for b in reversed(live_run.contract.blocks()[1:])]  # newest first
+    # the cheater's claim of round 1: a red cross on the curve, ringed (slashed), and marked in the rounds table
+    assert browser.evaluate("document.querySelectorAll('#curve path.claim.rejected.slashed').length") >= 1
+    assert browser.evaluate("document.querySelectorAll('#curve .slash-ring').length") >= 1
+    assert "slashed" in browser.evaluate("document.querySelector('#rounds tr[data-round=\"1\"] .chip.rejected')"
+                                         ".textContent")
+    assert browser.evaluate("document.querySelectorAll('#curve .threshold').length") == 1
+    round_now = live_run.contract.current_round()
+    browser.wait(f"document.querySelector('#phase').textContent.startsWith('round {round_now} ')")
+    assert browser.evaluate("document.querySelector('#countdown').textContent").strip() not in ("", "–")
+    line = "document.querySelector('#curve .chain-line').getAttribute('points').trim().split(/\\s+/).length"
+    points = browser.evaluate(line)
+
+    height = live_run.next_round()
+    browser.wait(f"{BLOCK_DOTS} === {height}")
+    assert browser.evaluate(f"document.querySelector('#curve circle.block[data-height=\"{height}\"]') !== null")
+    assert browser.evaluate("document.querySelector('#blocks tbody tr').dataset.height") == str(height)
+    assert browser.evaluate(line) > points
+    browser.wait("document.querySelector('#link').classList.contains('ok')")
+    shot = browser.screenshot(tmp_path / "pofl-watch.png")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    print(f"screenshot: {shot}")
+
+
+def test_the_page_says_when_the_rpc_dies_and_catches_up_when_it_answers_again(
+        live_run: LiveRun, page: Page, browser: Chromium) -> None:
+    browser.open(page.server.url)
+    height = live_run.height()
+    browser.wait(f"{BLOCK_DOTS} === {height} && document.querySelector('#link').classList.contains('ok')")
+    page.proxy.cut()
+    try:
+        browser.wait("document.querySelector('#link').classList.contains('down')")
+        assert "does not answer" in browser.evaluate("document.querySelector('#link').textContent")
+        height = live_run.next_round()  # mined while the page's RPC is down (the miners reach the chain directly)
+    finally:
+        page.proxy.restore()
+    browser.wait(f"{BLOCK_DOTS} === {height} && document.querySelector('#link').classList.contains('ok')")
+    assert browser.evaluate(BLOCK_ROWS) == height
+
+
+# ------------------------------------------------------------------ the commands
+
+
+def test_pofl_blocks_watch_prints_each_new_block_on_one_line(live_run: LiveRun, tmp_path: Path) -> None:
+    blocks = Terminal("blocks", "--watch", "--rpc-url", live_run.rpc_url, "--contract", live_run.contract.address,
+                      cwd=tmp_path)
+    try:
+        height = live_run.height()
+        blocks.expect(rf"^block {height} \(round \d+\) by miner \d .*accuracy 0\.\d{{4}} \(claimed", WAIT_S)
+        height = live_run.next_round()
+        new = live_run.contract.latest_block()
+        blocks.expect(rf"^block {height} \(round {new.round}\) by miner \d \({new.miner}\): accuracy "
+                      rf"{new.accuracy_bps / 10_000:.4f} .*, {new.cid}$", WAIT_S)
+    finally:
+        status = blocks.interrupt()
+    lines = [ln for ln in blocks.output() if ln.startswith("block ")]
+    assert [int(ln.split()[1]) for ln in lines] == list(range(1, height + 1)), lines  # each block once, in order
+    assert status == 0 and not any("Traceback" in ln for ln in blocks.output()), blocks.output()
+
+
+def test_pofl_watch_serves_the_page_until_ctrl_c(live_run: LiveRun, tmp_path: Path) -> None:
+    watch = Terminal("watch", "--rpc-url", live_run.rpc_url, "--contract", live_run.contract.address, "--port", "0",
+                     "--poll", "0.2", cwd=tmp_path)
+    try:
+        url = watch.expect(rf"^watching PoFLConsensus at {live_run.contract.address} on \S+: "
+                           r"(http://127\.0\.0\.1:\d+/)$", WAIT_S).group(1)
+
+        def blocks_shown() -> list[str] | None:
+            with urllib.request.urlopen(url + "api/state", timeout=10) as answer:
+                cids = [b["cid"] for b in json.load(answer)["blocks"]]
+            return cids if len(cids) == live_run.height() + 1 else None
+
+        assert wait_for("the page's API shows every block", blocks_shown) == [b.cid for b in live_run.contract.blocks()]
+    finally:
+        status = watch.interrupt()
+    assert status == 0 and not any("Traceback" in ln for ln in watch.output()), watch.output()
+
+
+@pytest.mark.timeout(180)
+def test_pofl_run_watch_serves_the_page_of_the_run_it_starts(tmp_path: Path) -> None:
+    """A hold-out run: once it ends its task, the page shows every block's final-shard accuracy and gap."""
+    run = Terminal("run", "--watch", "--watch-port", "0", "--rounds", "2", "--miners", "3", "--min-committee", "2",
+                   "--clients-per-round", "6", "--threshold", "0.05", "--no-improvement", "--holdout", "mnist",
+                   "--holdout-keys", str(tmp_path / "keys.json"), "--store-dir", str(tmp_path / "store"),
+                   cwd=tmp_path)
+    try:
+        url = run.expect(r"^watch the run at (http://127\.0\.0\.1:\d+/)$", 120).group(1)
+        run.expect(r"the run has ended; its page stays up at", 120)
+        made = [ln for ln in run.output() if re.match(r"round \d+: block \d+ by miner", ln)]
+        assert made, run.output()
+
+        def page_state() -> dict[str, Any] | None:
+            with urllib.request.urlopen(url + "api/state", timeout=10) as answer:
+                state = json.load(answer)
+            return state if len(state["blocks"]) - 1 == len(made) and state["final"] else None
+
+        state = wait_for("the page shows the run's blocks and the final shard's report", page_state)
+        assert [r["round"] for r in state["rounds"]][:2] == [1, 2] and state["holdout"]
+        for block in state["blocks"][1:]:
+            assert block["final_accuracy"] > 0.05, block
+            assert block["gap"] == pytest.approx(block["accuracy_bps"] / 10_000 - block["final_accuracy"]), block
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            assert b"PoFL watch" in answer.read()
+    finally:
+        status = run.interrupt()
+    assert status == 0, run.output()[-20:]
+
+
+def _one_line_error(args: list[str], option: str, status: int = 2) -> str:
+    result = CliRunner().invoke(cli, args)
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert result.exit_code == status, (args, result.output)
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and option in lines[0], (args, result.output)
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def test_bad_input_is_one_line_that_names_the_option(live_run: LiveRun, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[str] = []
+    real_start = ManagedProcess.start
+    monkeypatch.setattr(ManagedProcess, "start", lambda self: started.append(self.name) or real_start(self))
+    url, address = live_run.rpc_url, live_run.contract.address
+    eoa = LocalSigner(live_run.contract.w3, dev_key(FIRST_KEY)).address
+    assert "not a PoFL consensus" in _one_line_error(["watch", "--rpc-url", url, "--contract", eoa],
+                                                     "'--contract'")
+    lens = live_run.contract.lens_address()  # a contract, but not a consensus
+    _one_line_error(["watch", "--rpc-url", url, "--contract", lens, "--port", "0"], "'--contract'")
+    _one_line_error(["blocks", "--watch", "--rpc-url", url, "--contract", eoa], "'--contract'")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = str(taken.getsockname()[1])
+        assert "is not free" in _one_line_error(["watch", "--rpc-url", url, "--contract", address, "--port", port],
+                                                "'--port'")
+        _one_line_error(["run", "--watch", "--watch-port", port, "--rounds", "1"], "'--watch-port'")
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    _one_line_error(["watch", "--rpc-url", dead, "--port", "0"], "--rpc-url", status=1)
+    assert started == [], "nothing may start before the inputs are checked"
