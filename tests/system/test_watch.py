@@ -30,7 +30,6 @@ from click.testing import CliRunner
 from offchain.app.deployment import setup_run
 from offchain.app.follower import ChainFollower
 from offchain.app.watch import Event, WatchState
-from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
 from offchain.chain.consensus import PoFLContract
 from offchain.chain.types import ClaimStatus, PenaltyReason
@@ -44,15 +43,15 @@ from offchain.miner.workload import Workload
 from offchain.servers.devnet import Devnet
 from offchain.servers.process import ManagedProcess
 from offchain.store import LocalStore
+from offchain.testing.accounts import fresh_signers
 from offchain.web.server import WatchServer, WatchService, bind_loopback, create_app
-from tests.netproxy import FlakyProxy
-from tests.walkthrough import Terminal
+from tests.support.netproxy import FlakyProxy
+from tests.support.terminal import Terminal
 
 T = TypeVar("T")
 
 CONFIG = RunConfig(n_miners=4, min_committee=2, threshold=0.05, require_improvement=False, phase_seconds=10,
                    clients_per_round=8)
-FIRST_KEY = 180  # dev accounts 180..183 are this module's miners
 CHEATER = 1  # claims 0.99 in round 1: rejected, slashed (and evicted)
 WAIT_S = 60.0  # generous: every wait is for a condition, this is only the bound
 
@@ -96,8 +95,8 @@ def live_run(anvil: Devnet, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     workload = Workload(CONFIG)
     store = LocalStore(tmp_path_factory.mktemp("watch-store"))
     w3 = connect(anvil.rpc_url)
-    miners = [LocalSigner(w3, dev_key(FIRST_KEY + i)) for i in range(CONFIG.n_miners)]
-    contract = setup_run(LocalSigner(w3, dev_key(0)), miners, CONFIG, workload, store)
+    owner, *miners = fresh_signers(w3, CONFIG.n_miners + 1)
+    contract = setup_run(owner, miners, CONFIG, workload, store)
     driver = RoundDriver(contract, store, workload.flat, CONFIG.architecture, miners, WorkloadStrategy(workload),
                          claims=InflatedClaims(frozenset({CHEATER})))
     run = LiveRun(contract, driver, anvil.rpc_url)
@@ -479,7 +478,7 @@ def test_bad_input_is_one_line_that_names_the_option(live_run: LiveRun, monkeypa
     real_start = ManagedProcess.start
     monkeypatch.setattr(ManagedProcess, "start", lambda self: started.append(self.name) or real_start(self))
     url, address = live_run.rpc_url, live_run.contract.address
-    eoa = LocalSigner(live_run.contract.w3, dev_key(FIRST_KEY)).address
+    eoa = fresh_signers(live_run.contract.w3, 1)[0].address  # an account, not a contract
     assert "not a PoFL consensus" in _one_line_error(["watch", "--rpc-url", url, "--contract", eoa],
                                                      "'--contract'")
     lens = live_run.contract.lens_address()  # a contract, but not a consensus

@@ -21,7 +21,8 @@ LAYERS: list[set[str]] = [
     {"offchain.servers"},
     {"offchain.miner"},
     {"offchain.app", "offchain.testing"},
-    {"offchain.cli", "offchain.pool", "offchain.datasets", "offchain.data", "offchain.model", "offchain.transforms"},
+    {"offchain.cli", "offchain.web", "offchain.pool", "offchain.datasets", "offchain.data", "offchain.model",
+     "offchain.transforms"},
 ]
 
 
