@@ -263,7 +263,7 @@ def proxy_artifact(test_contract_artifacts: dict[str, dict]) -> dict:
     return test_contract_artifacts["MinerProxy"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fresh_artifacts() -> dict[str, dict]:
     """The consensus contracts compiled now (solcjs through Node), to compare with the committed artifacts."""
     from offchain.chain import compile as comp

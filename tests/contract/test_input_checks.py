@@ -37,14 +37,17 @@ def test_attach_to_code_of_another_contract_is_refused(anvil_w3: Web3, funded: F
         PoFLContract.attach(anvil_w3, address)
 
 
-def test_compile_check_reports_stale_artifacts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_compile_check_reports_stale_artifacts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               fresh_artifacts: dict[str, dict]) -> None:
     from click.testing import CliRunner
 
     from offchain import paths
+    from offchain.chain import compile as comp
     from offchain.cli import cli
 
     (tmp_path / "PoFLConsensus.json").write_text("{}\n")
     monkeypatch.setattr(paths, "ARTIFACTS_DIR", tmp_path)
+    monkeypatch.setattr(comp, "compile_contracts", lambda: fresh_artifacts)  # compiled once a session (30 s)
     result = CliRunner().invoke(cli, ["compile", "--check"])
     assert result.exit_code == 1 and "stale artifacts: PoFLConsensus" in result.output
 

@@ -261,10 +261,15 @@ class PoFLMachine(RuleBasedStateMachine):
 
 
 @pytest.mark.usefixtures("_quiet_hypothesis_db")
-def test_random_protocol_sequences_keep_invariants(anvil_w3: Web3) -> None:
+@pytest.mark.parametrize("examples", [
+    pytest.param(8, id="ci"),
+    pytest.param(60, id="soak", marks=pytest.mark.soak),  # ./scripts/test.sh -m soak: the long walk
+])
+def test_random_protocol_sequences_keep_invariants(anvil_w3: Web3, examples: int) -> None:
     PoFLMachine.w3 = anvil_w3
+    PoFLMachine.seen = dict.fromkeys(PoFLMachine.seen, 0)
     run_state_machine_as_test(PoFLMachine, settings=settings(
-        max_examples=20, stateful_step_count=40, deadline=None, derandomize=True, database=None,
+        max_examples=examples, stateful_step_count=40, deadline=None, derandomize=True, database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
     # the random walks must reach the interesting states, or the invariants prove little
     seen = PoFLMachine.seen

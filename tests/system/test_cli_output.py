@@ -34,12 +34,8 @@ def pofl(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
 def test_version_and_a_quick_help() -> None:
     done = pofl("--version")
     assert done.returncode == 0 and done.stdout.startswith("pofl ") and done.stderr == ""
-    started = time.perf_counter()
-    done = pofl("run", "--help")
-    seconds = time.perf_counter() - started
-    assert done.returncode == 0 and "--until-accuracy" in done.stdout
-    # bench/cli.py measures it (under 0.5 s); here a loose bound that a shared CI machine always meets
-    assert seconds < 2.0, f"`pofl run --help` took {seconds:.2f} s: a heavy import at start-up?"
+    done = pofl("run", "--help")  # how fast: bench/cli.py measures it; that it imports neither torch nor web3: the
+    assert done.returncode == 0 and "--until-accuracy" in done.stdout  # test_the_command_line_starts_without_torch
     done = pofl("--help")
     assert "POFL_DEPLOYMENTS" in done.stdout and "POFL_KEY" in done.stdout
 
@@ -50,10 +46,10 @@ def test_absent_content_on_ipfs_is_not_found_in_bounded_time(ipfs_daemon: IpfsDa
     done = pofl("store", "get", absent, "--ipfs-api", ipfs_daemon.api_multiaddr)
     seconds = time.perf_counter() - started
     assert done.returncode == 1 and done.stderr.startswith(f"Error: NotFound: {absent} was not found"), done.stderr
-    assert "the node answers" in done.stderr and seconds <= 15, seconds
+    assert "the node answers" in done.stderr and seconds <= 30, seconds  # bounded by --ipfs-timeout (10 s) and slack
     started = time.perf_counter()
     done = pofl("store", "get", absent, "--ipfs-api", ipfs_daemon.api_multiaddr, "--ipfs-timeout", "1")
-    assert done.returncode == 1 and "within 1 s" in done.stderr and time.perf_counter() - started < 8
+    assert done.returncode == 1 and "within 1 s" in done.stderr and time.perf_counter() - started < 20
     dead = f"/ip4/127.0.0.1/tcp/{free_port()}/http"
     done = pofl("store", "get", absent, "--ipfs-api", dead)
     assert done.returncode == 1 and "StoreUnavailable: no IPFS node answers" in done.stderr, done.stderr
