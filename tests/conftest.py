@@ -22,6 +22,11 @@ import tempfile
 # Deployment records go to the working directory (./deployments); the tests keep theirs out of the checkout.
 # Set before any offchain import reads it, and inherited by every `pofl` process a test starts.
 os.environ.setdefault("POFL_DEPLOYMENTS", tempfile.mkdtemp(prefix="pofl-test-deployments-"))
+# torch's OpenMP threads spin while they wait for work: on a machine whose cores are busy (other jobs, the
+# other xdist worker, the `pofl` processes a test starts) that spinning starves everything else, and a
+# 25-second test took over 300 under a load of 12. Passive threads sleep instead; the results are the same.
+# Set before torch is imported (libgomp reads it once), and inherited by every process a test starts.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import contextlib
 import functools
