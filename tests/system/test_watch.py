@@ -348,6 +348,8 @@ def page(live_run: LiveRun, anvil: Devnet) -> Iterator[Page]:
 
 BLOCK_ROWS = "document.querySelectorAll('#blocks tbody tr').length"
 BLOCK_DOTS = "document.querySelectorAll('#curve circle.block').length"
+COUNTDOWN = "document.querySelector('#countdown').textContent"
+LINK_IS = "document.querySelector('#link').classList.contains('{}')"
 
 
 def test_the_page_shows_the_blocks_and_the_curve_gains_a_point_with_a_new_block(
@@ -357,19 +359,38 @@ def test_the_page_shows_the_blocks_and_the_curve_gains_a_point_with_a_new_block(
     browser.wait(f"{BLOCK_ROWS} === {height} && {BLOCK_DOTS} === {height}")
     shown = browser.evaluate("Array.from(document.querySelectorAll('#blocks td.cid')).map(td => td.textContent)")
     assert shown == [b.cid for b in reversed(live_run.contract.blocks()[1:])]  # newest first
-    # the cheater's claim of round 1: a red cross on the curve, ringed (slashed), and marked in the rounds table
-    assert browser.evaluate("document.querySelectorAll('#curve path.claim.rejected.slashed').length") >= 1
-    assert browser.evaluate("document.querySelectorAll('#curve .slash-ring').length") >= 1
-    assert "slashed" in browser.evaluate("document.querySelector('#rounds tr[data-round=\"1\"] .chip.rejected')"
-                                         ".textContent")
+    # the cheater's claim of round 1, and only it: a red cross on the curve, ringed (slashed), and its chip in the
+    # rounds table says rejected and the stake taken; every honest claim of round 1 is a plain dot, accepted or not
+    cheater = live_run.driver.miners[CHEATER].address
+    marks = browser.evaluate("Object.fromEntries(Array.from(document.querySelectorAll("
+                             "'#curve .claim[data-round=\"1\"]')).map(n => [n.dataset.miner, "
+                             "n.tagName + ' ' + n.getAttribute('class')]))")
+    assert marks.pop(cheater) == "path claim rejected slashed", marks
+    assert len(marks) == CONFIG.n_miners - 1 and all(m.startswith("circle claim ") and "rejected" not in m and
+                                                     "slashed" not in m for m in marks.values()), marks
+    assert browser.evaluate("document.querySelectorAll('#curve .slash-ring').length") == 1  # slashed once, evicted
+    chips = browser.evaluate("Object.fromEntries(Array.from(document.querySelectorAll("
+                             "'#rounds tr[data-round=\"1\"] .chip')).map(n => [n.dataset.miner, n.className + "
+                             "' | ' + n.textContent]))")
+    assert re.fullmatch(rf"chip rejected slashed \| miner {CHEATER} 0\.9900 rejected · slashed [\d.]+ ETH",
+                        chips.pop(cheater)), chips
+    assert len(chips) == CONFIG.n_miners - 1 and not any("rejected" in c or "slashed" in c for c in chips.values())
     assert browser.evaluate("document.querySelectorAll('#curve .threshold').length") == 1
     round_now = live_run.contract.current_round()
     browser.wait(f"document.querySelector('#phase').textContent.startsWith('round {round_now} ')")
-    assert browser.evaluate("document.querySelector('#countdown').textContent").strip() not in ("", "–")
+    # the countdown: no deadline before the round's first commit, then the seconds left to the chain's deadline,
+    # counting down between two updates of the page
+    assert browser.evaluate(COUNTDOWN).startswith("no deadline yet"), browser.evaluate(COUNTDOWN)
+    while live_run.contract.current_phase("pending").deadline == 0:
+        live_run.driver.step()  # the round goes on up to its first commit, which starts its clock
+    left = int(browser.wait(f"({COUNTDOWN}.match(/^(\\d+) s left \\(deadline /) || [])[1]"))
+    assert 0 <= left <= CONFIG.phase_seconds + 1, browser.evaluate(COUNTDOWN)  # +1: the clocks' offset, whole s
+    browser.wait(f"{COUNTDOWN}.startsWith('deadline passed') || "
+                 f"+({COUNTDOWN}.match(/^(\\d+) s left/) || [])[1] < {left}")
     line = "document.querySelector('#curve .chain-line').getAttribute('points').trim().split(/\\s+/).length"
     points = browser.evaluate(line)
 
-    height = live_run.next_round()
+    height = live_run.next_round()  # the round whose clock started goes on to its block
     browser.wait(f"{BLOCK_DOTS} === {height}")
     assert browser.evaluate(f"document.querySelector('#curve circle.block[data-height=\"{height}\"]') !== null")
     assert browser.evaluate("document.querySelector('#blocks tbody tr').dataset.height") == str(height)
@@ -394,6 +415,35 @@ def test_the_page_says_when_the_rpc_dies_and_catches_up_when_it_answers_again(
         page.proxy.restore()
     browser.wait(f"{BLOCK_DOTS} === {height} && document.querySelector('#link').classList.contains('ok')")
     assert browser.evaluate(BLOCK_ROWS) == height
+
+
+def test_the_page_says_when_it_lost_the_watch_server_and_recovers_when_it_is_back(
+        live_run: LiveRun, browser: Chromium) -> None:
+    """`pofl watch` stopped and started again on the same port: the page says it lost its server, keeps what it
+    showed, and once the server is back shows the block it missed, live again (no reload)."""
+
+    def serve(port: int) -> WatchServer:
+        return WatchServer(WatchService(ChainFollower(live_run.watched()), poll_s=0.2), bind_loopback(port)).start()
+
+    server = serve(0)
+    port = server.sock.getsockname()[1]
+    try:
+        browser.open(server.url)
+        height = live_run.height()
+        browser.wait(f"{BLOCK_DOTS} === {height} && {LINK_IS.format('ok')}")
+        browser.evaluate("window.sameDocument = true")  # gone if the page were reloaded
+    finally:
+        server.stop()
+    browser.wait(LINK_IS.format("lost"))
+    assert browser.evaluate("document.querySelector('#link').textContent") == "lost the watch server: reconnecting…"
+    height = live_run.next_round()  # mined while the page has no server
+    assert browser.evaluate(BLOCK_ROWS) == height - 1 and browser.evaluate(LINK_IS.format("lost"))
+    server = serve(port)
+    try:
+        browser.wait(f"{BLOCK_DOTS} === {height} && {BLOCK_ROWS} === {height} && {LINK_IS.format('ok')}")
+        assert browser.evaluate("window.sameDocument") is True
+    finally:
+        server.stop()
 
 
 # ------------------------------------------------------------------ the commands
@@ -435,8 +485,9 @@ def test_pofl_watch_serves_the_page_until_ctrl_c(live_run: LiveRun, tmp_path: Pa
 
 
 @pytest.mark.timeout(180)
-def test_pofl_run_watch_serves_the_page_of_the_run_it_starts(tmp_path: Path) -> None:
-    """A hold-out run: once it ends its task, the page shows every block's final-shard accuracy and gap."""
+def test_pofl_run_watch_serves_the_page_of_the_run_it_starts(tmp_path: Path, browser: Chromium) -> None:
+    """A hold-out run: once it ends its task, the page (the API, and the DOM in Chromium) shows every block's
+    final-shard accuracy and gap."""
     run = Terminal("run", "--watch", "--watch-port", "0", "--rounds", "2", "--miners", "3", "--min-committee", "2",
                    "--clients-per-round", "6", "--threshold", "0.05", "--no-improvement", "--holdout", "mnist",
                    "--holdout-keys", str(tmp_path / "keys.json"), "--store-dir", str(tmp_path / "store"),
@@ -459,6 +510,19 @@ def test_pofl_run_watch_serves_the_page_of_the_run_it_starts(tmp_path: Path) -> 
             assert block["gap"] == pytest.approx(block["accuracy_bps"] / 10_000 - block["final_accuracy"]), block
         with urllib.request.urlopen(url, timeout=10) as answer:
             assert b"PoFL watch" in answer.read()
+        # the page: a final and a gap cell in each block's row, newest first, as the API measured them; a square
+        # on the curve for each block's final accuracy; the note says the task has ended
+        browser.open(url)
+        expected = [[f"{b['final_accuracy']:.4f}", f"{b['gap']:+.4f}"] for b in reversed(state["blocks"][1:])]
+        cells = ("Array.from(document.querySelectorAll('#blocks tbody tr')).map(tr => "
+                 "Array.from(tr.querySelectorAll('td.holdout')).map(td => td.textContent))")
+        assert browser.wait(f"{BLOCK_ROWS} === {len(made)} && {cells}") == expected
+        assert browser.evaluate("document.body.classList.contains('holdout-mode') && "
+                                "getComputedStyle(document.querySelector('#blocks td.holdout')).display !== 'none'")
+        assert browser.evaluate("document.querySelectorAll('#curve rect.final').length") == len(made)
+        assert browser.evaluate("!document.querySelector('#legend-final').hidden")
+        assert "the task has ended" in browser.evaluate("document.querySelector('#final-note').textContent")
+        print(f"screenshot: {browser.screenshot(tmp_path / 'pofl-watch-holdout.png')}")
     finally:
         status = run.interrupt()
     assert status == 0, run.output()[-20:]
