@@ -17,6 +17,7 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -417,10 +418,43 @@ def test_the_page_says_when_the_rpc_dies_and_catches_up_when_it_answers_again(
     assert browser.evaluate(BLOCK_ROWS) == height
 
 
+class Unavailable:
+    """An HTTP server on 127.0.0.1:``port`` answering 503 to everything; counts the event streams asked for."""
+
+    def __init__(self, port: int) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        outer = self
+        self.streams = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path.endswith("/api/events"):
+                    outer.streams += 1
+                self.send_error(503, "backend gone")
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="503", daemon=True)
+
+    def __enter__(self) -> Unavailable:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=10)
+
+
 def test_the_page_says_when_it_lost_the_watch_server_and_recovers_when_it_is_back(
         live_run: LiveRun, browser: Chromium) -> None:
     """`pofl watch` stopped and started again on the same port: the page says it lost its server, keeps what it
-    showed, and once the server is back shows the block it missed, live again (no reload)."""
+    showed, and once the server is back shows the block it missed, live again (no reload). Meanwhile something
+    else answers on the port with 503 (a proxy whose backend is gone): the browser then gives its event stream up
+    for good, and the page must open a new one itself."""
 
     def serve(port: int) -> WatchServer:
         return WatchServer(WatchService(ChainFollower(live_run.watched()), poll_s=0.2), bind_loopback(port)).start()
@@ -434,10 +468,13 @@ def test_the_page_says_when_it_lost_the_watch_server_and_recovers_when_it_is_bac
         browser.evaluate("window.sameDocument = true")  # gone if the page were reloaded
     finally:
         server.stop()
-    browser.wait(LINK_IS.format("lost"))
-    assert browser.evaluate("document.querySelector('#link').textContent") == "lost the watch server: reconnecting…"
-    height = live_run.next_round()  # mined while the page has no server
-    assert browser.evaluate(BLOCK_ROWS) == height - 1 and browser.evaluate(LINK_IS.format("lost"))
+    with Unavailable(port) as stand_in:
+        browser.wait(LINK_IS.format("lost"))
+        assert browser.evaluate("document.querySelector('#link').textContent") == \
+            "lost the watch server: reconnecting…"
+        height = live_run.next_round()  # mined while the page has no server
+        wait_for("the page opens a new event stream after the browser gave one up", lambda: stand_in.streams >= 2)
+        assert browser.evaluate(BLOCK_ROWS) == height - 1 and browser.evaluate(LINK_IS.format("lost"))
     server = serve(port)
     try:
         browser.wait(f"{BLOCK_DOTS} === {height} && {BLOCK_ROWS} === {height} && {LINK_IS.format('ok')}")
