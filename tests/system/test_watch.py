@@ -358,8 +358,17 @@ def test_the_page_shows_the_blocks_and_the_curve_gains_a_point_with_a_new_block(
     browser.open(page.server.url)
     height = live_run.height()
     browser.wait(f"{BLOCK_ROWS} === {height} && {BLOCK_DOTS} === {height}")
-    shown = browser.evaluate("Array.from(document.querySelectorAll('#blocks td.cid')).map(td => td.textContent)")
-    assert shown == [b.cid for b in reversed(live_run.contract.blocks()[1:])]  # newest first
+    # the blocks table, newest first: what the chain says (height, round, winner, median, CID), and beside it what
+    # the page's API folded from the round's events (claim, committee, reports, gas)
+    with urllib.request.urlopen(page.server.url + "api/state", timeout=10) as answer:
+        folded = {b["height"]: b for b in json.load(answer)["blocks"]}
+    winners = [m.address for m in live_run.driver.miners]
+    expected = [[str(b.height), str(b.round), f"miner {winners.index(b.miner)}",
+                 f"{folded[b.height]['claimed_bps'] / 10_000:.4f}", f"{b.accuracy_bps / 10_000:.4f}", b.cid,
+                 f"{folded[b.height]['seats']} seats", str(folded[b.height]["reports"]),
+                 f"{folded[b.height]['gas'] / 1e6:.2f}M"] for b in reversed(live_run.contract.blocks()[1:])]
+    assert browser.evaluate("Array.from(document.querySelectorAll('#blocks tbody tr')).map(tr => "
+                            "Array.from(tr.cells).slice(0, 9).map(td => td.textContent))") == expected
     # the cheater's claim of round 1, and only it: a red cross on the curve, ringed (slashed), and its chip in the
     # rounds table says rejected and the stake taken; every honest claim of round 1 is a plain dot, accepted or not
     cheater = live_run.driver.miners[CHEATER].address
@@ -376,6 +385,8 @@ def test_the_page_shows_the_blocks_and_the_curve_gains_a_point_with_a_new_block(
     assert re.fullmatch(rf"chip rejected slashed \| miner {CHEATER} 0\.9900 rejected · slashed [\d.]+ ETH",
                         chips.pop(cheater)), chips
     assert len(chips) == CONFIG.n_miners - 1 and not any("rejected" in c or "slashed" in c for c in chips.values())
+    penalties = browser.evaluate("document.querySelector('#rounds tr[data-round=\"1\"]').cells[4].textContent")
+    assert re.fullmatch(rf"miner {CHEATER} false claim [\d.]+ ETH", penalties), penalties
     assert browser.evaluate("document.querySelectorAll('#curve .threshold').length") == 1
     round_now = live_run.contract.current_round()
     browser.wait(f"document.querySelector('#phase').textContent.startsWith('round {round_now} ')")
