@@ -21,11 +21,12 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 from offchain.app.deployment import setup_run
@@ -490,6 +491,58 @@ def test_the_page_says_when_it_lost_the_watch_server_and_recovers_when_it_is_bac
     try:
         browser.wait(f"{BLOCK_DOTS} === {height} && {BLOCK_ROWS} === {height} && {LINK_IS.format('ok')}")
         assert browser.evaluate("window.sameDocument") is True
+    finally:
+        server.stop()
+
+
+class Misreporting(WorkloadStrategy):
+    """Trains honestly, but the miner at position ``liar`` measures every model at 0: its own (it claims nothing
+    a block could be made of) and every candidate it validates (a false report)."""
+
+    def __init__(self, workload: Workload, liar: int) -> None:
+        super().__init__(workload)
+        self.liar = liar
+
+    def evaluate(self, models: list[torch.Tensor], evaluators: list[int]) -> list[float]:
+        measured = super().evaluate(models, evaluators)
+        return [0.0 if e == self.liar else a for a, e in zip(measured, evaluators, strict=True)]
+
+
+def test_the_page_marks_a_disputed_claim(anvil: Devnet, browser: Chromium,
+                                         tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Three miners, committees of two: the best claim is validated by the two others, one of which reports 0.
+    Neither two thirds above nor two thirds below: the claim is disputed, nobody is slashed, the round ends without
+    a block; the page draws the claim as a diamond, unringed, and its chip says disputed."""
+    config = replace(CONFIG, n_miners=3)
+    workload = Workload(config)
+    w3 = connect(anvil.rpc_url)
+    owner, *miners = fresh_signers(w3, config.n_miners + 1)
+    store = LocalStore(tmp_path_factory.mktemp("disputed-store"))
+    contract = setup_run(owner, miners, config, workload, store)
+    driver = RoundDriver(contract, store, workload.flat, config.architecture, miners, Misreporting(workload, 0))
+    try:
+        driver.run_round(max_seconds=120)
+    finally:
+        driver.close()
+    assert contract.block_count() == 1  # genesis only
+    candidate = next(m.address for m in miners if contract.claim_of(1, m.address).status == ClaimStatus.DISPUTED)
+    service = WatchService(ChainFollower(PoFLContract.attach(connect(anvil.rpc_url), contract.address)), poll_s=0.2)
+    server = WatchServer(service, bind_loopback(0)).start()
+    try:
+        browser.open(server.url)
+        browser.wait("document.querySelector('#rounds tr[data-round=\"1\"]') !== null && "
+                     f"{BLOCK_ROWS} === 0 && {LINK_IS.format('ok')}")
+        marks = browser.evaluate("Object.fromEntries(Array.from(document.querySelectorAll('#curve .claim')).map("
+                                 "n => [n.dataset.miner, n.tagName + ' ' + n.getAttribute('class')]))")
+        assert marks.pop(candidate) == "path claim disputed", marks
+        assert not any("disputed" in m or "rejected" in m for m in marks.values()), marks
+        assert browser.evaluate("document.querySelectorAll('#curve .slash-ring').length") == 0
+        chip = browser.evaluate(f"document.querySelector('#rounds .chip[data-miner=\"{candidate}\"]').className + "
+                                f"' | ' + document.querySelector('#rounds .chip[data-miner=\"{candidate}\"]')"
+                                ".textContent")
+        assert re.fullmatch(r"chip disputed \| miner \d 0\.\d{4} disputed", chip), chip
+        result = browser.evaluate("document.querySelector('#rounds tr[data-round=\"1\"]').cells[1].textContent")
+        assert result == "no block: no accepted claim", result
     finally:
         server.stop()
 
