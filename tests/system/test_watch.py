@@ -1,10 +1,13 @@
 """`pofl watch`, `pofl run --watch` and `pofl blocks --watch` (issue 24): the events folded into rounds, claims and
 blocks; the follower reading each chain block once; the HTTP API through Starlette's test client; the page in
 headless Chromium, driven over the DevTools protocol, against real rounds on Anvil: it shows the blocks, gains a
-point when a block is finalized, says when the RPC dies and catches up when it is back; the bad inputs.
+point when a block is finalized, marks the slashed and the disputed claims, counts down to the phase's deadline,
+says when the RPC or its own server dies and catches up when they are back, shows a hold-out run's final-shard
+accuracy and gap; the bad inputs.
 
-The rounds are played by the in-process round driver (4 miners, miner 1 claiming 0.99 and slashed in round 1),
-one at a time when a test asks, so nothing waits on timing it cannot control: every wait is for a condition.
+The rounds are played by the in-process round driver (4 miners, miner 1 claiming 0.99 and slashed in round 1;
+a run of its own with 3 miners, one of which reports 0, for a disputed claim), one at a time when a test asks,
+so nothing waits on timing it cannot control: every wait is for a condition.
 """
 
 from __future__ import annotations
