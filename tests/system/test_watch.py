@@ -51,7 +51,7 @@ from offchain.store import LocalStore
 from offchain.testing.accounts import fresh_signers
 from offchain.web.server import WatchServer, WatchService, bind_loopback, create_app
 from tests.support.netproxy import FlakyProxy
-from tests.support.terminal import Terminal
+from tests.support.terminal import Terminal, pofl
 
 T = TypeVar("T")
 
@@ -80,6 +80,7 @@ class LiveRun:
     contract: PoFLContract
     driver: RoundDriver
     rpc_url: str
+    home: Path  # its deployment record is in home/deployments/, where `pofl` run from home looks
 
     def next_round(self) -> int:
         """Play one round; the new height."""
@@ -101,10 +102,11 @@ def live_run(anvil: Devnet, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     store = LocalStore(tmp_path_factory.mktemp("watch-store"))
     w3 = connect(anvil.rpc_url)
     owner, *miners = fresh_signers(w3, CONFIG.n_miners + 1)
-    contract = setup_run(owner, miners, CONFIG, workload, store)
+    home = tmp_path_factory.mktemp("watch-home")
+    contract = setup_run(owner, miners, CONFIG, workload, store, records=home / "deployments")
     driver = RoundDriver(contract, store, workload.flat, CONFIG.architecture, miners, WorkloadStrategy(workload),
                          claims=InflatedClaims(frozenset({CHEATER})))
-    run = LiveRun(contract, driver, anvil.rpc_url)
+    run = LiveRun(contract, driver, anvil.rpc_url, home)
     try:
         while run.height() < 2:
             run.next_round()
@@ -571,8 +573,12 @@ def test_pofl_blocks_watch_prints_each_new_block_on_one_line(live_run: LiveRun, 
 
 
 def test_pofl_watch_serves_the_page_until_ctrl_c(live_run: LiveRun, tmp_path: Path) -> None:
-    watch = Terminal("watch", "--rpc-url", live_run.rpc_url, "--contract", live_run.contract.address, "--port", "0",
-                     "--poll", "0.2", cwd=tmp_path)
+    """Without --contract, the consensus the chain's deployment record names (./deployments); none is one line."""
+    nothing = pofl("watch", "--rpc-url", live_run.rpc_url, "--port", "0", cwd=tmp_path)  # no ./deployments here
+    lines = [ln for ln in nothing.stderr.splitlines() if ln.strip()]
+    assert nothing.returncode == 2 and len(lines) == 1 and lines[0].startswith("Error: --contract is required: no "
+                                                                                 "deployment record"), nothing.stderr
+    watch = Terminal("watch", "--rpc-url", live_run.rpc_url, "--port", "0", "--poll", "0.2", cwd=live_run.home)
     try:
         url = watch.expect(rf"^watching PoFLConsensus at {live_run.contract.address} on \S+: "
                            r"(http://127\.0\.0\.1:\d+/)$", WAIT_S).group(1)
