@@ -9,6 +9,7 @@ nothing.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -83,7 +84,7 @@ class ChainFollower:
         if last == latest:
             state = self.contract.current_phase("pending")
             events.append(Event(PHASE, {"round": state.round, "phase": state.phase, "deadline": state.deadline,
-                                        "offset": max(0, int(int(head["timestamp"]) - time.time()))}, latest))
+                                        "offset": self._clock_offset(int(head["timestamp"]))}, latest))
             events += self._final()
         self.cursor, self.latest = last, latest
         return events
@@ -104,6 +105,17 @@ class ChainFollower:
             events.append(Event(decoded["event"], dict(decoded["args"]), int(log["blockNumber"]),
                                 int(log["logIndex"]), tx, gas[tx] if first_log else 0))
         return events
+
+    def _clock_offset(self, latest_timestamp: int) -> int:
+        """Whole seconds the node's clock is ahead of this machine's (0 when behind), for the page's countdown: from
+        the pending block's timestamp, which a devnet stamps with its own now (moved on by ``evm_increaseTime``
+        included). The latest block's is older by the time since it was mined: a countdown from it would stand
+        still between blocks on a devnet whose clock was moved on."""
+        try:
+            pending = int(self.w3.eth.get_block("pending")["timestamp"])
+        except Exception:  # a node without a pending block: the latest block's time
+            pending = latest_timestamp
+        return max(0, math.ceil(max(pending, latest_timestamp) - time.time()))  # a timestamp is the second begun
 
     def _final(self) -> list[Event]:
         if self._final_report is None or self._final_done or not self.holdout.ended():  # type: ignore[union-attr]

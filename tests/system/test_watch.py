@@ -1,10 +1,13 @@
 """`pofl watch`, `pofl run --watch` and `pofl blocks --watch` (issue 24): the events folded into rounds, claims and
 blocks; the follower reading each chain block once; the HTTP API through Starlette's test client; the page in
 headless Chromium, driven over the DevTools protocol, against real rounds on Anvil: it shows the blocks, gains a
-point when a block is finalized, says when the RPC dies and catches up when it is back; the bad inputs.
+point when a block is finalized, marks the slashed and the disputed claims, counts down to the phase's deadline,
+says when the RPC or its own server dies and catches up when they are back, shows a hold-out run's final-shard
+accuracy and gap; the bad inputs.
 
-The rounds are played by the in-process round driver (4 miners, miner 1 claiming 0.99 and slashed in round 1),
-one at a time when a test asks, so nothing waits on timing it cannot control: every wait is for a condition.
+The rounds are played by the in-process round driver (4 miners, miner 1 claiming 0.99 and slashed in round 1;
+a run of its own with 3 miners, one of which reports 0, for a disputed claim), one at a time when a test asks,
+so nothing waits on timing it cannot control: every wait is for a condition.
 """
 
 from __future__ import annotations
@@ -17,14 +20,16 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 from offchain.app.deployment import setup_run
@@ -44,9 +49,10 @@ from offchain.servers.devnet import Devnet
 from offchain.servers.process import ManagedProcess
 from offchain.store import LocalStore
 from offchain.testing.accounts import fresh_signers
+from offchain.testing.rounds import increase_time
 from offchain.web.server import WatchServer, WatchService, bind_loopback, create_app
 from tests.support.netproxy import FlakyProxy
-from tests.support.terminal import Terminal
+from tests.support.terminal import Terminal, pofl
 
 T = TypeVar("T")
 
@@ -75,6 +81,7 @@ class LiveRun:
     contract: PoFLContract
     driver: RoundDriver
     rpc_url: str
+    home: Path  # its deployment record is in home/deployments/, where `pofl` run from home looks
 
     def next_round(self) -> int:
         """Play one round; the new height."""
@@ -96,10 +103,11 @@ def live_run(anvil: Devnet, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     store = LocalStore(tmp_path_factory.mktemp("watch-store"))
     w3 = connect(anvil.rpc_url)
     owner, *miners = fresh_signers(w3, CONFIG.n_miners + 1)
-    contract = setup_run(owner, miners, CONFIG, workload, store)
+    home = tmp_path_factory.mktemp("watch-home")
+    contract = setup_run(owner, miners, CONFIG, workload, store, records=home / "deployments")
     driver = RoundDriver(contract, store, workload.flat, CONFIG.architecture, miners, WorkloadStrategy(workload),
                          claims=InflatedClaims(frozenset({CHEATER})))
-    run = LiveRun(contract, driver, anvil.rpc_url)
+    run = LiveRun(contract, driver, anvil.rpc_url, home)
     try:
         while run.height() < 2:
             run.next_round()
@@ -348,6 +356,8 @@ def page(live_run: LiveRun, anvil: Devnet) -> Iterator[Page]:
 
 BLOCK_ROWS = "document.querySelectorAll('#blocks tbody tr').length"
 BLOCK_DOTS = "document.querySelectorAll('#curve circle.block').length"
+COUNTDOWN = "document.querySelector('#countdown').textContent"
+LINK_IS = "document.querySelector('#link').classList.contains('{}')"
 
 
 def test_the_page_shows_the_blocks_and_the_curve_gains_a_point_with_a_new_block(
@@ -355,21 +365,52 @@ def test_the_page_shows_the_blocks_and_the_curve_gains_a_point_with_a_new_block(
     browser.open(page.server.url)
     height = live_run.height()
     browser.wait(f"{BLOCK_ROWS} === {height} && {BLOCK_DOTS} === {height}")
-    shown = browser.evaluate("Array.from(document.querySelectorAll('#blocks td.cid')).map(td => td.textContent)")
-    assert shown == [b.cid for b in reversed(live_run.contract.blocks()[1:])]  # newest first
-    # the cheater's claim of round 1: a red cross on the curve, ringed (slashed), and marked in the rounds table
-    assert browser.evaluate("document.querySelectorAll('#curve path.claim.rejected.slashed').length") >= 1
-    assert browser.evaluate("document.querySelectorAll('#curve .slash-ring').length") >= 1
-    assert "slashed" in browser.evaluate("document.querySelector('#rounds tr[data-round=\"1\"] .chip.rejected')"
-                                         ".textContent")
+    # the blocks table, newest first: what the chain says (height, round, winner, median, CID), and beside it what
+    # the page's API folded from the round's events (claim, committee, reports, gas)
+    with urllib.request.urlopen(page.server.url + "api/state", timeout=10) as answer:
+        folded = {b["height"]: b for b in json.load(answer)["blocks"]}
+    winners = [m.address for m in live_run.driver.miners]
+    expected = [[str(b.height), str(b.round), f"miner {winners.index(b.miner)}",
+                 f"{folded[b.height]['claimed_bps'] / 10_000:.4f}", f"{b.accuracy_bps / 10_000:.4f}", b.cid,
+                 f"{folded[b.height]['seats']} seats", str(folded[b.height]["reports"]),
+                 f"{folded[b.height]['gas'] / 1e6:.2f}M"] for b in reversed(live_run.contract.blocks()[1:])]
+    assert browser.evaluate("Array.from(document.querySelectorAll('#blocks tbody tr')).map(tr => "
+                            "Array.from(tr.cells).slice(0, 9).map(td => td.textContent))") == expected
+    # the cheater's claim of round 1, and only it: a red cross on the curve, ringed (slashed), and its chip in the
+    # rounds table says rejected and the stake taken; every honest claim of round 1 is a plain dot, accepted or not
+    cheater = live_run.driver.miners[CHEATER].address
+    marks = browser.evaluate("Object.fromEntries(Array.from(document.querySelectorAll("
+                             "'#curve .claim[data-round=\"1\"]')).map(n => [n.dataset.miner, "
+                             "n.tagName + ' ' + n.getAttribute('class')]))")
+    assert marks.pop(cheater) == "path claim rejected slashed", marks
+    assert len(marks) == CONFIG.n_miners - 1 and all(m.startswith("circle claim ") and "rejected" not in m and
+                                                     "slashed" not in m for m in marks.values()), marks
+    assert browser.evaluate("document.querySelectorAll('#curve .slash-ring').length") == 1  # slashed once, evicted
+    chips = browser.evaluate("Object.fromEntries(Array.from(document.querySelectorAll("
+                             "'#rounds tr[data-round=\"1\"] .chip')).map(n => [n.dataset.miner, n.className + "
+                             "' | ' + n.textContent]))")
+    assert re.fullmatch(rf"chip rejected slashed \| miner {CHEATER} 0\.9900 rejected · slashed [\d.]+ ETH",
+                        chips.pop(cheater)), chips
+    assert len(chips) == CONFIG.n_miners - 1 and not any("rejected" in c or "slashed" in c for c in chips.values())
+    penalties = browser.evaluate("document.querySelector('#rounds tr[data-round=\"1\"]').cells[4].textContent")
+    assert re.fullmatch(rf"miner {CHEATER} false claim [\d.]+ ETH", penalties), penalties
     assert browser.evaluate("document.querySelectorAll('#curve .threshold').length") == 1
     round_now = live_run.contract.current_round()
     browser.wait(f"document.querySelector('#phase').textContent.startsWith('round {round_now} ')")
-    assert browser.evaluate("document.querySelector('#countdown').textContent").strip() not in ("", "–")
+    # the countdown: no deadline before the round's first commit, then the seconds left to the chain's deadline
+    # by the node's clock (10 minutes ahead here), counting down between two blocks
+    assert browser.evaluate(COUNTDOWN).startswith("no deadline yet"), browser.evaluate(COUNTDOWN)
+    increase_time(live_run.contract.w3, 600)  # the node's clock ahead of this machine's, as tests and demos move it
+    while live_run.contract.current_phase("pending").deadline == 0:
+        live_run.driver.step()  # the round goes on up to its first commit, which starts its clock
+    left = int(browser.wait(f"({COUNTDOWN}.match(/^(\\d+) s left \\(deadline /) || [])[1]"))
+    assert 0 <= left <= CONFIG.phase_seconds + 1, browser.evaluate(COUNTDOWN)  # +1: the clocks' offset, whole s
+    browser.wait(f"{COUNTDOWN}.startsWith('deadline passed') || "
+                 f"+({COUNTDOWN}.match(/^(\\d+) s left/) || [])[1] < {left - 1}")  # not a second's jitter
     line = "document.querySelector('#curve .chain-line').getAttribute('points').trim().split(/\\s+/).length"
     points = browser.evaluate(line)
 
-    height = live_run.next_round()
+    height = live_run.next_round()  # the round whose clock started goes on to its block
     browser.wait(f"{BLOCK_DOTS} === {height}")
     assert browser.evaluate(f"document.querySelector('#curve circle.block[data-height=\"{height}\"]') !== null")
     assert browser.evaluate("document.querySelector('#blocks tbody tr').dataset.height") == str(height)
@@ -396,6 +437,123 @@ def test_the_page_says_when_the_rpc_dies_and_catches_up_when_it_answers_again(
     assert browser.evaluate(BLOCK_ROWS) == height
 
 
+class Unavailable:
+    """An HTTP server on 127.0.0.1:``port`` answering 503 to everything; counts the event streams asked for."""
+
+    def __init__(self, port: int) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        outer = self
+        self.streams = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path.endswith("/api/events"):
+                    outer.streams += 1
+                self.send_error(503, "backend gone")
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="503", daemon=True)
+
+    def __enter__(self) -> Unavailable:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=10)
+
+
+def test_the_page_says_when_it_lost_the_watch_server_and_recovers_when_it_is_back(
+        live_run: LiveRun, browser: Chromium) -> None:
+    """`pofl watch` stopped and started again on the same port: the page says it lost its server, keeps what it
+    showed, and once the server is back shows the block it missed, live again (no reload). Meanwhile something
+    else answers on the port with 503 (a proxy whose backend is gone): the browser then gives its event stream up
+    for good, and the page must open a new one itself."""
+
+    def serve(port: int) -> WatchServer:
+        return WatchServer(WatchService(ChainFollower(live_run.watched()), poll_s=0.2), bind_loopback(port)).start()
+
+    server = serve(0)
+    port = server.sock.getsockname()[1]
+    try:
+        browser.open(server.url)
+        height = live_run.height()
+        browser.wait(f"{BLOCK_DOTS} === {height} && {LINK_IS.format('ok')}")
+        browser.evaluate("window.sameDocument = true")  # gone if the page were reloaded
+    finally:
+        server.stop()
+    with Unavailable(port) as stand_in:
+        browser.wait(LINK_IS.format("lost"))
+        assert browser.evaluate("document.querySelector('#link').textContent") == \
+            "lost the watch server: reconnecting…"
+        height = live_run.next_round()  # mined while the page has no server
+        wait_for("the page opens a new event stream after the browser gave one up", lambda: stand_in.streams >= 2)
+        assert browser.evaluate(BLOCK_ROWS) == height - 1 and browser.evaluate(LINK_IS.format("lost"))
+    server = serve(port)
+    try:
+        browser.wait(f"{BLOCK_DOTS} === {height} && {BLOCK_ROWS} === {height} && {LINK_IS.format('ok')}")
+        assert browser.evaluate("window.sameDocument") is True
+    finally:
+        server.stop()
+
+
+class Misreporting(WorkloadStrategy):
+    """Trains honestly, but the miner at position ``liar`` measures every model at 0: its own (it claims nothing
+    a block could be made of) and every candidate it validates (a false report)."""
+
+    def __init__(self, workload: Workload, liar: int) -> None:
+        super().__init__(workload)
+        self.liar = liar
+
+    def evaluate(self, models: list[torch.Tensor], evaluators: list[int]) -> list[float]:
+        measured = super().evaluate(models, evaluators)
+        return [0.0 if e == self.liar else a for a, e in zip(measured, evaluators, strict=True)]
+
+
+def test_the_page_marks_a_disputed_claim(anvil: Devnet, browser: Chromium,
+                                         tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Three miners, committees of two: the best claim is validated by the two others, one of which reports 0.
+    Neither two thirds above nor two thirds below: the claim is disputed, nobody is slashed, the round ends without
+    a block; the page draws the claim as a diamond, unringed, and its chip says disputed."""
+    config = replace(CONFIG, n_miners=3)
+    workload = Workload(config)
+    w3 = connect(anvil.rpc_url)
+    owner, *miners = fresh_signers(w3, config.n_miners + 1)
+    store = LocalStore(tmp_path_factory.mktemp("disputed-store"))
+    contract = setup_run(owner, miners, config, workload, store)
+    driver = RoundDriver(contract, store, workload.flat, config.architecture, miners, Misreporting(workload, 0))
+    try:
+        driver.run_round(max_seconds=120)
+    finally:
+        driver.close()
+    assert contract.block_count() == 1  # genesis only
+    candidate = next(m.address for m in miners if contract.claim_of(1, m.address).status == ClaimStatus.DISPUTED)
+    service = WatchService(ChainFollower(PoFLContract.attach(connect(anvil.rpc_url), contract.address)), poll_s=0.2)
+    server = WatchServer(service, bind_loopback(0)).start()
+    try:
+        browser.open(server.url)
+        browser.wait("document.querySelector('#rounds tr[data-round=\"1\"]') !== null && "
+                     f"{BLOCK_ROWS} === 0 && {LINK_IS.format('ok')}")
+        marks = browser.evaluate("Object.fromEntries(Array.from(document.querySelectorAll('#curve .claim')).map("
+                                 "n => [n.dataset.miner, n.tagName + ' ' + n.getAttribute('class')]))")
+        assert marks.pop(candidate) == "path claim disputed", marks
+        assert not any("disputed" in m or "rejected" in m for m in marks.values()), marks
+        assert browser.evaluate("document.querySelectorAll('#curve .slash-ring').length") == 0
+        chip = browser.evaluate(f"document.querySelector('#rounds .chip[data-miner=\"{candidate}\"]').className + "
+                                f"' | ' + document.querySelector('#rounds .chip[data-miner=\"{candidate}\"]')"
+                                ".textContent")
+        assert re.fullmatch(r"chip disputed \| miner \d 0\.\d{4} disputed", chip), chip
+        result = browser.evaluate("document.querySelector('#rounds tr[data-round=\"1\"]').cells[1].textContent")
+        assert result == "no block: no accepted claim", result
+    finally:
+        server.stop()
+
+
 # ------------------------------------------------------------------ the commands
 
 
@@ -417,8 +575,12 @@ def test_pofl_blocks_watch_prints_each_new_block_on_one_line(live_run: LiveRun, 
 
 
 def test_pofl_watch_serves_the_page_until_ctrl_c(live_run: LiveRun, tmp_path: Path) -> None:
-    watch = Terminal("watch", "--rpc-url", live_run.rpc_url, "--contract", live_run.contract.address, "--port", "0",
-                     "--poll", "0.2", cwd=tmp_path)
+    """Without --contract, the consensus the chain's deployment record names (./deployments); none is one line."""
+    nothing = pofl("watch", "--rpc-url", live_run.rpc_url, "--port", "0", cwd=tmp_path)  # no ./deployments here
+    lines = [ln for ln in nothing.stderr.splitlines() if ln.strip()]
+    assert nothing.returncode == 2 and len(lines) == 1 and lines[0].startswith("Error: --contract is required: no "
+                                                                                 "deployment record"), nothing.stderr
+    watch = Terminal("watch", "--rpc-url", live_run.rpc_url, "--port", "0", "--poll", "0.2", cwd=live_run.home)
     try:
         url = watch.expect(rf"^watching PoFLConsensus at {live_run.contract.address} on \S+: "
                            r"(http://127\.0\.0\.1:\d+/)$", WAIT_S).group(1)
@@ -435,8 +597,9 @@ def test_pofl_watch_serves_the_page_until_ctrl_c(live_run: LiveRun, tmp_path: Pa
 
 
 @pytest.mark.timeout(180)
-def test_pofl_run_watch_serves_the_page_of_the_run_it_starts(tmp_path: Path) -> None:
-    """A hold-out run: once it ends its task, the page shows every block's final-shard accuracy and gap."""
+def test_pofl_run_watch_serves_the_page_of_the_run_it_starts(tmp_path: Path, browser: Chromium) -> None:
+    """A hold-out run: once it ends its task, the page (the API, and the DOM in Chromium) shows every block's
+    final-shard accuracy and gap."""
     run = Terminal("run", "--watch", "--watch-port", "0", "--rounds", "2", "--miners", "3", "--min-committee", "2",
                    "--clients-per-round", "6", "--threshold", "0.05", "--no-improvement", "--holdout", "mnist",
                    "--holdout-keys", str(tmp_path / "keys.json"), "--store-dir", str(tmp_path / "store"),
@@ -459,6 +622,19 @@ def test_pofl_run_watch_serves_the_page_of_the_run_it_starts(tmp_path: Path) -> 
             assert block["gap"] == pytest.approx(block["accuracy_bps"] / 10_000 - block["final_accuracy"]), block
         with urllib.request.urlopen(url, timeout=10) as answer:
             assert b"PoFL watch" in answer.read()
+        # the page: a final and a gap cell in each block's row, newest first, as the API measured them; a square
+        # on the curve for each block's final accuracy; the note says the task has ended
+        browser.open(url)
+        expected = [[f"{b['final_accuracy']:.4f}", f"{b['gap']:+.4f}"] for b in reversed(state["blocks"][1:])]
+        cells = ("Array.from(document.querySelectorAll('#blocks tbody tr')).map(tr => "
+                 "Array.from(tr.querySelectorAll('td.holdout')).map(td => td.textContent))")
+        assert browser.wait(f"{BLOCK_ROWS} === {len(made)} && {cells}") == expected
+        assert browser.evaluate("document.body.classList.contains('holdout-mode') && "
+                                "getComputedStyle(document.querySelector('#blocks td.holdout')).display !== 'none'")
+        assert browser.evaluate("document.querySelectorAll('#curve rect.final').length") == len(made)
+        assert browser.evaluate("!document.querySelector('#legend-final').hidden")
+        assert "the task has ended" in browser.evaluate("document.querySelector('#final-note').textContent")
+        print(f"screenshot: {browser.screenshot(tmp_path / 'pofl-watch-holdout.png')}")
     finally:
         status = run.interrupt()
     assert status == 0, run.output()[-20:]

@@ -189,6 +189,7 @@ function drawCurve() {
       }
       shape.setAttribute("class", `claim ${cls}${c.slashed_wei > 0 ? " slashed" : ""}`);
       shape.dataset.round = round.round;
+      shape.dataset.miner = c.miner;
       shape.append(el("svg:title", {}, `round ${round.round}: ${c.label} claimed ${frac(c.accuracy_bps)}` +
         (c.outcome ? ` — ${c.outcome.toLowerCase()}` : "") + (c.median_bps !== null ? `, median ${frac(c.median_bps)}` : "") +
         (c.reused_from !== null ? ` (model of round ${c.reused_from})` : "") +
