@@ -37,6 +37,7 @@ def test_attach_to_code_of_another_contract_is_refused(anvil_w3: Web3, funded: F
         PoFLContract.attach(anvil_w3, address)
 
 
+@pytest.mark.timeout(900)  # it may be the test that compiles (see tests/contract/test_compile.py)
 def test_compile_check_reports_stale_artifacts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                fresh_artifacts: dict[str, dict]) -> None:
     from click.testing import CliRunner
