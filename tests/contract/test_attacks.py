@@ -27,6 +27,7 @@ from tests.support.contracts import (
     advance_time,
     cid_of,
     deploy_with_miners,
+    ladder,
     play_round,
 )
 
@@ -416,7 +417,7 @@ def test_the_last_revealer_cannot_grind_the_committee(anvil_w3: Web3, attackers:
     false_model = cid_of("garbage")
     digest, _ = cid_to_digest(false_model)
     salt = b"\x05" * 32
-    claims = [(m, SealedClaim(r, cid_of(f"g{i}"), 7000 + i)) for i, m in enumerate(d.miners)]
+    claims = ladder(d, "g")
     commit_claims(c, claims)
     send(d.owner, grinder.functions.commit(digest, 9900, salt), c.errors).wait()  # the last committer
     reveal_claims(c, claims)
@@ -466,7 +467,7 @@ def test_owner_changes_apply_from_the_next_round(anvil_w3: Web3) -> None:
     d = deploy_with_miners(anvil_w3, 5)
     c = d.contract
     r = c.current_round()
-    claims = [(m, SealedClaim(r, cid_of(f"o{i}"), 7000 + i)) for i, m in enumerate(d.miners)]
+    claims = ladder(d, "o")
     claims[4] = (d.miners[4], SealedClaim(r, cid_of("o4"), 9000))  # true 8000: 10% over
     commit_claims(c, claims[:4])
     commit_deadline = c.round_info(r).deadline

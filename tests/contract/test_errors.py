@@ -19,7 +19,16 @@ from offchain.errors import PoflValueError
 from offchain.store.cid import cid_to_digest
 from offchain.testing.rounds import commit_claims, draw_committee, increase_time, reveal_claims
 from tests.support.accounts import Funded
-from tests.support.contracts import BASE_CONFIG, GENESIS_CID, MISS_BOND, STAKE, Deployed, cid_of, deploy_with_miners
+from tests.support.contracts import (
+    BASE_CONFIG,
+    GENESIS_CID,
+    MISS_BOND,
+    STAKE,
+    Deployed,
+    cid_of,
+    deploy_with_miners,
+    ladder,
+)
 
 ROUND = 1
 SALT = b"\x07" * 32
@@ -168,7 +177,7 @@ def test_vote_errors(anvil_w3: Web3) -> None:
     d = deploy_with_miners(anvil_w3, 7, committee_size=3)
     c = d.contract
     r = c.current_round()
-    claims = [(m, SealedClaim(r, cid_of(f"e{i}"), 7000 + i)) for i, m in enumerate(d.miners)]
+    claims = ladder(d, "e")
     commit_claims(c, claims)
     reveal_claims(c, claims)
     with pytest.raises(E.PoFLCommitteePending) as info:  # the seed block is not mined yet

@@ -12,7 +12,7 @@ from offchain.chain.consensus import PoFLContract, views_abi
 from offchain.chain.deploy import DeploymentError, attach, load_artifact
 from offchain.chain.types import Phase
 from offchain.testing.rounds import commit_claims, increase_time, mine_blocks, reveal_claims
-from tests.support.contracts import BASE_CONFIG, cid_of, deploy_with_miners
+from tests.support.contracts import BASE_CONFIG, cid_of, deploy_with_miners, ladder
 
 
 def signatures(abi: list[dict]) -> set[str]:
@@ -84,7 +84,7 @@ def test_the_committee_is_read_once_drawn(anvil_w3: Web3) -> None:
     d = deploy_with_miners(anvil_w3, 6, committee_size=3)
     c = d.contract
     r = c.current_round()
-    claims = [(m, SealedClaim(r, cid_of(f"s{i}"), 7000 + i)) for i, m in enumerate(d.miners)]
+    claims = ladder(d, "s")
     commit_claims(c, claims)
     reveal_claims(c, claims)
     info = c.round_info(r)

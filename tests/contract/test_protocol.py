@@ -20,6 +20,7 @@ from tests.support.contracts import (
     advance_time,
     cid_of,
     deploy_with_miners,
+    ladder,
     play_round,
 )
 
@@ -213,7 +214,7 @@ def test_sampled_committee_excludes_the_candidate_and_is_fixed_by_the_seed(anvil
     d = deploy_with_miners(anvil_w3, 9, committee_size=4)
     c = d.contract
     r = c.current_round()
-    claims = [(m, SealedClaim(r, cid_of(f"s{i}"), 7000 + i)) for i, m in enumerate(d.miners)]
+    claims = ladder(d, "s")
     commit_claims(c, claims)
     reveal_claims(c, claims)
     info = c.round_info(r)

@@ -10,6 +10,7 @@ from typing import Any
 from web3 import Web3
 
 from offchain.chain.accounts import LocalSigner
+from offchain.chain.commitment import SealedClaim
 from offchain.chain.consensus import PoFLContract
 from offchain.chain.tx import wait_all
 from offchain.chain.types import PoFLConfig
@@ -63,6 +64,12 @@ def play_round(d: Deployed, claims: Sequence[tuple[LocalSigner, int]], measure: 
                **options: Any) -> RoundResult:
     """:func:`offchain.testing.rounds.play_round` with ``d``'s owner driving and its miners voting."""
     return rounds.play_round(d.contract, d.owner, d.miners, claims, measure, **options)
+
+
+def ladder(d: Deployed, tag: str) -> list[tuple[LocalSigner, SealedClaim]]:
+    """One sealed claim a miner for the current round: miner i claims 7000 + i bps, its CID tagged ``tag`` + i."""
+    r = d.contract.current_round()
+    return [(m, SealedClaim(r, cid_of(f"{tag}{i}"), 7000 + i)) for i, m in enumerate(d.miners)]
 
 
 def advance_time(d: Deployed, deadline: int) -> None:
