@@ -113,7 +113,8 @@ def measure(rpc_url: str, n: int, rounds: int) -> dict[str, object]:
             reject = info.candidate == miners[-1].address and false_top
             measured = 1000 if reject else truth[info.candidate]
             seats = contract.committee(r)
-            votes = used(wait_all([contract.vote(by_address[a], r, info.attempt, measured) for a in seats]))
+            head = contract.latest_block().accuracy_bps
+            votes = used(wait_all([contract.vote(by_address[a], r, info.attempt, measured, head) for a in seats]))
             fin = contract.finalize(owner).wait()["gasUsed"]
             if steady:
                 gas["vote (rejecting)" if reject else "vote"] += votes
@@ -150,10 +151,11 @@ def worst_case(rpc_url: str) -> dict[str, int]:
     draw = [contract.advance(owner).wait()["gasUsed"] for _ in range(2)][-1]
     seats = contract.committee(r)
     outliers = (len(seats) - 1) // 3  # the rest (> 2/3) report 1000: a cluster around the median
-    wait_all([contract.vote(by_address[a], r, 1, 9000 - k if k < outliers else 1000) for k, a in enumerate(seats)])
+    wait_all([contract.vote(by_address[a], r, 1, 9000 - k if k < outliers else 1000, 0)
+              for k, a in enumerate(seats)])
     rejection = contract.finalize(owner).wait()["gasUsed"]
     info = contract.round_info(r)
-    wait_all([contract.vote(by_address[a], r, info.attempt, info.candidate_bps) for a in contract.committee(r)])
+    wait_all([contract.vote(by_address[a], r, info.attempt, info.candidate_bps, 0) for a in contract.committee(r)])
     block = contract.finalize(owner).wait()["gasUsed"]
     evicted = len(contract.events("MinerEvicted"))
     return {f"advance (draws {len(seats)} seats)": draw,

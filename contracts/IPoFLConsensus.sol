@@ -53,12 +53,15 @@ interface IPoFLConsensus {
     /// @dev `NoEligibleClaim`: no revealed claim was eligible; `NoCommittee`: fewer than `minCommittee` seats
     /// could validate the candidate; `NoAcceptedClaim`: every candidate was rejected, unimproved, disputed or without
     /// quorum; `KeyMissing` (hold-out mode): the round's shard key was not revealed by the end of the reveal
-    /// window (committers forfeit nothing and are paid from the requester's bond).
+    /// window (committers forfeit nothing and are paid from the requester's bond); `NotIndependent`: the round's
+    /// committers held no more than half of the staked ether, so no committee drawn among them could be
+    /// independent of a claimant (see `PoFLPhases._independent`).
     enum FailReason {
         NoEligibleClaim,
         NoCommittee,
         NoAcceptedClaim,
-        KeyMissing
+        KeyMissing,
+        NotIndependent
     }
 
     /// @notice Why stake was taken from a miner (it goes to the reward pool).
@@ -473,22 +476,18 @@ interface IPoFLConsensus {
         bytes32 salt
     ) external;
 
-    /// @notice Reports the accuracy the caller measured for the claim under validation.
+    /// @notice Reports the accuracy the caller measured for the claim under validation and for the parent (head)
+    /// block's model, on the same data (public mode: the evaluation set; hold-out mode: the round's shard).
     /// @param round must be the current round
     /// @param attempt the validation measured (`roundInfo(round).attempt`; guards against a candidate that
     /// changed since the caller measured it)
-    /// @param measuredBps the accuracy measured on the evaluation set (0 for a model that cannot be fetched)
+    /// @param measuredBps the candidate's accuracy (0 for a model that cannot be fetched)
+    /// @param parentBps the head block's accuracy on the same data: "must beat the parent" is decided on these
+    /// reports by the candidate's rules (2/3 within the tolerance of their lower median, else a dispute), and a
+    /// parent report further than the tolerance from that median is penalized as a misreport
     /// @dev Only seats of the drawn committee report; the first report after the seed block is mined may draw
     /// the committee. Validation ends early once every seat has reported.
-    function vote(uint64 round, uint16 attempt, uint16 measuredBps) external;
-
-    /// @notice Hold-out mode: reports the accuracy measured on the round's shard for the candidate and for the
-    /// parent (head) block's model, so that "must beat the parent" compares measurements on the same data.
-    /// @param round must be the current round
-    /// @param attempt must be the current validation
-    /// @param measuredBps the candidate's accuracy on the round's shard (0 if its model cannot be fetched)
-    /// @param parentBps the head block's accuracy on the same shard (recorded but unused in public mode)
-    function voteOnShard(uint64 round, uint16 attempt, uint16 measuredBps, uint16 parentBps) external;
+    function vote(uint64 round, uint16 attempt, uint16 measuredBps, uint16 parentBps) external;
 
     /// @notice Hold-out mode, called by the hold-out task only: `round`'s shard key is being revealed. Opens the
     /// round's reveal window (a full `revealDuration` from now) and returns the index of the shard the round

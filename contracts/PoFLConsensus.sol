@@ -170,10 +170,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
         uint16 position = m.position;
 
         (bool fresh, bool voidedCandidate) = _takeDigest(round, position, digest);
-        bool eligible =
-            fresh &&
-                accuracyBps >= _thresholdBps &&
-                (!_requireImprovement || accuracyBps > (holdout ? parentBps : s.headBps));
+        bool eligible = fresh && accuracyBps >= _thresholdBps && (!_requireImprovement || accuracyBps > parentBps);
         if (fresh) {
             _digests[digest] = DigestClaim(
                 msg.sender,
@@ -205,14 +202,23 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
     }
 
     /// @inheritdoc IPoFLConsensus
-    function vote(uint64 round, uint16 attempt, uint16 measuredBps) external {
-        _vote(round, attempt, measuredBps, 0);
-    }
-
-    /// @inheritdoc IPoFLConsensus
-    function voteOnShard(uint64 round, uint16 attempt, uint16 measuredBps, uint16 parentBps) external {
+    function vote(uint64 round, uint16 attempt, uint16 measuredBps, uint16 parentBps) external {
+        LiveRound storage s = _currentRound(round, Phase.Validation);
+        uint16 seats = s.seats;
+        if (seats == 0) revert PoFLCommitteePending(_extra.seedBlock);
+        if (attempt != s.attempt) revert PoFLStaleValidation(s.attempt, attempt);
+        Miner storage m = _miners[msg.sender];
+        if (m.lastRound != round || m.seal == Sealed.None || (_seatBits >> m.position) & 1 == 0) {
+            revert PoFLNotInCommittee(round, msg.sender);
+        }
+        if (m.reportAttempt == attempt) revert PoFLAlreadyVoted(round, msg.sender);
+        if (measuredBps > BPS) revert PoFLAccuracyOutOfRange(measuredBps);
         if (parentBps > BPS) revert PoFLAccuracyOutOfRange(parentBps);
-        _vote(round, attempt, measuredBps, parentBps);
+        (m.reportAttempt, m.reportBps, m.parentReportBps) = (attempt, measuredBps, parentBps);
+        uint16 votes = s.votes + 1;
+        s.votes = votes;
+        emit Voted(round, msg.sender, attempt, measuredBps);
+        if (votes == seats) _endPhase(); // every seat reported
     }
 
     /// @inheritdoc IPoFLConsensus
@@ -237,7 +243,9 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
         LiveRound storage s = _round;
         if (s.phase != Phase.Finalize) revert PoFLWrongPhase(Phase.Finalize, s.phase);
         if (s.attempt == 0) {
-            FailReason reason = s.candidate.isNone() ? FailReason.NoEligibleClaim : FailReason.NoCommittee;
+            FailReason reason = s.candidate.isNone() ? FailReason.NoEligibleClaim : _canValidate(s.candidate)
+                ? FailReason.NotIndependent
+                : FailReason.NoCommittee;
             if (address(_holdout) != address(0) && !s.keyRevealed) {
                 // no key, so nothing could be measured or revealed: a round with a possible committee is the
                 // requester's failure (it pays); one without is nobody's (and uses no shard)
@@ -268,25 +276,6 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
         address miner
     ) public pure returns (bytes32) {
         return keccak256(abi.encode(round, digest, cidKind, accuracyBps, salt, miner));
-    }
-
-    /// @dev A seat's report on the current candidate (`parentBps`: hold-out mode's measurement of the parent).
-    function _vote(uint64 round, uint16 attempt, uint16 measuredBps, uint16 parentBps) private {
-        LiveRound storage s = _currentRound(round, Phase.Validation);
-        uint16 seats = s.seats;
-        if (seats == 0) revert PoFLCommitteePending(_extra.seedBlock);
-        if (attempt != s.attempt) revert PoFLStaleValidation(s.attempt, attempt);
-        Miner storage m = _miners[msg.sender];
-        if (m.lastRound != round || m.seal == Sealed.None || (_seatBits >> m.position) & 1 == 0) {
-            revert PoFLNotInCommittee(round, msg.sender);
-        }
-        if (m.reportAttempt == attempt) revert PoFLAlreadyVoted(round, msg.sender);
-        if (measuredBps > BPS) revert PoFLAccuracyOutOfRange(measuredBps);
-        (m.reportAttempt, m.reportBps, m.parentReportBps) = (attempt, measuredBps, parentBps);
-        uint16 votes = s.votes + 1;
-        s.votes = votes;
-        emit Voted(round, msg.sender, attempt, measuredBps);
-        if (votes == seats) _endPhase(); // every seat reported
     }
 
     // ---------------------------------------------------------- phase machine

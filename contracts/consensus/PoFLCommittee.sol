@@ -30,14 +30,13 @@ import {PoFLStaking} from "./PoFLStaking.sol";
 /// it can do is a dispute. (One at or above 1/3 can still stall a round by withholding reports, at a bond a
 /// seat; without a quorum the next-best claim is validated.)
 abstract contract PoFLCommittee is PoFLStaking {
-    /// @dev The reports on the candidate of the current validation: values, parent values (hold-out mode), and
-    /// how many agree with the claim (at least claim - tolerance) and measured the candidate above the parent.
+    /// @dev The reports of the current validation: the candidate's and the parent's (measured on the same
+    /// data), their number and how many agree with the claim (at least claim - tolerance).
     struct Tally {
         uint256[] reports;
         uint256[] parents;
         uint256 n;
         uint256 agreeing;
-        uint256 beating;
     }
 
     // ------------------------------------------------------------------ draw
@@ -114,16 +113,20 @@ abstract contract PoFLCommittee is PoFLStaking {
         uint16 median;
         if (t.n >= _extra.quorum) {
             median = PoFLMath.lowerMedian(t.reports);
-            bool improves = !_requireImprovement || median > s.headBps;
-            if (address(_holdout) != address(0)) {
-                emit ParentMeasured(s.round, s.attempt, PoFLMath.lowerMedian(t.parents));
-                improves = !_requireImprovement || 3 * t.beating >= 2 * t.n;
-            }
+            // the parent is measured beside the candidate, on the same data, and decided by the same rules: its
+            // median is a measurement only where 2/3 of its reports lie within the tolerance of it
+            uint16 parentMedian = PoFLMath.lowerMedian(t.parents);
+            bool parentClustered = !_requireImprovement || _clustered(t.parents, t.n, parentMedian, p.toleranceBps);
+            emit ParentMeasured(s.round, s.attempt, parentMedian);
             // the median is a measurement only where 2/3 of the reports lie within the tolerance of it
-            bool clustered = 3 * _within(t, median, p.toleranceBps) >= 2 * t.n;
-            if (3 * t.agreeing >= 2 * t.n && clustered) {
-                if (median < _thresholdBps || !improves) {
+            bool clustered = _clustered(t.reports, t.n, median, p.toleranceBps);
+            if (3 * t.agreeing >= 2 * t.n && clustered && parentClustered) {
+                if (median < _thresholdBps || (_requireImprovement && median <= parentMedian)) {
+                    // confirmed within the tolerance, yet no better than the parent: no lower claim can beat the
+                    // parent by more than the tolerance, so the search ends (a majority under-reporting the
+                    // best claim cannot hand the block to a worse one)
                     outcome = ClaimStatus.Unimproved;
+                    settled = true;
                 } else {
                     outcome = ClaimStatus.Accepted;
                     if (_extra.best.isNone() || median > _extra.bestBps) {
@@ -140,7 +143,9 @@ abstract contract PoFLCommittee is PoFLStaking {
                 outcome = ClaimStatus.Disputed;
                 settled = true;
             }
-            if (outcome != ClaimStatus.Disputed && clustered) _penalizeMisreports(seats, median, p);
+            if (outcome != ClaimStatus.Disputed && clustered) {
+                _penalizeMisreports(seats, median, parentClustered ? parentMedian : BPS + 1, p);
+            }
         }
         claim.status = outcome;
         emit ClaimDecided(s.round, claimant, outcome, claimed, median, uint16(t.n), s.seats);
@@ -161,7 +166,6 @@ abstract contract PoFLCommittee is PoFLStaking {
                 (t.reports[t.n], t.parents[t.n]) = (v.reportBps, v.parentReportBps);
                 ++t.n;
                 if (uint256(v.reportBps) + p.toleranceBps >= claimed) ++t.agreeing;
-                if (v.reportBps > v.parentReportBps) ++t.beating;
             } else {
                 _penalize(account, v, p.missBond, PenaltyReason.MissedVote);
                 excluded |= 1 << seat;
@@ -173,23 +177,35 @@ abstract contract PoFLCommittee is PoFLStaking {
         _excludedBits = excluded;
     }
 
-    /// @dev The number of reports within `tolerance` of `median`.
-    function _within(Tally memory t, uint16 median, uint16 tolerance) private pure returns (uint256 close) {
-        for (uint256 i = 0; i < t.n; ++i) {
-            if (PoFLMath.distance(uint16(t.reports[i]), median) <= tolerance) ++close;
+    /// @dev Whether at least 2/3 of the `n` `reports` lie within `tolerance` of `median` (then it is a measurement).
+    function _clustered(uint256[] memory reports, uint256 n, uint16 median, uint16 tolerance)
+        private
+        pure
+        returns (bool)
+    {
+        uint256 close;
+        for (uint256 i = 0; i < n; ++i) {
+            if (PoFLMath.distance(uint16(reports[i]), median) <= tolerance) ++close;
         }
+        return 3 * close >= 2 * n;
     }
 
-    /// @dev Each report further than the tolerance from `median` costs its seat misreportPenaltyBps of its stake
-    /// (and its seat this round). Called only where 2/3 of the reports lie within the tolerance of the median:
-    /// without such a majority nobody can tell the honest reports, and nobody is penalized.
-    function _penalizeMisreports(uint256 seats, uint16 median, Params memory p) private {
+    /// @dev Each report further than the tolerance from `median`, or a parent report further than it from
+    /// `parentMedian` (BPS + 1: the parent reports are not judged), costs its seat misreportPenaltyBps of its
+    /// stake (and its seat this round). Called only where 2/3 of the reports lie within the tolerance of the
+    /// median (and the parent's where it is judged): without such a majority nobody can tell the honest
+    /// reports, and nobody is penalized.
+    function _penalizeMisreports(uint256 seats, uint16 median, uint256 parentMedian, Params memory p) private {
         uint256 excluded = _excludedBits;
         uint16 attempt = _round.attempt;
         for (uint256 bits = seats; bits != 0; bits &= bits - 1) {
             uint256 seat = PoFLMath.lowestBit(bits);
             Miner storage v = _miners[_committerAt[seat]];
-            if (v.reportAttempt == attempt && PoFLMath.distance(v.reportBps, median) > p.toleranceBps) {
+            if (
+                v.reportAttempt == attempt &&
+                (PoFLMath.distance(v.reportBps, median) > p.toleranceBps ||
+                    (parentMedian <= BPS && PoFLMath.distance(v.parentReportBps, uint16(parentMedian)) > p.toleranceBps))
+            ) {
                 _penalize(
                     _committerAt[seat],
                     v,

@@ -29,7 +29,8 @@ abstract contract PoFLPhases is PoFLStorage {
 
     /// @dev The rule of what follows `phase` (recorded with `deadline`) when it ends now: after Commit, Reveal for
     /// revealDuration from the commits' end (their deadline, or now if they end early); after Reveal, Validation of
-    /// the best claim if it can have a committee (its deadline is set by the draw), else Finalize; after
+    /// the best claim if it can have a committee and the round is independent (`_independent`; the committee's
+    /// deadline is set by the draw), else Finalize; after
     /// Validation, Finalize.
     function _following(
         IPoFLConsensus.Phase phase,
@@ -39,7 +40,7 @@ abstract contract PoFLPhases is PoFLStorage {
             uint64 commitsEnded = uint64(Math.min(block.timestamp, deadline));
             return (IPoFLConsensus.Phase.Reveal, commitsEnded + _params.revealDuration);
         }
-        if (phase == IPoFLConsensus.Phase.Reveal && _canValidate(_round.candidate)) {
+        if (phase == IPoFLConsensus.Phase.Reveal && _canValidate(_round.candidate) && _independent()) {
             return (IPoFLConsensus.Phase.Validation, 0);
         }
         return (IPoFLConsensus.Phase.Finalize, 0);
@@ -64,5 +65,19 @@ abstract contract PoFLPhases is PoFLStorage {
     /// not the candidate.
     function _available(OptionalPosition candidate) internal view returns (uint256) {
         return ((uint256(1) << _round.commits) - 1) & ~_excludedBits & ~(uint256(1) << candidate.get());
+    }
+
+    /// @dev Whether the round's committers hold more than half of the staked ether: only then may its claims
+    /// become a block. A committee is drawn among the round's committers, so without this a claimant alone in
+    /// an idle round (right after deployment, or while the others pause) could seat its own sybils and have
+    /// any number recorded; with it, faking a block needs more stake than every other miner together. Bounded
+    /// by MAX_MINERS.
+    function _independent() internal view returns (bool) {
+        uint256 committed;
+        uint256 commits = _round.commits;
+        for (uint256 position = 0; position < commits; ++position) {
+            committed += _miners[_committerAt[position]].stake;
+        }
+        return committed * 2 > _totalStaked;
     }
 }

@@ -61,7 +61,7 @@ LENS_NAME = "PoFLLens"
 # vote, O(MAX_MINERS) rare paths below these bounds, and finalize() at its heaviest (~6.6M gas: 255 miners,
 # 128 evictions).
 ZERO_ADDRESS = "0x" + "00" * 20
-GAS_LIMITS = {"commit": 150_000, "reveal": 1_500_000, "vote": 400_000, "voteOnShard": 400_000, "advance": 600_000,
+GAS_LIMITS = {"commit": 150_000, "reveal": 1_500_000, "vote": 400_000, "advance": 600_000,
               "finalize": 12_000_000}
 # advance() is never estimated (it never reverts): it opens a phase or draws a committee when due.
 FIXED_GAS = {"advance": GAS_LIMITS["advance"]}
@@ -264,19 +264,17 @@ class PoFLContract(ContractClient):
     def reveal(self, signer: LocalSigner, round_id: int, cid: str, accuracy_bps: int, salt: bytes,
                parent_bps: int = 0) -> PendingTx:
         """Reveal the claim committed as ``commitment(round_id, cid, accuracy_bps, salt, signer.address)`` (in
-        hold-out mode with accuracy 0; ``parent_bps``: the head block's accuracy on the round's shard)."""
+        hold-out mode with accuracy 0; ``parent_bps``: the head block's accuracy as the miner measured it on the
+        same data, which the claim must beat to be validated)."""
         digest, kind = cid_to_digest(cid)
         return self._send(signer, "reveal", round_id, digest, kind, accuracy_bps, parent_bps, salt)
 
-    def vote(self, signer: LocalSigner, round_id: int, attempt: int, measured_bps: int) -> PendingTx:
+    def vote(self, signer: LocalSigner, round_id: int, attempt: int, measured_bps: int,
+             parent_bps: int) -> PendingTx:
         """Report the accuracy ``signer`` measured for the claim of validation ``attempt`` (``round_info().attempt``;
-        its ``candidate``), 0 if its model cannot be fetched."""
-        return self._send(signer, "vote", round_id, attempt, measured_bps)
-
-    def vote_on_shard(self, signer: LocalSigner, round_id: int, attempt: int, measured_bps: int,
-                      parent_bps: int) -> PendingTx:
-        """Hold-out mode: report the candidate's and the head block's accuracy on the round's shard."""
-        return self._send(signer, "voteOnShard", round_id, attempt, measured_bps, parent_bps)
+        its ``candidate``; 0 if its model cannot be fetched) and for the head block's model on the same data
+        (public mode: the evaluation set; hold-out mode: the round's shard)."""
+        return self._send(signer, "vote", round_id, attempt, measured_bps, parent_bps)
 
     def advance(self, signer: LocalSigner) -> PendingTx:
         return self._send(signer, "advance")

@@ -91,11 +91,14 @@ class PublicEvaluation:
 
     def measure(self, round_id: int, models: list[torch.Tensor], evaluators: list[int],
                 parent: torch.Tensor | None) -> Measurement:
-        return Measurement(self.strategy.evaluate(models, evaluators) if models else [])
+        batch = models + ([parent] if parent is not None else [])
+        who = evaluators[:len(models)] + ([evaluators[0] if evaluators else 0] if parent is not None else [])
+        accs = self.strategy.evaluate(batch, who) if batch else []
+        return Measurement(accs[:len(models)], accs[-1] if parent is not None else 0.0)
 
     def report(self, contract: PoFLContract, signer: LocalSigner, round_id: int, attempt: int,
                measured: float, parent: float) -> PendingTx:
-        return contract.vote(signer, round_id, attempt, to_bps(measured))
+        return contract.vote(signer, round_id, attempt, to_bps(measured), to_bps(parent))
 
 
 def open_recorded_shard(fetcher: UntrustedFetcher, holdout: HoldoutContract, shard: OnChainShard, name: str,
@@ -197,4 +200,4 @@ class HoldoutEvaluation:
 
     def report(self, contract: PoFLContract, signer: LocalSigner, round_id: int, attempt: int,
                measured: float, parent: float) -> PendingTx:
-        return contract.vote_on_shard(signer, round_id, attempt, to_bps(measured), to_bps(parent))
+        return contract.vote(signer, round_id, attempt, to_bps(measured), to_bps(parent))

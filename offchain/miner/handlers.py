@@ -158,13 +158,16 @@ class Claiming:
             m.hold(trained.models[m.position], cid)
             m.unpublished = {cid: data}
         blind = crew.mode.blind
-        if not blind:  # new models, and held ones this miner has not measured (an adopted block)
-            self._measure(r, [m for m in miners if m.accuracy is None], view.head, recorded=new)
+        parent_bps = 0
+        if not blind:  # new models, and held ones this miner has not measured (an adopted block); and the parent
+            parent_bps = to_bps(self._measure(r, [m for m in miners if m.accuracy is None], view.head, recorded=new))
         ready = [m for m in miners if m.cid is not None and (blind or m.accuracy is not None)]
         for m in ready:
             m.claim = crew.claims.claim(r, HeldModel(m.position, m.cid or "", m.accuracy or 0.0))
             if blind:  # the commitment binds the model only
                 m.claim = dataclasses.replace(m.claim, accuracy_bps=0, blind=True)
+            else:  # declared at the reveal: a claim must beat the parent as measured on the same data
+                m.claim = dataclasses.replace(m.claim, parent_bps=parent_bps)
         sent = crew.send_all([(m, "commit", lambda m=m: crew.contract.commit(
             m.signer, r, m.claim.commitment(m.address))) for m in ready])  # type: ignore[union-attr]
         for m in miners:

@@ -61,13 +61,14 @@ def committee_of(contract: PoFLContract, round_id: int, miners: Iterable[LocalSi
 def cast_votes(contract: PoFLContract, round_id: int, votes: Sequence[tuple[LocalSigner, int]],
                parent: Callable[[LocalSigner], int] | None = None) -> list[TxReceipt]:
     """Send each seat's measured accuracy for the current candidate (all sent before any receipt is awaited);
-    once every seat has reported the phase is Finalize. ``parent`` (hold-out mode): what each seat measures
-    for the head block on the round's shard (``voteOnShard``)."""
+    once every seat has reported the phase is Finalize. ``parent``: what each seat measures for the head block
+    on the same data (default: the head's recorded accuracy, what an honest seat measures in public mode)."""
     attempt = contract.round_info(round_id).attempt
-    if parent is not None:
-        return wait_all([contract.vote_on_shard(signer, round_id, attempt, measured_bps, parent(signer))
-                         for signer, measured_bps in votes])
-    return wait_all([contract.vote(signer, round_id, attempt, measured_bps) for signer, measured_bps in votes])
+    if parent is None:
+        head_bps = contract.latest_block().accuracy_bps
+        parent = lambda _signer: head_bps  # noqa: E731
+    return wait_all([contract.vote(signer, round_id, attempt, measured_bps, parent(signer))
+                     for signer, measured_bps in votes])
 
 
 def finalize_if_due(contract: PoFLContract, signer: LocalSigner) -> TxReceipt | None:
@@ -104,17 +105,21 @@ def play_round(contract: PoFLContract, caller: LocalSigner, miners: Sequence[Loc
                claims: Sequence[tuple[LocalSigner, int]], measure: Measure, *, tag: str = "",
                revealers: Sequence[LocalSigner] | None = None, voters: Sequence[LocalSigner] | None = None,
                cids: Mapping[str, str] | None = None, reveal_key: Callable[[int], object] | None = None,
-               parent: Callable[[LocalSigner], int] | None = None, declared_parent_bps: int = 0) -> RoundResult:
+               parent: Callable[[LocalSigner], int] | None = None,
+               declared_parent_bps: int | None = None) -> RoundResult:
     """Play one round to its end on a devnet: ``claims`` commit (each (miner, claimed bps); CIDs from ``cids``
     or placeholders), ``revealers`` (default: all committers) reveal, each committee is drawn, and every seat
     among ``miners`` that is in ``voters`` (default: all) reports ``measure``; ``caller`` sends advance() and
     finalize(), and the clock is moved past deadlines. Returns the claims and the validated candidates.
-    Hold-out mode: ``reveal_key(round)`` is called once the commits have closed (None: the key is missing),
-    claims commit blind and reveal ``declared_parent_bps`` as the head's accuracy, and seats report
-    ``parent(seat)`` for the head block."""
+    Claims reveal ``declared_parent_bps`` as the head's accuracy (default: its recorded accuracy; hold-out: 0) and seats
+    report ``parent(seat)`` for the head block (default: its recorded accuracy). Hold-out mode:
+    ``reveal_key(round)`` is called once the commits have closed (None: the key is missing) and claims commit
+    blind."""
     c = contract
     r = c.current_round()
     blind = c.holdout_address() is not None
+    if declared_parent_bps is None:
+        declared_parent_bps = 0 if blind else c.latest_block().accuracy_bps
     sealed = {m.address: SealedClaim(r, (cids or {}).get(m.address) or placeholder_cid(f"{tag}r{r}{m.address}"),
                                      acc, blind=blind, parent_bps=declared_parent_bps) for m, acc in claims}
     by_address = {m.address: m for m, _ in claims}

@@ -16,6 +16,7 @@ from offchain.chain.consensus import PoFLContract
 from offchain.chain.tx import send, wait_all
 from offchain.chain.types import ClaimStatus, ConfigField, FailReason, PenaltyReason, Phase
 from offchain.store.cid import cid_to_digest
+from offchain.testing.accounts import fresh_signers
 from offchain.testing.rounds import cast_votes, commit_claims, draw_committee, reveal_claims, truthful
 from tests.support.accounts import Funded
 from tests.support.contracts import (
@@ -294,8 +295,13 @@ def test_half_the_seats_cannot_penalize_the_honest_seats_by_confirming_an_under_
 
 
 def test_idle_sybils_neither_raise_the_quorum_nor_leave_a_false_claim_inconclusive(anvil_w3: Web3) -> None:
-    d = deploy_with_miners(anvil_w3, 11)
+    """Six sybils (at minStake) register and never commit; the five committers (at twice it) hold most of the
+    stake, so the round is independent (an idle majority of the stake would make no block: see the sybil
+    bootstrap test)."""
+    d = deploy_with_miners(anvil_w3, 5, stake=2 * STAKE)
     c = d.contract
+    d.miners += fresh_signers(anvil_w3, 6)
+    wait_all([c.register(m, STAKE) for m in d.miners[5:]])
     honest, cheater, sybils = d.miners[:4], d.miners[4], d.miners[5:]  # six sybils that never commit
     truth = {m.address: 7000 + i for i, m in enumerate(honest)} | {cheater.address: 3000}
     claims = [(m, truth[m.address]) for m in honest] + [(cheater, 9900)]
@@ -367,7 +373,7 @@ def test_non_reveal_and_silence_cost_a_bond_and_stretch_at_most_one_more_round(a
 
 
 def test_slashed_and_idle_miners_free_their_place_under_the_cap(anvil_w3: Web3, funded: Funded) -> None:
-    d = deploy_with_miners(anvil_w3, 5, min_stake=10**15, miss_bond=10**13, stake=10**15)
+    d = deploy_with_miners(anvil_w3, 5, min_stake=10**15, miss_bond=10**13)  # the committers hold most stake
     c = d.contract
     fillers = funded(251, 10**17)  # 5 + 250 = the cap of 255
     wait_all([c.register(s, 10**15) for s in fillers[:250]])

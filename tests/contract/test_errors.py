@@ -181,24 +181,26 @@ def test_vote_errors(anvil_w3: Web3) -> None:
     commit_claims(c, claims)
     reveal_claims(c, claims)
     with pytest.raises(E.PoFLCommitteePending) as info:  # the seed block is not mined yet
-        c.vote(d.miners[0], r, 1, 7000)
+        c.vote(d.miners[0], r, 1, 7000, 0)
     assert info.value.args_by_name["seedBlock"] == c.round_info(r).seed_block
     seats = draw_committee(c, d.owner)
     candidate = c.round_info(r).candidate
     seat = d.by_address(seats[0])
     outsider = next(m for m in d.miners if m.address not in seats)
     with pytest.raises(E.PoFLNotInCommittee):
-        c.vote(d.by_address(candidate), r, 1, 7000)  # a claimant never sits on its own committee
+        c.vote(d.by_address(candidate), r, 1, 7000, 0)  # a claimant never sits on its own committee
     with pytest.raises(E.PoFLNotInCommittee):
-        c.vote(outsider, r, 1, 7000)
+        c.vote(outsider, r, 1, 7000, 0)
     with pytest.raises(E.PoFLStaleValidation) as info:
-        c.vote(seat, r, 2, 7000)
+        c.vote(seat, r, 2, 7000, 0)
     assert info.value.args_by_name == {"current": 1, "given": 2}
     with pytest.raises(E.PoFLAccuracyOutOfRange):
-        c.vote(seat, r, 1, 10001)
-    c.vote(seat, r, 1, 7006).wait()
+        c.vote(seat, r, 1, 10001, 0)
+    with pytest.raises(E.PoFLAccuracyOutOfRange):  # the parent's report too
+        c.vote(seat, r, 1, 7000, 10001)
+    c.vote(seat, r, 1, 7006, 0).wait()
     with pytest.raises(E.PoFLAlreadyVoted):
-        c.vote(seat, r, 1, 7006)
+        c.vote(seat, r, 1, 7006, 0)
 
 
 def test_finalize_too_early_and_leave_rules(d5: Deployed) -> None:

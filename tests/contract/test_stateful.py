@@ -99,7 +99,7 @@ class PoFLMachine(RuleBasedStateMachine):
         if claim is None:
             return
         head = self.c.round_info(r).head_bps
-        if self._try(lambda: self.c.reveal(m, r, claim.cid, claim.accuracy_bps, claim.salt).wait()):
+        if self._try(lambda: self.c.reveal(m, r, claim.cid, claim.accuracy_bps, claim.salt, head).wait()):
             self.revealed[(r, m.address)] = head
 
     def _report(self, i: int) -> int | None:
@@ -117,7 +117,8 @@ class PoFLMachine(RuleBasedStateMachine):
         if measured is not None:
             r = self.c.current_round()
             attempt = self.c.round_info(r).attempt
-            self._try(lambda: self.c.vote(self.d.miners[i], r, attempt, measured).wait())
+            head = self.c.latest_block().accuracy_bps
+            self._try(lambda: self.c.vote(self.d.miners[i], r, attempt, measured, head).wait())
 
     def honest_seats_report(self) -> None:
         """Honest seats are live: before time moves on, every honest seat has reported."""
