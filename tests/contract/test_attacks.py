@@ -25,6 +25,7 @@ from tests.support.contracts import (
     MISS_BOND,
     STAKE,
     Deployed,
+    HoldoutTask,
     advance_time,
     cid_of,
     deploy_with_miners,
@@ -490,3 +491,103 @@ def test_owner_changes_apply_from_the_next_round(anvil_w3: Web3) -> None:
     c.finalize(d.owner).wait()
     assert (c.latest_block().miner, c.latest_block().accuracy_bps) == (d.miners[3].address, 7003)
     assert c.config().tolerance_bps == 1000 and c.config().commit_duration == 1  # from the next round
+
+
+# ------------------------------------------------------------------- issue 20: no parent on trust
+
+
+@pytest.mark.parametrize("liars", [4, 2])
+def test_the_parent_lie_wins_nothing(anvil_w3: Web3, liars: int) -> None:
+    """Issue 20, finding 1 (hold-out mode): a coalition reports every honest candidate truthfully but the parent
+    at 10000 (and the parent truthfully for its own 7600 claim), so that no honest claim beats the parent and its
+    own becomes the block. The parent's reports are judged like the candidate's: four liars of nine seats split
+    them, so the best honest claim is disputed and the search ends -- the coalition's claim is never validated,
+    it earns nothing. Two liars (under a third) are outvoted: the honest best claim is the block and each liar
+    pays a misreport penalty."""
+    t = HoldoutTask(anvil_w3, 10, 1)
+    c = t.contract
+    gang = {m.address for m in t.miners[-liars:]}
+    truth = {m.address: 9000 + 10 * i for i, m in enumerate(t.miners)} | {a: 6500 for a in gang}
+    own = t.miners[-1].address
+    truth[own] = 7600
+    r = c.current_round()
+
+    def parent(seat) -> int:
+        lying = seat.address in gang and c.round_info(r).candidate not in gang
+        return 10000 if lying else 7000
+
+    result = play_round(t.d, [(m, truth[m.address]) for m in t.miners], lambda cand, _s: truth[cand],
+                        reveal_key=t.reveal, parent=parent)
+    decided = outcomes(t.d, result.round_id)
+    assert own not in [claimant for claimant, *_ in decided]  # the coalition's claim is never validated
+    held = [c.miner_info(a).stake + c.pending_rewards(a) for a in gang]  # stake, or its rest credited on eviction
+    best = max((m for m in t.miners if m.address not in gang), key=lambda m: truth[m.address])
+    if liars == 4:
+        assert decided == [(best.address, ClaimStatus.DISPUTED, truth[best.address])]
+        assert c.latest_block().height == 0 and penalties(t.d, PenaltyReason.MISREPORT) == {}
+        assert held == [STAKE] * liars  # no gain
+    else:
+        assert decided == [(best.address, ClaimStatus.ACCEPTED, truth[best.address])]
+        assert (c.latest_block().miner, c.latest_block().accuracy_bps) == (best.address, truth[best.address])
+        assert set(penalties(t.d, PenaltyReason.MISREPORT)) == gang  # the parent's misreports cost them
+        assert all(h < STAKE for h in held)
+        assert c.parent_measurements(result.round_id) == {1: 7000}
+
+
+def test_sybils_alone_in_an_idle_round_make_no_block_and_a_fake_head_freezes_nothing(anvil_w3: Web3,
+                                                                                   funded: Funded) -> None:
+    """Issue 20, finding 2 (public mode): in a round no honest miner commits to, one attacker with four
+    addresses (minCommittee + 1) claims 10000 for a garbage model and has its three others report 10000. Its
+    committers hold less than half of the stake: the round cannot make a block (NotIndependent), the attacker
+    earns nothing, and honest rounds go on. An attacker that holds all the stake (alone right after deployment)
+    can record a fake 10000 head, but cannot freeze the chain: the next committee measures the parent at what it
+    is and the honest claim beats it."""
+    d = deploy_with_miners(anvil_w3, 6)
+    c = d.contract
+    sybils = funded(4)
+    wait_all([c.register(m, STAKE) for m in sybils])
+    fake = {m.address: 10000 for m in sybils}
+    result = play_round(d, [(m, 10000 if i == 0 else 6100 + i) for i, m in enumerate(sybils)],
+                        lambda cand, _s: fake.get(cand, 0), voters=sybils)
+    assert c.latest_block().height == 0 and c.decisions(result.round_id) == []
+    assert c.events("RoundFailed")[-1]["args"]["reason"] == FailReason.NOT_INDEPENDENT
+    assert all(c.pending_rewards(m.address) == 0 for m in sybils)
+    honest = {m.address: 7000 + 100 * i for i, m in enumerate(d.miners)}
+    for k in range(3):  # the honest rounds after it make blocks
+        truth = {a: v + 10 * k for a, v in honest.items()}
+        play_round(d, [(m, truth[m.address]) for m in d.miners], truthful(truth))
+        assert c.latest_block().accuracy_bps == 7500 + 10 * k
+    # alone on a fresh deployment the attacker is the whole network: a fake head, but no freeze
+    alone = deploy_with_miners(anvil_w3, 4)
+    a = alone.contract
+    play_round(alone, [(m, 10000 if i == 0 else 6100 + i) for i, m in enumerate(alone.miners)],
+               lambda cand, _s: 10000 if cand == alone.miners[0].address else 0)
+    assert a.latest_block().accuracy_bps == 10000
+    newcomers = funded(6)
+    wait_all([a.register(m, STAKE) for m in newcomers])
+    everyone = Deployed(a, alone.owner, alone.miners + newcomers)
+    truth = {m.address: 9000 + 100 * i for i, m in enumerate(newcomers)}  # up to 9500
+    play_round(everyone, [(m, truth[m.address]) for m in newcomers], truthful(truth),
+               parent=lambda _seat: 1000, declared_parent_bps=1000)  # the fake head measures 1000
+    assert (a.latest_block().miner, a.latest_block().accuracy_bps) == (newcomers[-1].address, 9500)
+
+
+def test_half_the_seats_under_reporting_the_best_claim_cannot_hand_the_block_to_a_worse_one(anvil_w3: Web3) -> None:
+    """Issue 20, finding 8: over an 8000 head, five of nine seats report the honest best claim (8080) at 8000 --
+    within the tolerance, so nobody can tell them from honest seats -- to have it Unimproved and their own worse
+    8040 claim become the block. An Unimproved claim that its committee confirmed ends the search (no lower claim
+    can beat the parent by more than the tolerance): no block this round, the coalition's claim is never
+    validated and earns nothing."""
+    d = deploy_with_miners(anvil_w3, 10)
+    c = d.contract
+    first = {m.address: 7000 + i for i, m in enumerate(d.miners)} | {d.miners[0].address: 8000}
+    play_round(d, [(m, first[m.address]) for m in d.miners], truthful(first))
+    assert c.latest_block().accuracy_bps == 8000
+    winner, gang = d.miners[0], d.miners[1:6]
+    gang_addresses = {m.address for m in gang}
+    truth = {m.address: 7500 + i for i, m in enumerate(d.miners)} | {winner.address: 8080, gang[0].address: 8040}
+    result = play_round(d, [(m, truth[m.address]) for m in d.miners],
+                        lambda cand, seat: 8000 if cand == winner.address and seat.address in gang_addresses
+                        else truth[cand])
+    assert outcomes(d, result.round_id) == [(winner.address, ClaimStatus.UNIMPROVED, 8000)]
+    assert c.latest_block().round == 1 and all(c.pending_rewards(a) == 0 for a in gang_addresses)

@@ -8,8 +8,6 @@ for a later round; "must beat the parent" compares measurements on the same shar
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from web3 import Web3
 
@@ -21,42 +19,13 @@ from offchain.chain.types import ClaimStatus, ConfigField, FailReason, PenaltyRe
 from offchain.errors import PoflValueError
 from offchain.holdout.sealing import key_hash, new_key
 from offchain.holdout.task import SealedShard, SealedTask
-from offchain.testing.accounts import fresh_signers
 from offchain.testing.rounds import advance_time, commit_claims, reveal_claims
 from tests.support.accounts import Funded
-from tests.support.contracts import BASE_CONFIG, GENESIS_CID, STAKE, Deployed, cid_of, play_round
+from tests.support.contracts import BASE_CONFIG, GENESIS_CID, STAKE, cid_of, play_round
+from tests.support.contracts import HoldoutTask as Task
 
 BOND = 10**18
 PAY = 10**16
-
-
-class Task:
-    """A deployed hold-out task whose keys the test holds; its requester, owner and miners fresh funded accounts."""
-
-    def __init__(self, w3: Web3, n_miners: int, n_shards: int, *, stake: int = STAKE, bond: int = BOND,
-                 pay: int = PAY, **config: object) -> None:
-        self.requester, owner, *self.miners = fresh_signers(w3, 2 + n_miners)
-        plan = plan_holdout_task(self.requester)
-        self.keys = [new_key() for _ in range(n_shards)]
-        self.final_key = new_key()
-        sealed = SealedTask(plan.task, tuple(SealedShard(i, cid_of(f"shard{i}"), key_hash(k))
-                                             for i, k in enumerate(self.keys)),
-                            SealedShard(2**32 - 1, cid_of("final"), key_hash(self.final_key)), None, None)  # type: ignore[arg-type]
-        self.contract, self.holdout, _ = deploy_holdout_task(
-            self.requester, plan, sealed, replace(BASE_CONFIG, **config), GENESIS_CID, bond=bond,
-            pay_per_committer=pay, reward_pool=10**19, deployments_dir=None)
-        for m in self.miners:
-            self.contract.register(m, stake).wait()
-        self.d = Deployed(self.contract, owner, self.miners)
-
-    def reveal(self, round_id: int) -> None:
-        shard = self.holdout.shard_for_round(round_id)  # the next unused shard
-        assert shard is not None
-        self.holdout.reveal_key(self.requester, round_id, self.keys[shard.index]).wait()
-
-    def play(self, truth: dict[str, int], parent: int):
-        return play_round(self.d, [(m, truth[m.address]) for m in self.miners if m.address in truth],
-                          lambda cand, _seat: truth[cand], reveal_key=self.reveal, parent=lambda _seat: parent)
 
 
 def test_a_round_is_judged_on_its_shard_with_the_key_revealed_after_commits_close(anvil_w3: Web3,
