@@ -12,7 +12,15 @@ from web3.logs import DISCARD
 from offchain.chain.commitment import SealedClaim
 from offchain.chain.connect import connect, in_process_web3
 from offchain.chain.types import ClaimStatus, FailReason, PenaltyReason, Phase, PoFLConfig, lower_median
-from offchain.testing.rounds import cast_votes, commit_claims, draw_committee, increase_time, reveal_claims, truthful
+from offchain.testing.rounds import (
+    cast_votes,
+    commit_claims,
+    draw_committee,
+    increase_time,
+    mine_blocks,
+    reveal_claims,
+    truthful,
+)
 from tests.support.contracts import (
     MISS_BOND,
     STAKE,
@@ -263,3 +271,54 @@ def test_happy_path_on_other_backends(backend: str, request: pytest.FixtureReque
         honest(d, [6000 + 200 * k + 10 * i for i in range(5)], tag=str(k))
     assert [b.accuracy_bps for b in d.contract.blocks()] == [0, 6040, 6240]
     assert_chain_linked(d)
+
+
+# ------------------------------------------------------------------ the promises (issue 20)
+
+
+def test_an_even_number_of_distinct_reports_records_the_lower_median(anvil_w3: Web3) -> None:
+    """Four seats report four different values within the tolerance of each other and of the claim: the
+    block records the lower of the two middle reports (7010), never the upper one (7020) nor the claim."""
+    d = deploy_with_miners(anvil_w3, 5)
+    c = d.contract
+    truth = {m.address: 6000 + i for i, m in enumerate(d.miners)} | {d.miners[4].address: 7030}
+    reports = iter([7000, 7010, 7020, 7030])
+    result = play_round(d, [(m, truth[m.address]) for m in d.miners],
+                        lambda cand, _s: next(reports) if cand == d.miners[4].address else truth[cand])
+    assert sorted(c.reports(result.round_id, 1).values()) == [7000, 7010, 7020, 7030]
+    assert (c.latest_block().miner, c.latest_block().accuracy_bps) == (d.miners[4].address, 7010)
+
+
+def test_public_mode_decides_must_beat_the_parent_on_the_measurements(anvil_w3: Web3) -> None:
+    """A 7050 claim over a 7005 head is eligible at its reveal, but its committee measures it at 6960 (within
+    the tolerance of the claim) and the parent at 7005: the claim does not beat the parent, so it is Unimproved
+    and the chain does not go backwards."""
+    d = deploy_with_miners(anvil_w3, 6)
+    c = d.contract
+    honest(d, [7000, 7001, 7002, 7003, 7004, 7005])
+    assert c.latest_block().accuracy_bps == 7005
+    claimant = d.miners[0]
+    truth = {m.address: 6000 + i for i, m in enumerate(d.miners)} | {claimant.address: 6960}
+    claims = [(m, 7050 if m is claimant else truth[m.address]) for m in d.miners]
+    result = play_round(d, claims, truthful(truth))
+    assert decided(d, result.round_id) == [(claimant.address, ClaimStatus.UNIMPROVED, 6960)]
+    assert c.parent_measurements(result.round_id) == {1: 7005}
+    assert c.latest_block().accuracy_bps == 7005 and c.pending_rewards(claimant.address) == 0
+
+
+def test_the_committee_is_drawn_from_the_seed_block_not_from_the_block_before_the_draw(anvil_w3: Web3) -> None:
+    """Nobody draws until well after the seed block: the seats still come from blockhash(seedBlock), not from
+    the hash of whatever block precedes the drawing transaction."""
+    d = deploy_with_miners(anvil_w3, 9, committee_size=4)
+    c = d.contract
+    r = c.current_round()
+    claims = ladder(d, "late")
+    commit_claims(c, claims)
+    reveal_claims(c, claims)
+    seed_block = c.round_info(r).seed_block
+    mine_blocks(anvil_w3, seed_block + 5 - anvil_w3.eth.block_number)
+    c.advance(d.owner).wait()  # drawn in block seedBlock + 6
+    info = c.round_info(r)
+    assert info.seats == 4
+    seed_hash = anvil_w3.eth.get_block(seed_block)["hash"]
+    assert info.seed == Web3.keccak(bytes(seed_hash) + bytes(12) + bytes.fromhex(c.address[2:]) + r.to_bytes(32, "big"))

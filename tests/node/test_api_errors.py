@@ -60,3 +60,23 @@ def test_the_threshold_is_fixed_when_the_pool_deploys(anvil: object) -> None:
     with pytest.raises(ValueError, match="fixed when the pool's contract is deployed"):
         pool.aggregate(fed_avg, lambda m, w: None, eval_function=evaluate, eval_dataset=test, accuracy=0.7)
     assert len(pool.blockchain.chain) == 1 and pool.blockchain.get_last_block().height == 0
+
+
+@pytest.mark.parametrize(("change", "option"), [({"threshold": 0.5}, "--threshold 0.5"),
+                                                ({"require_improvement": False}, "--no-improvement True"),
+                                                ({"phase_seconds": 7}, "--phase-seconds 7")])
+def test_a_miner_whose_rules_disagree_with_the_contract_is_refused_before_it_stakes(
+        funded: Callable[..., list[LocalSigner]], workload: Workload, change: dict, option: str) -> None:
+    """`pofl miner` against a contract deployed with another threshold, improvement rule or phase length: it
+    names the option and stakes nothing (it would judge claims by other rules than its committee)."""
+    from offchain.app.miner_node import MinerPlan, start_miner
+    from offchain.miner.selection import ClientSpec
+
+    owner, miner = funded(2)
+    contract, _ = PoFLContract.deploy(owner, contract_config(workload.config, workload.eval_set_hash),
+                                      "QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN", deployments_dir=None)
+    plan = MinerPlan(replace(workload.config, **change), "the test's settings", contract.address,
+                     ClientSpec("0/4", share=(0, 4)), 0, register=True)
+    with pytest.raises(ConfigMismatch, match=f"{option} where the contract has"):
+        start_miner(miner, plan, None, url="http://127.0.0.1:1", note=print)  # type: ignore[arg-type]
+    assert not contract.miner_info(miner.address).registered
