@@ -547,7 +547,8 @@ def test_sybils_alone_in_an_idle_round_make_no_block_and_a_fake_head_freezes_not
     sybils = funded(4)
     wait_all([c.register(m, STAKE) for m in sybils])
     fake = {m.address: 10000 for m in sybils}
-    result = play_round(d, [(m, 10000 if i == 0 else 6100 + i) for i, m in enumerate(sybils)],
+    result = play_round(Deployed(c, d.owner, d.miners + sybils),
+                        [(m, 10000 if i == 0 else 6100 + i) for i, m in enumerate(sybils)],
                         lambda cand, _s: fake.get(cand, 0), voters=sybils)
     assert c.latest_block().height == 0 and c.decisions(result.round_id) == []
     assert c.events("RoundFailed")[-1]["args"]["reason"] == FailReason.NOT_INDEPENDENT
