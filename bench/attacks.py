@@ -228,7 +228,7 @@ def idle_sybils(a: Arena) -> Outcome:
     """Six sybils register and never commit (v1: they raised the quorum, so honest rejections of a false
     claim were inconclusive and the honest next-best was never tried)."""
     a.deploy()
-    miners = a.miners(11)
+    miners = a.miners(5, stake=2 * STAKE) + a.miners(6)  # the committers hold most of the stake
     honest, cheater, sybils = miners[:4], miners[4], miners[5:]
     truth = {m.address: 7000 + i for i, m in enumerate(honest)} | {cheater.address: 3000}
     result = a.play(miners, [(m, truth[m.address]) for m in honest] + [(cheater, 9900)], truthful(truth))
@@ -271,7 +271,7 @@ def slashed_fill_the_cap(a: Arena) -> Outcome:
     """With the cap full, a cheater is slashed (v1: slashed and idle miners kept their places, so refundable
     stake could fill the cap and inflate committees)."""
     c = a.deploy(min_stake=10**15, miss_bond=10**13)
-    miners = a.miners(5, stake=10**15)
+    miners = a.miners(5)  # the committers hold most of the stake
     fillers = fresh_signers(a.w3, 251, 10**17)
     wait_all([c.register(s, 10**15) for s in fillers[:250]])
     full = False
@@ -371,6 +371,81 @@ def header_bomb(a: Arena) -> Outcome:
     """v1: 100,000 nested JSON arrays in a model's header segfaulted every process that imported web3."""
     header = b"[" * 100_000 + b"]" * 100_000
     return _hostile_model(a, lambda store: store.put(len(header).to_bytes(8, "little") + header))
+
+
+# ------------------------------------------------------------------------------ issue 20 (consensus v3)
+
+
+@attack("parent lie")
+def parent_lie(a: Arena) -> Outcome:
+    """Issue 20, finding 1 (hold-out mode): 4 of 10 miners (4 of 9 seats) report every honest candidate truthfully
+    but the parent at 10000 (truthfully for their own 7600 claim), so that no honest claim beats the parent and
+    theirs becomes the block (v2: +0.1 ETH, no penalty). The parent's reports are judged like the candidate's:
+    split, the best honest claim is disputed and the search ends; the coalition's claim is never validated.
+    (A third of the seats can still deny the round its block: finding 5, not answered here.) A second round with
+    2 liars (under a third): the honest block, and each liar pays a misreport penalty."""
+    from offchain.testing.holdout_task import HoldoutTask
+
+    t = HoldoutTask(a.w3, 10, 2, CONFIG, placeholder_cid("genesis"), stake=STAKE)
+    a.contract, a.owner = t.contract, t.owner
+    honest_blocks, checks, attackers = 0, True, set(addresses(t.miners[-4:]))
+    for liars in (4, 2):
+        gang = set(addresses(t.miners[-liars:]))
+        truth = {m.address: 9000 + 10 * i for i, m in enumerate(t.miners)} | dict.fromkeys(attackers, 6500)
+        truth[t.miners[-1].address] = 7600
+        r = t.contract.current_round()
+
+        def parent(seat: LocalSigner, gang: set[str] = gang, r: int = r) -> int:
+            return 10000 if seat.address in gang and t.contract.round_info(r).candidate not in gang else 7000
+
+        result = a.play(t.miners, [(m, truth[m.address]) for m in t.miners], lambda cand, _s, truth=truth: truth[cand],
+                        reveal_key=t.reveal, parent=parent)
+        checks &= t.miners[-1].address not in a.outcomes(result.round_id)
+        if liars == 2:
+            best = max((m for m in t.miners if m.address not in attackers), key=lambda m: truth[m.address])
+            checks &= a.head() == (best.address, truth[best.address])
+            honest_blocks += 1
+    honest = [m.address for m in t.miners if m.address not in attackers]
+    return Outcome(sorted(attackers), honest, 2, checks, honest_blocks=honest_blocks)
+
+
+@attack("sybil bootstrap")
+def sybil_bootstrap(a: Arena) -> Outcome:
+    """Issue 20, finding 2 (public mode): in a round no honest miner commits to, one attacker with 4 addresses
+    claims 10000 for a garbage model and its other 3 report 10000 (v2: a block at 10000 that no later claim
+    could beat; the attacker left with its stake and +0.1 ETH). Its committers hold less than half of the stake:
+    no block (NotIndependent). Then 3 honest rounds with claims up to 9500: 3 blocks."""
+    c = a.deploy()
+    honest = a.miners(6)
+    sybils = a.miners(4)
+    fake = {m.address: 10000 for m in sybils}
+    a.play(honest + sybils, [(m, 10000 if i == 0 else 6100 + i) for i, m in enumerate(sybils)],
+           lambda cand, _s: fake.get(cand, 0), voters=sybils)
+    checks = c.block_count() == 1
+    for k in range(3):
+        truth = {m.address: 9000 + 100 * i + 10 * k for i, m in enumerate(honest)}
+        a.play(honest, [(m, truth[m.address]) for m in honest], truthful(truth))
+        checks &= a.head() == (honest[-1].address, 9500 + 10 * k)
+    return Outcome(addresses(sybils), addresses(honest), 4, checks, honest_blocks=3)
+
+
+@attack("half the seats under-report")
+def under_report(a: Arena) -> Outcome:
+    """Issue 20, finding 8: over an 8000 head, 5 of 9 seats report the honest best claim (8080) at 8000, within
+    the tolerance, so that it is Unimproved and their worse 8040 claim becomes the block (v2: it did). A
+    confirmed Unimproved claim ends the search: no block this round (a majority can deny a round, as the
+    README says), the coalition's claim is never validated."""
+    a.deploy()
+    miners = a.miners(10)
+    first = {m.address: 7000 + i for i, m in enumerate(miners)} | {miners[0].address: 8000}
+    a.play(miners, [(m, first[m.address]) for m in miners], truthful(first))
+    winner, gang = miners[0], set(addresses(miners[1:6]))
+    truth = {m.address: 7500 + i for i, m in enumerate(miners)} | {winner.address: 8080, miners[1].address: 8040}
+    result = a.play(miners, [(m, truth[m.address]) for m in miners],
+                    lambda cand, seat: 8000 if cand == winner.address and seat.address in gang else truth[cand])
+    checks = a.outcomes(result.round_id) == {winner.address: ClaimStatus.UNIMPROVED} and a.head()[1] == 8000
+    return Outcome(sorted(gang), [m.address for m in miners if m.address not in gang], 2, checks,
+                   honest_blocks=1)
 
 
 @functools.cache

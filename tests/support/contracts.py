@@ -12,13 +12,10 @@ from web3 import Web3
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.commitment import SealedClaim
 from offchain.chain.consensus import PoFLContract
-from offchain.chain.holdout import deploy_holdout_task, plan_holdout_task
 from offchain.chain.tx import wait_all
 from offchain.chain.types import PoFLConfig
-from offchain.holdout.sealing import key_hash, new_key
-from offchain.holdout.task import SealedShard, SealedTask
 from offchain.store.cid import CidKind
-from offchain.testing import rounds
+from offchain.testing import holdout_task, rounds
 from offchain.testing.accounts import FUNDED_WEI, fresh_signers
 from offchain.testing.rounds import Measure, RoundResult
 
@@ -79,29 +76,15 @@ def advance_time(d: Deployed, deadline: int) -> None:
     rounds.advance_time(d.contract, d.owner, deadline)
 
 
-class HoldoutTask:
-    """A deployed hold-out task whose keys the test holds; its requester, owner and miners fresh funded accounts."""
+class HoldoutTask(holdout_task.HoldoutTask):
+    """:class:`offchain.testing.holdout_task.HoldoutTask` over :data:`BASE_CONFIG` (``config`` over it), with its
+    owner and miners as a :class:`Deployed` (``d``)."""
 
     def __init__(self, w3: Web3, n_miners: int, n_shards: int, *, stake: int = STAKE, bond: int = 10**18,
                  pay: int = 10**16, **config: object) -> None:
-        self.requester, owner, *self.miners = fresh_signers(w3, 2 + n_miners)
-        plan = plan_holdout_task(self.requester)
-        self.keys = [new_key() for _ in range(n_shards)]
-        self.final_key = new_key()
-        sealed = SealedTask(plan.task, tuple(SealedShard(i, cid_of(f"shard{i}"), key_hash(k))
-                                             for i, k in enumerate(self.keys)),
-                            SealedShard(2**32 - 1, cid_of("final"), key_hash(self.final_key)), None, None)  # type: ignore[arg-type]
-        self.contract, self.holdout, _ = deploy_holdout_task(
-            self.requester, plan, sealed, replace(BASE_CONFIG, **config), GENESIS_CID, bond=bond,
-            pay_per_committer=pay, reward_pool=10**19, deployments_dir=None)
-        for m in self.miners:
-            self.contract.register(m, stake).wait()
-        self.d = Deployed(self.contract, owner, self.miners)
-
-    def reveal(self, round_id: int) -> None:
-        shard = self.holdout.shard_for_round(round_id)  # the next unused shard
-        assert shard is not None
-        self.holdout.reveal_key(self.requester, round_id, self.keys[shard.index]).wait()
+        super().__init__(w3, n_miners, n_shards, replace(BASE_CONFIG, **config), GENESIS_CID, stake=stake,
+                         bond=bond, pay=pay)
+        self.d = Deployed(self.contract, self.owner, self.miners)
 
     def play(self, truth: dict[str, int], parent: int):
         return play_round(self.d, [(m, truth[m.address]) for m in self.miners if m.address in truth],
