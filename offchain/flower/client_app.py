@@ -9,7 +9,7 @@ The node's own data never leaves it. Which data is the node's is its node config
 - ``data-file="PATH.npz"`` (optional): the owner's own samples, arrays ``images`` (N, 28, 28) uint8 and
   ``labels`` (N,) int.
 
-A ``query`` message asks who the node is (its client number and sample count); a ``train`` message carries the
+A ``query`` message asks who the node is (its client number); a ``train`` message carries the
 start model (``arrays``/``params``, the flat parameter vector) and the run's settings (``config``/``run-config``,
 the JSON of :class:`~offchain.miner.run_config.RunConfig`), and the reply carries the trained parameters and
 ``num-examples``. Training is :func:`offchain.fl.training.train_one`, the in-process engine's own function, by
@@ -20,20 +20,22 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
 from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
 from offchain.errors import ConfigError
-from offchain.fl.device import default_device
-from offchain.fl.mnist import load_mnist
-from offchain.fl.simulation import genesis_model
-from offchain.fl.training import DeviceDataset, FlatParams, train_one
-from offchain.miner.run_config import RunConfig
-from offchain.miner.workload import build_federation
 
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+    from offchain.fl.training import DeviceDataset
+    from offchain.miner.run_config import RunConfig
+
+# Flower starts a ClientApp process per message: the learning stack (torch, the data) is imported only by the
+# messages that train, so that a query costs little more than Flower's own start.
 app = ClientApp()
 
 PARTITION_KEY = "partition-id"
@@ -52,6 +54,12 @@ def client_number(context: Context) -> int:
 def owner_data(config: RunConfig, client: int, data_file: str | None,
                device: torch.device) -> tuple[DeviceDataset, np.ndarray]:
     """The node's training samples: its own file's, or client ``client``'s share of the run's federation."""
+    import numpy as np
+
+    from offchain.fl.mnist import load_mnist
+    from offchain.fl.training import DeviceDataset
+    from offchain.miner.workload import build_federation
+
     if data_file:
         path = Path(data_file)
         try:
@@ -75,17 +83,21 @@ def _data_file(context: Context) -> str | None:
 
 @app.query()
 def query(msg: Message, context: Context) -> Message:
-    """Who this node is: its client number and how many samples it trains on."""
-    config = RunConfig.from_json(str(msg.content["config"]["run-config"]), "the miner's query message")
-    client = client_number(context)
-    _, samples = owner_data(config, client, _data_file(context), torch.device("cpu"))
-    return Message(RecordDict({"metrics": MetricRecord({"client": client, "num-examples": len(samples)})}),
-                   reply_to=msg)
+    """Who this node is: its client number (its data stays unread until it trains)."""
+    return Message(RecordDict({"metrics": MetricRecord({"client": client_number(context)})}), reply_to=msg)
 
 
 @app.train()
 def train(msg: Message, context: Context) -> Message:
     """Train the received model on this node's samples by the run's local rule; reply with the result."""
+    import numpy as np
+    import torch
+
+    from offchain.fl.device import default_device
+    from offchain.fl.simulation import genesis_model
+    from offchain.fl.training import FlatParams, train_one
+    from offchain.miner.run_config import RunConfig
+
     t0 = time.perf_counter()
     config = RunConfig.from_json(str(msg.content["config"]["run-config"]), "the miner's train message")
     client = client_number(context)

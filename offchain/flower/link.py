@@ -104,6 +104,7 @@ class FlowerLink:
                               f"its CA certificate with --superlink-ca (plain HTTP is for loopback)")
         self.address = address
         self.poll_s = poll_s
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line for every poll of the SuperLink
         certificates = root_certificates.read_bytes() if root_certificates is not None else None
         check_reachable(address)
         control = ControlHttpClient.from_server_address(

@@ -131,7 +131,7 @@ class FlowerPool:
         nodes = self.link.nodes()
         new = [n for n in nodes if n not in self.client_of]
         if new:
-            messages = [Message(RecordDict({"config": self._run_config}), n, MessageType.QUERY) for n in new]
+            messages = [Message(RecordDict(), n, MessageType.QUERY) for n in new]
             for node, reply in self.link.exchange(messages, self.settings.reply_timeout_s).items():
                 if reply.has_error():
                     log.warning("SuperNode %d could not say who it is: %s", node, reply.error.reason)
