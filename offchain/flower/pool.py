@@ -100,6 +100,7 @@ class FlowerPool:
         self.link = FlowerLink(settings.superlink, root_certificates=settings.root_certificates,
                                insecure=settings.plain_http, poll_s=settings.poll_s)
         self.client_of: dict[int, int] = {}  # node id -> client number, asked once
+        self.client_seconds: dict[int, dict[str, float]] = {}  # last round: client -> its own load/train seconds
         self._run_config = ConfigRecord({"run-config": workload.config.to_json()})
         try:
             self.wait_for_nodes(settings.min_nodes, settings.connect_timeout_s)
@@ -172,6 +173,7 @@ class FlowerPool:
         replies = self.link.exchange(messages, self.settings.reply_timeout_s)
         t1 = time.perf_counter()
         rows, sizes = [], []
+        self.client_seconds = {}
         for client, node in chosen:
             reply = replies.get(node)
             if reply is None:
@@ -186,7 +188,10 @@ class FlowerPool:
                             tuple(trained.shape), tuple(start.shape))
                 continue
             rows.append(trained.to(start.device))
-            sizes.append(float(reply.content["metrics"]["num-examples"]))
+            metrics = reply.content["metrics"]
+            sizes.append(float(metrics["num-examples"]))
+            self.client_seconds[client] = {"load": float(metrics["load-seconds"]),
+                                           "train": float(metrics["train-seconds"])}
         if not rows:
             log.warning("round %d: none of the %d selected clients replied; this miner sits the round out",
                         round_id, len(chosen))
