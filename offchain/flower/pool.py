@@ -55,6 +55,7 @@ class FlowerSettings:
         connect_timeout_s: how long to wait for them.
         reply_timeout_s: how long a round waits for its nodes' replies before it goes on with those it has.
         poll_s: seconds between looks at the SuperLink.
+        claim_timeout_s: how long to wait for the SuperLink to hand the miner its run's ServerApp task.
     """
 
     superlink: SuperLinkAddress
@@ -64,6 +65,7 @@ class FlowerSettings:
     connect_timeout_s: float = 120.0
     reply_timeout_s: float = 120.0
     poll_s: float = 0.2
+    claim_timeout_s: float = 15.0
 
     def __post_init__(self) -> None:
         if self.min_nodes < 1:
@@ -98,7 +100,8 @@ class FlowerPool:
         self.clients = {int(c) for c in clients}
         self.settings = settings
         self.link = FlowerLink(settings.superlink, root_certificates=settings.root_certificates,
-                               insecure=settings.plain_http, poll_s=settings.poll_s)
+                               insecure=settings.plain_http, poll_s=settings.poll_s,
+                               claim_timeout_s=settings.claim_timeout_s)
         self.client_of: dict[int, int] = {}  # node id -> client number, asked once
         self.client_seconds: dict[int, dict[str, float]] = {}  # last round: client -> its own load/train seconds
         self._run_config = ConfigRecord({"run-config": workload.config.to_json()})

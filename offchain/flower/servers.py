@@ -93,13 +93,14 @@ def _listening(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def launch_superlink(*, port: int = 0, ready_timeout: float = 60.0) -> SuperLink:
-    """``flower-superlink --insecure --isolation process`` on loopback ``port`` (0: a free one)."""
+def launch_superlink(*, port: int = 0, isolation: str = "process", ready_timeout: float = 60.0) -> SuperLink:
+    """``flower-superlink --insecure --isolation process`` on loopback ``port`` (0: a free one); ``isolation``
+    ``subprocess`` (Flower's default: it runs ServerApps itself) only to show that a miner refuses such a one."""
     if port:
         ensure_port_free(LOOPBACK, port, "the Flower SuperLink")
     port = port or free_port(LOOPBACK)
     home = Path(tempfile.mkdtemp(prefix="pofl-superlink-"))
-    argv = [_command("flower-superlink"), "--insecure", "--isolation", "process",
+    argv = [_command("flower-superlink"), "--insecure", "--isolation", isolation,
             "--disable-runtime-dependency-installation", "--host", LOOPBACK, "--port", str(port)]
     proc = ManagedProcess("flower-superlink", argv, env=flower_env(home), log_path=home / "superlink.log").start()
     proc.wait_until(lambda: _listening(LOOPBACK, port), ready_timeout, f"listening on {LOOPBACK}:{port}")

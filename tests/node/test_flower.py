@@ -146,3 +146,4 @@ def test_a_superlink_off_loopback_is_reached_over_tls_only(workload: Workload) -
     with pytest.raises(ConfigError, match=r"--superlink 192\.0\.2\.7:9093: .* over TLS only.*--superlink-ca"):
         FlowerPool(workload, workload.trainer, mine(workload, 1),
                    FlowerSettings(SuperLinkAddress("192.0.2.7", 9093), insecure=True))
+
