@@ -6,11 +6,13 @@ Each setting starts a SuperLink and N SuperNodes on loopback (offchain.flower.se
 as `pofl miner --pool flower` does, and trains R rounds, each from the model the last produced; then the
 in-process engine trains the same clients from the same models. A Flower round's seconds split into the
 slowest client's load (the ClientApp's imports of torch and the learning stack, its data) and training (both
-measured inside the ClientApp), and the rest: Flower's transport and process starts (a SuperNode polls its
-SuperLink every 3 s, its SuperExec starts one `flwr-clientapp` process per message). The models of both pools
-are compared too.
+measured inside the ClientApp; a ClientApp is a fresh process every round, so its training pays torch's
+first-call set-up every time, which the warm in-process engine pays once), and the rest: Flower's transport and
+process starts (a SuperNode polls its SuperLink every 3 s, its SuperExec starts one `flwr-clientapp` process per
+message). The models of both pools are compared too.
 
     .venv/bin/python bench/flower.py [--nodes 2 4] [--rounds 3] [--out bench/results/flower.json]
+    .venv/bin/python bench/flower.py --tiny      # a smoke run: one SuperNode, one round
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def measure(workload: Workload, n_nodes: int, rounds: int) -> dict[str, Any]:
             node.stop()
         link.stop()
     local = InProcessPool(workload, trainer, {0: 0})
+    local.train(rounds + 1, {0: workload.genesis})  # warm: torch's first batched call pays a one-off set-up
     local_s, diffs = [], []
     for r, (start, flower_model) in enumerate(zip(starts, models, strict=True), 1):
         t = time.perf_counter()
@@ -104,7 +107,10 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, nargs="+", default=[2, 4])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--tiny", action="store_true", help="one SuperNode, one round (a smoke run)")
     args = parser.parse_args()
+    if args.tiny:
+        args.nodes, args.rounds = [1], 1
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     workload = Workload(CONFIG)
