@@ -86,3 +86,25 @@ def test_flower_is_imported_only_by_the_flower_package() -> None:
                 and imports_flwr(tree.body):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_a_flower_pool_refuses_simulated_attacks_before_it_connects() -> None:
+    import numpy as np
+
+    from offchain.flower.pool import FlowerPool, FlowerSettings
+    from offchain.miner.run_config import RunConfig
+    from offchain.miner.workload import Workload
+
+    workload = Workload(RunConfig(n_miners=3, min_committee=2, partition="iid", n_clients=6, clients_per_round=6,
+                                  attack="labelflip"))
+    with pytest.raises(ConfigError, match=r"--attack labelflip: attacks are simulated in process; .*--pool in-process"):
+        FlowerPool(workload, workload.trainer, np.arange(2), FlowerSettings(SuperLinkAddress("127.0.0.1", 9)))
+
+
+def test_flower_settings_refuse_nonsense() -> None:
+    from offchain.flower.pool import FlowerSettings
+
+    with pytest.raises(ConfigError, match=r"--min-nodes must be at least 1, got 0"):
+        FlowerSettings(SuperLinkAddress("127.0.0.1", 9), min_nodes=0)
+    with pytest.raises(ConfigError, match=r"--reply-timeout and the connect timeout must be positive"):
+        FlowerSettings(SuperLinkAddress("127.0.0.1", 9), reply_timeout_s=0)
