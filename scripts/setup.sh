@@ -27,6 +27,6 @@ if [ "$(cat .venv/.pofl-stamp 2>/dev/null)" != "$(stamp pyproject.toml)" ]; then
   if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
     .venv/bin/python -m pip install -q --disable-pip-version-check "${POFL_TORCH:-torch==2.13.0}"
   fi
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev,flower]"
   stamp pyproject.toml > .venv/.pofl-stamp
 fi

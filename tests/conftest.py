@@ -507,3 +507,39 @@ def installed() -> Path:
     if os.environ.get("POFL_REQUIRE_FASHION_MNIST") or os.environ.get("CI", "").lower() in ("1", "true"):
         pytest.fail(f"{message} (.ci/run installs it; CI must not skip these tests)")
     pytest.skip(message)
+
+
+# ------------------------------------------------------------------ Flower: a SuperLink and SuperNodes, per test
+
+
+@pytest.fixture
+def superlink() -> Iterator[Any]:
+    """A Flower SuperLink on a free loopback port (``--isolation process``: the test's miner is its ServerApp),
+    owned by PID and stopped after the test. Needs the `flower` extra."""
+    from offchain.flower.servers import launch_superlink
+
+    link = launch_superlink()
+    try:
+        yield link
+    finally:
+        link.stop()
+
+
+@pytest.fixture
+def supernodes(superlink: Any) -> Iterator[Callable[..., list[Any]]]:
+    """``supernodes(clients)`` -> one SuperNode per client number, connected to the test's SuperLink, each with
+    its own runtime port and Flower home; all stopped after the test."""
+    from offchain.flower.servers import launch_supernode
+
+    started: list[Any] = []
+
+    def make(clients: list[int]) -> list[Any]:
+        nodes = [launch_supernode(superlink.address, int(c)) for c in clients]
+        started.extend(nodes)
+        return nodes
+
+    try:
+        yield make
+    finally:
+        for node in started:
+            node.stop()

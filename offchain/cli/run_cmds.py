@@ -36,7 +36,7 @@ from offchain.cli.options import (
 )
 from offchain.cli.output import NORMAL, Output, configure_logging, json_option, output
 from offchain.cli.store_cmds import open_checked_store, store_options
-from offchain.cli.types import CID, CLIENTS, JSON_FILE, PNG_FILE
+from offchain.cli.types import CID, CLIENTS, JSON_FILE, PNG_FILE, SUPERLINK
 from offchain.cli.watch_cmds import bind_page_port, port_option, start_page, wait_for_interrupt
 from offchain.defaults import BLOCK_REWARD_WEI, ETH, HOLDOUT_SHARDS, IN_PROCESS, MIN_STAKE_WEI, REWARD_POOL_WEI
 
@@ -357,12 +357,28 @@ def _report(out: Output, session: Any, summary: Any) -> None:
                    "devnet; on one the miner registers itself).")
 @click.option("--deployments-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where deployment records are (default ./deployments, or POFL_DEPLOYMENTS).")
+@click.option("--pool", type=click.Choice(["in-process", "flower"]), default="in-process", show_default=True,
+              help="Where the miner's clients train: in this process, or on Flower SuperNodes reached through "
+                   "--superlink (needs the `flower` extra; docs/flower.md).")
+@click.option("--superlink", type=SUPERLINK, default=None,
+              help="--pool flower: the SuperLink's HOST:PORT (started with --isolation process). Plain HTTP on "
+                   "loopback, else TLS.")
+@click.option("--superlink-ca", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="--pool flower: PEM file of the CA that signed the SuperLink's TLS certificate.")
+@click.option("--min-nodes", type=click.IntRange(min=1), default=1, show_default=True,
+              help="--pool flower: SuperNodes of this miner's clients that must be connected before it starts.")
+@click.option("--node-wait", type=click.FloatRange(min=1), default=120.0, show_default=True,
+              help="--pool flower: seconds to wait for --min-nodes SuperNodes.")
+@click.option("--reply-timeout", type=click.FloatRange(min=1), default=120.0, show_default=True,
+              help="--pool flower: seconds a round waits for its nodes' replies before it goes on with those it has.")
 @store_options
 @click.pass_context
 def miner_cmd(ctx: click.Context, config_file: Path | None, rpc_url: str, address: str | None, key: str | None,
               key_file: Path | None, keystore: Path | None, key_env: str | None, clients: ClientSpec,
-              index: int | None, rpc_grace: float, rounds: int | None, register: bool, deployments_dir: Path | None,
-              ipfs_api: str | None, store_dir: str, ipfs_timeout: float, **options: Any) -> None:
+              index: int | None, rpc_grace: float, rounds: int | None, register: bool, pool: str,
+              superlink: Any, superlink_ca: Path | None, min_nodes: int, node_wait: float, reply_timeout: float,
+              deployments_dir: Path | None, ipfs_api: str | None, store_dir: str, ipfs_timeout: float,
+              **options: Any) -> None:
     """Run one miner: its own key, its own clients, talking to the others only through the chain and the store.
 
     The run's settings (seed, partition, clients per round, training) come from --config FILE, else from the
@@ -371,6 +387,7 @@ def miner_cmd(ctx: click.Context, config_file: Path | None, rpc_url: str, addres
     if rpc_url == IN_PROCESS:
         raise click.UsageError(f"--rpc-url {IN_PROCESS} is a chain inside one process: a miner needs the chain the "
                                "other miners use (`pofl devnet` prints its URL)", ctx)
+    flower = _flower_settings(ctx, pool, superlink, superlink_ca, min_nodes, node_wait, reply_timeout)
     out = output()
     configure_logging(ctx.find_root().meta.get("pofl.verbosity", NORMAL), default=logging.INFO)
     sources = key_sources(key, key_file, keystore, key_env)
@@ -398,14 +415,45 @@ def miner_cmd(ctx: click.Context, config_file: Path | None, rpc_url: str, addres
     if index is None:
         index = clients.share[0] if clients.share is not None else 0
     store = open_checked_store(ipfs_api, store_dir, timeout=config.fetch_timeout_s)
-    plan = MinerPlan(config, source, address, clients, index, rpc_grace, register)
+    plan = MinerPlan(config, source, address, clients, index, rpc_grace, register, flower)
     node = start_miner(signer, plan, store, url=rpc_url, note=out.note)
-    click.echo(f"miner {index} ({signer.address}) with {node.n_clients} clients, from round "
+    where = f" on Flower SuperNodes via {flower.superlink}" if flower is not None else ""
+    click.echo(f"miner {index} ({signer.address}) with {node.n_clients} clients{where}, from round "
                f"{node.contract.current_round()}; settings from {source}")
     try:
         node.driver.run(lambda: rounds is not None and len(node.driver.records) >= rounds)
     finally:
-        node.driver.close()
+        node.close()
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    source = ctx.get_parameter_source(name)
+    return source is not None and source != click.core.ParameterSource.DEFAULT
+
+
+def _flower_settings(ctx: click.Context, pool: str, superlink: Any, superlink_ca: Path | None, min_nodes: int,
+                     node_wait: float, reply_timeout: float) -> Any:
+    """The Flower pool's settings (None for the in-process pool), checked before anything connects: --superlink
+    is required with --pool flower and meaningless without it, and Flower must be installed."""
+    flower_only = {"--superlink": superlink is not None, "--superlink-ca": superlink_ca is not None,
+                   "--min-nodes": _given(ctx, "min_nodes"),
+                   "--node-wait": _given(ctx, "node_wait"),
+                   "--reply-timeout": _given(ctx, "reply_timeout")}
+    if pool != "flower":
+        stray = [name for name, given in flower_only.items() if given]
+        if stray:
+            raise click.UsageError(f"{', '.join(stray)} apply to --pool flower only", ctx)
+        return None
+    if superlink is None:
+        raise click.UsageError("--pool flower needs --superlink HOST:PORT (the SuperLink the miner's SuperNodes "
+                               "connect to)", ctx)
+    from offchain.flower import require_flwr
+
+    require_flwr()
+    from offchain.flower.pool import FlowerSettings
+
+    return FlowerSettings(superlink, root_certificates=superlink_ca, min_nodes=min_nodes,
+                          connect_timeout_s=node_wait, reply_timeout_s=reply_timeout)
 
 
 def _recorded_settings(ctx: click.Context, w3: Any, address: str | None, deployments_dir: Path | None,

@@ -106,6 +106,22 @@ class ClientsType(click.ParamType):
             self.fail(str(exc).removeprefix("--clients "), param, ctx)
 
 
+class SuperLinkType(click.ParamType):
+    """A Flower SuperLink's ``HOST:PORT`` (see offchain.flower.address)."""
+
+    name = "HOST:PORT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from offchain.flower.address import SuperLinkAddress
+
+        if isinstance(value, SuperLinkAddress):
+            return value
+        try:
+            return SuperLinkAddress.parse(str(value))
+        except ConfigError as exc:
+            self.fail(str(exc).removeprefix("--superlink "), param, ctx)
+
+
 class MetricsFile(click.ParamType):
     """A metrics file as `pofl run --metrics` writes it: checked to parse."""
 
@@ -156,6 +172,7 @@ ADDRESS = AddressType()
 CID = CidType()
 MULTIADDR = MultiaddrType()
 CLIENTS = ClientsType()
+SUPERLINK = SuperLinkType()
 PORT = click.IntRange(0, 65535)
 
 

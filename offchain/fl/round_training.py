@@ -120,6 +120,13 @@ class RoundTrainer:
                 self.block_delta = model - self.last_block
             self.last_block = model.detach().clone()
 
+    def look_ahead(self, models: torch.Tensor) -> torch.Tensor:
+        """Where clients start from ``models`` (one or many rows): moved by ``block_momentum`` times the last block
+        delta once two blocks are known, else ``models`` themselves. Every pool backend starts its clients here."""
+        if self.block_momentum and self.block_delta is not None:
+            return models + self.block_momentum * self.block_delta
+        return models
+
     def train(self, miner_models: torch.Tensor, selected: np.ndarray) -> TrainedRound:
         """Train ``selected`` clients from their miners' rows of ``miner_models`` (n_miners, P)."""
         device = miner_models.device
@@ -127,8 +134,7 @@ class RoundTrainer:
         owners = self.miner_of_client[selected]
         trained_miners = sorted({int(m) for m in owners})
         poisoned = self.attack.poisoned(selected, owners) if self.attack else np.zeros(len(selected), dtype=bool)
-        if self.block_momentum and self.block_delta is not None:
-            miner_models = miner_models + self.block_momentum * self.block_delta
+        miner_models = self.look_ahead(miner_models)
         t0 = time.perf_counter()
         start = miner_models[torch.from_numpy(owners).to(device)]
         trained = torch.empty_like(start)

@@ -158,6 +158,14 @@ def train_clients(flat: FlatParams, start: torch.Tensor, data: DeviceDataset, pl
     return out
 
 
+def train_one(flat: FlatParams, start: torch.Tensor, data: DeviceDataset, samples: np.ndarray,
+              config: TrainConfig) -> torch.Tensor:
+    """One client's local training from ``start`` (P,) on its ``samples`` of ``data``: the fast path of
+    :func:`train_clients` for one client (a Flower ClientApp trains this way, by the same rule as the in-process
+    engine); the trained (P,) parameters."""
+    return train_clients(flat, start[None], data, make_plan([np.asarray(samples)], config, start.device), config)[0]
+
+
 def train_client(model: nn.Module, data: DeviceDataset, samples: np.ndarray, config: TrainConfig) -> nn.Module:
     """The notebook's loop for one client, in place on ``model`` (torch.optim.Adam, sequential batches)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas, eps=config.eps)

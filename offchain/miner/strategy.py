@@ -9,26 +9,17 @@ Local miners are named by their position in the driver's list.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Protocol
 
-import numpy as np
 import torch
 
 from offchain.fl.evaluation import Evaluator
 from offchain.fl.images import LabeledImages
 from offchain.fl.round_training import RoundTrainer
-from offchain.miner.selection import select_clients
+from offchain.miner.pools import InProcessPool, PoolBackend, Trained
 from offchain.miner.workload import Workload
 
-
-@dataclass
-class Trained:
-    """What a round's training produced: new models of the local miners that trained."""
-
-    models: dict[int, torch.Tensor]  # local position -> new flat parameters
-    clients_trained: int = 0
-    seconds: dict[str, float] = field(default_factory=dict)  # e.g. train, aggregate
+__all__ = ["MinerStrategy", "Trained", "WorkloadStrategy"]
 
 
 class MinerStrategy(Protocol):
@@ -62,34 +53,21 @@ class WorkloadStrategy:
 
     ``trainer_index`` maps a local position to the trainer's miner number: the identity for ``pofl
     run`` (all miners in one process), ``{0: 0}`` for a ``pofl miner`` whose trainer was restricted
-    to its own clients.
+    to its own clients. ``pool`` is where the clients train (:mod:`offchain.miner.pools`): by default
+    in this process; the trainer still keeps the chain's block delta for the look-ahead either way.
     """
 
     def __init__(self, workload: Workload, trainer: RoundTrainer | None = None,
-                 trainer_index: dict[int, int] | None = None) -> None:
+                 trainer_index: dict[int, int] | None = None, pool: PoolBackend | None = None) -> None:
         self.workload = workload
         self.trainer = trainer or workload.trainer
         self.trainer_index = trainer_index
+        self.pool: PoolBackend = pool or InProcessPool(workload, self.trainer, trainer_index)
         self.device = workload.device
         self._shard: tuple[LabeledImages, Evaluator] | None = None  # the last shard evaluated on
 
     def train(self, round_id: int, models: dict[int, torch.Tensor]) -> Trained:
-        config = self.workload.config
-        selected = select_clients(config.seed, round_id, self.workload.federation.n_clients,
-                                  config.clients_per_round)
-        positions = sorted(models)
-        index = self.trainer_index or {p: p for p in positions}
-        n_rows = int(self.trainer.miner_of_client.max()) + 1 if len(self.trainer.miner_of_client) else 0
-        rows = torch.stack([models[positions[0]]] * max(n_rows, 1))
-        for p in positions:
-            rows[index[p]] = models[p]
-        by_row = {index[p]: p for p in positions}
-        mine = np.asarray([c for c in selected if int(self.trainer.miner_of_client[c]) in by_row], dtype=np.int64)
-        if len(mine) == 0:
-            return Trained({}, 0)
-        pool = self.trainer.train(rows, mine)
-        new = {by_row[m]: pool.models[i] for i, m in enumerate(pool.trained_miners)}
-        return Trained(new, len(mine), dict(pool.seconds))
+        return self.pool.train(round_id, models)
 
     def evaluate(self, models: list[torch.Tensor], evaluators: list[int]) -> list[float]:
         if not models:

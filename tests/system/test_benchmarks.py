@@ -28,6 +28,15 @@ def test_seed_e2e_smoke() -> None:
     assert e2e["chain_accuracy_per_round"] == pytest.approx(memory["chain_accuracy_per_round"], abs=1.5e-4)
 
 
+@pytest.mark.timeout(300)
+def test_flower_smoke() -> None:
+    report = run_bench("flower.py", "--tiny")
+    (one,) = report["settings"]
+    assert one["supernodes"] == 1 and len(one["flower_round_s"]) == len(one["in_process_round_s"]) == 1
+    assert one["flower_round_s_median"] > 0 and one["max_abs_diff_vs_in_process"] < 1e-5
+    assert sum(one["where_the_time_goes_median_s"].values()) == pytest.approx(one["flower_round_s_median"], abs=0.01)
+
+
 @pytest.mark.timeout(600)
 def test_store_smoke() -> None:
     report = run_bench("store.py", "--tiny")

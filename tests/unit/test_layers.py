@@ -20,6 +20,7 @@ LAYERS: list[set[str]] = [
     {"offchain.chain"},
     {"offchain.servers"},
     {"offchain.miner"},
+    {"offchain.flower"},  # the Flower pool backend (the `flower` extra): a pool backend of the miner layer's seam
     {"offchain.app", "offchain.testing"},
     {"offchain.cli", "offchain.web", "offchain.pool", "offchain.datasets", "offchain.data", "offchain.model",
      "offchain.transforms"},
