@@ -98,9 +98,11 @@ class Cluster:
         return node
 
     def deploy(self, *settings: str) -> str:
-        """`pofl deploy` on the requester's host; returns the contract's address."""
+        """`pofl deploy` on the requester's host; returns the contract's address. (A chain on another host is
+        not a local devnet to `pofl`: every command that sends a transaction is given its key, and miners
+        stake with --register.)"""
         done = pofl("deploy", "--miners", str(len(self.miner_hosts)), *settings, cwd=self.folder(self.requester),
-                    env=self.env(), wrap=self.requester.argv([]), timeout=300)
+                    env=self.env(POFL_KEY=dev_key(0)), wrap=self.requester.argv([]), timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr
         self.address = done.stdout.split("deployed PoFLConsensus at ")[1].split()[0]
         return self.address
@@ -114,7 +116,7 @@ class Cluster:
         host = self.miner_hosts[i]
         self.copy_record(host)
         n = len(self.miner_hosts)
-        miner = Terminal("miner", "--clients", f"{i}/{n}", *options, cwd=self.folder(host),
+        miner = Terminal("miner", "--clients", f"{i}/{n}", "--register", *options, cwd=self.folder(host),
                          env=self.env(POFL_KEY=dev_key(i + 1)), wrap=host.argv([]))
         self.miners.append(miner)
         return miner
