@@ -16,11 +16,16 @@ LOG_DIR = Path(".pofl/logs")
 IPFS_REPO = Path(".pofl/ipfs")
 
 
-def _wait_for_interrupt() -> None:
+def _interrupt_event() -> threading.Event:
+    """An event set by Ctrl-C or SIGTERM."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    return stop
+
+
+def _wait_for_interrupt() -> None:
+    _interrupt_event().wait()
 
 
 @click.command("devnet")
@@ -89,14 +94,15 @@ def devnet_cmd(kind: str, port: int, host: str, accounts: int, state: Path | Non
 def ipfs_cmd(port: int, repo: Path, listen: tuple[str, ...], peers: tuple[str, ...], as_json: bool) -> None:
     """Run a local IPFS node (js-ipfs) until Ctrl-C; print its API multiaddr. Offline and on loopback only
     unless --listen is given: then online, sharing models with its --peer nodes by bitswap."""
-    from offchain.servers.ipfs import start_ipfs_daemon
+    from offchain.servers.ipfs import launch_ipfs_daemon
 
     if peers and not listen:
         raise click.UsageError("--peer needs --listen: an offline node meets no peer (e.g. --listen "
                                "/ip4/0.0.0.0/tcp/4001)")
     out = output(as_json)
     repo.mkdir(parents=True, exist_ok=True)
-    with start_ipfs_daemon(api_port=port, repo=repo.resolve(), listen=listen, peers=peers) as node:
+    node = launch_ipfs_daemon(api_port=port, repo=repo.resolve(), listen=listen, peers=peers)
+    try:
         report = {"api": node.api_multiaddr, "pid": node.pid, "repo": str(repo), "log": str(node.log_path),
                   "peer_id": node.peer_id, "swarm": node.swarm_addresses, "peers": list(peers)}
 
@@ -109,7 +115,16 @@ def ipfs_cmd(port: int, repo: Path, listen: tuple[str, ...], peers: tuple[str, .
         out.note(f"js-ipfs (pid {node.pid}) keeps its repository in {repo} and logs to {node.log_path}; "
                  f"Ctrl-C stops it")
         sys.stdout.flush()
-        _wait_for_interrupt()
+        stop = _interrupt_event()
+        while not stop.wait(1.0):
+            if not node.process.alive():  # a crash of js-ipfs: the node comes back, as a service would
+                code, tail = node.process.returncode, node.process.log_tail(600).strip().splitlines()[-3:]
+                out.note(f"js-ipfs (pid {node.pid}) exited with status {code} ({' | '.join(tail)}); restarting it "
+                         f"on the same repository and addresses")
+                node = node.relaunch()
+                out.note(f"js-ipfs restarted (pid {node.pid})")
+    finally:
+        node.stop()
 
 
 COMMANDS = [devnet_cmd, ipfs_cmd]

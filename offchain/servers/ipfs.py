@@ -160,6 +160,25 @@ class IpfsDaemon:
     def online(self) -> bool:
         return bool(self.swarm_addresses)
 
+    def relaunch(self, ready_timeout: float = 60.0) -> IpfsDaemon:
+        """Start this node again after its process exited (or stop it first): the same repository, API port and
+        swarm addresses, hence the same peer id, so the peers' keepers find it again. Returns the new daemon."""
+        peers = self.keeper.peers if self.keeper is not None else []
+        if self.keeper is not None:
+            self.keeper.stop()
+        self.process.stop()
+        api_port = int(self.api_multiaddr.split("/tcp/")[1].split("/")[0])
+        listen = [a.split("/p2p/")[0] for a in self.swarm_addresses]
+        # a js-ipfs killed without a chance to clean up leaves its repository locked; it was this node's process
+        # (stopped above), so the lock is stale
+        shutil.rmtree(self.repo / "repo.lock", ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            (self.repo / "repo.lock").unlink()
+        again = launch_ipfs_daemon(api_port=api_port, repo=self.repo, listen=listen, peers=peers,
+                                   ready_timeout=ready_timeout)
+        again.owns_repo = self.owns_repo
+        return again
+
     @property
     def pid(self) -> int | None:
         return self.process.pid
@@ -225,6 +244,8 @@ def launch_ipfs_daemon(*, api_port: int = 0, repo: Path | None = None, listen: S
             raise LauncherError(f"jsipfs init in {repo} failed:\n{init.stdout}{init.stderr}")
     peer_id = _configure(repo, api_port, listen, peers)
     (repo / "api").unlink(missing_ok=True)
+    if (repo / "daemon.log").exists():  # the previous run's log, kept one generation (why did it stop?)
+        (repo / "daemon.log").replace(repo / "daemon.log.1")
     mode = ["--enable-preload=false"] if listen else ["--offline"]
     proc = ManagedProcess("js-ipfs", [*argv, "daemon", *mode], env=env, log_path=repo / "daemon.log")
     proc.start()

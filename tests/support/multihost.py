@@ -129,10 +129,14 @@ class Cluster:
         return done.returncode, done.stdout + done.stderr
 
     def stop(self) -> list[int]:
-        """Ctrl-C every process; the miners' exit statuses."""
+        """Ctrl-C every process and keep what each printed in ``<its host's folder>/<command>.log`` (to read
+        after a failure); the miners' exit statuses."""
         codes = [m.interrupt() for m in self.miners]
-        for node in self.nodes.values():
-            node.terminal.interrupt()
+        terminals = {f"m{i}/miner": m for i, m in enumerate(self.miners)}
+        terminals.update({f"{name}/ipfs": node.terminal for name, node in self.nodes.items()})
         if self.devnet is not None:
-            self.devnet.interrupt()
+            terminals["chain/devnet"] = self.devnet
+        for name, terminal in terminals.items():
+            terminal.interrupt()
+            (self.root / f"{name}.log").write_text("\n".join(terminal.output()) + "\n")
         return codes
