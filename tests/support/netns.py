@@ -20,6 +20,7 @@ import fcntl
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
@@ -52,15 +53,27 @@ def netns_unavailable() -> str | None:
     return None
 
 
+def kill_inside(namespace: str) -> None:
+    """SIGKILL every process still running inside ``namespace`` (a namespace outlives its name while one does)."""
+    for pid in _ip("netns", "pids", namespace, check=False).stdout.split():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid), signal.SIGKILL)
+
+
 def sweep_stale() -> list[str]:
-    """Delete the namespaces and bridges of owners that are no longer alive; return their names."""
+    """Delete the namespaces (and whatever still runs in them) and the bridges of owners that are no longer
+    alive; return their names."""
     gone = []
     names = [line.split()[0] for line in _ip("netns", "list").stdout.splitlines() if line.strip()]
     links = re.findall(r"^\d+: ([^:@]+)", _ip("-o", "link", "show").stdout, re.MULTILINE)
     for name in [*names, *links]:
         match = re.match(rf"^{PREFIX}(\d+)[-b]", name)
         if match and not pid_alive(int(match.group(1))):
-            _ip("netns", "del", name, check=False) if name in names else _ip("link", "del", name, check=False)
+            if name in names:
+                kill_inside(name)
+                _ip("netns", "del", name, check=False)
+            else:
+                _ip("link", "del", name, check=False)
             gone.append(name)
     return gone
 
@@ -109,6 +122,8 @@ class Host:
         _ip("link", "set", self.bridge_port, "up" if up else "down")
 
     def delete(self) -> None:
+        """Kill what still runs here, then remove the link and the namespace."""
+        kill_inside(self.namespace)
         _ip("link", "del", self.bridge_port, check=False)
         _ip("netns", "del", self.namespace, check=False)
 
