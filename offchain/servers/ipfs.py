@@ -83,6 +83,9 @@ def _rpc(api_multiaddr: str, command: str, arg: str | None = None, timeout: floa
         return json.loads(resp.read() or b"{}")
 
 
+SHIM = Path(__file__).with_name("jsipfs_shim.mjs")  # js-ipfs's CLI, alive after an abandoned bitswap want
+
+
 def jsipfs_cli() -> Path:
     """The js-ipfs CLI entry point in node_modules."""
     cli = NODE_MODULES / "ipfs" / "src" / "cli.js"
@@ -221,6 +224,19 @@ def _swarm_addresses(api_multiaddr: str, peer_id: str, listen: Sequence[str]) ->
     return [a if "/p2p/" in a else f"{a}/p2p/{peer_id}" for a in mine]
 
 
+def init_repo(repo: Path, timeout: float = 60.0) -> str:
+    """Make a js-ipfs repository in ``repo`` unless it has one; return its peer id. (Peers can be told a node's
+    address before it starts: ``/ip4/HOST/tcp/PORT/p2p/<this id>``.)"""
+    if not (repo / "config").exists():
+        repo.mkdir(parents=True, exist_ok=True)
+        init = subprocess.run([_node(), str(jsipfs_cli()), "init", "--profile", "test", "--empty-repo"],
+                              env=dict(os.environ, IPFS_PATH=str(repo)), capture_output=True, text=True,
+                              timeout=timeout)
+        if init.returncode != 0:
+            raise LauncherError(f"jsipfs init in {repo} failed:\n{init.stdout}{init.stderr}")
+    return str(json.loads((repo / "config").read_text()).get("Identity", {}).get("PeerID", ""))
+
+
 def launch_ipfs_daemon(*, api_port: int = 0, repo: Path | None = None, listen: Sequence[str] = (),
                        peers: Sequence[str] = (), ready_timeout: float = 60.0) -> IpfsDaemon:
     """Init a repository (if ``repo`` has none) and start ``jsipfs daemon`` on it: ``--offline`` on loopback
@@ -233,15 +249,11 @@ def launch_ipfs_daemon(*, api_port: int = 0, repo: Path | None = None, listen: S
                           "add a listen address, e.g. /ip4/0.0.0.0/tcp/4001")
     if api_port:
         ensure_port_free(LOOPBACK, api_port, "the IPFS daemon")
-    argv = [_node(), str(jsipfs_cli())]
+    argv = [_node(), str(SHIM), str(jsipfs_cli())]
     owns_repo = repo is None
     repo = Path(repo or tempfile.mkdtemp(prefix="pofl-ipfs-"))
     env = dict(os.environ, IPFS_PATH=str(repo))
-    if not (repo / "config").exists():
-        init = subprocess.run([*argv, "init", "--profile", "test", "--empty-repo"], env=env,
-                              capture_output=True, text=True, timeout=ready_timeout)
-        if init.returncode != 0:
-            raise LauncherError(f"jsipfs init in {repo} failed:\n{init.stdout}{init.stderr}")
+    init_repo(repo, timeout=ready_timeout)
     peer_id = _configure(repo, api_port, listen, peers)
     (repo / "api").unlink(missing_ok=True)
     if (repo / "daemon.log").exists():  # the previous run's log, kept one generation (why did it stop?)

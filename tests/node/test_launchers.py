@@ -143,6 +143,25 @@ def test_online_nodes_move_content_by_bitswap_and_meet_again_after_a_restart(tmp
             b.stop()
 
 
+def test_the_shim_survives_an_abandoned_bitswap_want_and_nothing_else(tmp_path) -> None:
+    """js-ipfs exits on any unhandled rejection; run through the shim, a "Want for <CID> aborted" one (a read
+    given up at its timeout) is logged and the node goes on, and any other still ends it (exit 1)."""
+    import subprocess
+
+    fake_cli = tmp_path / "cli.mjs"  # registers js-ipfs's handler, then rejects as ipfs-bitswap does
+    fake_cli.write_text(
+        "process.once('unhandledRejection', (e) => { console.error('fatal', e.message); process.exit(1) })\n"
+        "console.log('args', process.argv.slice(2).join(' '))\n"
+        "Promise.reject(new Error('Want for QmYtJay6ed3JfcSNa9yZgsN3wvsxRAunGUCQhuXdoS6rcV aborted'))\n"
+        "setTimeout(() => { console.log('still running'); Promise.reject(new Error('disk full')) }, 200)\n")
+    done = subprocess.run(["node", str(ipfs_mod.SHIM), str(fake_cli), "daemon", "--offline"], capture_output=True,
+                          text=True, timeout=30, check=False)
+    assert "args daemon --offline" in done.stdout  # js-ipfs sees its own arguments
+    assert "Want for QmYtJay6ed3JfcSNa9yZgsN3wvsxRAunGUCQhuXdoS6rcV aborted (a read given up" in done.stderr
+    assert "still running" in done.stdout
+    assert done.returncode == 1 and "fatal disk full" in done.stderr
+
+
 def test_an_offline_node_has_no_swarm() -> None:
     with start_ipfs_daemon() as node:
         assert not node.online and node.keeper is None and node.peer_id

@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from offchain.chain.accounts import dev_key
+from offchain.servers.ipfs import init_repo
 from tests.support.netns import Host, Network
 from tests.support.terminal import Terminal, pofl
 
@@ -21,39 +24,60 @@ API = "/ip4/127.0.0.1/tcp/5001/http"  # each host's own node, on its own loopbac
 
 
 class IpfsNode:
-    """`pofl ipfs --listen` on one host, peered with ``peers``; restartable on the same repository (same id,
-    same address)."""
+    """`pofl ipfs --listen` on one host, its repository made first (:meth:`init`, so its address is known before
+    it starts), then :meth:`start` ed with ``peers``; restartable on the same repository (same id and address)."""
 
-    def __init__(self, host: Host, folder: Path, peers: list[str]) -> None:
+    def __init__(self, host: Host, folder: Path) -> None:
         self.host = host
         self.folder = folder
-        self.peers = peers
-        self.terminal = self._start()
-        self.address = self.terminal.expect(r"swarm address (\S+)", 5)[1]
+        self.peers: list[str] = []
+        self.address = ""
+        self.terminal: Terminal | None = None
 
-    def _start(self) -> Terminal:
+    def init(self) -> str:
+        """Make the repository; the node's swarm address (``/ip4/HOST/tcp/4001/p2p/ID``)."""
+        peer_id = init_repo(self.folder / "ipfs", timeout=180)
+        self.address = f"/ip4/{self.host.address}/tcp/{SWARM_PORT}/p2p/{peer_id}"
+        return self.address
+
+    def start(self, peers: list[str]) -> Terminal:
+        """`pofl ipfs` (not waiting for it: :meth:`ready`)."""
+        self.peers = peers
         args = ["ipfs", "--port", "5001", "--repo", str(self.folder / "ipfs"), "--listen",
                 f"/ip4/{self.host.address}/tcp/{SWARM_PORT}"]
-        for peer in self.peers:
+        for peer in peers:
             args += ["--peer", peer]
-        terminal = Terminal(*args, cwd=self.folder, wrap=self.host.argv([]))
-        terminal.expect(r"swarm address \S+", 120)
-        return terminal
+        self.terminal = Terminal(*args, cwd=self.folder, wrap=self.host.argv([]), log=self.folder / "ipfs.log")
+        return self.terminal
 
-    def rpc(self, command: str) -> dict:
-        """One call to this node's RPC API, made on its host."""
+    def ready(self, timeout: float = 240) -> None:
+        assert self.terminal is not None
+        assert self.terminal.expect(r"swarm address (\S+)", timeout)[1] == self.address
+
+    def rpc(self, command: str, timeout: float = 60.0) -> dict:
+        """One call to this node's RPC API, made on its host (tried again for ``timeout`` seconds while the node
+        does not answer: `pofl ipfs` may be restarting it)."""
         script = ("import json, sys, urllib.request; r = urllib.request.urlopen(urllib.request.Request("
                   f"'http://127.0.0.1:5001/api/v0/{command}', data=b'', method='POST'), timeout=20); "
                   "sys.stdout.write(r.read().decode())")
-        return json.loads(self.host.exec(["python3", "-c", script]).stdout)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return json.loads(self.host.exec(["python3", "-c", script]).stdout)
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
 
     def kill(self) -> None:
         """SIGKILL `pofl ipfs` (its js-ipfs dies with it)."""
+        assert self.terminal is not None
         self.terminal.proc.send_signal(signal.SIGKILL)
         self.terminal.proc.wait(30)
 
     def restart(self) -> None:
-        self.terminal = self._start()
+        self.start(self.peers)
+        self.ready()
 
 
 class Cluster:
@@ -88,14 +112,20 @@ class Cluster:
     def start_chain(self) -> None:
         self.devnet = Terminal("devnet", "--host", self.chain.address, "--port", str(RPC_PORT), "--accounts",
                                str(len(self.miner_hosts) + 2), cwd=self.folder(self.chain),
-                               wrap=self.chain.argv([]))
+                               wrap=self.chain.argv([]), log=self.folder(self.chain) / "devnet.log")
         self.devnet.expect(r"Listening on http://\S+", 90)
 
-    def start_node(self, host: Host) -> IpfsNode:
-        """A node on ``host``, given every node started before as its peers."""
-        node = IpfsNode(host, self.folder(host), [n.address for n in self.nodes.values()])
-        self.nodes[host.name] = node
-        return node
+    def start_nodes(self, hosts: list[Host]) -> None:
+        """A node on each of ``hosts``, all made and started at once, each given every other node of the cluster
+        (those started before too) as its peers."""
+        nodes = [IpfsNode(host, self.folder(host)) for host in hosts]
+        with ThreadPoolExecutor(len(nodes)) as pool:
+            list(pool.map(IpfsNode.init, nodes))
+        self.nodes.update({node.host.name: node for node in nodes})
+        for node in nodes:
+            node.start([n.address for n in self.nodes.values() if n is not node])
+        for node in nodes:
+            node.ready()
 
     def deploy(self, *settings: str) -> str:
         """`pofl deploy` on the requester's host; returns the contract's address. (A chain on another host is
@@ -117,7 +147,8 @@ class Cluster:
         self.copy_record(host)
         n = len(self.miner_hosts)
         miner = Terminal("miner", "--clients", f"{i}/{n}", "--register", *options, cwd=self.folder(host),
-                         env=self.env(POFL_KEY=dev_key(i + 1)), wrap=host.argv([]))
+                         env=self.env(POFL_KEY=dev_key(i + 1)), wrap=host.argv([]),
+                         log=self.folder(host) / "miner.log")
         self.miners.append(miner)
         return miner
 
@@ -129,14 +160,12 @@ class Cluster:
         return done.returncode, done.stdout + done.stderr
 
     def stop(self) -> list[int]:
-        """Ctrl-C every process and keep what each printed in ``<its host's folder>/<command>.log`` (to read
-        after a failure); the miners' exit statuses."""
+        """Ctrl-C every process (what each printed is in ``<its host's folder>/<command>.log``); the miners'
+        exit statuses."""
         codes = [m.interrupt() for m in self.miners]
-        terminals = {f"m{i}/miner": m for i, m in enumerate(self.miners)}
-        terminals.update({f"{name}/ipfs": node.terminal for name, node in self.nodes.items()})
+        for node in self.nodes.values():
+            if node.terminal is not None:
+                node.terminal.interrupt()
         if self.devnet is not None:
-            terminals["chain/devnet"] = self.devnet
-        for name, terminal in terminals.items():
-            terminal.interrupt()
-            (self.root / f"{name}.log").write_text("\n".join(terminal.output()) + "\n")
+            self.devnet.interrupt()
         return codes

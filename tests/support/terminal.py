@@ -20,8 +20,11 @@ POFL = [sys.executable, "-m", "offchain.cli"]
 class Terminal:
     """One `pofl ...` process, its stdout and stderr read as they come."""
 
-    def __init__(self, *args: str, cwd: Path, env: dict[str, str] | None = None, wrap: Sequence[str] = ()) -> None:
-        """``wrap``: a command line prefix the process runs under (``ip netns exec NAME``: on another host)."""
+    def __init__(self, *args: str, cwd: Path, env: dict[str, str] | None = None, wrap: Sequence[str] = (),
+                 log: Path | None = None) -> None:
+        """``wrap``: a command line prefix the process runs under (``ip netns exec NAME``: on another host);
+        ``log``: a file every line is also appended to as it comes (to follow a long run, or read after it)."""
+        self.log = log
         base = {k: v for k, v in os.environ.items() if k != "POFL_DEPLOYMENTS"}  # ./deployments, as a user has it
         self.args = args
         self.argv = [*wrap, *POFL, *args]
@@ -35,6 +38,9 @@ class Terminal:
     def _read(self, stream) -> None:  # type: ignore[no-untyped-def]
         for line in stream:
             self.lines.put(line.rstrip("\n"))
+            if self.log is not None:
+                with self.log.open("a") as log:
+                    log.write(line)
 
     def expect(self, pattern: str, timeout: float) -> re.Match[str]:
         """The first line (from now on, or already seen) matching ``pattern``."""

@@ -24,7 +24,7 @@ from tests.support.netns import BandwidthLimit, Partition, netns_unavailable, ne
 pytestmark = pytest.mark.slow
 
 MINERS = 4
-SETTINGS = ("--min-committee", "2", "--clients-per-round", "8", "--phase-seconds", "4", "--threshold", "0",
+SETTINGS = ("--min-committee", "2", "--clients-per-round", "8", "--phase-seconds", "10", "--threshold", "0",
             "--no-improvement")
 MINER_OPTIONS = ("--rpc-grace", "600")  # a miner cut off for minutes waits for its link, as on a real network
 
@@ -71,9 +71,7 @@ def test_miners_on_separate_hosts_survive_a_partition_an_ipfs_restart_and_an_rpc
             hosts = [cluster.chain, cluster.requester, *cluster.miner_hosts]
             with BandwidthLimit(hosts, "10mbit"):
                 cluster.start_chain()
-                cluster.start_node(cluster.requester)
-                for host in cluster.miner_hosts:
-                    cluster.start_node(host)
+                cluster.start_nodes([cluster.requester, *cluster.miner_hosts])
                 address = cluster.deploy(*SETTINGS)
                 for i in range(MINERS):
                     cluster.start_miner(i, *MINER_OPTIONS)
@@ -132,7 +130,7 @@ def test_miners_on_separate_hosts_survive_a_partition_an_ipfs_restart_and_an_rpc
 
             # 4. a fresh host with its own node, peered with the others, verifies the whole chain
             verifier = net.add_host("v")
-            cluster.start_node(verifier)
+            cluster.start_nodes([verifier])
             code, out = cluster.verify_on(verifier)
             assert code == 0 and '"verdict": "OK"' in out, out[-3000:]
         finally:
