@@ -94,7 +94,8 @@ class Devnet:
             shutil.rmtree(self.temp_log_dir, ignore_errors=True)
 
 
-def _anvil_argv(host: str, port: int, accounts: int, state: Path | None, block_time: float | None) -> list[str]:
+def _anvil_argv(port: int, accounts: int, state: Path | None, block_time: float | None,
+                host: str = LOOPBACK) -> list[str]:
     argv = [str(anvil_binary()), "--host", host, "--port", str(port), "--chain-id", str(DEV_CHAIN_ID),
             "--mnemonic", DEV_MNEMONIC, "--accounts", str(accounts), "--balance", "1000000",
             # Anvil otherwise writes every old block's state under ~/.foundry/anvil/tmp and never removes it:
@@ -130,7 +131,7 @@ def launch_devnet(kind: DevnetKind = "anvil", *, port: int = 0, accounts: int = 
         state = state.expanduser().resolve()
         state.parent.mkdir(parents=True, exist_ok=True)
     if kind == "anvil":
-        argv = _anvil_argv(host, port, accounts, state, block_time)
+        argv = _anvil_argv(port, accounts, state, block_time, host)
     elif kind == "hardhat":
         if state is not None or block_time:
             raise LauncherError("--state and --block-time are Anvil options; use --kind anvil for them")
