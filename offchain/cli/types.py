@@ -90,6 +90,41 @@ class MultiaddrType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+class SwarmMultiaddrType(click.ParamType):
+    """A swarm multiaddr of js-ipfs: one to listen on (``/ip4/ADDRESS/tcp/PORT``) or, with ``peer``, a peer's
+    full address (``/ip4/HOST/tcp/PORT/p2p/PEER-ID``)."""
+
+    name = "MULTIADDR"
+
+    def __init__(self, *, peer: bool) -> None:
+        self.peer = peer
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from offchain.servers.ipfs import check_listen_multiaddr, check_peer_multiaddr
+
+        try:
+            return (check_peer_multiaddr if self.peer else check_listen_multiaddr)(str(value).strip())
+        except ConfigError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class Ipv4Type(click.ParamType):
+    """An IPv4 address in dotted-quad form, e.g. ``127.0.0.1``, ``10.0.0.2``, ``0.0.0.0``."""
+
+    name = "IPV4"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        import ipaddress
+
+        try:
+            return str(ipaddress.IPv4Address(str(value).strip()))
+        except ValueError:
+            self.fail(f"{value!r} is not an IPv4 address: write four numbers 0-255, e.g. 10.0.0.2", param, ctx)
+
+
+IPV4 = Ipv4Type()
+
+
 class ClientsType(click.ParamType):
     """A miner's clients: ``i/N`` or client numbers and ranges (see offchain.miner.selection.ClientSpec)."""
 

@@ -94,8 +94,9 @@ class Devnet:
             shutil.rmtree(self.temp_log_dir, ignore_errors=True)
 
 
-def _anvil_argv(port: int, accounts: int, state: Path | None, block_time: float | None) -> list[str]:
-    argv = [str(anvil_binary()), "--host", LOOPBACK, "--port", str(port), "--chain-id", str(DEV_CHAIN_ID),
+def _anvil_argv(port: int, accounts: int, state: Path | None, block_time: float | None,
+                host: str = LOOPBACK) -> list[str]:
+    argv = [str(anvil_binary()), "--host", host, "--port", str(port), "--chain-id", str(DEV_CHAIN_ID),
             "--mnemonic", DEV_MNEMONIC, "--accounts", str(accounts), "--balance", "1000000",
             # Anvil otherwise writes every old block's state under ~/.foundry/anvil/tmp and never removes it:
             # ~800 MB a test session's devnet, 78 GB on this machine before it was seen. Nothing here reads
@@ -110,30 +111,31 @@ def _anvil_argv(port: int, accounts: int, state: Path | None, block_time: float 
     return argv
 
 
-def _hardhat_argv(port: int) -> list[str]:
-    return ["node", str(hardhat_cli()), "node", "--hostname", LOOPBACK, "--port", str(port)]
+def _hardhat_argv(host: str, port: int) -> list[str]:
+    return ["node", str(hardhat_cli()), "node", "--hostname", host, "--port", str(port)]
 
 
 def launch_devnet(kind: DevnetKind = "anvil", *, port: int = 0, accounts: int = 20, state: Path | None = None,
-                  block_time: float | None = None, log_dir: Path | None = None,
+                  block_time: float | None = None, log_dir: Path | None = None, host: str = LOOPBACK,
                   ready_timeout: float = 60.0) -> Devnet:
     """Start a devnet and return once its RPC answers ``eth_chainId``; the caller stops it.
 
+    It listens on ``host`` (loopback unless told: another address of this machine, for miners elsewhere).
     Its log is ``log_dir/<kind>-<port>.log``; without ``log_dir``, a temporary folder removed on stop."""
     if port:
-        ensure_port_free(LOOPBACK, port, f"{kind} devnet")
+        ensure_port_free(host, port, f"{kind} devnet")
     else:
-        port = free_port(LOOPBACK)
+        port = free_port(host)
     env = dict(os.environ)
     if state is not None:  # the node runs in the checkout: a relative path must mean the caller's directory
         state = state.expanduser().resolve()
         state.parent.mkdir(parents=True, exist_ok=True)
     if kind == "anvil":
-        argv = _anvil_argv(port, accounts, state, block_time)
+        argv = _anvil_argv(port, accounts, state, block_time, host)
     elif kind == "hardhat":
         if state is not None or block_time:
             raise LauncherError("--state and --block-time are Anvil options; use --kind anvil for them")
-        argv = _hardhat_argv(port)
+        argv = _hardhat_argv(host, port)
         env.update(HARDHAT_DISABLE_TELEMETRY_PROMPT="true", HARDHAT_ACCOUNTS=str(accounts))
     else:
         raise LauncherError(f"unknown devnet kind {kind!r}: use 'anvil' or 'hardhat'")
@@ -142,7 +144,7 @@ def launch_devnet(kind: DevnetKind = "anvil", *, port: int = 0, accounts: int = 
         log_dir = temp_log_dir = Path(tempfile.mkdtemp(prefix=f"pofl-{kind}-"))
     log_dir.mkdir(parents=True, exist_ok=True)
     proc = ManagedProcess(kind, argv, env=env, cwd=PROJECT_ROOT, log_path=log_dir / f"{kind}-{port}.log").start()
-    devnet = Devnet(kind, LOOPBACK, port, proc, temp_log_dir)
+    devnet = Devnet(kind, LOOPBACK if host == "0.0.0.0" else host, port, proc, temp_log_dir)
     try:
         proc.wait_until(lambda: devnet.chain_id() == DEV_CHAIN_ID, ready_timeout, f"its RPC answering on {port}")
     except BaseException:

@@ -13,8 +13,9 @@ from offchain.errors import PortInUseError, ToolNotFoundError
 from offchain.servers import devnet as devnet_mod
 from offchain.servers import ipfs as ipfs_mod
 from offchain.servers.devnet import launch_devnet, rpc_call, start_devnet
-from offchain.servers.ipfs import start_ipfs_daemon
+from offchain.servers.ipfs import launch_ipfs_daemon, start_ipfs_daemon
 from offchain.servers.process import pid_alive
+from offchain.store.ipfs import IpfsStore
 
 
 def _wait_gone(pid: int, timeout: float = 5.0) -> bool:
@@ -113,6 +114,57 @@ def test_jsipfs_add_cat_pin_round_trip_and_stop() -> None:
         repo = node.repo
     assert _wait_gone(pid), f"js-ipfs pid {pid} still alive after stop"
     assert not repo.exists()
+
+
+def test_online_nodes_move_content_by_bitswap_and_meet_again_after_a_restart(tmp_path) -> None:
+    """Two online nodes on loopback: B, told A's address, fetches what A holds; A killed and restarted on the same
+    repository (same id, same address) is redialled by B's peer keeper, and B fetches from it again."""
+    a = launch_ipfs_daemon(listen=["/ip4/127.0.0.1/tcp/0"], repo=tmp_path / "a")
+    b = None
+    try:
+        assert a.online and a.swarm_addresses[0].endswith(f"/p2p/{a.peer_id}")
+        b = launch_ipfs_daemon(listen=["/ip4/127.0.0.1/tcp/0"], peers=a.swarm_addresses)
+        cid = IpfsStore(a.api_multiaddr).put(b"model bytes " * 1000)
+        assert IpfsStore(b.api_multiaddr, timeout=20).get(cid) == b"model bytes " * 1000
+        assert b.keeper is not None and a.peer_id in b.keeper.connected()
+
+        port = a.swarm_addresses[0].split("/tcp/")[1].split("/")[0]
+        a.process.stop()
+        a = launch_ipfs_daemon(listen=[f"/ip4/127.0.0.1/tcp/{port}"], repo=tmp_path / "a")
+        again = IpfsStore(a.api_multiaddr).put(b"the next block")
+        deadline = time.monotonic() + 60
+        while a.peer_id not in b.keeper.connected():  # redialled within a pass or two
+            assert time.monotonic() < deadline, "B's keeper never redialled the restarted A"
+            time.sleep(0.5)
+        assert IpfsStore(b.api_multiaddr, timeout=20).get(again) == b"the next block"
+    finally:
+        a.stop()
+        if b is not None:
+            b.stop()
+
+
+def test_the_shim_survives_an_abandoned_bitswap_want_and_nothing_else(tmp_path) -> None:
+    """js-ipfs exits on any unhandled rejection; run through the shim, a "Want for <CID> aborted" one (a read
+    given up at its timeout) is logged and the node goes on, and any other still ends it (exit 1)."""
+    import subprocess
+
+    fake_cli = tmp_path / "cli.mjs"  # registers js-ipfs's handler, then rejects as ipfs-bitswap does
+    fake_cli.write_text(
+        "process.once('unhandledRejection', (e) => { console.error('fatal', e.message); process.exit(1) })\n"
+        "console.log('args', process.argv.slice(2).join(' '))\n"
+        "Promise.reject(new Error('Want for QmYtJay6ed3JfcSNa9yZgsN3wvsxRAunGUCQhuXdoS6rcV aborted'))\n"
+        "setTimeout(() => { console.log('still running'); Promise.reject(new Error('disk full')) }, 200)\n")
+    done = subprocess.run(["node", str(ipfs_mod.SHIM), str(fake_cli), "daemon", "--offline"], capture_output=True,
+                          text=True, timeout=30, check=False)
+    assert "args daemon --offline" in done.stdout  # js-ipfs sees its own arguments
+    assert "Want for QmYtJay6ed3JfcSNa9yZgsN3wvsxRAunGUCQhuXdoS6rcV aborted (a read given up" in done.stderr
+    assert "still running" in done.stdout
+    assert done.returncode == 1 and "fatal disk full" in done.stderr
+
+
+def test_an_offline_node_has_no_swarm() -> None:
+    with start_ipfs_daemon() as node:
+        assert not node.online and node.keeper is None and node.peer_id
 
 
 def test_a_port_left_in_time_wait_by_a_stopped_server_is_free_again() -> None:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 POFL = [sys.executable, "-m", "offchain.cli"]
@@ -19,9 +20,14 @@ POFL = [sys.executable, "-m", "offchain.cli"]
 class Terminal:
     """One `pofl ...` process, its stdout and stderr read as they come."""
 
-    def __init__(self, *args: str, cwd: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, *args: str, cwd: Path, env: dict[str, str] | None = None, wrap: Sequence[str] = (),
+                 log: Path | None = None) -> None:
+        """``wrap``: a command line prefix the process runs under (``ip netns exec NAME``: on another host);
+        ``log``: a file every line is also appended to as it comes (to follow a long run, or read after it)."""
+        self.log = log
         base = {k: v for k, v in os.environ.items() if k != "POFL_DEPLOYMENTS"}  # ./deployments, as a user has it
-        self.argv = [*POFL, *args]
+        self.args = args
+        self.argv = [*wrap, *POFL, *args]
         self.proc = subprocess.Popen(self.argv, cwd=cwd, env={**base, **(env or {})}, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         self.lines: queue.Queue[str] = queue.Queue()
@@ -32,6 +38,9 @@ class Terminal:
     def _read(self, stream) -> None:  # type: ignore[no-untyped-def]
         for line in stream:
             self.lines.put(line.rstrip("\n"))
+            if self.log is not None:
+                with self.log.open("a") as log:
+                    log.write(line)
 
     def expect(self, pattern: str, timeout: float) -> re.Match[str]:
         """The first line (from now on, or already seen) matching ``pattern``."""
@@ -50,7 +59,7 @@ class Terminal:
             self.seen.append(line)
             if m := regex.search(line):
                 return m
-        raise AssertionError(f"{' '.join(self.argv[2:])}: no line matching {pattern!r} within {timeout:.0f} s "
+        raise AssertionError(f"{' '.join(self.args)}: no line matching {pattern!r} within {timeout:.0f} s "
                              f"(exit {self.proc.poll()}):\n" + "\n".join(self.output()[-40:]))
 
     def output(self) -> list[str]:
@@ -69,9 +78,9 @@ class Terminal:
             return self.proc.wait()
 
 
-def pofl(*args: str, cwd: Path, env: dict[str, str] | None = None,
-         timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
-    """Run a `pofl` command to its end, as in a terminal."""
+def pofl(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120.0,
+         wrap: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+    """Run a `pofl` command to its end, as in a terminal (under the ``wrap`` prefix, as :class:`Terminal`)."""
     base = {k: v for k, v in os.environ.items() if k != "POFL_DEPLOYMENTS"}
-    return subprocess.run([*POFL, *args], cwd=cwd, env={**base, **(env or {})}, capture_output=True, text=True,
+    return subprocess.run([*wrap, *POFL, *args], cwd=cwd, env={**base, **(env or {})}, capture_output=True, text=True,
                           timeout=timeout, check=False)

@@ -1,0 +1,171 @@
+"""A PoFL run spread over separate hosts (network namespaces, tests/support/netns.py), each started with the
+`pofl` commands a user types on a machine of their own: `pofl devnet --host` on the chain host, `pofl ipfs
+--listen --peer` on every other host, `pofl deploy` on the requester's host, `pofl miner` on each miner host
+(each in a working directory of its own, given a copy of the deployment record, as one copies it to another
+machine), `pofl verify` on a fresh host with a node of its own."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from offchain.chain.accounts import dev_key
+from offchain.servers.ipfs import init_repo
+from tests.support.netns import Host, Network
+from tests.support.terminal import Terminal, pofl
+
+RPC_PORT = 8545
+SWARM_PORT = 4001
+API = "/ip4/127.0.0.1/tcp/5001/http"  # each host's own node, on its own loopback
+
+
+class IpfsNode:
+    """`pofl ipfs --listen` on one host, its repository made first (:meth:`init`, so its address is known before
+    it starts), then :meth:`start` ed with ``peers``; restartable on the same repository (same id and address)."""
+
+    def __init__(self, host: Host, folder: Path) -> None:
+        self.host = host
+        self.folder = folder
+        self.peers: list[str] = []
+        self.address = ""
+        self.terminal: Terminal | None = None
+
+    def init(self) -> str:
+        """Make the repository; the node's swarm address (``/ip4/HOST/tcp/4001/p2p/ID``)."""
+        peer_id = init_repo(self.folder / "ipfs", timeout=180)
+        self.address = f"/ip4/{self.host.address}/tcp/{SWARM_PORT}/p2p/{peer_id}"
+        return self.address
+
+    def start(self, peers: list[str]) -> Terminal:
+        """`pofl ipfs` (not waiting for it: :meth:`ready`)."""
+        self.peers = peers
+        args = ["ipfs", "--port", "5001", "--repo", str(self.folder / "ipfs"), "--listen",
+                f"/ip4/{self.host.address}/tcp/{SWARM_PORT}"]
+        for peer in peers:
+            args += ["--peer", peer]
+        self.terminal = Terminal(*args, cwd=self.folder, wrap=self.host.argv([]), log=self.folder / "ipfs.log")
+        return self.terminal
+
+    def ready(self, timeout: float = 240) -> None:
+        assert self.terminal is not None
+        assert self.terminal.expect(r"swarm address (\S+)", timeout)[1] == self.address
+
+    def rpc(self, command: str, timeout: float = 60.0) -> dict:
+        """One call to this node's RPC API, made on its host (tried again for ``timeout`` seconds while the node
+        does not answer: `pofl ipfs` may be restarting it)."""
+        script = ("import json, sys, urllib.request; r = urllib.request.urlopen(urllib.request.Request("
+                  f"'http://127.0.0.1:5001/api/v0/{command}', data=b'', method='POST'), timeout=20); "
+                  "sys.stdout.write(r.read().decode())")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return json.loads(self.host.exec(["python3", "-c", script]).stdout)
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+
+    def kill(self) -> None:
+        """SIGKILL `pofl ipfs` (its js-ipfs dies with it)."""
+        assert self.terminal is not None
+        self.terminal.proc.send_signal(signal.SIGKILL)
+        self.terminal.proc.wait(30)
+
+    def restart(self) -> None:
+        self.start(self.peers)
+        self.ready()
+
+
+class Cluster:
+    """The hosts of one run: ``chain``, ``requester``, ``miner0..`` and the processes on them.
+
+    Parameters:
+        net: the network the hosts join.
+        root: a folder; each host works in ``root/<host name>``.
+        miners: how many miner hosts.
+    """
+
+    def __init__(self, net: Network, root: Path, miners: int) -> None:
+        self.net = net
+        self.root = root
+        self.chain = net.add_host("chain")
+        self.requester = net.add_host("req")
+        self.miner_hosts = [net.add_host(f"m{i}") for i in range(miners)]
+        self.rpc_url = f"http://{self.chain.address}:{RPC_PORT}"
+        self.nodes: dict[str, IpfsNode] = {}
+        self.miners: list[Terminal] = []
+        self.devnet: Terminal | None = None
+        self.address = ""
+
+    def folder(self, host: Host) -> Path:
+        path = self.root / host.name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {"POFL_RPC_URL": self.rpc_url, "POFL_IPFS_API": API, **extra}
+
+    def start_chain(self) -> None:
+        self.devnet = Terminal("devnet", "--host", self.chain.address, "--port", str(RPC_PORT), "--accounts",
+                               str(len(self.miner_hosts) + 2), cwd=self.folder(self.chain),
+                               wrap=self.chain.argv([]), log=self.folder(self.chain) / "devnet.log")
+        self.devnet.expect(r"Listening on http://\S+", 90)
+
+    def start_nodes(self, hosts: list[Host]) -> None:
+        """A node on each of ``hosts``, all made and started at once, each given every other node of the cluster
+        (those started before too) as its peers."""
+        nodes = [IpfsNode(host, self.folder(host)) for host in hosts]
+        with ThreadPoolExecutor(len(nodes)) as pool:
+            list(pool.map(IpfsNode.init, nodes))
+        self.nodes.update({node.host.name: node for node in nodes})
+        for node in nodes:
+            node.start([n.address for n in self.nodes.values() if n is not node])
+        for node in nodes:
+            node.ready()
+
+    def deploy(self, *settings: str) -> str:
+        """`pofl deploy` on the requester's host; returns the contract's address. (A chain on another host is
+        not a local devnet to `pofl`: every command that sends a transaction is given its key, and miners
+        stake with --register.)"""
+        done = pofl("deploy", "--miners", str(len(self.miner_hosts)), *settings, cwd=self.folder(self.requester),
+                    env=self.env(POFL_KEY=dev_key(0)), wrap=self.requester.argv([]), timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        self.address = done.stdout.split("deployed PoFLConsensus at ")[1].split()[0]
+        return self.address
+
+    def copy_record(self, host: Host) -> None:
+        """The deployment record, copied to ``host`` as to another machine."""
+        shutil.copytree(self.folder(self.requester) / "deployments", self.folder(host) / "deployments",
+                        dirs_exist_ok=True)
+
+    def start_miner(self, i: int, *options: str) -> Terminal:
+        host = self.miner_hosts[i]
+        self.copy_record(host)
+        n = len(self.miner_hosts)
+        miner = Terminal("miner", "--clients", f"{i}/{n}", "--register", *options, cwd=self.folder(host),
+                         env=self.env(POFL_KEY=dev_key(i + 1)), wrap=host.argv([]),
+                         log=self.folder(host) / "miner.log")
+        self.miners.append(miner)
+        return miner
+
+    def verify_on(self, host: Host) -> tuple[int, str]:
+        """`pofl verify --json` on ``host`` (with its own node, peered with the others)."""
+        self.copy_record(host)
+        done = pofl("verify", "--json", "--ipfs-timeout", "60", cwd=self.folder(host), env=self.env(),
+                    wrap=host.argv([]), timeout=600)
+        return done.returncode, done.stdout + done.stderr
+
+    def stop(self) -> list[int]:
+        """Ctrl-C every process (what each printed is in ``<its host's folder>/<command>.log``); the miners'
+        exit statuses."""
+        codes = [m.interrupt() for m in self.miners]
+        for node in self.nodes.values():
+            if node.terminal is not None:
+                node.terminal.interrupt()
+        if self.devnet is not None:
+            self.devnet.interrupt()
+        return codes
