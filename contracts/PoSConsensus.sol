@@ -107,8 +107,8 @@ contract PoSConsensus is IPoSConsensus, StakeLedger {
     /// @inheritdoc IPoSConsensus
     function attest(uint64 height, uint32 attempt, bool loaded) external {
         Turn storage t = _turn;
-        if (t.phase != TurnPhase.Attesting) revert PoSWrongPhase(TurnPhase.Attesting, t.phase);
         if (height != t.height || attempt != t.attempt) revert PoSWrongTurn(t.height, t.attempt);
+        if (t.phase != TurnPhase.Attesting) revert PoSWrongPhase(TurnPhase.Attesting, t.phase);
         _onlyMember(msg.sender);
         if (msg.sender == t.proposer) revert PoSProposerCannotAttest(msg.sender);
         bytes32 key = keccak256(abi.encode(height, attempt, msg.sender));

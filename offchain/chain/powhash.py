@@ -9,6 +9,8 @@ Both are pure functions (the contract's ``powHash`` and ``meetsDifficulty`` are 
 
 from __future__ import annotations
 
+import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,3 +117,24 @@ def search(prefix: bytes, zeros: int, start: int, count: int) -> Solution | None
         return None
     i = int(hits[0])
     return Solution(start + i, bytes(hashes[i]), i + 1)
+
+
+def race(prefixes: Mapping[str, bytes], zeros: int, batch: int, rng: random.Random) -> tuple[str, Solution, int]:
+    """Miners hashing side by side at one rate: each tick every miner hashes its next ``batch`` nonces (from a
+    random start of its own); the first tick with a solution ends the race, won by the miner whose solution came
+    earliest in its batch. Returns (the winner, its solution, the hashes computed by all miners)."""
+    if not prefixes:
+        raise PoflValueError("race: no miner is mining")
+    starts = {m: rng.randrange(2**63) for m in prefixes}
+    hashed, tick = 0, 0
+    while True:
+        found = []
+        for miner, prefix in prefixes.items():
+            solution = search(prefix, zeros, starts[miner] + tick * batch, batch)
+            hashed += batch
+            if solution is not None:
+                found.append((solution.tried, miner, solution))
+        if found:
+            _, winner, solution = min(found, key=lambda f: (f[0], f[1]))
+            return winner, solution, hashed
+        tick += 1
