@@ -27,6 +27,8 @@ from offchain.pool.config import PoolConfig
 
 INITIAL_STAKE = 32
 """flexBlock's initial stake of every node."""
+STAKE_MARGIN_BONDS = 10
+"""Each node stakes the contract's minimum plus this many bonds."""
 
 
 class PoSBlockchainPool(ChainPool):
@@ -63,7 +65,7 @@ class PoSBlockchainPool(ChainPool):
             return self.contract
         _, owner, signers = self._connect()
         contract = PoSContract.deploy(owner, self._genesis_cid, self.settings)
-        stake = contract.min_stake()
+        stake = contract.min_stake() + STAKE_MARGIN_BONDS * contract.bond()  # a lost turn does not evict
         wait_all([contract.register(s, stake) for s in signers if not contract.is_member(s.address)])
         self.contract, self._owner = contract, owner
         self._signers = dict(zip(self.servers.models, signers, strict=True))
