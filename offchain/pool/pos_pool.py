@@ -60,7 +60,8 @@ class PoSBlockchainPool(ChainPool):
         self._node_of: dict[str, str] = {}
         self.blockchain = LedgerBlockchainView(None)
 
-    def _ensure_chain(self) -> PoSContract:
+    def deploy(self) -> PoSContract:
+        """Deploy the contract and register the nodes, once (the first aggregate does it otherwise)."""
         if self.contract is not None:
             return self.contract
         _, owner, signers = self._connect()
@@ -76,18 +77,18 @@ class PoSBlockchainPool(ChainPool):
 
     def stake_of(self, node: str) -> int:
         """``node``'s stake in the draw (flexBlock's ``stake``), read from the contract."""
-        return self._ensure_chain().weight_of(self._signers[node].address)
+        return self.deploy().weight_of(self._signers[node].address)
 
     def signer_of(self, node: str) -> LocalSigner:
         """The account ``node`` acts with on chain."""
-        self._ensure_chain()
+        self.deploy()
         return self._signers[node]
 
     # ----------------------------------------------------------- a turn
 
     def draw(self) -> str:
         """The node drawn to propose this turn (mines the turn's seed block first if it is not yet)."""
-        contract = self._ensure_chain()
+        contract = self.deploy()
         turn = contract.current_turn()
         if turn.phase != TurnPhase.DRAWING:
             assert turn.proposer is not None
@@ -104,7 +105,7 @@ class PoSBlockchainPool(ChainPool):
     def aggregate(self, aggregate_fn: Callable[[list[Any]], Any], set_weights_fn: Callable[[FlexModel, Any], None],
                   **_consensus_kwargs: Any) -> bool:
         """One turn (see the module docstring); True iff it appended a block."""
-        contract = self._ensure_chain()
+        contract = self.deploy()
         models = self.servers.models
         everyone = [w for m in models.values() for w in m.get("weights", [])]
         proposer = self.draw()
@@ -120,7 +121,7 @@ class PoSBlockchainPool(ChainPool):
     def attest_and_finalize(self) -> bool:
         """The proposal's attesters (a quorum of other nodes, drawn here) each fetch and load it and attest; the
         contract decides. True iff a block was appended (every node then loads its model)."""
-        contract = self._ensure_chain()
+        contract = self.deploy()
         turn = contract.current_turn()
         if turn.phase != TurnPhase.ATTESTING or turn.cid is None or turn.proposer is None:
             raise PoflRuntimeError(f"turn {turn.height}.{turn.attempt} has no proposal to attest")

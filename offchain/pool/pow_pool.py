@@ -60,7 +60,8 @@ class PoWBlockchainPool(ChainPool):
         self.hashing_seconds = 0.0
         """Wall time spent hashing so far (one process hashes for every miner)."""
 
-    def _ensure_chain(self) -> PoWContract:
+    def deploy(self) -> PoWContract:
+        """Deploy the contract and register the miners, once (the first aggregate does it otherwise)."""
         if self.contract is not None:
             return self.contract
         _, owner, signers = self._connect()
@@ -90,7 +91,7 @@ class PoWBlockchainPool(ChainPool):
                   **_consensus_kwargs: Any) -> bool:
         """One block: the miners' race, the winner's block checked and appended on chain, every miner on its
         model. Returns True (flexBlock's PoW always makes a block)."""
-        contract = self._ensure_chain()
+        contract = self.deploy()
         candidates = self._candidates(aggregate_fn, set_weights_fn)
         if not candidates:
             raise PoflValueError("no miner holds client weights: map a @send_weights_to_miner function from "
