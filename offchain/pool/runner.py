@@ -44,8 +44,10 @@ def first_nodes(fed_dataset: FedDataset, n: int) -> FedDataset:
 
 
 def run_rounds(pool: PoWBlockchainPool | PoSBlockchainPool, test_data: Dataset, rounds: int, clients_per_round: int,
-               on_round: Callable[[PoolRound], None] = lambda _: None) -> list[PoolRound]:
-    """The notebook's loop for ``rounds`` rounds; each round's row is also given to ``on_round``."""
+               on_round: Callable[[PoolRound], None] = lambda _: None,
+               until_accuracy: float | None = None) -> list[PoolRound]:
+    """The notebook's loop for ``rounds`` rounds, or until the head block reaches ``until_accuracy`` on
+    ``test_data``; each round's row is also given to ``on_round``."""
     contract = pool.deploy()
     w3 = contract.w3
     rows = []
@@ -66,4 +68,6 @@ def run_rounds(pool: PoWBlockchainPool | PoSBlockchainPool, test_data: Dataset, 
                         time.perf_counter() - started, gas)
         rows.append(row)
         on_round(row)
+        if until_accuracy is not None and row.accuracy >= until_accuracy:
+            break
     return rows
