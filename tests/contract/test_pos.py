@@ -124,7 +124,8 @@ def test_an_unloadable_model_loses_its_proposer_the_turn_and_the_bond(anvil_w3: 
     assert (turn.height, turn.attempt, turn.phase) == (1, 2, TurnPhase.DRAWING)  # the turn went to a new draw
     with pytest.raises(PoSWrongTurn):  # the lost proposal can no longer be attested
         c._send(d, "attest", 1, 1, True, gas=200_000).wait()
-    _, _, next_proposer = drawn(pos)
+    _, attempt, next_proposer = drawn(pos)
+    assert attempt == 2 and next_proposer == expected_proposer(pos)  # a fresh draw: the attempt is in its seed
     if next_proposer != proposer:
         with pytest.raises(PoSNotProposer):
             c.propose(signer, c.head_hash(), placeholder_cid("again")).wait()
