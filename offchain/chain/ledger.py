@@ -63,11 +63,6 @@ class StakeLedgerClient(ContractClient):
     block_count = View("blockCount", int, "The number of blocks, genesis included.")
     head_hash = View("headHash", bytes, "The head block's hash: the parent the next block names.")
 
-    def balances(self) -> dict[str, int]:
-        """The contract's ETH and how it is owed: stakes, reward pool, credit."""
-        return {"balance": self.w3.eth.get_balance(self.address), "totalStaked": self._view("totalStaked"),
-                "rewardPool": self._view("rewardPool"), "totalPendingRewards": self._view("totalPendingRewards")}
-
     def _fields(self, name: str, *args: Any) -> dict[str, Any]:
         fn = next(e for e in self.contract.abi if e.get("type") == "function" and e["name"] == name)
         return decode_fields(self._view(name, *args), fn["outputs"][0]["components"], self.ENUMS)

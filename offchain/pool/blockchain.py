@@ -29,20 +29,13 @@ def block_weights(store: ModelStore, architecture: str, order: list[str] | None,
     return [state[name] for name in (order or list(state))]
 
 
-@dataclass(frozen=True)
-class PoolBlock:
-    """One block of the pool's chain (see the module docstring)."""
+class _BlockModel:
+    """flexBlock's ``parent_hash`` and ``weights`` of a block dataclass with ``previous_hash``, ``cid`` and a
+    ``_load(cid)``."""
 
-    height: int
-    round: int
-    miner: str
-    accuracy: float
-    cid: str
-    hash: str
     previous_hash: str
-    timestamp: int
-    chain_block: ChainBlock = field(repr=False)
-    _load: Any = field(repr=False, compare=False, default=None)
+    cid: str
+    _load: Any
 
     @property
     def parent_hash(self) -> str:
@@ -55,6 +48,22 @@ class PoolBlock:
         if not cache:
             cache.extend(self._load(self.cid))
         return list(cache)
+
+
+@dataclass(frozen=True)
+class PoolBlock(_BlockModel):
+    """One block of the pool's chain (see the module docstring)."""
+
+    height: int
+    round: int
+    miner: str
+    accuracy: float
+    cid: str
+    hash: str
+    previous_hash: str
+    timestamp: int
+    chain_block: ChainBlock = field(repr=False)
+    _load: Any = field(repr=False, compare=False, default=None)
 
 
 class BlockchainView:
@@ -105,7 +114,7 @@ class BlockchainView:
 
 
 @dataclass(frozen=True)
-class LedgerPoolBlock:
+class LedgerPoolBlock(_BlockModel):
     """A block of a PoW or PoS pool's chain, as flexBlock's: ``hash``, ``previous_hash``, ``timestamp``,
     ``weights`` (fetched by CID, verified, on first read); and ``height``, ``miner`` (PoS: the proposer), ``cid``
     and the contract's record (``chain_block``: a PoW block's nonce and difficulty)."""
@@ -118,17 +127,6 @@ class LedgerPoolBlock:
     timestamp: int
     chain_block: LedgerBlock = field(repr=False)
     _load: Any = field(repr=False, compare=False, default=None)
-
-    @property
-    def parent_hash(self) -> str:
-        return self.previous_hash
-
-    @property
-    def weights(self) -> list[torch.Tensor]:
-        cache = self.__dict__.setdefault("_weights", [])
-        if not cache:
-            cache.extend(self._load(self.cid))
-        return list(cache)
 
 
 class LedgerBlockchainView:

@@ -1,6 +1,7 @@
 """The flexBlock MNIST notebooks' own functions (their model, client training, weights and evaluation), for the
-PoW and PoS examples and ``pofl run --consensus pow|pos``: an MLP 784-128-10 with Adam, one local epoch in
-batches of 20, FedAvg. ``scripts/pofl_mnist_example.py`` is the PoFL notebook with its own copy, in its shape."""
+examples (``scripts/pofl_mnist_example.py``, ``pow_...``, ``pos_...``) and ``pofl run --consensus pow|pos``: an
+MLP 784-128-10 (the notebook's SimpleNet) with Adam, one local epoch in batches of 20, FedAvg. Without
+torchvision (it does not import beside the CPU torch wheel) the transforms are the package's own."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import copy
 import torch
 from torch.utils.data import DataLoader
 
-from offchain import transforms
+try:
+    from torchvision import transforms
+except ImportError:  # torchvision does not import beside the CPU torch wheel: the package's own
+    from offchain import transforms  # type: ignore[no-redef]
 from offchain.data import Dataset
 from offchain.fl.architectures import SimpleNet
 from offchain.model import FlexModel
