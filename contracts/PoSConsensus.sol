@@ -76,10 +76,7 @@ contract PoSConsensus is IPoSConsensus, StakeLedger {
                 timestamp: uint64(block.timestamp)
             })
         );
-        if (msg.value > 0) {
-            _rewardPool = msg.value;
-            emit RewardsFunded(msg.sender, msg.value);
-        }
+        if (msg.value > 0) _fund(msg.sender, msg.value);
         _openTurn(1, 1);
     }
 

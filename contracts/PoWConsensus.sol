@@ -62,10 +62,7 @@ contract PoWConsensus is IPoWConsensus, StakeLedger {
                 timestamp: uint64(block.timestamp)
             })
         );
-        if (msg.value > 0) {
-            _rewardPool = msg.value;
-            emit RewardsFunded(msg.sender, msg.value);
-        }
+        if (msg.value > 0) _fund(msg.sender, msg.value);
     }
 
     /// @inheritdoc IPoWConsensus

@@ -74,8 +74,7 @@ abstract contract StakeLedger is IStakeLedger, ReentrancyGuard {
     /// @inheritdoc IStakeLedger
     function fundRewards() external payable {
         if (msg.value == 0) revert StakeZeroValue();
-        _rewardPool += msg.value;
-        emit RewardsFunded(msg.sender, msg.value);
+        _fund(msg.sender, msg.value);
     }
 
     /// @inheritdoc IStakeLedger
@@ -148,6 +147,12 @@ abstract contract StakeLedger is IStakeLedger, ReentrancyGuard {
     /// @dev Reverts unless `account` is a member.
     function _onlyMember(address account) internal view {
         if (!_members.contains(account)) revert StakeNotAMember(account);
+    }
+
+    /// @dev Adds `amount` wei (sent by `from`) to the reward pool.
+    function _fund(address from, uint256 amount) internal {
+        _rewardPool += amount;
+        emit RewardsFunded(from, amount);
     }
 
     /// @dev Credits `account` the block reward, or what is left of the reward pool if that is less.
