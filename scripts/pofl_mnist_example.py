@@ -15,100 +15,22 @@ each round; the pool reveals the keys) and the run ends with every block measure
 from __future__ import annotations
 
 import argparse
-import copy
 import sys
 from pathlib import Path
-
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from offchain.data import Dataset
 from offchain.datasets import load
-from offchain.model import FlexModel
-from offchain.pool import (
-    PoFLBlockchainPool,
-    deploy_miner_model,
-    fed_avg,
-    init_server_model,
-    send_weights_to_miner,
-    set_aggregated_weights,
+from offchain.pool import PoFLBlockchainPool, fed_avg
+from offchain.pool.notebook import (  # the notebook's model, client training, weights and evaluation
+    build_server_model,
+    copy_server_model_to_clients,
+    evaluate_global_model,
+    get_clients_weights,
+    set_aggregated_weights_to_server,
+    train,
 )
-
-try:
-    from torchvision import transforms
-except ImportError:  # torchvision does not import beside the CPU torch wheel: the package's own
-    from offchain import transforms
-
-device = "cuda" if torch.cuda.is_available() else "cpu"
-mnist_transforms = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
-
-
-class SimpleNet(nn.Module):
-    def __init__(self, num_classes: int = 10) -> None:
-        super().__init__()
-        self.flatten = nn.Flatten()
-        self.fc1 = nn.Linear(28 * 28, 128)
-        self.fc2 = nn.Linear(128, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.log_softmax(self.fc2(F.relu(self.fc1(self.flatten(x)))), dim=1)
-
-
-@init_server_model
-def build_server_model() -> FlexModel:
-    server_flex_model = FlexModel()
-    server_flex_model["model"] = SimpleNet()
-    server_flex_model["criterion"] = torch.nn.CrossEntropyLoss()
-    server_flex_model["optimizer_func"] = torch.optim.Adam
-    server_flex_model["optimizer_kwargs"] = {}
-    return server_flex_model
-
-
-@deploy_miner_model
-def copy_server_model_to_clients(server_flex_model: FlexModel) -> FlexModel:
-    return copy.deepcopy(server_flex_model)
-
-
-def train(client_flex_model: FlexModel, client_data: Dataset) -> None:
-    loader = DataLoader(client_data.to_torchvision_dataset(transform=mnist_transforms), batch_size=20)
-    model = client_flex_model["model"].train().to(device)
-    optimizer = client_flex_model["optimizer_func"](model.parameters(), **client_flex_model["optimizer_kwargs"])
-    criterion = client_flex_model["criterion"]
-    for imgs, labels in loader:
-        imgs, labels = imgs.to(device), labels.to(device)
-        optimizer.zero_grad()
-        criterion(model(imgs), labels).backward()
-        optimizer.step()
-
-
-@send_weights_to_miner
-def get_clients_weights(client_flex_model: FlexModel) -> list[torch.Tensor]:
-    weight_dict = client_flex_model["model"].state_dict()
-    return [weight_dict[name] for name in weight_dict]
-
-
-@set_aggregated_weights
-def set_aggregated_weights_to_server(server_flex_model: FlexModel, aggregated_weights: list[torch.Tensor]) -> None:
-    with torch.no_grad():
-        weight_dict = server_flex_model["model"].state_dict()
-        for layer_key, new in zip(weight_dict, aggregated_weights, strict=True):
-            weight_dict[layer_key].copy_(new)
-
-
-def evaluate_global_model(server_flex_model: FlexModel, test_data: Dataset) -> float:
-    model = server_flex_model["model"].eval().to(device)
-    loader = DataLoader(test_data.to_torchvision_dataset(transform=mnist_transforms), batch_size=256)
-    correct = total = 0
-    with torch.no_grad():
-        for data, target in loader:
-            pred = model(data.to(device)).argmax(1)
-            correct += int((pred == target.to(device)).sum())
-            total += len(target)
-    return correct / total
 
 
 def train_until_acc(pool: PoFLBlockchainPool, test_data: Dataset, acc: float, max_rounds: int) -> int:

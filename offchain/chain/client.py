@@ -44,6 +44,12 @@ class ContractClient:
         return send(signer, getattr(self.contract.functions, name)(*args), self.errors, value=value, gas=gas,
                     min_gas=min_gas, action=name)
 
+    def balances(self) -> dict[str, int]:
+        """The contract's ETH and how it is owed: stakes, reward pool, credit (rewards and refunds); for the
+        consensus contracts (PoFL, PoW, PoS), whose views these are."""
+        return {"balance": self.w3.eth.get_balance(self.address), "totalStaked": self._view("totalStaked"),
+                "rewardPool": self._view("rewardPool"), "totalPendingRewards": self._view("totalPendingRewards")}
+
     def events(self, name: str, from_block: int = 0, to_block: int | str = "latest") -> list[Any]:
         """Decoded logs of event ``name`` in a block range."""
         return list(getattr(self.contract.events, name).get_logs(from_block=from_block, to_block=to_block))

@@ -214,11 +214,6 @@ class PoFLContract(ContractClient):
     def blocks(self) -> list[ChainBlock]:
         return [self.block_at(h) for h in range(self.block_count())]
 
-    def balances(self) -> dict[str, int]:
-        """The contract's ETH and how it is owed: stakes, reward pool, credit (rewards and refunds)."""
-        return {"balance": self.w3.eth.get_balance(self.address), "totalStaked": self._view("totalStaked"),
-                "rewardPool": self._view("rewardPool"), "totalPendingRewards": self._view("totalPendingRewards")}
-
     @staticmethod
     def commitment(round_id: int, cid: str, accuracy_bps: int, salt: bytes, miner: str) -> bytes:
         """keccak256(abi.encode(round, digest, cidKind, accuracyBps, salt, miner)) of ``cid``'s digest, computed

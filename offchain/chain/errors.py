@@ -211,6 +211,106 @@ class SafeCastOverflowedUintDowncast(ContractRevert):
     pass
 
 
+# PoWConsensus, PoSConsensus and their StakeLedger (contracts/IPoWConsensus.sol, IPoSConsensus.sol, IStakeLedger.sol)
+
+
+class StakeNotAMember(ContractRevert):
+    pass
+
+
+class StakeAlreadyRegistered(ContractRevert):
+    pass
+
+
+class StakeTooLow(ContractRevert):
+    pass
+
+
+class StakeZeroValue(ContractRevert):
+    pass
+
+
+class StakeNothingToWithdraw(ContractRevert):
+    pass
+
+
+class StakeTooManyMembers(ContractRevert):
+    pass
+
+
+class PoWStaleParent(ContractRevert):
+    pass
+
+
+class PoWInsufficientWork(ContractRevert):
+    pass
+
+
+class PoWEmptyDigest(ContractRevert):
+    pass
+
+
+class PoWInvalidDifficulty(ContractRevert):
+    pass
+
+
+class PoWBlockNotFound(ContractRevert):
+    pass
+
+
+class PoSNotProposer(ContractRevert):
+    pass
+
+
+class PoSStaleParent(ContractRevert):
+    pass
+
+
+class PoSWrongPhase(ContractRevert):
+    pass
+
+
+class PoSSeedPending(ContractRevert):
+    pass
+
+
+class PoSWrongTurn(ContractRevert):
+    pass
+
+
+class PoSAlreadyAttested(ContractRevert):
+    pass
+
+
+class PoSProposerCannotAttest(ContractRevert):
+    pass
+
+
+class PoSDeadlinePending(ContractRevert):
+    pass
+
+
+class PoSEmptyDigest(ContractRevert):
+    pass
+
+
+class PoSNoWeight(ContractRevert):
+    pass
+
+
+class PoSSlotsExhausted(ContractRevert):
+    pass
+
+
+class PoSInvalidConfig(ContractRevert):
+    pass
+
+
+class PoSBlockNotFound(ContractRevert):
+    pass
+
+
+
 ERRORS: dict[str, type[ContractRevert]] = {cls.__name__: cls for cls in ContractRevert.__subclasses__()}
 
 

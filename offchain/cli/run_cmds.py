@@ -203,6 +203,9 @@ def _deployed(out: Any, w3: Any, rpc_url: str, ipfs_api: str | None, config: Any
 
 
 @click.command("run")
+@click.option("--consensus", type=click.Choice(["pofl", "pow", "pos"]), default="pofl", show_default=True,
+              help="pofl, or flexBlock's pow / pos notebook on its own contract (--miners: PoW's miners, PoS's "
+                   "nodes).")
 @run_options
 @click.option("--rounds", type=click.IntRange(min=1), default=None, help="Run this many rounds.")
 @click.option("--until-accuracy", type=click.FloatRange(0, 1), default=None,
@@ -240,7 +243,7 @@ def _deployed(out: Any, w3: Any, rpc_url: str, ipfs_api: str | None, config: Any
 @click.option("--cheat", "cheaters", type=click.IntRange(min=0), multiple=True, hidden=True,
               help="Miner index that claims 0.99 (a demo of a false claim being slashed).")
 @click.pass_context
-def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None, max_rounds: int,
+def run_cmd(ctx: click.Context, consensus: str, rounds: int | None, until_accuracy: float | None, max_rounds: int,
             rpc_url: str | None, key: str | None, key_file: Path | None, keystore: Path | None,
             miner_keys: list[str] | None, address: str | None, devnet: str, state: Path | None, ipfs_api: str | None,
             store_dir: str, ipfs_timeout: float, processes: bool, log_dir: Path, metrics: Path | None,
@@ -260,6 +263,22 @@ def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None
     if until_accuracy is not None and not given_on_command_line(ctx, ("threshold",)):
         overrides["threshold"] = until_accuracy
     config = config_from_options(run_config_class(), options, **overrides)
+    if consensus != "pofl":
+        _refuse_pofl_only(ctx, consensus, processes=processes, holdout=holdout_data is not None, watch=watch,
+                          contract=address is not None, state=state is not None, metrics=metrics is not None,
+                          plot=plot is not None, cheat=bool(cheaters))
+        from offchain.chain.connect import connect
+        from offchain.cli.consensus_run import run_consensus_pool
+
+        with chain_endpoint(rpc_url, devnet, None, accounts=max(20, config.n_miners + 2)) as endpoint:
+            owner_key = (signing_key(endpoint, connect(endpoint.url).eth.chain_id, key_sources(key, key_file, keystore))
+                         if miner_keys else None)
+            run_consensus_pool(consensus, n_miners=config.n_miners, clients_per_round=config.clients_per_round,
+                               seed=config.seed, rounds=rounds or max_rounds,
+                               until_accuracy=until_accuracy if rounds is None else None, endpoint_url=endpoint.url,
+                               owner_key=owner_key, miner_keys=miner_keys, ipfs_api=ipfs_api, store_dir=store_dir,
+                               out=out)
+        return
     if config.target_schedule != "fixed":
         out.note(f"--target-schedule {config.target_schedule} is recorded in the run's metrics; the deployed "
                  f"contract enforces only its fixed threshold (the engine applies the schedule)")
@@ -310,6 +329,13 @@ def run_cmd(ctx: click.Context, rounds: int | None, until_accuracy: float | None
             out.note(f"the run has ended; its page stays up at {page.url} until Ctrl-C")
             sys.stdout.flush()
             wait_for_interrupt()
+
+
+def _refuse_pofl_only(ctx: click.Context, consensus: str, **given: bool) -> None:
+    """--consensus pow|pos runs the notebook's pool: the PoFL run's own options do not apply."""
+    used = [f"--{name}" for name, on in given.items() if on]
+    if used:
+        raise click.UsageError(f"{', '.join(used)} apply to --consensus pofl only, not {consensus}", ctx)
 
 
 def _serve_page(session: Any, url: str, sock: Any, store: Any) -> Any:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from offchain.chain.consensus import PoFLContract
+from offchain.chain.ledger import LedgerBlock, StakeLedgerClient
 from offchain.chain.types import ChainBlock
 
 if TYPE_CHECKING:
@@ -20,20 +21,21 @@ if TYPE_CHECKING:
     from offchain.store.base import ModelStore
 
 
-@dataclass(frozen=True)
-class PoolBlock:
-    """One block of the pool's chain (see the module docstring)."""
+def block_weights(store: ModelStore, architecture: str, order: list[str] | None, cid: str) -> list[torch.Tensor]:
+    """The model stored under ``cid`` (verified) as a list of tensors in the model's order (``order``)."""
+    from offchain.store.fetching import fetch_model
 
-    height: int
-    round: int
-    miner: str
-    accuracy: float
-    cid: str
-    hash: str
+    state = fetch_model(store, cid, architecture)
+    return [state[name] for name in (order or list(state))]
+
+
+class _BlockModel:
+    """flexBlock's ``parent_hash`` and ``weights`` of a block dataclass with ``previous_hash``, ``cid`` and a
+    ``_load(cid)``."""
+
     previous_hash: str
-    timestamp: int
-    chain_block: ChainBlock = field(repr=False)
-    _load: Any = field(repr=False, compare=False, default=None)
+    cid: str
+    _load: Any
 
     @property
     def parent_hash(self) -> str:
@@ -48,6 +50,22 @@ class PoolBlock:
         return list(cache)
 
 
+@dataclass(frozen=True)
+class PoolBlock(_BlockModel):
+    """One block of the pool's chain (see the module docstring)."""
+
+    height: int
+    round: int
+    miner: str
+    accuracy: float
+    cid: str
+    hash: str
+    previous_hash: str
+    timestamp: int
+    chain_block: ChainBlock = field(repr=False)
+    _load: Any = field(repr=False, compare=False, default=None)
+
+
 class BlockchainView:
     """The on-chain blocks (genesis included), read fresh on every access."""
 
@@ -60,11 +78,8 @@ class BlockchainView:
         self._times: dict[int, int] = {}  # chain block number -> timestamp
 
     def _weights(self, cid: str) -> list[torch.Tensor]:
-        from offchain.store.fetching import fetch_model
-
         assert self._store is not None and self._architecture is not None
-        state = fetch_model(self._store, cid, self._architecture)
-        return [state[name] for name in (self._order or list(state))]
+        return block_weights(self._store, self._architecture, self._order, cid)
 
     def _timestamp(self, number: int) -> int:
         if number not in self._times:
@@ -93,6 +108,48 @@ class BlockchainView:
 
     def get_last_block(self) -> PoolBlock | None:
         return self._pool_blocks([self._contract.latest_block()])[0] if self._contract else None
+
+    def __len__(self) -> int:
+        return self._contract.block_count() if self._contract else 0
+
+
+@dataclass(frozen=True)
+class LedgerPoolBlock(_BlockModel):
+    """A block of a PoW or PoS pool's chain, as flexBlock's: ``hash``, ``previous_hash``, ``timestamp``,
+    ``weights`` (fetched by CID, verified, on first read); and ``height``, ``miner`` (PoS: the proposer), ``cid``
+    and the contract's record (``chain_block``: a PoW block's nonce and difficulty)."""
+
+    height: int
+    miner: str
+    cid: str
+    hash: str
+    previous_hash: str
+    timestamp: int
+    chain_block: LedgerBlock = field(repr=False)
+    _load: Any = field(repr=False, compare=False, default=None)
+
+
+class LedgerBlockchainView:
+    """The blocks of a PoW or PoS contract (genesis included), read fresh on every access."""
+
+    def __init__(self, contract: StakeLedgerClient | None, store: ModelStore | None = None,
+                 architecture: str | None = None, order: list[str] | None = None) -> None:
+        self._contract, self._store, self._architecture, self._order = contract, store, architecture, order
+
+    def _block(self, b: LedgerBlock) -> LedgerPoolBlock:
+        def load(cid: str) -> list[torch.Tensor]:
+            assert self._store is not None and self._architecture is not None
+            return block_weights(self._store, self._architecture, self._order, cid)
+
+        return LedgerPoolBlock(b.height, b.maker, b.cid, "0x" + b.block_hash.hex(), "0x" + b.parent_hash.hex(),
+                               b.timestamp, b, load)
+
+    @property
+    def chain(self) -> list[LedgerPoolBlock]:
+        return [self._block(b) for b in self._contract.blocks()] if self._contract else []
+
+    def get_last_block(self) -> LedgerPoolBlock | None:
+        return self._block(self._contract.latest_block()) if self._contract else None
 
     def __len__(self) -> int:
         return self._contract.block_count() if self._contract else 0

@@ -13,9 +13,6 @@ finalized.
 from __future__ import annotations
 
 import copy
-import random
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,32 +24,22 @@ from offchain.app.deployment import HoldoutSpec, deploy
 from offchain.app.holdout_report import FinalAccuracy, final_accuracies
 from offchain.app.preflight import ensure_registered
 from offchain.app.requester import Requester
-from offchain.chain.accounts import LocalSigner, dev_key
-from offchain.chain.connect import connect
 from offchain.chain.consensus import PoFLContract
-from offchain.chain.keys import check_private_key, dev_keys_allowed
 from offchain.chain.types import PoFLConfig, to_bps
 from offchain.data import Dataset, FedDataset
 from offchain.defaults import MIN_STAKE_WEI
-from offchain.errors import ConfigError, KeyPolicyError, PoflValueError
-from offchain.fl.architectures import architecture_for, architecture_id
-from offchain.fl.federation import assign_to_miners
+from offchain.errors import PoflValueError
+from offchain.fl.architectures import architecture_id
 from offchain.fl.images import LabeledImages
-from offchain.fl.training import FlatParams
 from offchain.holdout.split import DEFAULT_FINAL_SIZE, DEFAULT_SHARD_SIZE, DEFAULT_SHARDS
 from offchain.miner.driver import RoundDriver
 from offchain.miner.strategy import Trained
 from offchain.model import FlexModel
 from offchain.pool.blockchain import BlockchainView
-from offchain.pool.decorators import INIT, kind_of
-from offchain.pool.flex_pool import FlexPool
-from offchain.redaction import redact_url
-from offchain.servers.devnet import Devnet, launch_devnet
-from offchain.store import open_store
-from offchain.store.fetching import publish_model
+from offchain.pool.chain_pool import ChainPool, miners_and_clients
 
 
-class PoFLBlockchainPool:
+class PoFLBlockchainPool(ChainPool):
     """flexBlock's PoFL pool: ``number_of_miners`` miners, the federation's clients split evenly among them."""
 
     def __init__(self, fed_dataset: FedDataset, init_func: Callable[[], FlexModel], number_of_miners: int, *,
@@ -71,56 +58,17 @@ class PoFLBlockchainPool:
         round r is then judged on shard r (the pool, as the task's requester, reveals each key once the
         round's commits close), and the ``eval_function`` runs on the shard. :meth:`end_task` reveals the
         final shard and measures every block on it."""
-        if kind_of(init_func) not in (INIT, None):
-            raise PoflValueError("init_func must build a miner's FlexModel (decorate it with @init_server_model)")
-        if number_of_miners < 1:
-            raise PoflValueError(f"a PoFL pool needs at least one miner, got {number_of_miners}")
-        rng = random.Random(seed)
-        client_ids = list(fed_dataset)
-        owners = assign_to_miners(len(client_ids), number_of_miners, seed)
-        miner_ids = [f"miner_{m}" for m in range(number_of_miners)]
-        miner_of = {c: miner_ids[int(owners[i])] for i, c in enumerate(client_ids)}
-        servers = {m: init_func() for m in miner_ids}
-        genesis = copy.deepcopy(servers[miner_ids[0]]["model"].state_dict())
-        for m, model in servers.items():  # every miner starts from the genesis model, as on chain
-            model.actor_id = m
-            model["model"].load_state_dict(genesis)
-        clients = {c: FlexModel() for c in client_ids}
-        self._servers = FlexPool(servers, {}, miner_of, rng)
-        self._clients = FlexPool(clients, dict(fed_dataset.items()), miner_of, rng)
-        self.architecture = architecture_for(servers[miner_ids[0]]["model"])
-        self.flat = FlatParams(copy.deepcopy(servers[miner_ids[0]]["model"]).cpu())
-        self._rpc_url, self._require_improvement, self._phase_seconds = rpc_url, require_improvement, phase_seconds
-        self._owner_key, self._miner_keys = owner_key, miner_keys
+        miner_ids, miner_of = miners_and_clients(fed_dataset, number_of_miners, seed)
+        super().__init__(fed_dataset, init_func, miner_ids, miner_of, rpc_url=rpc_url, ipfs_api=ipfs_api,
+                         store_dir=store_dir, seed=seed, owner_key=owner_key, miner_keys=miner_keys)
+        self._require_improvement, self._phase_seconds = require_improvement, phase_seconds
         self._holdout = (None if holdout is None else
                          HoldoutSpec(holdout.to_labeled(), holdout_shards, holdout_shard_size, holdout_final_size))
         self.requester: Requester | None = None
-        self._devnet: Devnet | None = None
-        # without a store given, a temporary embedded one, removed by close()
-        self._temp_store = None if ipfs_api or store_dir else tempfile.mkdtemp(prefix="pofl-pool-store-")
-        self.store = open_store(ipfs_api, store_dir or self._temp_store)
-        self._genesis_cid = publish_model(self.store, genesis, self.architecture)
         self.contract: PoFLContract | None = None
         self._strategy = _PoolStrategy(self)
         self._driver: RoundDriver | None = None
         self.blockchain = BlockchainView(None)
-
-    # ----------------------------------------------------------- flex API
-
-    @property
-    def clients(self) -> FlexPool:
-        return self._clients
-
-    @property
-    def servers(self) -> FlexPool:
-        return self._servers
-
-    @property
-    def aggregators(self) -> FlexPool:
-        return self._servers
-
-    def __len__(self) -> int:
-        return len(self._servers) + len(self._clients)
 
     # ----------------------------------------------------------- chain
 
@@ -132,12 +80,7 @@ class PoFLBlockchainPool:
                 raise PoflValueError("the accuracy threshold and evaluation set are fixed when the pool's contract is "
                                      "deployed (at the first aggregate); call aggregate with the same ones")
             return self._driver
-        if self._rpc_url is None:
-            self._devnet = launch_devnet("anvil", accounts=len(self._servers) + 2)
-            self._rpc_url = self._devnet.rpc_url
-        w3 = connect(self._rpc_url)
-        owner_key, miner_keys = self._keys(self._rpc_url, w3.eth.chain_id)
-        owner = LocalSigner(w3, owner_key)
+        _, owner, signers = self._connect()
         config = PoFLConfig(threshold_bps=to_bps(threshold), eval_set_hash=eval_hash,
                             architecture_id=architecture_id(self.architecture),
                             require_improvement=self._require_improvement, commit_duration=self._phase_seconds,
@@ -147,7 +90,6 @@ class PoFLBlockchainPool:
         self.contract = deployment.contract
         if deployment.holdout is not None and deployment.keys is not None:  # the pool is the task's requester
             self.requester = Requester(deployment.holdout, deployment.contract, owner, deployment.keys)
-        signers = [LocalSigner(w3, k) for k in miner_keys]
         ensure_registered(self.contract, signers)
         self._driver = RoundDriver(self.contract, self.store, self.flat, self.architecture, signers, self._strategy,
                                    observers=[self.requester.observe] if self.requester else [])
@@ -164,29 +106,6 @@ class PoFLBlockchainPool:
             self.requester.end_task()
         return final_accuracies(self.contract, self.requester.holdout, self.store) or []
 
-    def _keys(self, rpc_url: str, chain_id: int) -> tuple[str, list[str]]:
-        """The owner's and the miners' keys: the given ones, or the dev accounts on a local devnet."""
-        n = len(self._servers)
-        if self._owner_key is not None and self._miner_keys is not None:
-            if len(self._miner_keys) != n:
-                raise ConfigError(f"miner_keys: {n} miners need {n} keys, got {len(self._miner_keys)}")
-            return (check_private_key(self._owner_key, "owner_key"),
-                    [check_private_key(k, f"miner_keys[{i}]") for i, k in enumerate(self._miner_keys)])
-        if not dev_keys_allowed(rpc_url, chain_id, started_here=self._devnet is not None):
-            raise KeyPolicyError(f"chain {chain_id} at {redact_url(rpc_url)} is not a local devnet, so the public "
-                                 f"test keys are not used there: pass owner_key= and miner_keys= (e.g. from "
-                                 f"POFL_KEY or a keystore)")
-        return dev_key(0), [dev_key(i + 1) for i in range(n)]
-
-    def _params_of(self, miner_id: str) -> torch.Tensor:
-        return self.flat.flatten({k: v.detach().cpu() for k, v in self._servers.models[miner_id]["model"]
-                                  .state_dict().items()})
-
-    def _load(self, model: FlexModel, params: torch.Tensor) -> None:
-        module = model["model"]
-        device = next(module.parameters()).device
-        module.load_state_dict({k: v.to(device) for k, v in self.flat.unflatten(params).items()})
-
     # ----------------------------------------------------------- a round
 
     def aggregate(self, aggregate_fn: Callable[[list[Any]], Any], set_weights_fn: Callable[[FlexModel, Any], None],
@@ -202,12 +121,7 @@ class PoFLBlockchainPool:
         """Stop the auto-started devnet and remove the temporary store, if any (its models go with it)."""
         if self._driver is not None:
             self._driver.close()
-        if self._devnet is not None:
-            self._devnet.stop()
-            self._devnet = None
-        if self._temp_store is not None:
-            shutil.rmtree(self._temp_store, ignore_errors=True)
-            self._temp_store = None
+        super().close()
 
 
 @dataclass(frozen=True)

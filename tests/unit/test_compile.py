@@ -38,6 +38,7 @@ def test_no_sources_is_an_error(tmp_path) -> None:
 EIP170_LIMIT = 24_576
 ROOM = 3_000  # bytes PoFLConsensus (and its lens) must keep free under EIP-170, to grow
 SPLIT = ("PoFLConsensus", "PoFLLens")
+OTHER_CONSENSUSES = ("PoWConsensus", "PoSConsensus")  # flexBlock's PoW and PoS (contracts/IPoWConsensus.sol, ...)
 
 
 def committed(name: str) -> dict:
@@ -48,7 +49,7 @@ def runtime_size(artifact: dict) -> int:
     return (len(artifact["deployedBytecode"]) - 2) // 2
 
 
-@pytest.mark.parametrize("name", SPLIT)
+@pytest.mark.parametrize("name", SPLIT + OTHER_CONSENSUSES)
 def test_contract_keeps_room_under_eip170(name: str) -> None:
     size = runtime_size(committed(name))
     assert size <= EIP170_LIMIT - ROOM, f"{name} deploys {size} bytes: less than {ROOM} bytes under EIP-170's " \
@@ -102,7 +103,7 @@ def test_lens_is_read_only() -> None:
 OWNABLE = {"owner()", "pendingOwner()", "transferOwnership(address)", "acceptOwnership()", "renounceOwnership()"}
 
 
-@pytest.mark.parametrize("name", SPLIT)
+@pytest.mark.parametrize("name", SPLIT + OTHER_CONSENSUSES)
 def test_every_function_has_natspec(name: str) -> None:
     """Each function of the consensus and its lens is documented where it is declared (IPoFLConsensus,
     IPoFLLens, PoFLStorage's limits; @inheritdoc in the implementations); the ownership functions are

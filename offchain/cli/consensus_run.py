@@ -1,0 +1,52 @@
+"""``pofl run --consensus pow|pos``: flexBlock's PoW or PoS notebook on a chain (offchain.pool.runner), each
+consensus its own contract deployment; ``--miners`` miners (PoW) or nodes (PoS: each client, aggregator and
+miner, the federation's first N clients)."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import asdict
+from typing import Any
+
+import click
+
+from offchain.cli.output import Output, data_table
+
+
+def run_consensus_pool(consensus: str, *, n_miners: int, clients_per_round: int, seed: int, rounds: int,
+                       until_accuracy: float | None, endpoint_url: str, owner_key: str | None,
+                       miner_keys: list[str] | None, ipfs_api: str | None, store_dir: str | None, out: Output) -> None:
+    """Run ``rounds`` rounds (or until ``until_accuracy``) of the ``consensus`` pool and report them."""
+    from offchain.datasets import load
+    from offchain.pool import PoSBlockchainPool, PoWBlockchainPool
+    from offchain.pool.notebook import build_server_model
+    from offchain.pool.runner import PoolRound, first_nodes, run_rounds
+
+    fed_dataset, test_data = load("federated_mnist", return_test=True)
+    chain = {"rpc_url": endpoint_url, "ipfs_api": ipfs_api, "store_dir": None if ipfs_api else store_dir,
+             "seed": seed, "owner_key": owner_key if miner_keys else None, "miner_keys": miner_keys}
+    pool: Any
+    if consensus == "pow":
+        pool = PoWBlockchainPool(fed_dataset, build_server_model, n_miners, **chain)
+    else:
+        pool = PoSBlockchainPool(first_nodes(fed_dataset, n_miners), build_server_model, **chain)
+
+    def show(row: PoolRound) -> None:
+        made = f"block {row.height} by {row.miner}" if row.made_block else f"no block (head {row.height})"
+        out.line(f"round {row.round}: {made}, accuracy {row.accuracy:.4f}, {row.gas:,} gas, {row.seconds:.1f} s")
+
+    with contextlib.closing(pool):
+        rows = run_rounds(pool, test_data, rounds, clients_per_round, show, until_accuracy)
+        table = data_table(f"pofl run --consensus {consensus}", ["round", "block", "miner", "accuracy", "gas", "s"],
+                           right=("round", "block", "accuracy", "gas", "s"))
+        for r in rows:
+            table.add_row(str(r.round), str(r.height) if r.made_block else "-", r.miner, f"{r.accuracy:.4f}",
+                          f"{r.gas:,}", f"{r.seconds:.1f}")
+        out.table(table)
+        report = {"consensus": consensus, "contract": pool.contract.address, "blocks": len(pool.blockchain),
+                  "rounds": [asdict(r) for r in rows]}
+        if consensus == "pow":
+            report |= {"difficulty": pool.contract.difficulty(), "hashes": pool.hashes,
+                       "hashes_per_second": pool.hashes / pool.hashing_seconds if pool.hashing_seconds else 0.0}
+        out.result(report, lambda: click.echo(f"{report['blocks'] - 1} blocks on {consensus} contract "
+                                              f"{report['contract']}"))
