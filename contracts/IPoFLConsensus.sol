@@ -323,8 +323,9 @@ interface IPoFLConsensus {
     /// @notice `round` ended without a block.
     event RoundFailed(uint64 indexed round, FailReason reason);
 
-    /// @notice Hold-out mode: the committee's (lower) median measurement of the parent block's model on the
-    /// round's shard, against which the candidate under validation `attempt` had to improve.
+    /// @notice The committee's (lower) median measurement of the parent block's model on the candidate's data
+    /// (the evaluation set, or in hold-out mode the round's shard), which the candidate under validation
+    /// `attempt` had to beat.
     event ParentMeasured(uint64 indexed round, uint16 attempt, uint16 parentBps);
 
     // ----------------------------------------------------------------- errors
@@ -459,12 +460,12 @@ interface IPoFLConsensus {
     /// @param cidKind how the digest becomes the CID
     /// @param accuracyBps the accuracy the miner measured on the evaluation set (hold-out mode: on the round's
     /// shard)
-    /// @param parentBps hold-out mode: the parent (head) block's accuracy on the round's shard, as the miner
-    /// measured it (ignored in public mode: pass 0)
+    /// @param parentBps the parent (head) block's accuracy as the miner measured it on the same data (the
+    /// evaluation set, or the round's shard): the claim must beat it to be eligible
     /// @param salt the secret salt of the commitment
-    /// @dev Eligible: at or above the threshold, above the parent's accuracy (with requireImprovement: the head
-    /// block's recorded accuracy, or in hold-out mode `parentBps`; the committee then checks the parent on the
-    /// shard itself, so a low `parentBps` buys nothing) and a digest not revealed before (see PoFLConsensus's
+    /// @dev Eligible: at or above the threshold, above `parentBps` (with requireImprovement; the committee then
+    /// measures the parent itself, so a low `parentBps` buys nothing, and a recorded head that was faked cannot
+    /// make every later claim ineligible) and a digest not revealed before (see PoFLConsensus's
     /// notes). The best eligible claim (ties: earliest commit) is the first candidate. The reveal phase ends
     /// early once every committer has revealed.
     function reveal(
@@ -505,11 +506,13 @@ interface IPoFLConsensus {
     /// Anyone may call it in the Finalize phase.
     /// @dev Decision ("agreeing": reports at least the claim minus the tolerance; "clustered": 2/3 of the reports
     /// within the tolerance of their lower median): fewer reports than the quorum -> NoQuorum; >= 2/3 agreeing
-    /// and clustered -> Unimproved when the median is under the threshold or (with requireImprovement) does not
-    /// beat the parent, else Accepted at the median; >= 2/3 not agreeing -> Rejected (whole stake slashed);
+    /// and clustered, and (with requireImprovement) the parent's reports clustered too -> Unimproved when the
+    /// median is under the threshold or does not beat the parent's median (the search ends), else Accepted at
+    /// the median; >= 2/3 not agreeing -> Rejected (whole stake slashed);
     /// otherwise Disputed (no slash, no penalty, the search ends). Seats that did not report forfeit missBond
     /// and their own claims' eligibility; where clustered, reports further than the tolerance from the median
-    /// cost misreportPenaltyBps of the reporter's stake. The next candidate is the best unvalidated eligible
+    /// cost misreportPenaltyBps of the reporter's stake, and so do parent reports beyond the tolerance of the
+    /// parent's median where those cluster. The next candidate is the best unvalidated eligible
     /// claim that could still beat the best median.
     function finalize() external;
 

@@ -13,11 +13,14 @@ import {PoFLSettings} from "./consensus/PoFLSettings.sol";
 import {PoFLStorage} from "./consensus/PoFLStorage.sol";
 import {NO_POSITION, OptionalPosition, toOptional} from "./libraries/OptionalPosition.sol";
 
-/// @title PoFLConsensus (v2): Proof-of-Federated-Learning rounds whose blocks no minority can fake, steal or block
+/// @title PoFLConsensus (v3): Proof-of-Federated-Learning rounds whose blocks no minority can fake, steal or block
 /// @notice Each round, miners commit to (model digest, claimed accuracy) while their models stay private, then
 /// reveal and publish them. The best eligible claim is measured by a committee drawn among the round's other
 /// committers from the hash of a block that did not exist when the reveals ended; every seat reports the
-/// accuracy it measured and the block records the median report. Two thirds of the reports decide: a claim that
+/// accuracy it measured for the claim and for the parent block on the same data, and the block records the
+/// median report. No parent on trust: "must beat the parent" compares the two medians, and the parent's
+/// reports must agree by the same two-thirds rule. A round's claims can become a block only when its
+/// committers hold more than half of the staked ether (`_independent`). Two thirds of the reports decide: a claim that
 /// 2/3 measured more than the tolerance below it is slashed, one that 2/3 confirm is accepted, and a split
 /// committee disputes it (nothing is paid or slashed, and no lower claim wins the round). A report further
 /// than the tolerance from the median of a decided claim costs the reporter part of its stake; an unused seat or
@@ -43,9 +46,8 @@ import {NO_POSITION, OptionalPosition, toOptional} from "./libraries/OptionalPos
 ///   on the task's shard r - 1. Commitments bind the model only (accuracy 0): nothing can be measured before
 ///   the shard's key is public. The task reveals the key only once the commits have closed and only for a
 ///   round with enough commitments for a committee (`onKeyRevealed`, which hands out shards in order and opens
-///   a full reveal window); reveals before it are refused. Claims need only reach the threshold at reveal;
-///   "must beat the parent" needs 2/3 of the seats to measure the candidate above the parent on the same shard
-///   (`voteOnShard`; `ParentMeasured` reports the parent's median). A key missing when the reveal window ends
+///   a full reveal window); reveals before it are refused. As in public mode, the seats measure the parent on
+///   the candidate's data (here the round's shard) and "must beat the parent" compares the two medians. A key missing when the reveal window ends
 ///   fails the round (`KeyMissing`): no bond is forfeited, the task pays the committers from the requester's
 ///   bond and the shard, still sealed, judges a later round; a round with too few commitments for a committee
 ///   ends without a key, a payment or a shard. Commits are refused while no shard is left (`PoFLNoShard`).

@@ -61,7 +61,7 @@ LENS_NAME = "PoFLLens"
 # vote, O(MAX_MINERS) rare paths below these bounds, and finalize() at its heaviest (~6.6M gas: 255 miners,
 # 128 evictions).
 ZERO_ADDRESS = "0x" + "00" * 20
-GAS_LIMITS = {"commit": 150_000, "reveal": 1_500_000, "vote": 400_000, "advance": 600_000,
+GAS_LIMITS = {"commit": 150_000, "reveal": 2_500_000, "vote": 400_000, "advance": 600_000,
               "finalize": 12_000_000}
 # advance() is never estimated (it never reverts): it opens a phase or draws a committee when due.
 FIXED_GAS = {"advance": GAS_LIMITS["advance"]}
