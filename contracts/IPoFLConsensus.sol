@@ -53,12 +53,15 @@ interface IPoFLConsensus {
     /// @dev `NoEligibleClaim`: no revealed claim was eligible; `NoCommittee`: fewer than `minCommittee` seats
     /// could validate the candidate; `NoAcceptedClaim`: every candidate was rejected, unimproved, disputed or without
     /// quorum; `KeyMissing` (hold-out mode): the round's shard key was not revealed by the end of the reveal
-    /// window (committers forfeit nothing and are paid from the requester's bond).
+    /// window (committers forfeit nothing and are paid from the requester's bond, by stake); `MinorityStake`
+    /// (hold-out mode): the round's committers held at most half the stake, so no key was owed (nothing is paid
+    /// and no shard is spent).
     enum FailReason {
         NoEligibleClaim,
         NoCommittee,
         NoAcceptedClaim,
-        KeyMissing
+        KeyMissing,
+        MinorityStake
     }
 
     /// @notice Why stake was taken from a miner (it goes to the reward pool).
@@ -418,6 +421,11 @@ interface IPoFLConsensus {
     /// no shard is spent on it (its key is not taken; the round ends without a block and without a payment).
     error PoFLTooFewCommits(uint256 commits, uint256 needed);
 
+    /// @notice Hold-out mode: the round's committers hold `committedStake` wei of the `totalStaked` staked, not
+    /// more than half, so no shard is spent on it (its key is not taken; the round ends without a block and without
+    /// a payment): a minority, however many addresses it uses, can neither burn shards nor draw on the bond.
+    error PoFLMinorityStake(uint256 committedStake, uint256 totalStaked);
+
     /// @notice The call needs a non-zero `msg.value`.
     error PoFLZeroValue();
 
@@ -493,8 +501,9 @@ interface IPoFLConsensus {
     /// @notice Hold-out mode, called by the hold-out task only: `round`'s shard key is being revealed. Opens the
     /// round's reveal window (a full `revealDuration` from now) and returns the index of the shard the round
     /// gets (the next unused one; see IPoFLHoldoutHooks).
-    /// @dev Reverts unless `round` is current, its commits have closed, its key is not revealed yet and it has
-    /// enough commitments for a committee (more than minCommittee).
+    /// @dev Reverts unless `round` is current, its commits have closed, its key is not revealed yet, it has
+    /// enough commitments for a committee (more than minCommittee) and its committers hold more than half the
+    /// staked wei (the independence rule; `PoFLMinorityStake` otherwise).
     function onKeyRevealed(uint64 round) external returns (uint256 index);
 
     /// @notice Records what deadlines and the seed block have made happen (phase changes, the committee draw).

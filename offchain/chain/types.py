@@ -39,7 +39,7 @@ class ClaimStatus(IntEnum):
 class FailReason(IntEnum):
     """``IPoFLConsensus.FailReason``: why a round ended without a block."""
 
-    NO_ELIGIBLE_CLAIM, NO_COMMITTEE, NO_ACCEPTED_CLAIM, KEY_MISSING = range(4)
+    NO_ELIGIBLE_CLAIM, NO_COMMITTEE, NO_ACCEPTED_CLAIM, KEY_MISSING, MINORITY_STAKE = range(5)
 
 
 class PenaltyReason(IntEnum):
