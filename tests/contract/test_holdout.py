@@ -17,12 +17,12 @@ from offchain.chain import errors as E
 from offchain.chain.commitment import SealedClaim
 from offchain.chain.consensus import PoFLContract
 from offchain.chain.holdout import HoldoutContract, PlannedTask, deploy_holdout_task, plan_holdout_task
+from offchain.chain.tx import wait_all
 from offchain.chain.types import ClaimStatus, ConfigField, FailReason, PenaltyReason, Phase
 from offchain.errors import PoflValueError
 from offchain.holdout.sealing import key_hash, new_key
 from offchain.holdout.task import SealedShard, SealedTask
 from offchain.testing.accounts import fresh_signers
-from offchain.chain.tx import wait_all
 from offchain.testing.rounds import advance_time, commit_claims, reveal_claims
 from tests.support.accounts import Funded
 from tests.support.contracts import BASE_CONFIG, GENESIS_CID, STAKE, Deployed, cid_of, play_round
