@@ -121,6 +121,8 @@ class Arena:
         """What a hold-out task (if any) credited ``accounts`` from its requester's bond."""
         from offchain.chain.holdout import HoldoutContract
 
+        if not accounts or not hasattr(self, "contract"):  # an attack whose deployment was refused
+            return 0
         holdout = HoldoutContract.of(self.contract)
         return 0 if holdout is None else sum(holdout.credit(x) for x in accounts)
 
