@@ -12,7 +12,8 @@ import {IPoFLHoldout, IPoFLHoldoutHooks} from "./IPoFLHoldout.sol";
 /// have (the consensus checks `consensus()` in its constructor), with the sealed shards and a bond.
 /// @dev Design:
 /// - A shard is used once: the consensus hands out shard indices in order, one per round whose key is revealed;
-///   a round whose key is missed (or that has too few commitments) uses none, so that shard stays private.
+///   a round whose key is missed (or that has too few commitments, or whose committers hold at most half the
+///   stake) uses none, so that shard stays private.
 /// - Early keys are impossible: `revealKey` calls the consensus first, which refuses unless the round's commits
 ///   have closed, so the whole transaction (the key included) reverts. The consensus is fixed at deployment
 ///   and checked to name this task, so the call cannot re-enter anything else.
