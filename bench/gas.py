@@ -19,8 +19,8 @@ a round and the last reveal, which open the next phase). The last entry is final
 penalizes -- then their evictions): the bound that
 `offchain.chain.consensus.GAS_LIMITS["finalize"]` must cover; beside it, hold-out mode's heaviest duties with
 255 committers: the finalize() of a round whose owed key was missed (the stake sum of the independence rule and
-a credit for every committer) and the requester's revealKey() (the same stake sum). `sizes` gives each contract's runtime and creation
-bytecode in bytes and its room under EIP-170 (bench/contract_size.py; `deploy` above includes the lens that
+a credit for every committer) and the requester's revealKey() (the same stake sum). `sizes` gives each
+contract's runtime and creation bytecode in bytes and its room under EIP-170 (bench/contract_size.py; `deploy` above includes the lens that
 PoFLConsensus's constructor deploys).
 """
 
@@ -178,7 +178,8 @@ def worst_missed_key(rpc_url: str) -> dict[str, int]:
                         min_stake=10**15, miss_bond=10**13)
     plan = plan_holdout_task(requester)
     keys = [new_key() for _ in range(2)]
-    sealed = SealedTask(plan.task, tuple(SealedShard(i, model_cid(f"shard{i}"), key_hash(k)) for i, k in enumerate(keys)),
+    shards = tuple(SealedShard(i, model_cid(f"shard{i}"), key_hash(k)) for i, k in enumerate(keys))
+    sealed = SealedTask(plan.task, shards,
                         SealedShard(2**32 - 1, model_cid("final"), key_hash(new_key())), None, None)  # type: ignore[arg-type]
     contract, holdout, _ = deploy_holdout_task(requester, plan, sealed, config, model_cid("genesis"), bond=10**18,
                                                missed_key_pay=10**17, deployments_dir=None)
