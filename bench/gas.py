@@ -20,8 +20,8 @@ penalizes -- then their evictions): the bound that
 `offchain.chain.consensus.GAS_LIMITS["finalize"]` must cover; beside it, hold-out mode's heaviest duties with
 255 committers: the finalize() of a round whose owed key was missed (the stake sum of the independence rule and
 a credit for every committer) and the requester's revealKey() (the same stake sum). `sizes` gives each
-contract's runtime and creation bytecode in bytes and its room under EIP-170 (bench/contract_size.py; `deploy` above includes the lens that
-PoFLConsensus's constructor deploys).
+contract's runtime and creation bytecode in bytes and its room under EIP-170 (bench/contract_size.py;
+`deploy` above includes the lens that PoFLConsensus's constructor deploys).
 """
 
 from __future__ import annotations
