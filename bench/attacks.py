@@ -37,7 +37,7 @@ from offchain.chain.commitment import SealedClaim
 from offchain.chain.compile import compile_contracts
 from offchain.chain.connect import connect
 from offchain.chain.consensus import PoFLContract
-from offchain.chain.errors import PoFLInvalidConfig, PoFLTooManyMiners
+from offchain.chain.errors import ContractRevert, PoFLInvalidConfig, PoFLTooManyMiners
 from offchain.chain.tx import send, wait_all
 from offchain.chain.types import ClaimStatus, Phase, PoFLConfig
 from offchain.servers.devnet import start_devnet
@@ -117,6 +117,15 @@ class Arena:
         block = self.contract.latest_block()
         return block.miner, block.accuracy_bps
 
+    def holdout_credit(self, accounts: Sequence[str]) -> int:
+        """What a hold-out task (if any) credited ``accounts`` from its requester's bond."""
+        from offchain.chain.holdout import HoldoutContract
+
+        if not accounts or not hasattr(self, "contract"):  # an attack whose deployment was refused
+            return 0
+        holdout = HoldoutContract.of(self.contract)
+        return 0 if holdout is None else sum(holdout.credit(x) for x in accounts)
+
     def value(self, accounts: Sequence[str]) -> int:
         """What the contract holds for, and paid out to, ``accounts``, minus what they deposited."""
         if not accounts:
@@ -150,7 +159,7 @@ def attack(name: str) -> Callable[[Callable[[Arena], Outcome]], Callable[[Arena]
 def run(name: str, w3: Web3) -> dict[str, Any]:
     arena = Arena(w3)
     outcome = ATTACKS[name](arena)
-    gain = arena.value(outcome.attackers) - outcome.attacker_fair_rewards
+    gain = arena.value(outcome.attackers) + arena.holdout_credit(outcome.attackers) - outcome.attacker_fair_rewards
     loss = outcome.honest_blocks * REWARD - arena.value(outcome.honest)
     return {"attack": name, "defeated": outcome.checks and gain <= 0 and loss <= 0, "attacker_gain_wei": gain,
             "honest_loss_wei": loss, "rounds": outcome.rounds}
@@ -446,6 +455,127 @@ def under_report(a: Arena) -> Outcome:
     checks = a.outcomes(result.round_id) == {winner.address: ClaimStatus.UNIMPROVED} and a.head()[1] == 8000
     return Outcome(sorted(gang), [m.address for m in miners if m.address not in gang], 2, checks,
                    honest_blocks=1)
+
+
+@attack("cross-round copy, re-encoded")
+def cross_round_copy(a: Arena) -> Outcome:
+    """Issue 20, finding 3: the victim's model, revealed in a round without a block, is claimed the next round
+    by copiers re-encoded (a `round` metadata field; the same bytes as CIDv1-raw) and as is. Seats read through
+    the project's fetcher: the re-encodings are not canonical (measured 0, slashed), the copy is a used digest."""
+    import json
+    import struct
+    import tempfile
+
+    import torch
+
+    from offchain.fl.architectures import SimpleNet
+    from offchain.store import LocalStore, compute_cid
+    from offchain.store.fetching import UntrustedFetcher, publish_model
+    from offchain.store.model_bytes import model_to_bytes
+
+    def state(seed: int) -> dict[str, Any]:
+        torch.manual_seed(seed)
+        return SimpleNet().state_dict()
+
+    store = LocalStore(tempfile.mkdtemp(prefix="pofl-attack-"))
+    c = a.deploy()
+    miners = a.miners(7)
+    victim, *copiers = miners[:4]
+    honest = miners[4:]
+    model = state(20)
+    model_cid = publish_model(store, model, "simplenet")
+    a.play(miners, [(m, 5000 + i) for i, m in enumerate(miners)], truthful({}), cids={victim.address: model_cid})
+    canonical = model_to_bytes(model, "simplenet")
+    (length,) = struct.unpack("<Q", canonical[:8])
+    header = json.loads(canonical[8:8 + length])
+    header["__metadata__"]["round"] = "2"
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    round_field = store.put(struct.pack("<Q", len(text)) + text + canonical[8 + length:])
+    raw = compute_cid(canonical, version=1, raw_leaves=True)
+    (store.blocks / raw).write_bytes(canonical)  # the same bytes under their CIDv1-raw
+    cids = dict(zip(addresses(copiers), [round_field, raw, model_cid], strict=True))
+    cids |= {m.address: publish_model(store, state(30 + i), "simplenet") for i, m in enumerate(honest)}
+    truth = {x: 8100 for x in addresses(copiers)} | {m.address: 7000 + i for i, m in enumerate(honest)}
+    fetcher = UntrustedFetcher(store)
+    try:
+        a.play(miners, [(m, truth[m.address]) for m in copiers + honest],
+               lambda cand, _s: truth[cand] if fetcher.model(cids[cand], "simplenet").value is not None else 0,
+               cids=cids)
+    finally:
+        fetcher.close()
+    return Outcome(addresses(copiers), addresses(honest), 2, a.head() == (honest[-1].address, 7002) and
+                   c.block_count() == 2, honest_blocks=1)
+
+
+def _holdout_arena(a: Arena, n_honest: int, n_shards: int, honest_stake: int = STAKE) -> tuple[Any, Any, list]:
+    """A hold-out task on placeholder shards whose keys the bench holds, with ``n_honest`` idle honest miners."""
+    from offchain.chain.holdout import deploy_holdout_task, plan_holdout_task
+    from offchain.holdout.sealing import key_hash, new_key
+    from offchain.holdout.task import SealedShard, SealedTask
+
+    requester = a.account(10**21)
+    a.owner = requester
+    plan = plan_holdout_task(requester)
+    keys = [new_key() for _ in range(n_shards)]
+    sealed = SealedTask(plan.task, tuple(SealedShard(i, placeholder_cid(f"shard{i}"), key_hash(k))
+                                         for i, k in enumerate(keys)),
+                        SealedShard(2**32 - 1, placeholder_cid("final"), key_hash(new_key())), None, None)  # type: ignore[arg-type]
+    a.contract, holdout, _ = deploy_holdout_task(requester, plan, sealed, CONFIG, placeholder_cid("genesis"),
+                                                 bond=10**18, missed_key_pay=10**16, reward_pool=10**19,
+                                                 deployments_dir=None)
+    honest = a.miners(n_honest, honest_stake)
+    return holdout, honest, keys
+
+
+def _junk_round(a: Arena, holdout: Any, committers: Sequence[LocalSigner], key: bytes) -> bool:
+    """``committers`` commit junk; the requester tries to reveal the key; the round closes. Whether the key was
+    refused."""
+    c = a.contract
+    r = c.current_round()
+    commit_claims(c, [(m, SealedClaim(r, placeholder_cid(f"junk{r}.{i}"), 0, blind=True))
+                      for i, m in enumerate(committers)])
+    if c.current_phase().phase == Phase.COMMIT:
+        advance_time(c, a.owner, c.round_info(r).deadline)
+    try:
+        holdout.reveal_key(a.owner, r, key).wait()
+        refused = False
+    except ContractRevert:
+        refused = True
+    advance_time(c, a.owner, c.round_info(r).deadline)
+    c.finalize(a.owner).wait()
+    return refused
+
+
+@attack("sybils burn shards")
+def shard_burning(a: Arena) -> Outcome:
+    """Issue 20, finding 7: while 4 honest miners idle, 4 sybils (half the stake) commit junk for 3 rounds, one
+    more than the task has shards. Before, each round took a key, spending a shard, until honest commits were
+    refused (PoFLNoShard). Now no key is owed to a stake minority: no shard spent; the honest round then gets
+    shard 0. Gains count the sybils' missed-key credit too."""
+    holdout, honest, keys = _holdout_arena(a, 4, 2)
+    sybils = a.miners(4)
+    refused = all(_junk_round(a, holdout, sybils, keys[0]) for _ in range(3))
+    unspent = a.contract.shards_used() == 0 and holdout.shard_available(0)
+    truth = {m.address: 7000 + i for i, m in enumerate(honest)} | {s.address: 0 for s in sybils}
+    a.play([*honest, *sybils], [(m, truth[m.address]) for m in [*honest, *sybils]], truthful(truth),
+           reveal_key=lambda r: holdout.reveal_key(a.owner, r, keys[0]).wait(), parent=lambda _s: 1000)
+    credit = sum(holdout.credit(s.address) for s in sybils)
+    return Outcome(addresses(sybils), addresses(honest), 4, refused and unspent and credit == 0 and
+                   a.head() == (honest[-1].address, 7003) and a.contract.shards_used() == 1, honest_blocks=1)
+
+
+@attack("sybil addresses drain the bond")
+def bond_drain(a: Arena) -> Outcome:
+    """Issue 20, finding 6: 100 sybil addresses (100 ETH of 220 staked) commit no model; the requester's key is
+    missing. Before: payPerCommitter per address took the whole 1 ETH bond. Now no key is owed to a stake
+    minority, so its round pays nothing (and a majority's missed key pays missedKeyPay in all, by stake)."""
+    holdout, honest, keys = _holdout_arena(a, 4, 2, honest_stake=30 * STAKE)
+    sybils = fresh_signers(a.w3, 100, 2 * STAKE)
+    wait_all([a.contract.register(s, STAKE) for s in sybils])
+    refused = _junk_round(a, holdout, sybils, keys[0])
+    drained = sum(holdout.credit(s.address) for s in sybils)
+    return Outcome(addresses(sybils), addresses(honest), 1, refused and drained == 0 and holdout.bond() == 10**18)
 
 
 @functools.cache

@@ -17,9 +17,11 @@ the same at every miner count (`o1`). The other rows are what one caller pays pe
 a round and the last reveal, which open the next phase). The last entry is finalize() at its heaviest
 (255 miners, a false claim with a third of its seats misreporting -- the most the two-thirds rule
 penalizes -- then their evictions): the bound that
-`offchain.chain.consensus.GAS_LIMITS["finalize"]` must cover. `sizes` gives each contract's runtime and creation
-bytecode in bytes and its room under EIP-170 (bench/contract_size.py; `deploy` above includes the lens that
-PoFLConsensus's constructor deploys).
+`offchain.chain.consensus.GAS_LIMITS["finalize"]` must cover; beside it, hold-out mode's heaviest duties with
+255 committers: the finalize() of a round whose owed key was missed (the stake sum of the independence rule and
+a credit for every committer) and the requester's revealKey() (the same stake sum). `sizes` gives each
+contract's runtime and creation bytecode in bytes and its room under EIP-170 (bench/contract_size.py;
+`deploy` above includes the lens that PoFLConsensus's constructor deploys).
 """
 
 from __future__ import annotations
@@ -165,6 +167,42 @@ def worst_case(rpc_url: str) -> dict[str, int]:
             f"finalize (block, {evicted} evictions)": block}
 
 
+def worst_missed_key(rpc_url: str) -> dict[str, int]:
+    """Hold-out mode at its heaviest for the requester's duties: MAX_MINERS committers. Round 1's key is missed:
+    finalize() sums their stakes (the independence rule) and the task credits each its share of the pay. Round 2's
+    key is revealed: revealKey() sums their stakes too (the requester pays it)."""
+    from offchain.chain.holdout import deploy_holdout_task, plan_holdout_task
+    from offchain.holdout.sealing import key_hash, new_key
+    from offchain.holdout.task import SealedShard, SealedTask
+    from offchain.testing.rounds import advance_time
+
+    w3 = connect(rpc_url)
+    requester = LocalSigner(w3, dev_key(0))
+    config = PoFLConfig(threshold_bps=6000, eval_set_hash=b"\x11" * 32, architecture_id=b"\x22" * 32,
+                        min_stake=10**15, miss_bond=10**13)
+    plan = plan_holdout_task(requester)
+    keys = [new_key() for _ in range(2)]
+    shards = tuple(SealedShard(i, model_cid(f"shard{i}"), key_hash(k)) for i, k in enumerate(keys))
+    sealed = SealedTask(plan.task, shards,
+                        SealedShard(2**32 - 1, model_cid("final"), key_hash(new_key())), None, None)  # type: ignore[arg-type]
+    contract, holdout, _ = deploy_holdout_task(requester, plan, sealed, config, model_cid("genesis"), bond=10**18,
+                                               missed_key_pay=10**17, deployments_dir=None)
+    miners = [LocalSigner(w3, dev_key(i)) for i in range(1, MAX_MINERS + 1)]
+    wait_all([contract.register(m, config.min_stake) for m in miners])
+    gas = {}
+    for step in ("missed", "revealed"):
+        r = contract.current_round()
+        claims = [(m, SealedClaim(r, model_cid(f"k{r}.{i}"), 0, salt(f"k{r}.{i}"), blind=True))
+                  for i, m in enumerate(miners)]
+        wait_all([contract.commit(m, r, c.commitment(m.address)) for m, c in claims])
+        if step == "revealed":
+            gas[f"revealKey ({len(miners)} committers)"] = holdout.reveal_key(requester, r, keys[0]).wait()["gasUsed"]
+            break
+        advance_time(contract, requester, contract.round_info(r).deadline)  # the reveal window passes, no key
+        gas[f"finalize (missed key, {len(miners)} committers paid)"] = contract.finalize(requester).wait()["gasUsed"]
+    return gas
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--miners", type=int, nargs="+", default=[10, 100])
@@ -177,7 +215,7 @@ def main() -> None:
     with start_devnet("anvil", accounts=max([*counts, MAX_MINERS]) + 1) as devnet:
         report: dict[str, object] = {f"{n} miners": measure(devnet.rpc_url, n, rounds) for n in counts}
         if not args.tiny:
-            report[f"{MAX_MINERS} miners (worst case)"] = worst_case(devnet.rpc_url)
+            report[f"{MAX_MINERS} miners (worst case)"] = worst_case(devnet.rpc_url) | worst_missed_key(devnet.rpc_url)
     lo, hi = report[f"{min(counts)} miners"], report[f"{max(counts)} miners"]
     report["o1"] = {a: {"median_small": lo[a]["median"], "median_large": hi[a]["median"],  # type: ignore[index]
                         "same": lo[a]["median"] == hi[a]["median"]}  # type: ignore[index]

@@ -43,7 +43,7 @@ def store_figures(store: ModelStore, blobs: dict[str, bytes], repeats: int) -> d
         cid = store.put(data)
         # a fresh blob per put (same size) so that a put is never answered by "already have it"
         fresh = [os.urandom(len(data)) for _ in range(repeats)] if name != "model 0.4 MB" else [
-            model_to_bytes(SimpleNet().state_dict(), "simplenet", r) for r in range(repeats)]
+            model_to_bytes(SimpleNet().state_dict(), "simplenet") for _ in range(repeats)]  # fresh random weights
         put_s = statistics.median([timed(lambda d=d: store.put(d), 1) for d in fresh])
         get_s = timed(lambda cid=cid: store.get(cid), repeats)
         out[name] = {"bytes": len(data), "put_s": round(put_s, 4), "get_s": round(get_s, 4),

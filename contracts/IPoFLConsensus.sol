@@ -55,7 +55,8 @@ interface IPoFLConsensus {
     /// quorum; `KeyMissing` (hold-out mode): the round's shard key was not revealed by the end of the reveal
     /// window (committers forfeit nothing and are paid from the requester's bond); `NotIndependent`: the round's
     /// committers held no more than half of the staked ether, so no committee drawn among them could be
-    /// independent of a claimant (see `PoFLPhases._independent`).
+    /// independent of a claimant (see `PoFLPhases._independent`); in hold-out mode no key is owed then (nothing is
+    /// paid and no shard is spent).
     enum FailReason {
         NoEligibleClaim,
         NoCommittee,
@@ -422,6 +423,12 @@ interface IPoFLConsensus {
     /// no shard is spent on it (its key is not taken; the round ends without a block and without a payment).
     error PoFLTooFewCommits(uint256 commits, uint256 needed);
 
+    /// @notice Hold-out mode: the round's committers hold `committedStake` wei of the `totalStaked` staked, not
+    /// more than half (the independence rule), so no shard is spent on it (its key is not taken; the round ends
+    /// `NotIndependent`, without a block and without a payment): a minority, however many addresses it uses, can
+    /// neither burn shards nor draw on the bond.
+    error PoFLNotIndependent(uint256 committedStake, uint256 totalStaked);
+
     /// @notice The call needs a non-zero `msg.value`.
     error PoFLZeroValue();
 
@@ -493,8 +500,9 @@ interface IPoFLConsensus {
     /// @notice Hold-out mode, called by the hold-out task only: `round`'s shard key is being revealed. Opens the
     /// round's reveal window (a full `revealDuration` from now) and returns the index of the shard the round
     /// gets (the next unused one; see IPoFLHoldoutHooks).
-    /// @dev Reverts unless `round` is current, its commits have closed, its key is not revealed yet and it has
-    /// enough commitments for a committee (more than minCommittee).
+    /// @dev Reverts unless `round` is current, its commits have closed, its key is not revealed yet, it has
+    /// enough commitments for a committee (more than minCommittee) and its committers hold more than half the
+    /// staked wei (the independence rule; `PoFLNotIndependent` otherwise).
     function onKeyRevealed(uint64 round) external returns (uint256 index);
 
     /// @notice Records what deadlines and the seed block have made happen (phase changes, the committee draw).

@@ -8,9 +8,10 @@ import {IPoFLConsensus} from "./IPoFLConsensus.sol";
 /// (AES-256-GCM), pins the ciphertexts and records here each shard's CID digest and the keccak256 of its key.
 /// Shards are used in order, one per round whose key is revealed: a round's key is accepted only once its
 /// commits have closed (so no committed model can have seen the shard), only if the round has enough
-/// commitments for a committee (so no lone committer spends a shard), and only if it hashes to the record. A
-/// key not revealed by the end of the reveal window fails the round and pays each committer `payPerCommitter`
-/// from the requester's bond; that shard stays private and judges a later round. A final shard, revealed when
+/// commitments for a committee whose committers hold more than half the stake (so no minority, however many
+/// addresses it uses, spends a shard), and only if it hashes to the record. A key owed but not revealed by the
+/// end of the reveal window fails the round and pays the committers `missedKeyPay` from the requester's bond, in
+/// proportion to their stake (never per address); that shard stays private and judges a later round. A final shard, revealed when
 /// the requester ends the task (never while a round takes commitments), measures every block on data no round
 /// ever saw.
 interface IPoFLHoldout {
@@ -32,7 +33,8 @@ interface IPoFLHoldout {
     /// @notice The key of shard `index`, which judges `round`, was revealed (and checked against its hash).
     event KeyRevealed(uint64 indexed round, uint256 indexed index, bytes32 key);
 
-    /// @notice `round`'s key was missing at its deadline: `committers` were each credited `amount` of the bond.
+    /// @notice `round`'s key was missing at its deadline: `committers` were credited `amount` of the bond in
+    /// all, each in proportion to its stake.
     event MissedKeyPaid(uint64 indexed round, uint256 committers, uint256 amount);
 
     /// @notice The requester ended the task and revealed the final shard's key; no round after `lastRound`
@@ -80,8 +82,9 @@ interface IPoFLHoldout {
     /// @notice Whether shard `index` exists and the task (not ended) takes commitments to be judged on it.
     function shardAvailable(uint256 index) external view returns (bool);
 
-    /// @notice Called by the consensus when `round`'s key was not revealed in time: credits each committer.
-    function payMissedKey(uint64 round, address[] calldata committers) external;
+    /// @notice Called by the consensus when `round`'s key was owed and not revealed in time: credits the
+    /// committers `missedKeyPay` (or the bond's rest) in all, each in proportion to its stake in `stakes`.
+    function payMissedKey(uint64 round, address[] calldata committers, uint256[] calldata stakes) external;
 }
 
 /// @title IPoFLHoldoutHooks: what a hold-out task calls on its consensus contract

@@ -45,12 +45,15 @@ import {NO_POSITION, OptionalPosition, toOptional} from "./libraries/OptionalPos
 /// - Hold-out mode (a `PoFLHoldout` task named at deployment, which names this contract back): round r is judged
 ///   on the task's shard r - 1. Commitments bind the model only (accuracy 0): nothing can be measured before
 ///   the shard's key is public. The task reveals the key only once the commits have closed and only for a
-///   round with enough commitments for a committee (`onKeyRevealed`, which hands out shards in order and opens
-///   a full reveal window); reveals before it are refused. As in public mode, the seats measure the parent on
-///   the candidate's data (here the round's shard) and "must beat the parent" compares the two medians. A key missing when the reveal window ends
+///   round with enough commitments for a committee whose committers hold more than half the staked wei (the
+///   independence rule, `PoFLPhases._independent`; `onKeyRevealed`, which hands out shards in order and opens a
+///   full reveal window), so a stake minority can neither spend shards nor draw on the bond; reveals before it
+///   are refused. As in public mode, the seats measure the parent on the candidate's data (here the round's
+///   shard) and "must beat the parent" compares the two medians. A key missing when the reveal window ends
 ///   fails the round (`KeyMissing`): no bond is forfeited, the task pays the committers from the requester's
-///   bond and the shard, still sealed, judges a later round; a round with too few commitments for a committee
-///   ends without a key, a payment or a shard. Commits are refused while no shard is left (`PoFLNoShard`).
+///   bond in proportion to their stake and the shard, still sealed, judges a later round; a round with too few
+///   commitments for a committee, or whose committers hold at most half the stake (`NotIndependent`), ends
+///   without a key, a payment or a shard. Commits are refused while no shard is left (`PoFLNoShard`).
 /// - Gas: commit, reveal and vote are O(1); loops over the round's committers (at most MAX_MINERS) run only in
 ///   `finalize`, in drawing a committee and in the rare reveal that takes a copied digest back. Per-round bitmaps
 ///   keep a sentinel bit so that no round action writes a zero slot.
@@ -229,6 +232,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
         LiveRound storage s = _currentRound(round, Phase.Reveal);
         if (s.keyRevealed) revert IPoFLHoldout.PoFLHoldoutKeyAlreadyRevealed(_shardsUsed - 1);
         if (s.commits <= _params.minCommittee) revert PoFLTooFewCommits(s.commits, _params.minCommittee + 1);
+        if (!_independent()) revert PoFLNotIndependent(_committedStake(), _totalStaked);
         index = _shardsUsed++;
         s.keyRevealed = true;
         _enter(Phase.Reveal, block.timestamp + _params.revealDuration); // a full reveal window from now
@@ -249,9 +253,11 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
                 ? FailReason.NotIndependent
                 : FailReason.NoCommittee;
             if (address(_holdout) != address(0) && !s.keyRevealed) {
-                // no key, so nothing could be measured or revealed: a round with a possible committee is the
-                // requester's failure (it pays); one without is nobody's (and uses no shard)
-                reason = s.commits > _params.minCommittee ? FailReason.KeyMissing : FailReason.NoCommittee;
+                // no key, so nothing could be measured or revealed: a round with a possible committee whose
+                // committers hold more than half the stake is the requester's failure (it pays); any other is
+                // nobody's (and uses no shard)
+                if (s.commits <= _params.minCommittee) reason = FailReason.NoCommittee;
+                else reason = _independent() ? FailReason.KeyMissing : FailReason.NotIndependent;
             }
             _endRound(reason);
             return;
@@ -381,16 +387,21 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
         } else {
             emit RoundFailed(round, reasonIfNoBlock);
         }
-        if (reasonIfNoBlock == FailReason.KeyMissing) _holdout.payMissedKey(round, _committers());
+        if (reasonIfNoBlock == FailReason.KeyMissing) {
+            (address[] memory committers, uint256[] memory stakes) = _committers();
+            _holdout.payMissedKey(round, committers, stakes);
+        }
         _settleRound(round, address(_holdout) == address(0) || _round.keyRevealed);
         _openRound(round + 1);
     }
 
-    /// @dev The round's committers, in commit order.
-    function _committers() private view returns (address[] memory committers) {
+    /// @dev The round's committers, in commit order, and their stakes.
+    function _committers() private view returns (address[] memory committers, uint256[] memory stakes) {
         committers = new address[](_round.commits);
+        stakes = new uint256[](committers.length);
         for (uint256 i = 0; i < committers.length; ++i) {
             committers[i] = _committerAt[i];
+            stakes[i] = _miners[committers[i]].stake;
         }
     }
 

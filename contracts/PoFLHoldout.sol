@@ -12,12 +12,15 @@ import {IPoFLHoldout, IPoFLHoldoutHooks} from "./IPoFLHoldout.sol";
 /// have (the consensus checks `consensus()` in its constructor), with the sealed shards and a bond.
 /// @dev Design:
 /// - A shard is used once: the consensus hands out shard indices in order, one per round whose key is revealed;
-///   a round whose key is missed (or that has too few commitments) uses none, so that shard stays private.
+///   a round whose key is missed (or that has too few commitments, or whose committers hold at most half the
+///   stake) uses none, so that shard stays private.
 /// - Early keys are impossible: `revealKey` calls the consensus first, which refuses unless the round's commits
 ///   have closed, so the whole transaction (the key included) reverts. The consensus is fixed at deployment
 ///   and checked to name this task, so the call cannot re-enter anything else.
-/// - The bond pays for the requester's silence: a missed key credits each committer `payPerCommitter` (or an
-///   equal share of what is left); payments are pulled (`withdraw`).
+/// - The bond pays for the requester's silence: a missed key credits the committers `missedKeyPay` in all (or
+///   what is left), each in proportion to its stake, so splitting a stake over many addresses gains nothing;
+///   and a key is owed only to a round whose committers hold more than half the stake (the consensus's
+///   independence rule). Payments are pulled (`withdraw`).
 /// - The final shard's key is revealed by `endTask`; the bond's rest is the requester's once the round that
 ///   was running then has closed (or if it took no commitments: none can come after the end).
 contract PoFLHoldout is IPoFLHoldout, ReentrancyGuard {
@@ -25,8 +28,8 @@ contract PoFLHoldout is IPoFLHoldout, ReentrancyGuard {
     address public immutable requester;
     /// @inheritdoc IPoFLHoldout
     address public immutable consensus;
-    /// @notice Wei credited to each committer of a round whose key was missing.
-    uint256 public immutable payPerCommitter;
+    /// @notice Wei a missed key pays in all, shared by the round's committers in proportion to their stake.
+    uint256 public immutable missedKeyPay;
 
     Shard[] private _shards;
     Shard private _final;
@@ -43,7 +46,7 @@ contract PoFLHoldout is IPoFLHoldout, ReentrancyGuard {
     /// @param consensus_ the address the task's consensus contract will be deployed at
     /// @param digests, cidKinds, keyHashes the selection shards (shard i judges round i + 1)
     /// @param finalShard the final shard (its `key` must be zero)
-    /// @param payPerCommitter_ wei per committer of a round whose key is missing
+    /// @param missedKeyPay_ wei a missed key pays in all (shared by stake)
     /// @dev `msg.value` is the bond.
     constructor(
         address consensus_,
@@ -51,15 +54,15 @@ contract PoFLHoldout is IPoFLHoldout, ReentrancyGuard {
         IPoFLConsensus.CidKind[] memory cidKinds,
         bytes32[] memory keyHashes,
         Shard memory finalShard,
-        uint256 payPerCommitter_
+        uint256 missedKeyPay_
     ) payable {
         if (finalShard.digest == bytes32(0) || finalShard.keyHash == bytes32(0) || finalShard.key != bytes32(0)) {
             revert PoFLHoldoutBadShards();
         }
-        (requester, consensus, payPerCommitter, bond, _final) = (
+        (requester, consensus, missedKeyPay, bond, _final) = (
             msg.sender,
             consensus_,
-            payPerCommitter_,
+            missedKeyPay_,
             msg.value,
             finalShard
         );
@@ -108,17 +111,23 @@ contract PoFLHoldout is IPoFLHoldout, ReentrancyGuard {
     }
 
     /// @inheritdoc IPoFLHoldout
-    function payMissedKey(uint64 round, address[] calldata committers) external {
+    function payMissedKey(uint64 round, address[] calldata committers, uint256[] calldata stakes) external {
         if (msg.sender != consensus) revert PoFLHoldoutNotConsensus(msg.sender);
         uint256 n = committers.length;
-        if (n == 0) return;
-        uint256 each = payPerCommitter;
-        if (each > bond / n) each = bond / n;
-        bond -= each * n;
+        uint256 staked = 0;
         for (uint256 i = 0; i < n; ++i) {
-            credit[committers[i]] += each;
+            staked += stakes[i];
         }
-        emit MissedKeyPaid(round, n, each);
+        if (staked == 0) return;
+        uint256 total = missedKeyPay < bond ? missedKeyPay : bond;
+        uint256 paid = 0;
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 share = (total * stakes[i]) / staked; // rounds down: never more than `total` in all
+            credit[committers[i]] += share;
+            paid += share;
+        }
+        bond -= paid;
+        emit MissedKeyPaid(round, n, paid);
     }
 
     /// @notice Pays the caller its credit (missed-key payments).

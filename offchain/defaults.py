@@ -41,8 +41,9 @@ IN_PROCESS = "eth-tester"
 HOLDOUT_BOND_WEI = 1 * ETH
 """What a hold-out task's requester deposits: a round whose shard key it fails to reveal pays its committers."""
 
-MISSED_KEY_PAY_WEI = ETH // 100
-"""Paid from the requester's bond to each committer of a round whose shard key was not revealed in time."""
+MISSED_KEY_PAY_WEI = ETH // 20
+"""Paid from the requester's bond, in all, to the committers of a round whose shard key was owed and not revealed
+in time, each in proportion to its stake (never per address: a sybil's extra addresses gain nothing)."""
 
 HOLDOUT_SHARDS = 30
 """Selection shards of a hold-out split (one judges each round; MNIST's default serves W2's 30 rounds)."""

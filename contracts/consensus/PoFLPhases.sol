@@ -70,14 +70,18 @@ abstract contract PoFLPhases is PoFLStorage {
     /// @dev Whether the round's committers hold more than half of the staked ether: only then may its claims
     /// become a block. A committee is drawn among the round's committers, so without this a claimant alone in
     /// an idle round (right after deployment, or while the others pause) could seat its own sybils and have
-    /// any number recorded; with it, faking a block needs more stake than every other miner together. Bounded
-    /// by MAX_MINERS.
+    /// any number recorded; with it, faking a block needs more stake than every other miner together. In
+    /// hold-out mode only such a round is owed a key (spends a shard, or is paid if the key is missed).
     function _independent() internal view returns (bool) {
-        uint256 committed;
+        return _committedStake() * 2 > _totalStaked;
+    }
+
+    /// @dev Wei staked by the round's committers (bounded by MAX_MINERS; read when a phase ends, by the
+    /// requester's key reveal and by finalize, never by a miner's commit, reveal or vote).
+    function _committedStake() internal view returns (uint256 committed) {
         uint256 commits = _round.commits;
         for (uint256 position = 0; position < commits; ++position) {
             committed += _miners[_committerAt[position]].stake;
         }
-        return committed * 2 > _totalStaked;
     }
 }

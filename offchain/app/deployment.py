@@ -68,7 +68,7 @@ class HoldoutSpec:
         shard_size: images per selection shard.
         final_size: images in the final shard (it measures every block once the task ends).
         bond: wei the requester deposits; a missed key pays from it.
-        pay_per_committer: wei a missed key pays each committer.
+        missed_key_pay: wei a missed key pays in all, shared by the committers in proportion to their stake.
     """
 
     data: LabeledImages
@@ -76,7 +76,7 @@ class HoldoutSpec:
     shard_size: int = HOLDOUT_SHARD_SIZE
     final_size: int = HOLDOUT_FINAL_SIZE
     bond: int = HOLDOUT_BOND_WEI
-    pay_per_committer: int = MISSED_KEY_PAY_WEI
+    missed_key_pay: int = MISSED_KEY_PAY_WEI
 
     def describe(self) -> str:
         """The split, for people."""
@@ -160,7 +160,7 @@ def deploy(owner: LocalSigner, onchain: PoFLConfig, genesis: str, *, store: Mode
     if public_eval_set:
         onchain = replace(onchain, eval_set_hash=bytes.fromhex(sealed.public.sha256()))
     contract, task, _ = deploy_holdout_task(owner, plan, sealed, onchain, genesis, bond=holdout.bond,
-                                            pay_per_committer=holdout.pay_per_committer, reward_pool=reward_pool,
+                                            missed_key_pay=holdout.missed_key_pay, reward_pool=reward_pool,
                                             deployments_dir=records, settings=settings)
     return Deployment(contract, task, keys, sealed.public)
 

@@ -20,7 +20,7 @@ from web3 import Web3
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.consensus import PoFLContract
 from offchain.chain.deploy import chain_key
-from offchain.chain.errors import ContractRevert, PoFLHoldoutCommitsOpen
+from offchain.chain.errors import ContractRevert, PoFLHoldoutCommitsOpen, PoFLNotIndependent
 from offchain.chain.holdout import HoldoutContract, plan_holdout_task
 from offchain.chain.types import Phase
 from offchain.defaults import HOLDOUT_KEYS_DIR
@@ -76,7 +76,8 @@ class Requester:
 
     def reveal(self, round_id: int) -> bool:
         """Reveal the key of the shard ``round_id`` gets (checked against the chain's hash first), if the round has
-        enough commitments for a committee (else the round uses no shard); a lost race is only logged."""
+        enough commitments for a committee and its committers hold more than half the stake (else the round uses
+        no shard: the contract refuses the key, ``PoFLNotIndependent``); a lost race is only logged."""
         if round_id in self.skipped:
             return False
         shard = self.holdout.shard_for_round(round_id)
@@ -95,6 +96,11 @@ class Requester:
             return False
         try:
             self.holdout.reveal_key(self.signer, round_id, key).wait()
+        except PoFLNotIndependent as exc:  # the independence rule: no shard is owed to a stake minority
+            log.info("round %d's committers hold %d of %d staked wei, not more than half: its shard stays sealed",
+                     round_id, exc.args_by_name["committedStake"], exc.args_by_name["totalStaked"])
+            self.skipped.add(round_id)
+            return False
         except ContractRevert as exc:
             log.info("round %d's key not revealed: %s", round_id, exc)
             return False

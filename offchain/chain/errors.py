@@ -144,6 +144,10 @@ class PoFLTooFewCommits(ContractRevert):
     pass
 
 
+class PoFLNotIndependent(ContractRevert):
+    pass
+
+
 # PoFLHoldout's errors (contracts/IPoFLHoldout.sol).
 
 

@@ -124,7 +124,7 @@ class HoldoutContract(ContractClient):
                                                    "is judged on ``PoFLContract.shards_used()``).")
     ended = View("ended", bool, "Whether the requester ended the task.")
     bond = View("bond", int, "Wei of the requester's bond not yet paid out.")
-    pay_per_committer = View("payPerCommitter", int, "Wei a missed key pays each committer.")
+    missed_key_pay = View("missedKeyPay", int, "Wei a missed key pays in all, shared by the committers' stake.")
     credit = View("credit", int, "Wei credited to ``account`` (missed-key payments): ``credit(account)``.")
 
     # -------------------------------------------------------------- actions
@@ -170,13 +170,14 @@ def plan_holdout_task(signer: LocalSigner) -> PlannedTask:
 
 
 def deploy_holdout_task(signer: LocalSigner, plan: PlannedTask, sealed: SealedTask, config: PoFLConfig,
-                        genesis_cid: str, *, bond: int, pay_per_committer: int, reward_pool: int = 0,
+                        genesis_cid: str, *, bond: int, missed_key_pay: int, reward_pool: int = 0,
                         deployments_dir: Path | None = DEPLOYMENTS_DIR, settings: dict[str, Any] | None = None,
                         ) -> tuple[PoFLContract, HoldoutContract, DeploymentRecord]:
     """Deploy the task of ``sealed`` (sealed under ``plan.task``) and its consensus, at ``plan``'s addresses.
 
     Parameters:
-        bond: wei the requester deposits; a missed key pays each committer ``pay_per_committer`` from it.
+        bond: wei the requester deposits; a missed key pays ``missed_key_pay`` from it, shared by the
+            round's committers in proportion to their stake.
         the rest: as in :meth:`PoFLContract.deploy`.
     """
     if sealed.task != plan.task:
@@ -184,7 +185,7 @@ def deploy_holdout_task(signer: LocalSigner, plan: PlannedTask, sealed: SealedTa
     artifact = load_artifact(HOLDOUT_CONTRACT)
     final_digest, final_kind = cid_to_digest(sealed.final.cid)
     args = [plan.consensus, *_shard_lists(sealed.shards), (final_digest, int(final_kind), sealed.final.key_hash,
-                                                           ZERO_KEY), pay_per_committer]
+                                                           ZERO_KEY), missed_key_pay]
     contract, _ = deploy_contract(signer, artifact, args, value=bond, deployments_dir=deployments_dir,
                                   decoder=ErrorDecoder.from_artifact(artifact, ENUMS))
     if contract.address != plan.holdout:

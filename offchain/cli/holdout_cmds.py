@@ -50,8 +50,8 @@ def holdout_options(fn: F) -> F:
                      help=f"The shard key file to write (deploying) or read (--contract): default "
                           f"{HOLDOUT_KEYS_DIR}/<task address>.json, mode 0600."),
         click.option("--holdout-bond", type=click.FloatRange(min=0), default=HOLDOUT_BOND_WEI / ETH,
-                     show_default=True, help="ETH the requester deposits; a missed key pays each committer "
-                                             f"{MISSED_KEY_PAY_WEI / ETH:g} ETH from it."),
+                     show_default=True, help="ETH the requester deposits; a missed key pays the round's "
+                                             f"committers {MISSED_KEY_PAY_WEI / ETH:g} ETH from it, by stake."),
     ]):
         fn = option(fn)
     return fn

@@ -79,16 +79,19 @@ def get_cmd(cid: str, dest: Path | None, ipfs_api: str | None, store_dir: str, i
 def verify_cmd(cid: str, architecture: str | None, ipfs_api: str | None, store_dir: str, ipfs_timeout: float,
                as_json: bool) -> None:
     """Check that CID is in the store, hashes right and (with --architecture) is a valid model."""
-    from offchain.store.model_bytes import load_model_bytes
+    from offchain.store.fetching import read_untrusted
+    from offchain.store.model_bytes import check_canonical, content_digest, load_model_bytes
 
     data = open_checked_store(ipfs_api, store_dir, ipfs_timeout).get(cid)
     report: dict[str, object] = {"cid": cid, "bytes": len(data), "hash_verified": True}
     line = f"{cid}: {len(data)} bytes, hash verified"
     if architecture:
-        state, meta = load_model_bytes(data, architecture)
+        state, _ = load_model_bytes(data, architecture)
+        canonical = read_untrusted(lambda: check_canonical(data, cid, state, architecture))
         report.update(architecture=architecture, parameters=sum(t.numel() for t in state.values()),
-                      round=meta.get("round"))
-        line += f"; a valid {architecture} model ({report['parameters']} parameters, round {meta.get('round')})"
+                      canonical=canonical.error == "", content_digest="0x" + content_digest(state, architecture).hex())
+        line += (f"; a valid {architecture} model ({report['parameters']} parameters, "
+                 f"{'canonical' if canonical.error == '' else 'NOT canonical: ' + canonical.error})")
     output(as_json).result(report, lambda: click.echo(line))
 
 

@@ -85,9 +85,10 @@ class Crew:
         """The head block's model if a local miner holds it (the parent a candidate is measured against)."""
         return self.head[1] if self.head is not None and self.head[0] == head.cid else None
 
-    def encode(self, params: torch.Tensor, round_id: int) -> tuple[str, bytes]:
-        """The model's canonical bytes and their CID (as the store will name them)."""
-        data = model_to_bytes(self.flat.unflatten(params.detach().cpu()), self.architecture, round_id)
+    def encode(self, params: torch.Tensor) -> tuple[str, bytes]:
+        """The model's canonical bytes and their CID (as the store will name them): a function of the weights
+        only, so a model is its weights (the same weights in two rounds are one model)."""
+        data = model_to_bytes(self.flat.unflatten(params.detach().cpu()), self.architecture)
         return compute_cid(data), data
 
     def fetch(self, cid: str) -> Untrusted[torch.Tensor]:

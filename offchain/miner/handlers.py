@@ -153,7 +153,7 @@ class Claiming:
         ctx.clients_trained += trained.clients_trained
         new = [m for m in miners if m.position in trained.models]
         with ctx.watch("store"):  # the bytes and their CID now; the store gets them only at the reveal
-            sealed = list(crew.io.map(lambda m: crew.encode(trained.models[m.position], r), new))
+            sealed = list(crew.io.map(lambda m: crew.encode(trained.models[m.position]), new))
         for m, (cid, data) in zip(new, sealed, strict=True):
             m.hold(trained.models[m.position], cid)
             m.unpublished = {cid: data}

@@ -22,7 +22,7 @@ import torch
 from offchain.fl.training import FlatParams
 from offchain.store.base import BlobTooLarge, ModelStore, NotFound, StoreUnavailable
 from offchain.store.cid import parse_cid
-from offchain.store.model_bytes import DEFAULT_MAX_BYTES, load_model_bytes, model_to_bytes
+from offchain.store.model_bytes import DEFAULT_MAX_BYTES, check_canonical, load_model_bytes, model_to_bytes
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -31,17 +31,21 @@ DEFAULT_FETCH_TIMEOUT_S = 20.0
 """The longest a read of another party's content is waited for before it counts as unavailable."""
 
 
-def publish_model(store: ModelStore, state: Mapping[str, torch.Tensor], architecture: str, round_id: int = 0) -> str:
-    """Serialize ``state`` canonically, store (and pin) it, return its CID."""
-    return store.put(model_to_bytes(state, architecture, round_id))
+def publish_model(store: ModelStore, state: Mapping[str, torch.Tensor], architecture: str) -> str:
+    """Serialize ``state`` canonically, store (and pin) it, return its CID (its canonical CIDv0)."""
+    return store.put(model_to_bytes(state, architecture))
 
 
 def fetch_model(store: ModelStore, cid: str, architecture: str, *, max_bytes: int = DEFAULT_MAX_BYTES,
                 ) -> dict[str, torch.Tensor]:
     """The verified, checked state dict stored under ``cid`` (MalformedCid / IntegrityError / ModelFormatError
-    otherwise). The CID is checked here too, before any store sees it, whatever store it is."""
+    otherwise). The CID is checked here too, before any store sees it, whatever store it is; and the bytes and
+    the CID must be the canonical encoding of the tensors (NonCanonicalModel), so that the digest the CID
+    carries is the model's content digest: a model re-encoded to look new reads as a mismatch."""
     parse_cid(cid)
-    state, _ = load_model_bytes(store.get(cid), architecture, max_bytes=max_bytes)
+    data = store.get(cid)
+    state, _ = load_model_bytes(data, architecture, max_bytes=max_bytes)
+    check_canonical(data, cid, state, architecture)
     return state
 
 

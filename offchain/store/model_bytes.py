@@ -1,7 +1,12 @@
 """Model weights as canonical safetensors bytes, and their safe, checked loading.
 
 Same weights give the same bytes (tensors sorted by name, contiguous CPU little-endian, dtype
-kept, fixed metadata keys), hence the same CID, whatever device trained them. Loading never
+kept, fixed metadata), hence the same CID, whatever device trained them or in which round: a model
+is its weights. Its **content digest** (:func:`content_digest`) is the sha2-256 digest of the
+CIDv0 of those canonical bytes, a pure function of the tensors' names, dtypes, shapes and values
+(and the deployment's architecture); :func:`check_canonical` refuses any other encoding of the same
+tensors (other metadata, another header layout, another CID kind), so re-encoding a model never
+makes it new (docs/protocol.md, "A model is its weights"). Loading never
 unpickles: it parses the safetensors header itself (bounded in length and nesting before any
 JSON parser sees it, so a hostile header cannot exhaust the stack), checks every tensor name,
 shape and dtype against the expected architecture, rejects NaN/Inf and anything over a size
@@ -24,6 +29,7 @@ from safetensors.torch import load as st_load
 
 from offchain.errors import PoflValueError
 from offchain.fl.architectures import architecture_id, build_model, tensor_spec
+from offchain.store.cid import cid_to_digest, compute_cid
 
 if sys.byteorder != "little":  # safetensors is little-endian; tensor bytes are written as they lie in memory
     raise ImportError("offchain.store.model_bytes needs a little-endian machine")
@@ -54,11 +60,41 @@ class ModelTooLarge(ModelFormatError):
     """Model bytes over the configured size limit."""
 
 
-def model_to_bytes(state: Mapping[str, torch.Tensor], architecture: str, round_id: int = 0) -> bytes:
-    """Canonical safetensors bytes of ``state`` (a state dict) with the architecture in the metadata."""
+class NonCanonicalModel(ModelFormatError):
+    """A valid model whose bytes or CID are not the canonical encoding of its tensors: another encoding of a
+    model that has a content digest of its own (a copy re-encoded to look new is one)."""
+
+
+def model_to_bytes(state: Mapping[str, torch.Tensor], architecture: str) -> bytes:
+    """Canonical safetensors bytes of ``state`` (a state dict) with the architecture in the metadata.
+
+    The metadata is fixed: ``architecture``, ``architecture_id`` and ``format`` only (no round, no
+    author), so the bytes are a pure function of the tensors and the architecture."""
     metadata = {"architecture": architecture, "architecture_id": architecture_id(architecture).hex(),
-                "format": FORMAT, "round": str(int(round_id))}
+                "format": FORMAT}
     return canonical_safetensors(state, metadata)
+
+
+def content_digest(state: Mapping[str, torch.Tensor], architecture: str) -> bytes:
+    """The 32-byte content digest of ``state``: the sha2-256 digest of the CIDv0 (Kubo's ``ipfs add`` layout)
+    of :func:`model_to_bytes`. What the contract records as a model's digest, so the same tensors (names,
+    dtypes, shapes, values) have one digest however a file held them."""
+    return cid_to_digest(compute_cid(model_to_bytes(state, architecture)))[0]
+
+
+def check_canonical(data: bytes, cid: str, state: Mapping[str, torch.Tensor], architecture: str) -> None:
+    """Refuse (NonCanonicalModel) ``data`` fetched under ``cid`` unless they are the canonical bytes of ``state``
+    (its loaded tensors) and ``cid`` their canonical CIDv0: only then is the digest ``cid`` carries the model's
+    content digest."""
+    canonical = model_to_bytes(state, architecture)
+    if bytes(data) != canonical:
+        raise NonCanonicalModel(f"{cid} holds its tensors in a non-canonical encoding (other metadata or header "
+                                f"layout than pofl's model_to_bytes): a re-encoded model is measured as a mismatch; "
+                                f"its canonical CID is {compute_cid(canonical)}")
+    expected = compute_cid(canonical)
+    if cid != expected:
+        raise NonCanonicalModel(f"{cid} is not the canonical CID of its bytes ({expected}, CIDv0): the same model "
+                                f"under another CID kind is measured as a mismatch")
 
 
 def canonical_safetensors(tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str]) -> bytes:

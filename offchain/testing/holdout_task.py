@@ -22,7 +22,8 @@ class HoldoutTask:
         n_shards: selection shards (placeholder CIDs, fresh keys the task holds in ``keys``).
         config: the consensus's configuration.
         genesis: the genesis model's CID.
-        bond, pay: the requester's bond and its pay per committer of a round whose key is missing (wei).
+        bond, pay: the requester's bond and what a missed key pays from it in all, shared by the committers'
+            stake (wei).
     """
 
     def __init__(self, w3: Web3, n_miners: int, n_shards: int, config: PoFLConfig, genesis: str, *, stake: int,
@@ -36,7 +37,7 @@ class HoldoutTask:
                             SealedShard(2**32 - 1, placeholder_cid("final"), key_hash(self.final_key)),
                             None, None)  # type: ignore[arg-type]
         self.contract, self.holdout, _ = deploy_holdout_task(
-            self.requester, plan, sealed, config, genesis, bond=bond, pay_per_committer=pay, reward_pool=10**19,
+            self.requester, plan, sealed, config, genesis, bond=bond, missed_key_pay=pay, reward_pool=10**19,
             deployments_dir=None)
         for m in self.miners:
             self.contract.register(m, stake).wait()

@@ -15,6 +15,7 @@ from offchain.chain.commitment import SealedClaim
 from offchain.chain.consensus import PoFLContract
 from offchain.chain.tx import send, wait_all
 from offchain.chain.types import ClaimStatus, ConfigField, FailReason, PenaltyReason, Phase
+from offchain.store import compute_cid
 from offchain.store.cid import cid_to_digest
 from offchain.testing.accounts import fresh_signers
 from offchain.testing.rounds import cast_votes, commit_claims, draw_committee, reveal_claims, truthful
@@ -124,6 +125,56 @@ def test_replayed_cids_of_earlier_rounds_are_ineligible(anvil_w3: Web3) -> None:
     block = c.latest_block()
     assert (block.miner, block.accuracy_bps) == (d.miners[4].address, 7502)  # the honest best, as measured
     assert c.pending_rewards(copycat.address) == 0 and c.digest_use(head.cid) == (True, first.round_id)
+
+
+def test_a_model_revealed_in_a_round_without_a_block_cannot_win_later_for_a_copier_in_any_encoding(
+        anvil_w3: Web3, ipfs_store) -> None:  # type: ignore[no-untyped-def]
+    """Finding 3 of issue 20 ("a model is its weights"), on Anvil and a real IPFS daemon. Round 1 ends without a
+    block (every claim under the threshold), publishing the victim's model. In round 2 three copiers claim it at
+    +1100 bps: re-encoded with a `round` metadata field, as the same bytes under a CIDv1-raw, and as is. Every
+    seat reads the candidates through the project's own UntrustedFetcher: the two re-encodings are not the
+    canonical encoding of their tensors, so they measure 0 and are slashed; the exact copy carries the victim's
+    digest, which the contract remembers, so it is ineligible. The honest best claim is the block."""
+    from offchain.store.fetching import UntrustedFetcher, publish_model
+    from offchain.store.model_bytes import content_digest
+    from tests.support.models import reencoded, simplenet_state
+
+    d = deploy_with_miners(anvil_w3, 7)
+    c = d.contract
+    victim, by_round_field, by_raw_cid, by_replay, *honest = d.miners
+    copiers = [by_round_field, by_raw_cid, by_replay]
+    model = simplenet_state(20)
+    model_cid = publish_model(ipfs_store, model, "simplenet")
+    assert cid_to_digest(model_cid)[0] == content_digest(model, "simplenet")
+    first = play_round(d, [(m, 5000 + i) for i, m in enumerate(d.miners)], truthful({}),
+                       cids={victim.address: model_cid})
+    assert c.block_count() == 1 and c.events("RoundFailed")[-1]["args"]["reason"] == FailReason.NO_ELIGIBLE_CLAIM
+    assert c.digest_use(model_cid) == (True, first.round_id)
+    # round 2: the copies, each claiming the victim's model at 8100; the honest miners' own models
+    round_field = ipfs_store.put(reencoded(model, round=str(first.round_id + 1)))
+    canonical = ipfs_store.get(model_cid)
+    ipfs_store._client.add_bytes(canonical, opts={"pin": "true", "cid-version": 1, "raw-leaves": "true"})
+    raw = compute_cid(canonical, version=1, raw_leaves=True)
+    assert ipfs_store.get(raw) == canonical and cid_to_digest(raw)[0] != cid_to_digest(model_cid)[0]
+    cids = {by_round_field.address: round_field, by_raw_cid.address: raw, by_replay.address: model_cid}
+    cids |= {m.address: publish_model(ipfs_store, simplenet_state(30 + i), "simplenet") for i, m in enumerate(honest)}
+    truth = {a: 8100 for a in cids} | {m.address: 7000 + i for i, m in enumerate(honest)}  # the true accuracies
+    fetcher = UntrustedFetcher(ipfs_store)
+    try:
+        def measure(candidate: str, _seat: object) -> int:  # a seat measures what it can fetch as a model
+            return truth[candidate] if fetcher.model(cids[candidate], "simplenet").value is not None else 0
+
+        second = play_round(d, [(m, truth[m.address]) for m in copiers + honest], measure, cids=cids)
+    finally:
+        fetcher.close()
+    assert not c.claim_of(second.round_id, by_replay.address).eligible  # the contract remembers the digest
+    assert [a for a, outcome, median in outcomes(d, second.round_id) if outcome == ClaimStatus.REJECTED
+            and median == 0] == [by_round_field.address, by_raw_cid.address]
+    block = c.latest_block()
+    assert (block.miner, block.accuracy_bps) == (honest[-1].address, 7002)  # the honest best, as measured
+    slashed = penalties(d, PenaltyReason.FALSE_CLAIM)
+    assert set(slashed) == {by_round_field.address, by_raw_cid.address}
+    assert all(c.pending_rewards(m.address) == 0 for m in copiers) and victim.address not in slashed
 
 
 # -------------------------------------------------------------- half a committee / wrong reports

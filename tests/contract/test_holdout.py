@@ -15,6 +15,7 @@ from offchain.chain import errors as E
 from offchain.chain.commitment import SealedClaim
 from offchain.chain.consensus import PoFLContract
 from offchain.chain.holdout import HoldoutContract, PlannedTask, deploy_holdout_task, plan_holdout_task
+from offchain.chain.tx import wait_all
 from offchain.chain.types import ClaimStatus, ConfigField, FailReason, PenaltyReason, Phase
 from offchain.errors import PoflValueError
 from offchain.holdout.sealing import key_hash, new_key
@@ -77,7 +78,7 @@ def test_must_beat_the_parent_compares_measurements_on_the_same_shard(anvil_w3: 
     assert c.events("RoundFailed")[-1]["args"]["reason"] == FailReason.NO_ELIGIBLE_CLAIM
 
 
-def test_a_missing_key_fails_the_round_and_pays_the_committers_from_the_bond(anvil_w3: Web3) -> None:
+def test_a_missing_key_fails_the_round_and_pays_the_committers_from_the_bond_by_stake(anvil_w3: Web3) -> None:
     t = Task(anvil_w3, 4, 3)
     c, h = t.contract, t.holdout
     r = c.current_round()
@@ -89,13 +90,13 @@ def test_a_missing_key_fails_the_round_and_pays_the_committers_from_the_bond(anv
     c.finalize(t.d.owner).wait()
     assert [e["args"]["reason"] for e in c.events("RoundFailed")] == [FailReason.KEY_MISSING]
     assert c.events("Penalized") == []  # nobody could reveal: no bond forfeited
-    assert all(h.credit(m.address) == PAY for m in t.miners) and h.bond() == BOND - 4 * PAY
+    assert all(h.credit(m.address) == PAY // 4 for m in t.miners) and h.bond() == BOND - PAY  # equal stakes
     paid = h.events("MissedKeyPaid")
     assert [(e["args"]["round"], e["args"]["committers"], e["args"]["amount"]) for e in paid] == [(r, 4, PAY)]
     before = anvil_w3.eth.get_balance(t.miners[0].address)
     receipt = h.withdraw(t.miners[0]).wait()
     spent = receipt["gasUsed"] * receipt["effectiveGasPrice"]
-    assert anvil_w3.eth.get_balance(t.miners[0].address) == before + PAY - spent
+    assert anvil_w3.eth.get_balance(t.miners[0].address) == before + PAY // 4 - spent
     with pytest.raises(E.PoFLHoldoutNothingToWithdraw):
         h.withdraw(t.miners[0]).wait()
     # the late key cannot be used any more: its round is over
@@ -108,13 +109,13 @@ def test_a_missing_key_fails_the_round_and_pays_the_committers_from_the_bond(anv
 
 
 def test_the_bond_pays_what_it_has_left(anvil_w3: Web3) -> None:
-    t = Task(anvil_w3, 4, 2, bond=2 * PAY)  # enough for two committers at full pay
+    t = Task(anvil_w3, 4, 2, bond=PAY // 2)  # half a missed key's pay
     c, h = t.contract, t.holdout
     r = c.current_round()
     commit_claims(c, [(m, SealedClaim(r, cid_of(f"m{i}"), 7000, blind=True)) for i, m in enumerate(t.miners)])
     advance_time(c, t.d.owner, c.round_info(r).deadline)
     c.finalize(t.d.owner).wait()
-    assert [h.credit(m.address) for m in t.miners] == [PAY // 2] * 4 and h.bond() == 0
+    assert [h.credit(m.address) for m in t.miners] == [PAY // 8] * 4 and h.bond() == 0
 
 
 def test_shards_are_used_once_and_the_task_stops_taking_claims_when_they_run_out(anvil_w3: Web3) -> None:
@@ -170,7 +171,7 @@ def test_the_bond_stays_while_the_round_running_at_the_end_is_open(anvil_w3: Web
     assert running.value.args_by_name == {"lastRound": r}
     advance_time(c, t.d.owner, c.round_info(r).deadline)
     c.finalize(t.d.owner).wait()  # the key was missed: the committers are paid from the bond
-    assert h.bond() == BOND - 4 * PAY
+    assert h.bond() == BOND - PAY
     h.withdraw_bond(t.requester).wait()
     assert h.bond() == 0
 
@@ -183,7 +184,7 @@ def test_a_consensus_is_refused_a_task_that_names_another_consensus(anvil_w3: We
     sealed = SealedTask(plan.task, (SealedShard(0, cid_of("s"), key_hash(key)),),
                         SealedShard(2**32 - 1, cid_of("f"), key_hash(new_key())), None, None)  # type: ignore[arg-type]
     with pytest.raises(E.PoFLInvalidConfig) as info:
-        deploy_holdout_task(requester, wrong, sealed, BASE_CONFIG, GENESIS_CID, bond=BOND, pay_per_committer=PAY,
+        deploy_holdout_task(requester, wrong, sealed, BASE_CONFIG, GENESIS_CID, bond=BOND, missed_key_pay=PAY,
                             deployments_dir=None)
     assert info.value.args_by_name == {"field": ConfigField.HOLDOUT}
 
@@ -196,7 +197,7 @@ def test_only_the_task_may_open_a_reveal_window(anvil_w3: Web3) -> None:
     with pytest.raises(E.PoFLNotHoldout):
         c._send(t.miners[0], "onKeyRevealed", r).wait()
     with pytest.raises(E.PoFLHoldoutNotConsensus):
-        t.holdout._send(t.miners[0], "payMissedKey", r, [t.miners[0].address]).wait()
+        t.holdout._send(t.miners[0], "payMissedKey", r, [t.miners[0].address], [STAKE]).wait()
 
 
 def test_an_unrevealed_commitment_still_forfeits_its_bond_once_the_key_is_public(anvil_w3: Web3) -> None:
@@ -254,6 +255,84 @@ def test_a_lone_committer_cannot_spend_shards(anvil_w3: Web3, funded: Funded) ->
     assert h.credit(attacker.address) == 0 and h.bond() == BOND and c.events("Penalized") == []
 
 
+def junk_rounds(t: Task, committers: list, rounds: int) -> list[int]:
+    """``committers`` commit junk for ``rounds`` rounds while the other miners idle; the requester's bot is on duty
+    and nobody reveals a model. The rounds played."""
+    from offchain.app.requester import Requester
+    from offchain.holdout.keyfile import Keys
+
+    c = t.contract
+    bot = Requester(t.holdout, c, t.requester, Keys(t.holdout.task_id(), tuple(t.keys), t.final_key))
+    played = []
+    for _ in range(rounds):
+        r = c.current_round()
+        commit_claims(c, [(m, SealedClaim(r, cid_of(f"junk{r}.{i}"), 0, blind=True)) for i, m in enumerate(committers)])
+        if c.current_phase().phase == Phase.COMMIT:  # the idle miners never commit
+            advance_time(c, t.d.owner, c.round_info(r).deadline)
+        assert c.current_phase().phase == Phase.REVEAL
+        with pytest.raises(E.PoFLNotIndependent) as minority:  # the independence rule: no key is owed
+            t.holdout.reveal_key(t.requester, r, t.keys[0]).wait()
+        total = len(t.miners) * STAKE + len(committers) * STAKE
+        assert minority.value.args_by_name == {"committedStake": len(committers) * STAKE, "totalStaked": total}
+        assert bot.step() is False and r in bot.skipped
+        advance_time(c, t.d.owner, c.round_info(r).deadline)
+        c.finalize(committers[0]).wait()
+        played.append(r)
+    return played
+
+
+def test_sybils_holding_half_the_stake_cannot_burn_shards(anvil_w3: Web3) -> None:
+    """Finding 7 of issue 20: while the honest miners idle, 4 sybils (half the stake) commit junk every round.
+    Before, each such round took its key and spent a shard until honest commits met PoFLNoShard. Now a key is
+    owed only to a round whose committers hold more than half the stake: no shard is spent, nobody is paid, and
+    the first round the honest miners join gets shard 0 and makes a block."""
+    t = Task(anvil_w3, 4, 2)
+    c, h = t.contract, t.holdout
+    sybils = fresh_signers(anvil_w3, 4)
+    for s in sybils:
+        c.register(s, STAKE).wait()
+    played = junk_rounds(t, sybils, 3)  # more rounds than shards
+    assert [e["args"]["reason"] for e in c.events("RoundFailed")] == [FailReason.NOT_INDEPENDENT] * len(played)
+    assert c.shards_used() == 0 and all(h.shard_at(i).key is None for i in range(2)) and h.shard_available(0)
+    assert all(h.credit(s.address) == 0 for s in sybils) and h.bond() == BOND and c.events("Penalized") == []
+    truth = {m.address: 7000 + i for i, m in enumerate(t.miners)} | {s.address: 0 for s in sybils}
+    everyone = Deployed(c, t.d.owner, t.miners + sybils)  # the sybils still commit junk; the honest miners join
+    play_round(everyone, [(m, truth[m.address]) for m in everyone.miners], lambda cand, _s: truth[cand],
+               reveal_key=t.reveal, parent=lambda _s: 1000)
+    assert c.latest_block().miner == t.miners[3].address and c.shards_used() == 1
+    assert [e["args"]["index"] for e in h.events("KeyRevealed")] == [0]
+
+
+def test_a_hundred_sybil_addresses_draw_nothing_more_from_the_bond_than_one(anvil_w3: Web3) -> None:
+    """Finding 6 of issue 20: a missed key paid `payPerCommitter` per committing address, so 100 sybils that
+    committed no model drew the whole bond. Now (1) a minority's round is owed no key, so its silence pays
+    nothing; (2) a missed key owed to a majority pays `missedKeyPay` in all, by stake: the 100 addresses get
+    exactly what one address with their stake would (and the bond keeps all but one round's pay)."""
+    t = Task(anvil_w3, 4, 2, stake=30 * STAKE)  # honest: 120 ETH staked
+    c, h = t.contract, t.holdout
+    sybils = fresh_signers(anvil_w3, 100, 2 * STAKE)
+    wait_all([c.register(s, STAKE) for s in sybils])  # 100 ETH over 100 addresses
+    r = c.current_round()
+    commit_claims(c, [(s, SealedClaim(r, cid_of(f"sybil{i}"), 0, blind=True)) for i, s in enumerate(sybils)])
+    advance_time(c, t.d.owner, c.round_info(r).deadline)
+    advance_time(c, t.d.owner, c.round_info(r).deadline)  # no key: none was owed
+    c.finalize(t.d.owner).wait()
+    assert c.events("RoundFailed")[-1]["args"]["reason"] == FailReason.NOT_INDEPENDENT
+    assert sum(h.credit(s.address) for s in sybils) == 0 and h.bond() == BOND
+    # with the honest miners committing too, the round is owed its key; the requester misses it
+    r = c.current_round()
+    everyone = sybils + t.miners
+    commit_claims(c, [(m, SealedClaim(r, cid_of(f"all{i}"), 0, blind=True)) for i, m in enumerate(everyone)])
+    advance_time(c, t.d.owner, c.round_info(r).deadline)
+    c.finalize(t.d.owner).wait()
+    assert c.events("RoundFailed")[-1]["args"]["reason"] == FailReason.KEY_MISSING
+    sybil_gain = sum(h.credit(s.address) for s in sybils)
+    one_address = PAY * 100 * STAKE // (220 * STAKE)  # what one address staking 100 ETH would be paid
+    assert one_address - 100 <= sybil_gain <= one_address  # rounding down per address only loses
+    assert all(h.credit(m.address) == PAY * 30 // 220 for m in t.miners)
+    assert h.bond() >= BOND - PAY
+
+
 def test_the_task_cannot_end_while_a_round_takes_commitments(anvil_w3: Web3) -> None:
     """Ending the task publishes the final shard: not while a round with commitments may still take more (a
     model fitted to the final shard could be committed). Once the commits close it may end."""
@@ -270,7 +349,7 @@ def test_the_task_cannot_end_while_a_round_takes_commitments(anvil_w3: Web3) -> 
     assert h.ended()
 
 
-def test_a_huge_pay_per_committer_pays_the_bond_out_and_never_stops_the_chain(anvil_w3: Web3) -> None:
+def test_a_huge_missed_key_pay_pays_the_bond_out_and_never_stops_the_chain(anvil_w3: Web3) -> None:
     t = Task(anvil_w3, 4, 3, pay=2**255)
     c, h = t.contract, t.holdout
     r = c.current_round()
@@ -294,10 +373,10 @@ def test_shard_lists_that_cannot_be_a_task_are_refused(anvil_w3: Web3, funded: F
     for shards in ((), (SealedShard(0, cid_of("s"), b"\x00" * 32),)):
         with pytest.raises(E.PoFLHoldoutBadShards):
             deploy_holdout_task(requester, plan, SealedTask(plan.task, shards, final, None, None),  # type: ignore[arg-type]
-                                BASE_CONFIG, GENESIS_CID, bond=BOND, pay_per_committer=PAY, deployments_dir=None)
+                                BASE_CONFIG, GENESIS_CID, bond=BOND, missed_key_pay=PAY, deployments_dir=None)
     with pytest.raises(PoflValueError, match="sealed for another task id"):
         deploy_holdout_task(requester, plan, SealedTask(b"\x01" * 32, good, final, None, None),  # type: ignore[arg-type]
-                            BASE_CONFIG, GENESIS_CID, bond=BOND, pay_per_committer=PAY, deployments_dir=None)
+                            BASE_CONFIG, GENESIS_CID, bond=BOND, missed_key_pay=PAY, deployments_dir=None)
     t = Task(anvil_w3, 0, 1)
     with pytest.raises(E.PoFLHoldoutBadShards):
         t.holdout.append_shards(t.requester, (SealedShard(1, cid_of("z"), b"\x00" * 32),)).wait()

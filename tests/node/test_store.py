@@ -112,7 +112,7 @@ def test_hostile_cids_never_reach_the_ipfs_api(recording_daemon: tuple[str, list
 
 def test_simplenet_and_20mb_blob_round_trip_on_the_daemon(ipfs_store: IpfsStore) -> None:
     state = simplenet_state(1)
-    cid = publish_model(ipfs_store, state, "simplenet", 2)
+    cid = publish_model(ipfs_store, state, "simplenet")
     assert ipfs_store.has(cid)
     ipfs_store.pin(cid)
     loaded = fetch_model(ipfs_store, cid, "simplenet")

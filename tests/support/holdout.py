@@ -141,7 +141,7 @@ def deploy_holdout_chain(w3: Web3, ipfs: IpfsDaemon,
     if tamper is not None:
         sealed = tamper(sealed, keys, store)
     contract, holdout, _ = deploy_holdout_task(requester, plan, sealed, CONFIG, cids["genesis"], bond=10**18,
-                                               pay_per_committer=10**16, reward_pool=10**19, deployments_dir=None)
+                                               missed_key_pay=10**16, reward_pool=10**19, deployments_dir=None)
     for m in miners:
         contract.register(m, STAKE).wait()
     return HoldoutChain(contract, holdout, requester, caller, miners, keys, store, ipfs.api_multiaddr, cids)

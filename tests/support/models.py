@@ -108,3 +108,15 @@ def assert_refused(result: dict[str, str], *, may_load: bool = False) -> None:
     assert "died" not in result, f"the loader process died: {result['died']}"
     assert result["load"].startswith("ModelFormatError") or (may_load and result["load"] == "ok"), result
     assert result["read"] == "ok" or result["read"].startswith("ModelFormatError"), result
+
+
+def reencoded(state: dict[str, torch.Tensor], **extra: str) -> bytes:
+    """``state`` as a valid safetensors file of another encoding: extra metadata (a round field, as the attack of
+    issue 20's finding 3 sets it) and the header's keys in reverse order."""
+    canonical = model_to_bytes(state, "simplenet")
+    (length,) = struct.unpack("<Q", canonical[:8])
+    header = json.loads(canonical[8:8 + length])
+    header["__metadata__"].update(extra)
+    text = json.dumps(dict(reversed(list(header.items())))).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + canonical[8 + length:]

@@ -29,6 +29,21 @@ def test_store_put_get_verify(tmp_path: Path) -> None:
     assert code == 0 and (tmp_path / "back.bin").read_bytes() == b"some model bytes"
 
 
+def test_store_verify_tells_a_canonical_model_from_a_re_encoded_copy(tmp_path: Path) -> None:
+    from offchain.store import LocalStore
+    from offchain.store.model_bytes import content_digest, model_to_bytes
+    from tests.support.models import reencoded, simplenet_state
+
+    state = simplenet_state(5)
+    store = LocalStore(tmp_path / "store")
+    canonical, copy = store.put(model_to_bytes(state, "simplenet")), store.put(reencoded(state, round="9"))
+    digest = "0x" + content_digest(state, "simplenet").hex()
+    code, out = run("store", "verify", canonical, "--architecture", "simplenet", "--store-dir", str(store.root))
+    assert code == 0 and "parameters, canonical)" in out
+    code, out = run("store", "verify", copy, "--architecture", "simplenet", "--store-dir", str(store.root), "--json")
+    assert code == 0 and '"canonical": false' in out and digest in out  # the same model, however encoded
+
+
 def test_store_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
     code, out = run("store", "get", "Qmbad", "--store-dir", str(tmp_path))
     assert code == 2 and "Invalid value for 'CID': 'Qmbad' is not a CIDv0" in out and "Traceback" not in out

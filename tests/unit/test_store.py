@@ -28,9 +28,16 @@ from offchain.store import (
 )
 from offchain.store.cid import CidKind, ParsedCid, b58encode, cid_from_digest, cid_to_digest
 from offchain.store.fetching import fetch_model
-from offchain.store.model_bytes import ModelFormatError, load_model_bytes, model_to_bytes
+from offchain.store.model_bytes import (
+    ModelFormatError,
+    NonCanonicalModel,
+    check_canonical,
+    content_digest,
+    load_model_bytes,
+    model_to_bytes,
+)
 from tests.support.contracts import cid_of
-from tests.support.models import simplenet_state
+from tests.support.models import reencoded, simplenet_state
 from tests.support.stores import HOSTILE_CIDS
 
 # ------------------------------------------------------------------ bytes and CIDs
@@ -38,13 +45,39 @@ from tests.support.stores import HOSTILE_CIDS
 
 def test_model_bytes_are_canonical_and_round_trip() -> None:
     state = simplenet_state()
-    data = model_to_bytes(state, "simplenet", round_id=4)
+    data = model_to_bytes(state, "simplenet")
     shuffled = {k: v.clone() for k, v in reversed(list(state.items()))}
-    assert model_to_bytes(shuffled, "simplenet", round_id=4) == data
+    assert model_to_bytes(shuffled, "simplenet") == data
     loaded, meta = load_model_bytes(data, "simplenet")
-    assert meta["round"] == "4" and meta["architecture"] == "simplenet"
+    assert set(meta) == {"architecture", "architecture_id", "format"}  # nothing that varies with the round
     assert all(torch.equal(loaded[k], state[k]) for k in state)
-    assert model_to_bytes(state, "simplenet", round_id=5) != data
+
+
+def test_a_model_is_its_weights_whatever_file_or_cid_holds_them(tmp_path: Path) -> None:
+    """Finding 3 of issue 20: another file encoding (a round field, another header order) or another CID kind (the
+    same bytes as CIDv1-raw) of the same tensors has the same content digest, and fetching it is refused as
+    NonCanonicalModel; any change to a tensor's value, dtype, shape or name changes the digest."""
+    state = simplenet_state(3)
+    digest = content_digest(state, "simplenet")
+    canonical = model_to_bytes(state, "simplenet")
+    assert len(digest) == 32 and digest == cid_to_digest(compute_cid(canonical))[0]
+    store = LocalStore(tmp_path)
+    assert fetch_model(store, store.put(canonical), "simplenet").keys() == state.keys()
+    for data in (reencoded(state, round="7"), reencoded(state)):
+        loaded, _ = load_model_bytes(data, "simplenet")
+        assert data != canonical and content_digest(loaded, "simplenet") == digest
+        with pytest.raises(NonCanonicalModel, match="non-canonical encoding"):
+            fetch_model(store, store.put(data), "simplenet")
+    raw = compute_cid(canonical, version=1, raw_leaves=True)
+    assert cid_to_digest(raw)[0] != digest  # the attack's fresh on-chain digest...
+    with pytest.raises(NonCanonicalModel, match="not the canonical CID"):  # ...is a mismatch to every seat
+        check_canonical(canonical, raw, state, "simplenet")
+    value = {**state, "fc1.bias": state["fc1.bias"].clone().index_fill_(0, torch.tensor([0]), 0.5)}
+    dtype = {**state, "fc1.bias": state["fc1.bias"].double()}
+    shape = {**state, "fc1.bias": state["fc1.bias"][:-1]}
+    name = {("fc1.bias2" if k == "fc1.bias" else k): v for k, v in state.items()}
+    changed = {content_digest(s, "simplenet") for s in (value, dtype, shape, name)}
+    assert digest not in changed and len(changed) == 4
 
 
 # ------------------------------------------------------------------ CID parsing: one exact spelling per CID
