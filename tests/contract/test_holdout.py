@@ -20,9 +20,10 @@ from offchain.chain.types import ClaimStatus, ConfigField, FailReason, PenaltyRe
 from offchain.errors import PoflValueError
 from offchain.holdout.sealing import key_hash, new_key
 from offchain.holdout.task import SealedShard, SealedTask
+from offchain.testing.accounts import fresh_signers
 from offchain.testing.rounds import advance_time, commit_claims, reveal_claims
 from tests.support.accounts import Funded
-from tests.support.contracts import BASE_CONFIG, GENESIS_CID, STAKE, cid_of, play_round
+from tests.support.contracts import BASE_CONFIG, GENESIS_CID, STAKE, Deployed, cid_of, play_round
 from tests.support.contracts import HoldoutTask as Task
 
 BOND = 10**18
