@@ -15,7 +15,8 @@ from offchain.errors import PoflError, PoflValueError
 
 
 def test_every_abi_error_has_a_python_exception_and_a_natspec_hint() -> None:
-    decoder = ErrorDecoder.from_artifacts([load_artifact("PoFLConsensus"), load_artifact("PoFLHoldout")], ENUMS)
+    contracts = ("PoFLConsensus", "PoFLHoldout", "PoWConsensus", "PoSConsensus")
+    decoder = ErrorDecoder.from_artifacts([load_artifact(name) for name in contracts], ENUMS)
     names = decoder.error_names()
     assert names == set(E.ERRORS), f"unmapped: {names - set(E.ERRORS)}; stale: {set(E.ERRORS) - names}"
     assert all(decoder.hint(name) for name in names), [n for n in names if not decoder.hint(n)]
