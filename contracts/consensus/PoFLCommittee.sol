@@ -35,12 +35,14 @@ import {PoFLStaking} from "./PoFLStaking.sol";
 /// seat; without a quorum the next-best claim is validated.)
 abstract contract PoFLCommittee is PoFLStaking {
     /// @dev The reports of the current validation: the candidate's and the parent's (measured on the same
-    /// data), their number and how many agree with the claim (at least claim - tolerance).
+    /// data), their number, how many agree with the claim (at least claim - tolerance) and how many measured
+    /// the candidate above the parent.
     struct Tally {
         uint256[] reports;
         uint256[] parents;
         uint256 n;
         uint256 agreeing;
+        uint256 beating;
     }
 
     // ------------------------------------------------------------------ draw
@@ -126,11 +128,13 @@ abstract contract PoFLCommittee is PoFLStaking {
             bool clustered = _clustered(t.reports, t.n, median, p.toleranceBps);
             if (3 * t.agreeing >= 2 * t.n && clustered && parentClustered) {
                 if (median < _thresholdBps || (_requireImprovement && median <= parentMedian)) {
-                    // confirmed within the tolerance, yet no better than the parent: no lower claim can beat the
-                    // parent by more than the tolerance, so the search ends (a majority under-reporting the
-                    // best claim cannot hand the block to a worse one)
+                    // confirmed within the tolerance, yet no better than the parent. Where more than a third of
+                    // the seats measured it above the parent, the search ends: a majority under-reporting the
+                    // best claim within the tolerance cannot hand the block to a worse one (no lower claim
+                    // beats the parent by more than the tolerance); where fewer did, a lower claim may still
+                    // be the block (an over-claim of a model no better than the parent stalls nothing)
                     outcome = ClaimStatus.Unimproved;
-                    settled = true;
+                    settled = median >= _thresholdBps && 3 * t.beating > t.n;
                 } else {
                     outcome = ClaimStatus.Accepted;
                     if (_extra.best.isNone() || median > _extra.bestBps) {
@@ -170,6 +174,7 @@ abstract contract PoFLCommittee is PoFLStaking {
                 (t.reports[t.n], t.parents[t.n]) = (v.reportBps, v.parentReportBps);
                 ++t.n;
                 if (uint256(v.reportBps) + p.toleranceBps >= claimed) ++t.agreeing;
+                if (v.reportBps > v.parentReportBps) ++t.beating;
             } else {
                 _penalize(account, v, p.missBond, PenaltyReason.MissedVote);
                 excluded |= 1 << seat;

@@ -643,3 +643,22 @@ def test_half_the_seats_under_reporting_the_best_claim_cannot_hand_the_block_to_
                         else truth[cand])
     assert outcomes(d, result.round_id) == [(winner.address, ClaimStatus.UNIMPROVED, 8000)]
     assert c.latest_block().round == 1 and all(c.pending_rewards(a) == 0 for a in gang_addresses)
+
+
+def test_one_over_claim_no_better_than_the_parent_does_not_end_the_search(anvil_w3: Web3) -> None:
+    """The other side of finding 8's rule: over an 8000 head, a griefer claims 8090 for a model every seat
+    measures at 7995 (within the tolerance of its claim, so it is not slashed), to end the round's search
+    and deny the honest 8050 claim its block. No seat measured it above the parent, so the search goes on:
+    the honest claim is the block."""
+    d = deploy_with_miners(anvil_w3, 6)
+    c = d.contract
+    first = {m.address: 7000 + i for i, m in enumerate(d.miners)} | {d.miners[0].address: 8000}
+    play_round(d, [(m, first[m.address]) for m in d.miners], truthful(first))
+    griefer, honest = d.miners[1], d.miners[2]
+    truth = {m.address: 7500 + i for i, m in enumerate(d.miners)} | {griefer.address: 7995, honest.address: 8050}
+    claims = [(m, 8090 if m is griefer else truth[m.address]) for m in d.miners]
+    result = play_round(d, claims, truthful(truth))
+    assert outcomes(d, result.round_id) == [(griefer.address, ClaimStatus.UNIMPROVED, 7995),
+                                            (honest.address, ClaimStatus.ACCEPTED, 8050)]
+    assert (c.latest_block().miner, c.latest_block().accuracy_bps) == (honest.address, 8050)
+    assert c.pending_rewards(griefer.address) == 0
