@@ -55,13 +55,15 @@ interface IPoFLConsensus {
     /// quorum; `KeyMissing` (hold-out mode): the round's shard key was not revealed by the end of the reveal
     /// window (committers forfeit nothing and are paid from the requester's bond, by stake); `MinorityStake`
     /// (hold-out mode): the round's committers held at most half the stake, so no key was owed (nothing is paid
-    /// and no shard is spent).
+    /// and no shard is spent); `ShardUnopened` (hold-out mode): revealers holding more than half the stake declared
+    /// that the round's shard does not open with its key (the requester's bond pays the committers, by stake).
     enum FailReason {
         NoEligibleClaim,
         NoCommittee,
         NoAcceptedClaim,
         KeyMissing,
-        MinorityStake
+        MinorityStake,
+        ShardUnopened
     }
 
     /// @notice Why stake was taken from a miner (it goes to the reward pool).
@@ -460,12 +462,13 @@ interface IPoFLConsensus {
 
     /// @notice Reveals the committed claim; publish the model (under its CID) now, not before.
     /// @param round must be the current round
-    /// @param digest the sha2-256 digest the model's CID carries
+    /// @param digest the model's content digest: the sha2-256 digest its canonical CID carries (a model is its
+    /// weights: every reader refuses another encoding or CID kind of the same tensors)
     /// @param cidKind how the digest becomes the CID
     /// @param accuracyBps the accuracy the miner measured on the evaluation set (hold-out mode: on the round's
     /// shard)
     /// @param parentBps hold-out mode: the parent (head) block's accuracy on the round's shard, as the miner
-    /// measured it (ignored in public mode: pass 0)
+    /// measured it, or 65535 if the shard does not open with its revealed key (ignored in public mode: pass 0)
     /// @param salt the secret salt of the commitment
     /// @dev Eligible: at or above the threshold, above the parent's accuracy (with requireImprovement: the head
     /// block's recorded accuracy, or in hold-out mode `parentBps`; the committee then checks the parent on the
