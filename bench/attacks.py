@@ -578,6 +578,29 @@ def bond_drain(a: Arena) -> Outcome:
     return Outcome(addresses(sybils), addresses(honest), 1, refused and drained == 0 and holdout.bond() == 10**18)
 
 
+@attack("requester seals a shard that never opens")
+def unopenable_shard(a: Arena) -> Outcome:
+    """Issue 20, finding 9: the requester's shard 0 hashes to its key but does not open; every miner declares so
+    at its reveal (parentBps = SHARD_UNOPENED_BPS). Before, the round failed and the requester paid nothing; now it
+    fails ShardUnopened and the bond pays the committers as for a missed key. The attacker is the requester (its
+    bond is outside the consensus's accounts, so its gain reads 0: the check asserts it paid missedKeyPay)."""
+    from offchain.chain.types import SHARD_UNOPENED_BPS, FailReason
+
+    holdout, honest, keys = _holdout_arena(a, 4, 2)
+    c = a.contract
+    r = c.current_round()
+    claims = [(m, SealedClaim(r, placeholder_cid(f"u{i}"), 0, blind=True, parent_bps=SHARD_UNOPENED_BPS))
+              for i, m in enumerate(honest)]
+    commit_claims(c, claims)
+    holdout.reveal_key(a.owner, r, keys[0]).wait()
+    reveal_claims(c, claims)
+    c.finalize(a.owner).wait()
+    paid = sum(holdout.credit(m.address) for m in honest)
+    failed = c.events("RoundFailed")[-1]["args"]["reason"] == FailReason.SHARD_UNOPENED
+    return Outcome([a.owner.address], addresses(honest), 1, failed and paid == 10**16 and
+                   holdout.bond() == 10**18 - paid)
+
+
 @functools.cache
 def _workload() -> Any:
     from offchain.miner.workload import RunConfig, Workload

@@ -57,12 +57,15 @@ interface IPoFLConsensus {
     /// committers held no more than half of the staked ether, so no committee drawn among them could be
     /// independent of a claimant (see `PoFLPhases._independent`); in hold-out mode no key is owed then (nothing is
     /// paid and no shard is spent).
+    /// `ShardUnopened` (hold-out mode): revealers holding more than half the stake declared that the round's shard
+    /// does not open with its key (the requester's bond pays the committers, by stake).
     enum FailReason {
         NoEligibleClaim,
         NoCommittee,
         NoAcceptedClaim,
         KeyMissing,
-        NotIndependent
+        NotIndependent,
+        ShardUnopened
     }
 
     /// @notice Why stake was taken from a miner (it goes to the reward pool).
@@ -463,12 +466,14 @@ interface IPoFLConsensus {
 
     /// @notice Reveals the committed claim; publish the model (under its CID) now, not before.
     /// @param round must be the current round
-    /// @param digest the sha2-256 digest the model's CID carries
+    /// @param digest the model's content digest: the sha2-256 digest its canonical CID carries (a model is its
+    /// weights: every reader refuses another encoding or CID kind of the same tensors)
     /// @param cidKind how the digest becomes the CID
     /// @param accuracyBps the accuracy the miner measured on the evaluation set (hold-out mode: on the round's
     /// shard)
     /// @param parentBps the parent (head) block's accuracy as the miner measured it on the same data (the
-    /// evaluation set, or the round's shard): the claim must beat it to be eligible
+    /// evaluation set, or the round's shard): the claim must beat it to be eligible; hold-out mode: 65535
+    /// (SHARD_UNOPENED) if the round's shard does not open with its revealed key (the claim is then ineligible)
     /// @param salt the secret salt of the commitment
     /// @dev Eligible: at or above the threshold, above `parentBps` (with requireImprovement; the committee then
     /// measures the parent itself, so a low `parentBps` buys nothing, and a recorded head that was faked cannot

@@ -53,7 +53,9 @@ import {NO_POSITION, OptionalPosition, toOptional} from "./libraries/OptionalPos
 ///   fails the round (`KeyMissing`): no bond is forfeited, the task pays the committers from the requester's
 ///   bond in proportion to their stake and the shard, still sealed, judges a later round; a round with too few
 ///   commitments for a committee, or whose committers hold at most half the stake (`NotIndependent`), ends
-///   without a key, a payment or a shard. Commits are refused while no shard is left (`PoFLNoShard`).
+///   without a key, a payment or a shard. A shard that does not open is the requester's failure too: when
+///   revealers holding more than half the stake declare so (`parentBps` = SHARD_UNOPENED) and no block is
+///   made, the round fails `ShardUnopened` and the task pays as for a missed key. Commits are refused while no shard is left (`PoFLNoShard`).
 /// - Gas: commit, reveal and vote are O(1); loops over the round's committers (at most MAX_MINERS) run only in
 ///   `finalize`, in drawing a committee and in the rare reveal that takes a copied digest back. Per-round bitmaps
 ///   keep a sentinel bit so that no round action writes a zero slot.
@@ -189,6 +191,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
             (m.seal, m.reusedBps, m.reusedKind) = (Sealed.Reused, accuracyBps, cidKind);
         }
         emit Revealed(round, msg.sender, digest, cidKind, accuracyBps, eligible);
+        if (holdout && parentBps == SHARD_UNOPENED) s.unopenedStake += m.stake;
 
         if (voidedCandidate) {
             (s.candidate, s.candidateBps) = _bestClaim(round, false, 0);
@@ -362,7 +365,8 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
             headBps: _blocks[_blocks.length - 1].accuracyBps,
             deadline: 0,
             keyRevealed: false,
-            shardReady: false
+            shardReady: false,
+            unopenedStake: 0
         });
         _extra = LiveRoundExtra({
             seedBlock: 0,
@@ -382,12 +386,14 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
     function _endRound(FailReason reasonIfNoBlock) private {
         uint64 round = _round.round;
         OptionalPosition best = _extra.best;
+        bool unopened = address(_holdout) != address(0) && _majority(_round.unopenedStake);
         if (!best.isNone()) {
             _appendBlock(round, _committerAt[best.get()], _extra.bestBps);
         } else {
+            if (unopened) reasonIfNoBlock = FailReason.ShardUnopened;
             emit RoundFailed(round, reasonIfNoBlock);
         }
-        if (reasonIfNoBlock == FailReason.KeyMissing) {
+        if (reasonIfNoBlock == FailReason.KeyMissing || reasonIfNoBlock == FailReason.ShardUnopened) {
             (address[] memory committers, uint256[] memory stakes) = _committers();
             _holdout.payMissedKey(round, committers, stakes);
         }

@@ -73,7 +73,12 @@ abstract contract PoFLPhases is PoFLStorage {
     /// any number recorded; with it, faking a block needs more stake than every other miner together. In
     /// hold-out mode only such a round is owed a key (spends a shard, or is paid if the key is missed).
     function _independent() internal view returns (bool) {
-        return _committedStake() * 2 > _totalStaked;
+        return _majority(_committedStake());
+    }
+
+    /// @dev Whether `stake` wei is more than half of the staked ether (addresses, which cost nothing, never count).
+    function _majority(uint256 stake) internal view returns (bool) {
+        return stake * 2 > _totalStaked;
     }
 
     /// @dev Wei staked by the round's committers (bounded by MAX_MINERS; read when a phase ends, by the

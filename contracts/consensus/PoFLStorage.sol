@@ -28,6 +28,11 @@ abstract contract PoFLStorage {
     /// @notice Largest allowed seed lookahead (blocks); the seed block's hash must stay readable (256 blocks).
     uint16 public constant MAX_SEED_LOOKAHEAD = 128;
 
+    /// @dev Hold-out mode: the `parentBps` a revealer declares when the round's shard does not open (its bytes
+    /// do not decrypt or parse with the revealed key). Revealers holding more than half the stake saying so make a
+    /// round without a block fail `ShardUnopened`, paid from the requester's bond.
+    uint16 internal constant SHARD_UNOPENED = type(uint16).max;
+
     /// @dev Bit 255 of every per-round bitmap: never a position (positions < MAX_MINERS), always set, so that no
     /// round action writes a zero slot.
     uint256 internal constant SENTINEL = 1 << 255;
@@ -35,7 +40,8 @@ abstract contract PoFLStorage {
     // ------------------------------------------------------------------ types
 
     /// @dev The live round, read (and mostly written) by every round action. Two slots: every field up to
-    /// `deadline` fills the first; `keyRevealed` and `shardReady` (hold-out mode only) sit in the second.
+    /// `deadline` fills the first; `keyRevealed`, `shardReady` and `unopenedStake` (hold-out mode only) sit in
+    /// the second.
     struct LiveRound {
         uint48 round;
         IPoFLConsensus.Phase phase;
@@ -52,6 +58,7 @@ abstract contract PoFLStorage {
         uint40 deadline; // of the recorded phase; 0 = none yet
         bool keyRevealed; // hold-out mode: this round's shard key is public
         bool shardReady; // hold-out mode: a shard judges this round
+        uint96 unopenedStake; // hold-out mode: stake of the revealers that declared the shard does not open
     }
 
     /// @dev The rest of the live round (one slot).

@@ -36,10 +36,16 @@ class ClaimStatus(IntEnum):
     NONE, COMMITTED, REVEALED, ACCEPTED, REJECTED, NO_QUORUM, UNIMPROVED, DISPUTED = range(8)
 
 
+SHARD_UNOPENED_BPS = 0xFFFF
+"""The ``parentBps`` a hold-out reveal declares when the round's shard does not open with its revealed key
+(``PoFLStorage.SHARD_UNOPENED``): revealers holding more than half the stake saying so fail a round without a
+block as ``ShardUnopened``, and the requester's bond pays its committers."""
+
+
 class FailReason(IntEnum):
     """``IPoFLConsensus.FailReason``: why a round ended without a block."""
 
-    NO_ELIGIBLE_CLAIM, NO_COMMITTEE, NO_ACCEPTED_CLAIM, KEY_MISSING, NOT_INDEPENDENT = range(5)
+    NO_ELIGIBLE_CLAIM, NO_COMMITTEE, NO_ACCEPTED_CLAIM, KEY_MISSING, NOT_INDEPENDENT, SHARD_UNOPENED = range(6)
 
 
 class PenaltyReason(IntEnum):

@@ -48,6 +48,7 @@ class Measurement:
 
     accuracies: list[float]
     parent: float = 0.0
+    shard_unopened: bool = False  # hold-out mode: the round's shard was had and does not open with its key
 
 
 class EvaluationMode(Protocol):
@@ -196,7 +197,9 @@ class HoldoutEvaluation:
         shard = self._shard(round_id)
         batch = models + ([parent] if parent is not None else [])
         accs = (self.strategy.evaluate_on(batch, shard) if shard is not None and batch else []) or [0.0] * len(batch)
-        return Measurement(accs[:len(models)], accs[-1] if parent is not None else 0.0)
+        opened = self._current(round_id).opened
+        unopened = opened is not None and opened.value is None and not opened.unavailable  # the requester's fault
+        return Measurement(accs[:len(models)], accs[-1] if parent is not None else 0.0, unopened)
 
     def report(self, contract: PoFLContract, signer: LocalSigner, round_id: int, attempt: int,
                measured: float, parent: float) -> PendingTx:

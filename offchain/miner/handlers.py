@@ -20,10 +20,11 @@ from collections.abc import Callable
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.keys import DEV_CHAIN_IDS
 from offchain.chain.tx import PendingTx
-from offchain.chain.types import ChainBlock, to_bps
+from offchain.chain.types import SHARD_UNOPENED_BPS, ChainBlock, to_bps
 from offchain.errors import PoflRuntimeError
 from offchain.miner.claims import HeldModel
 from offchain.miner.crew import Crew
+from offchain.miner.evaluation import Measurement
 from offchain.miner.protocol import Action, ChainView, MinerRound
 from offchain.miner.round import LocalMiner
 
@@ -176,9 +177,10 @@ class Claiming:
             _round_of(m).committed = True
         log.info("round %d: %d miners committed", r, len(sent))
 
-    def _measure(self, r: int, miners: list[LocalMiner], head: ChainBlock, recorded: list[LocalMiner]) -> float:
+    def _measure(self, r: int, miners: list[LocalMiner], head: ChainBlock, recorded: list[LocalMiner],
+                 ) -> Measurement:
         """Each of ``miners`` measures the model it holds (the accuracies of ``recorded`` go into the round's
-        record); the parent's measurement."""
+        record); the measurement (the parent's, whether the hold-out shard opened)."""
         crew = self.crew
         with crew.now.watch("evaluate"):
             measured = crew.mode.measure(r, [m.params for m in miners if m.params is not None],
@@ -187,7 +189,7 @@ class Claiming:
             m.measured[m.cid or ""] = acc
             if any(m is n for n in recorded):
                 crew.now.miner_accuracies[m.index] = acc
-        return measured.parent
+        return measured
 
     def reveal(self, view: ChainView, batch: Batch) -> None:
         """Publish each claimed model (commits have closed: nobody can copy it into a commitment now), then
@@ -212,7 +214,9 @@ class Claiming:
         """Blind claims: each miner measures its committed model now and claims it (its policy applied to the
         measurement) beside the parent's measurement (a claim must beat it to be validated)."""
         mine = [m for m in miners if m.claim is not None and m.params is not None and m.cid == m.claim.cid]
-        parent_bps = to_bps(self._measure(r, mine, head, recorded=mine))
+        measured = self._measure(r, mine, head, recorded=mine)
+        # a shard that does not open is declared as such: enough stake saying so makes the requester pay
+        parent_bps = SHARD_UNOPENED_BPS if measured.shard_unopened else to_bps(measured.parent)
         for m in miners:
             if m.claim is None:
                 continue

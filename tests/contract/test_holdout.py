@@ -16,7 +16,7 @@ from offchain.chain.commitment import SealedClaim
 from offchain.chain.consensus import PoFLContract
 from offchain.chain.holdout import HoldoutContract, PlannedTask, deploy_holdout_task, plan_holdout_task
 from offchain.chain.tx import wait_all
-from offchain.chain.types import ClaimStatus, ConfigField, FailReason, PenaltyReason, Phase
+from offchain.chain.types import SHARD_UNOPENED_BPS, ClaimStatus, ConfigField, FailReason, PenaltyReason, Phase
 from offchain.errors import PoflValueError
 from offchain.holdout.sealing import key_hash, new_key
 from offchain.holdout.task import SealedShard, SealedTask
@@ -332,6 +332,35 @@ def test_a_hundred_sybil_addresses_draw_nothing_more_from_the_bond_than_one(anvi
     assert one_address - 100 <= sybil_gain <= one_address  # rounding down per address only loses
     assert all(h.credit(m.address) == PAY * 30 // 220 for m in t.miners)
     assert h.bond() >= BOND - PAY
+
+
+def test_a_shard_that_does_not_open_costs_the_requester_as_a_missed_key(anvil_w3: Web3) -> None:
+    """Finding 9 of issue 20: a requester could seal a shard that never opens (its key hashes right, its bytes do
+    not decrypt) and fail rounds without paying. Revealers holding more than half the stake declaring it
+    (parentBps = SHARD_UNOPENED_BPS) make the round fail ShardUnopened and the bond pays as for a missed key; a
+    stake minority declaring it changes nothing."""
+    t = Task(anvil_w3, 4, 3)
+    c, h = t.contract, t.holdout
+
+    def round_declaring(unopened: list) -> int:
+        r = c.current_round()
+        claims = [(m, SealedClaim(r, cid_of(f"u{r}.{i}"), 0, blind=True,
+                                  parent_bps=SHARD_UNOPENED_BPS if m in unopened else 1000))
+                  for i, m in enumerate(t.miners)]
+        commit_claims(c, claims)
+        t.reveal(r)
+        reveal_claims(c, claims)
+        c.finalize(t.d.owner).wait()
+        return r
+
+    round_declaring(t.miners[:2])  # half the stake: not enough
+    assert c.events("RoundFailed")[-1]["args"]["reason"] == FailReason.NO_ELIGIBLE_CLAIM
+    assert h.bond() == BOND and h.events("MissedKeyPaid") == []
+    r = round_declaring(t.miners[:3])
+    assert c.events("RoundFailed")[-1]["args"]["reason"] == FailReason.SHARD_UNOPENED
+    assert [(e["args"]["round"], e["args"]["amount"]) for e in h.events("MissedKeyPaid")] == [(r, PAY)]
+    assert all(h.credit(m.address) == PAY // 4 for m in t.miners) and h.bond() == BOND - PAY
+    assert c.events("Penalized") == []
 
 
 def test_the_task_cannot_end_while_a_round_takes_commitments(anvil_w3: Web3) -> None:

@@ -72,8 +72,8 @@ def test_blocks_are_judged_on_their_round_shard_with_the_parent_measured_on_it(
 def test_a_shard_that_does_not_decrypt_is_a_rejection_not_a_crash(
         funded: Funded, ipfs_store: IpfsStore, workload: Workload, caplog: pytest.LogCaptureFixture) -> None:
     """The requester recorded, for round 1, the CID of a ciphertext sealed under another key (its key hashes
-    right, the bytes do not open): every miner measures 0 on it, nothing is eligible, the round fails and the
-    miners go on to round 2, which is judged on a good shard."""
+    right, the bytes do not open): every miner measures 0 on it and declares it unopened, the round fails
+    (ShardUnopened: the requester pays) and the miners go on to round 2, which is judged on a good shard."""
     requester, *miners = funded(1 + CONFIG.n_miners)
     from offchain.app.deployment import contract_config, publish_genesis
     from offchain.chain.holdout import deploy_holdout_task, plan_holdout_task
@@ -96,11 +96,13 @@ def test_a_shard_that_does_not_decrypt_is_a_rejection_not_a_crash(
     finally:
         driver.close()
     assert first.block_height is None and second.block_height == 1
-    # every claim and every measurement on the undecryptable shard is 0: nothing beats the parent, so nothing
-    # is even eligible
-    assert [e["args"]["reason"] for e in contract.events("RoundFailed")] == [FailReason.NO_ELIGIBLE_CLAIM]
+    # every claim on the undecryptable shard is 0 and every miner declares the shard unopened: the round fails
+    # ShardUnopened and the requester's bond pays the committers, by stake (issue 20, finding 9)
+    assert [e["args"]["reason"] for e in contract.events("RoundFailed")] == [FailReason.SHARD_UNOPENED]
     assert [(e["args"]["accuracyBps"], e["args"]["eligible"]) for e in contract.events("Revealed")
             if e["args"]["round"] == 1] == [(0, False)] * 3
+    assert [e["args"]["round"] for e in holdout.events("MissedKeyPaid")] == [1]
+    assert all(holdout.credit(m.address) > 0 for m in miners)
     assert any("round 1's shard" in r.message and "UnsealFailed" in r.message for r in caplog.records)
 
 
