@@ -161,7 +161,8 @@ class Claiming:
         blind = crew.mode.blind
         parent_bps = 0
         if not blind:  # new models, and held ones this miner has not measured (an adopted block); and the parent
-            parent_bps = to_bps(self._measure(r, [m for m in miners if m.accuracy is None], view.head, recorded=new))
+            parent_bps = to_bps(self._measure(r, [m for m in miners if m.accuracy is None], view.head,
+                                              recorded=new).parent)
         ready = [m for m in miners if m.cid is not None and (blind or m.accuracy is not None)]
         for m in ready:
             m.claim = crew.claims.claim(r, HeldModel(m.position, m.cid or "", m.accuracy or 0.0))
