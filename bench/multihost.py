@@ -32,6 +32,10 @@ from tests.support.netns import BandwidthLimit, Fault, link_bytes, netns_unavail
 SETTINGS = ("--min-committee", "2", "--clients-per-round", "8", "--phase-seconds", "10", "--threshold", "0",
             "--no-improvement")
 MINERS = 4
+NOTE = ("wall-clock seconds on a shared 2-core machine (load ~10-15 from other jobs): rounds close early once every "
+        "miner has acted, so they are bounded by training and fetching, not by the 10 s phases; bytes_per_round sums "
+        "rx + tx of every host's link (IPFS and RPC together), so each byte crossing the bridge counts twice; "
+        "model_reaches_every_host_s includes starting one reader process per host inside its namespace")
 
 
 class NoFault(Fault):
@@ -118,10 +122,7 @@ def main() -> None:
     runs = [run_once(limit, args.rounds, args.model_bytes) for limit in (None, "10mbit")]
     emit({"benchmark": "multihost", "miner_hosts": MINERS, "phase_seconds": 10, "settings": list(SETTINGS),
           "load_average_1m_at_end": os.getloadavg()[0], "cpus": os.cpu_count(), "runs": runs,
-          "note": ("wall-clock seconds on a shared 2-core machine (load ~10-15 from other jobs): rounds close early once"
-                   " every miner has acted, so they are bounded by training and fetching, not by the 10 s phases; bytes_"
-                   "per_round sums rx + tx of every host's link (IPFS and RPC together), so each byte crossing the bridg"
-                   "e counts twice; model_reaches_every_host_s includes starting one reader process per host inside its namespace")},
+          "note": NOTE},
          args.out)
 
 
