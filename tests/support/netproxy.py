@@ -1,19 +1,24 @@
-"""A small TCP proxy on the loopback interface that a test can cut and restore, to play a flaky RPC."""
+"""A small TCP proxy on the loopback interface that a test can cut and restore, or slow down, to play a flaky or
+distant RPC."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import threading
+import time
 
 
 class FlakyProxy:
     """Forwards ``127.0.0.1:<port>`` to ``target``. :meth:`cut` closes the listener and every open
     connection (clients see resets and refused connections); :meth:`restore` listens again on the
-    same port."""
+    same port. ``delay`` (seconds, settable at any time) holds every chunk that long before passing it
+    on, in each direction: a request and its answer take at least twice ``delay`` longer, as over a
+    link of that one-way latency (netem's delay, which this machine's kernel lacks)."""
 
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int, delay: float = 0.0) -> None:
         self.target = (target_host, target_port)
+        self.delay = delay
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(("127.0.0.1", 0))  # port 0: no free_port()-then-bind race
@@ -54,6 +59,8 @@ class FlakyProxy:
     def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
         try:
             while data := src.recv(65536):
+                if self.delay > 0:
+                    time.sleep(self.delay)
                 dst.sendall(data)
         except OSError:
             pass
