@@ -520,7 +520,8 @@ interface IPoFLConsensus {
     /// @dev Decision ("agreeing": reports at least the claim minus the tolerance; "clustered": 2/3 of the reports
     /// within the tolerance of their lower median): fewer reports than the quorum -> NoQuorum; >= 2/3 agreeing
     /// and clustered, and (with requireImprovement) the parent's reports clustered too -> Unimproved when the
-    /// median is under the threshold or does not beat the parent's median (the search ends), else Accepted at
+    /// median is under the threshold or does not beat the parent's median (the search ends where more than a
+    /// third of the seats measured the candidate above the parent), else Accepted at
     /// the median; >= 2/3 not agreeing -> Rejected (whole stake slashed);
     /// otherwise Disputed (no slash, no penalty, the search ends). Seats that did not report forfeit missBond
     /// and their own claims' eligibility; where clustered, reports further than the tolerance from the median

@@ -18,9 +18,9 @@ import {PoFLStaking} from "./PoFLStaking.sol";
 /// may also mine here. If nobody draws within 256 blocks, a new seed block is fixed ahead.
 /// @dev Decision: two thirds decide, the median is recorded. Each seat also reports the parent block measured
 /// on the same data: the parent's reports must cluster by the same rule (else a dispute), the candidate's
-/// median must beat theirs (else Unimproved, which ends the search: a majority under-reporting the best claim
-/// within the tolerance cannot hand the block to a worse one), and a parent report off the parent's median is
-/// a misreport. A report "agrees" when it is at least the claim
+/// median must beat theirs (else Unimproved, which ends the search where more than a third of the seats
+/// measured the candidate above the parent: a majority under-reporting the best claim within the tolerance
+/// cannot hand the block to a worse one), and a parent report off the parent's median is a misreport. A report "agrees" when it is at least the claim
 /// minus the tolerance. At least 2/3 of the reports agreeing, and 2/3 within the tolerance of their lower median
 /// (so that the median is a measurement, not a coalition's number), accepts the claim at that median; at least
 /// 2/3 disagreeing rejects it (whole stake slashed); anything else is a dispute: nobody is slashed or penalized,

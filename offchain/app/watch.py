@@ -74,7 +74,7 @@ class ValidationView:
     report_count: int | None = None  # the reports its decision counted
     outcome: str | None = None
     median_bps: int | None = None
-    parent_bps: int | None = None  # hold-out mode: the committee's median of the parent on the round's shard
+    parent_bps: int | None = None  # the committee's median of the parent on the candidate's data (ParentMeasured)
 
 
 @dataclass
