@@ -52,13 +52,24 @@ interface IPoSConsensus is IStakeLedger {
     /// @notice `proposer` was drawn for turn (`height`, `attempt`); it may propose until `deadline`.
     event ProposerDrawn(uint256 indexed height, uint256 attempt, address indexed proposer, uint256 deadline);
     /// @notice `proposer` proposed model `digest` for block `height`.
-    event Proposed(uint256 indexed height, uint256 attempt, address indexed proposer, bytes32 digest,
-        IPoFLConsensus.CidKind cidKind);
+    event Proposed(
+        uint256 indexed height,
+        uint256 attempt,
+        address indexed proposer,
+        bytes32 digest,
+        IPoFLConsensus.CidKind cidKind
+    );
     /// @notice `attester` attested whether it could fetch and load the proposal (`loaded`).
     event Attested(uint256 indexed height, uint256 attempt, address indexed attester, bool loaded);
     /// @notice Block `height` was appended: `proposer`'s model; its weight is now `weight`; `reward` wei credited.
-    event BlockAccepted(uint256 indexed height, address indexed proposer, bytes32 blockHash, bytes32 digest,
-        uint256 weight, uint256 reward);
+    event BlockAccepted(
+        uint256 indexed height,
+        address indexed proposer,
+        bytes32 blockHash,
+        bytes32 digest,
+        uint256 weight,
+        uint256 reward
+    );
     /// @notice The proposer of turn (`height`, `attempt`) lost it: its model could not be loaded (`missed`
     /// false) or it did not propose in time (`missed` true).
     event TurnLost(uint256 indexed height, uint256 attempt, address indexed proposer, bool missed);

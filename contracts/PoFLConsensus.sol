@@ -252,9 +252,12 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
         LiveRound storage s = _round;
         if (s.phase != Phase.Finalize) revert PoFLWrongPhase(Phase.Finalize, s.phase);
         if (s.attempt == 0) {
-            FailReason reason = s.candidate.isNone() ? FailReason.NoEligibleClaim : _canValidate(s.candidate)
-                ? FailReason.NotIndependent
-                : FailReason.NoCommittee;
+            FailReason reason =
+                s.candidate.isNone()
+                    ? FailReason.NoEligibleClaim
+                    : _canValidate(s.candidate)
+                        ? FailReason.NotIndependent
+                        : FailReason.NoCommittee;
             if (address(_holdout) != address(0) && !s.keyRevealed) {
                 // no key, so nothing could be measured or revealed: a round with a possible committee whose
                 // committers hold more than half the stake is the requester's failure (it pays); any other is

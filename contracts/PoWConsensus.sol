@@ -80,9 +80,10 @@ contract PoWConsensus is IPoWConsensus, StakeLedger {
         uint8 zeros = _difficulty;
         if (!_meets(hash, zeros)) revert PoWInsufficientWork(hash, zeros);
         // flexBlock's rule: up when this block came under a second after its parent, down otherwise
-        uint8 next = block.timestamp == head.timestamp
-            ? (zeros < _maxDifficulty ? zeros + 1 : zeros)
-            : (zeros > _minDifficulty ? zeros - 1 : zeros);
+        uint8 next =
+            block.timestamp == head.timestamp
+                ? (zeros < _maxDifficulty ? zeros + 1 : zeros)
+                : (zeros > _minDifficulty ? zeros - 1 : zeros);
         if (next != zeros) _difficulty = next;
         height = _blocks.length;
         _blocks.push(
@@ -156,7 +157,12 @@ contract PoWConsensus is IPoWConsensus, StakeLedger {
 
     // --------------------------------------------------------------- internal
 
-    function _powHash(bytes32 parentHash, bytes32 digest, address miner, uint256 nonce) internal pure returns (bytes32) {
+    function _powHash(
+        bytes32 parentHash,
+        bytes32 digest,
+        address miner,
+        uint256 nonce
+    ) internal pure returns (bytes32) {
         return keccak256(abi.encodePacked(parentHash, digest, miner, nonce));
     }
 

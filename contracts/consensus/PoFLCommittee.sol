@@ -187,11 +187,12 @@ abstract contract PoFLCommittee is PoFLStaking {
     }
 
     /// @dev Whether at least 2/3 of the `n` `reports` lie within `tolerance` of `median` (then it is a measurement).
-    function _clustered(uint256[] memory reports, uint256 n, uint16 median, uint16 tolerance)
-        private
-        pure
-        returns (bool)
-    {
+    function _clustered(
+        uint256[] memory reports,
+        uint256 n,
+        uint16 median,
+        uint16 tolerance
+    ) private pure returns (bool) {
         uint256 close;
         for (uint256 i = 0; i < n; ++i) {
             if (PoFLMath.distance(uint16(reports[i]), median) <= tolerance) ++close;
@@ -213,7 +214,8 @@ abstract contract PoFLCommittee is PoFLStaking {
             if (
                 v.reportAttempt == attempt &&
                 (PoFLMath.distance(v.reportBps, median) > p.toleranceBps ||
-                    (parentMedian <= BPS && PoFLMath.distance(v.parentReportBps, uint16(parentMedian)) > p.toleranceBps))
+                    (parentMedian <= BPS &&
+                        PoFLMath.distance(v.parentReportBps, uint16(parentMedian)) > p.toleranceBps))
             ) {
                 _penalize(
                     _committerAt[seat],
