@@ -13,12 +13,24 @@ momentum, 30 rounds, seeds 0-2. Per cell (medians over the seeds, and each seed'
 clean accuracy (the consensus model's, on the whole test set), the backdoor success rate (the
 consensus model's accuracy on the triggered test set: test images not of the target class, with the
 trigger, labelled as the target; for every attack, so that the clean rate is the baseline), the share
-of blocks won by pools that held a poisoned client that round, and the engine's seconds per round.
+of blocks won by pools that held a poisoned client that round (in the JSON only: with one poisoned
+client in every pool it is 1 by construction), and the engine's seconds per round.
 
 The attacks (see ATTACKS): label flip = 30% of all clients train on labels 9 - y; boosted
 poisoning = KFC's model poisoning: one drawn client of every pool each round trains on flipped
 labels and scales its update by the pool's (clean + poisoned) / poisoned clients; backdoor = the
 same one client per pool, boosted, stamps a 4x4 white square on half its images and labels them 0.
+
+KFC's setting (``sweep``, MNIST, the same workload and seeds): k of the 10 miners fully compromised
+(every client of those pools attacks, ``--attack-assignment miners``; the pools drawn from the seed by
+``offchain.fl.attacks.compromised_miners``) for k in {0, 1, 5, 9, 10}, with FedAvg and Multi-Krum pools,
+under label flip, boosted poisoning (label flip, the update scaled by the number of miners: KFC's
+factor, clients / poisoned clients of the pool, is 1 in a pool whose every client attacks) and backdoor
+(+ KFC's boost). Per cell: the share of blocks won by compromised pools, the final clean accuracy and
+the backdoor success rate. ``kfc_verdict`` answers from them whether PoFL alone (FedAvg pools) holds
+while at least one miner is honest, and whether Multi-Krum + PoFL holds with every miner compromised,
+as KFC reports (arXiv 2502.06917): "holds" = within ``--tolerance`` of the clean accuracy of k = 0 and,
+under the backdoor, of its backdoor success rate.
 
 ``--e2e`` adds one run of each attack end to end: ``pofl run`` on an auto-started Anvil with a
 js-ipfs daemon store, reporting gas and seconds per round from its metrics file.
@@ -59,8 +71,14 @@ ATTACKS: dict[str, dict[str, object]] = {
 }
 AGGREGATORS = ("fedavg", "median", "trimmed", "krum", "multikrum")
 DATASETS = ("mnist", "fashion_mnist")
-METRICS = (("clean_accuracy", "final clean accuracy"), ("backdoor_success_rate", "backdoor success rate"),
-           ("poisoned_block_share", "share of blocks won by poisoned pools"))
+METRICS = (("clean_accuracy", "final clean accuracy"), ("backdoor_success_rate", "backdoor success rate"))
+SWEEP_METRICS = (("compromised_block_share", "share of blocks won by compromised pools"),
+                 ("clean_accuracy", "final clean accuracy"), ("backdoor_success_rate", "backdoor success rate"))
+COMPROMISED = (0, 1, 5, 9, 10)
+SWEEP_AGGREGATORS = ("fedavg", "multikrum")
+SWEEP_ATTACKS = ("label_flip", "boosted_poisoning", "backdoor")
+N_MINERS = 10
+KFC_REPORTS = {"pofl_alone_holds_with_an_honest_miner": True, "krum_pofl_holds_with_every_miner_compromised": True}
 
 
 def load_dataset(name: str) -> tuple[Federation, LabeledImages, LabeledImages]:
@@ -73,10 +91,12 @@ def load_dataset(name: str) -> tuple[Federation, LabeledImages, LabeledImages]:
     return benchmark_federation(train), train, load_fashion_mnist("test")
 
 
-def run_one(data: tuple[Federation, LabeledImages, LabeledImages], attack: str, aggregator: str, seed: int,
-            rounds: int, device: torch.device) -> dict[str, object]:
+def run_one(data: tuple[Federation, LabeledImages, LabeledImages], spec: dict[str, object], aggregator: str,
+            seed: int, rounds: int, device: torch.device) -> dict[str, object]:
+    """One run of ``rounds`` rounds with the attack ``spec`` (EngineConfig fields): its final clean accuracy,
+    backdoor success rate, share of blocks won by pools holding poisoned clients, seconds a round."""
     federation, train, test = data
-    config = EngineConfig(threshold=0.0, seed=seed, aggregator=aggregator, **ATTACKS[attack])  # type: ignore[arg-type]
+    config = EngineConfig(threshold=0.0, seed=seed, aggregator=aggregator, **spec)  # type: ignore[arg-type]
     engine = PoFLEngine(federation, train, test, config, device)
     walls, blocks, poisoned_blocks = [], 0, 0
     for _ in range(rounds):
@@ -105,10 +125,10 @@ def grid(datasets: list[str], attacks: list[str], aggregators: list[str], seeds:
         federation, train, test = load_dataset(dataset)
         data = (federation, train, test if test_images is None else test.subset(np.arange(test_images)))
         if test_images is None:
-            run_one(data, "none", "fedavg", 0, 1, device)  # warm-up: first vmap and kernels
+            run_one(data, ATTACKS["none"], "fedavg", 0, 1, device)  # warm-up: first vmap and kernels
         for attack in attacks:
             for aggregator in aggregators:
-                runs = [run_one(data, attack, aggregator, s, rounds, device) for s in seeds]
+                runs = [run_one(data, ATTACKS[attack], aggregator, s, rounds, device) for s in seeds]
                 cell = {"dataset": dataset, "attack": attack, "aggregator": aggregator,
                         **{k: _median([r[k] for r in runs]) for k in runs[0] if k != "blocks"},
                         "blocks": [r["blocks"] for r in runs],
@@ -146,6 +166,91 @@ def findings(cells: list[dict[str, object]]) -> dict[str, object]:
                                                 and asr("multikrum") < asr("fedavg")),  # type: ignore[operator]
         }
     return out
+
+
+# ------------------------------------------------------------------ KFC's setting: k of the miners compromised
+
+
+def compromised_spec(attack: str, k: int, n_miners: int = N_MINERS) -> dict[str, object]:
+    """The EngineConfig fields of ``attack`` with every client of ``k`` of the ``n_miners`` pools attacking
+    (k = 0: no attack)."""
+    if not 0 <= k <= n_miners:
+        raise ValueError(f"k must be 0..{n_miners} compromised miners, got {k}")
+    if k == 0:
+        return dict(ATTACKS["none"])
+    spec: dict[str, object] = {"attack": ATTACKS[attack]["attack"], "attack_assignment": "miners",
+                               "attack_fraction": k / n_miners}
+    if attack == "boosted_poisoning":  # KFC's factor is 1 in a pool whose every client attacks
+        spec["attack_options"] = {"factor": float(n_miners)}
+    return spec
+
+
+def sweep(data: tuple[Federation, LabeledImages, LabeledImages], compromised: list[int], attacks: list[str],
+          aggregators: list[str], seeds: list[int], rounds: int, device: torch.device,
+          progress: bool) -> list[dict[str, object]]:
+    """KFC's setting: one cell per aggregator for k = 0 (attack 'none') and per (attack, aggregator, k > 0)."""
+    federation = data[0]
+    cells = []
+    for aggregator in aggregators:
+        for attack in ["none"] if 0 in compromised else []:
+            cells.append(_sweep_cell(data, attack, aggregator, 0, seeds, rounds, device, federation))
+        for attack in attacks:
+            for k in [k for k in compromised if k > 0]:
+                cells.append(_sweep_cell(data, attack, aggregator, k, seeds, rounds, device, federation))
+        if progress:
+            for cell in cells[-(len(attacks) * len([k for k in compromised if k]) + (0 in compromised)):]:
+                print(json.dumps({k: cell[k] for k in ("attack", "aggregator", "compromised", *dict(SWEEP_METRICS))}),
+                      file=sys.stderr, flush=True)
+    return cells
+
+
+def _sweep_cell(data: tuple[Federation, LabeledImages, LabeledImages], attack: str, aggregator: str, k: int,
+                seeds: list[int], rounds: int, device: torch.device, federation: Federation) -> dict[str, object]:
+    from offchain.fl.attacks import compromised_miners
+    from offchain.fl.federation import assign_to_miners
+
+    runs = [run_one(data, compromised_spec(attack, k), aggregator, s, rounds, device) for s in seeds]
+    for run in runs:  # with the miners assignment a pool holds poisoned clients iff it is compromised
+        run["compromised_block_share"] = run.pop("poisoned_block_share")
+    return {"attack": attack, "aggregator": aggregator, "compromised": k,
+            "compromised_miners": [compromised_miners(assign_to_miners(federation.n_clients, N_MINERS, s),
+                                                      k / N_MINERS, s).tolist() for s in seeds],
+            **{m: _median([r[m] for r in runs]) for m in ("compromised_block_share", "clean_accuracy",
+                                                          "backdoor_success_rate", "seconds_per_round")},
+            "blocks": [r["blocks"] for r in runs],
+            "per_seed": {m: [r[m] for r in runs] for m in dict(SWEEP_METRICS)}}
+
+
+def kfc_verdict(cells: list[dict[str, object]], n_miners: int = N_MINERS, tolerance: float = 0.05) -> dict[str, object]:
+    """KFC's two claims, answered from the sweep's cells. A cell *holds* when its clean accuracy is at most
+    ``tolerance`` below the same aggregator's at k = 0 and, under the backdoor, its backdoor success rate at
+    most ``tolerance`` above it. PoFL alone holds with an honest miner iff every FedAvg cell with
+    1 <= k < ``n_miners`` holds; Multi-Krum + PoFL holds with every miner compromised iff every Multi-Krum
+    cell with k = ``n_miners`` holds. None where the sweep lacks the cells (or the k = 0 baseline)."""
+    base = {c["aggregator"]: c for c in cells if c["compromised"] == 0}
+
+    def holds(cell: dict[str, object]) -> bool | None:
+        b = base.get(cell["aggregator"])
+        if b is None or cell["clean_accuracy"] is None or b["clean_accuracy"] is None:
+            return None
+        accuracy_ok = cell["clean_accuracy"] >= b["clean_accuracy"] - tolerance  # type: ignore[operator]
+        backdoor_ok = cell["attack"] != "backdoor" or (
+            cell["backdoor_success_rate"] <= b["backdoor_success_rate"] + tolerance)  # type: ignore[operator]
+        return accuracy_ok and backdoor_ok
+
+    def all_hold(chosen: list[dict[str, object]]) -> bool | None:
+        verdicts = [holds(c) for c in chosen]
+        return None if not verdicts or None in verdicts else all(verdicts)
+
+    per_cell = [{"attack": c["attack"], "aggregator": c["aggregator"], "compromised": c["compromised"],
+                 "holds": holds(c)} for c in cells if c["compromised"] != 0]
+    ours = {"pofl_alone_holds_with_an_honest_miner": all_hold(
+                [c for c in cells if c["aggregator"] == "fedavg" and 1 <= c["compromised"] < n_miners]),  # type: ignore[operator]
+            "krum_pofl_holds_with_every_miner_compromised": all_hold(
+                [c for c in cells if c["aggregator"] == "multikrum" and c["compromised"] == n_miners])}
+    return {**ours, "tolerance": tolerance, "kfc_reports": KFC_REPORTS,
+            "agrees_with_kfc": {k: None if v is None else v == KFC_REPORTS[k] for k, v in ours.items()},
+            "failures": [p for p in per_cell if p["holds"] is False], "per_cell": per_cell}
 
 
 def heatmap(cells: list[dict[str, object]], png: Path) -> Path:
