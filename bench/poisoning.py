@@ -253,8 +253,24 @@ def kfc_verdict(cells: list[dict[str, object]], n_miners: int = N_MINERS, tolera
             "failures": [p for p in per_cell if p["holds"] is False], "per_cell": per_cell}
 
 
-def heatmap(cells: list[dict[str, object]], png: Path) -> Path:
-    """One heatmap per metric (rows) and data set (columns): attacks x aggregators, values written in."""
+def _panel(ax, values: list[list[float | None]], metric: str, xlabels: list[str], ylabels: list[str],  # type: ignore[no-untyped-def]
+           title: str) -> None:
+    shown = [[float("nan") if v is None else v for v in line] for line in values]
+    ax.imshow(shown, cmap="viridis" if metric == "clean_accuracy" else "magma_r", vmin=0, vmax=1, aspect="auto")
+    for i, line in enumerate(values):
+        for j, v in enumerate(line):
+            ax.text(j, i, "-" if v is None else f"{v:.2f}", ha="center", va="center", fontsize=8,
+                    color="white" if (v is not None and (v < 0.5) == (metric == "clean_accuracy")) else "black")
+    ax.set_xticks(range(len(xlabels)), xlabels, fontsize=8)
+    ax.set_yticks(range(len(ylabels)), ylabels, fontsize=8)
+    ax.set_title(title, fontsize=9)
+
+
+def heatmap(cells: list[dict[str, object]], png: Path, sweep_cells: list[dict[str, object]] | None = None,
+            note: str | None = None) -> Path:
+    """Top: one heatmap per metric (rows) and data set (columns), attacks x aggregators, values written in.
+    Bottom (with ``sweep_cells``): KFC's setting, (attack, aggregator) x compromised miners k, one panel per
+    metric of SWEEP_METRICS. ``note`` (e.g. a tiny run's warning) is the figure's title."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -264,35 +280,41 @@ def heatmap(cells: list[dict[str, object]], png: Path) -> Path:
     attacks = [a for a in ATTACKS if any(c["attack"] == a for c in cells)]
     aggregators = [a for a in AGGREGATORS if any(c["aggregator"] == a for c in cells)]
     at = {(c["dataset"], c["attack"], c["aggregator"]): c for c in cells}
-    fig, axes = plt.subplots(len(METRICS), len(datasets), figsize=(4.6 * len(datasets), 3.2 * len(METRICS)),
-                             dpi=110, squeeze=False)
+    top_h, bottom_h = 3.2 * len(METRICS), (3.6 if sweep_cells else 0.0)
+    width = max(4.6 * len(datasets), 13.0 if sweep_cells else 0.0)
+    fig = plt.figure(figsize=(width, top_h + bottom_h + (0.4 if note else 0)), dpi=110)
+    top, bottom = (fig.subfigures(2, 1, height_ratios=[top_h, bottom_h]) if sweep_cells else (fig, None))
+    axes = top.subplots(len(METRICS), len(datasets), squeeze=False)
     for row, (metric, title) in enumerate(METRICS):
         for col, dataset in enumerate(datasets):
-            ax = axes[row][col]
-            values = [[at[(dataset, a, g)][metric] for g in aggregators] for a in attacks]
-            shown = [[float("nan") if v is None else v for v in line] for line in values]
-            cmap = "viridis" if metric == "clean_accuracy" else "magma_r"
-            ax.imshow(shown, cmap=cmap, vmin=0, vmax=1, aspect="auto")
-            for i, line in enumerate(values):
-                for j, v in enumerate(line):
-                    ax.text(j, i, "-" if v is None else f"{v:.2f}", ha="center", va="center", fontsize=8,
-                            color="white" if (v is not None and (v < 0.5) == (metric == "clean_accuracy")) else "black")
-            ax.set_xticks(range(len(aggregators)), aggregators, fontsize=8)
-            ax.set_yticks(range(len(attacks)), [a.replace("_", " ") for a in attacks], fontsize=8)
-            ax.set_title(f"{dataset}: {title}", fontsize=9)
-    fig.tight_layout()
+            _panel(axes[row][col], [[at[(dataset, a, g)][metric] for g in aggregators] for a in attacks], metric,
+                   aggregators, [a.replace("_", " ") for a in attacks], f"{dataset}: {title}")
+    if sweep_cells and bottom is not None:
+        ks = sorted({int(c["compromised"]) for c in sweep_cells})  # type: ignore[call-overload]
+        rows = [(a, g) for g in SWEEP_AGGREGATORS for a in ("none", *SWEEP_ATTACKS)
+                if any(c["attack"] == a and c["aggregator"] == g for c in sweep_cells)]
+        by = {(c["attack"], c["aggregator"], c["compromised"]): c for c in sweep_cells}
+        sweep_axes = bottom.subplots(1, len(SWEEP_METRICS), squeeze=False)[0]
+        for ax, (metric, title) in zip(sweep_axes, SWEEP_METRICS, strict=True):
+            values = [[by[(a, g, k)][metric] if (a, g, k) in by else None for k in ks] for a, g in rows]
+            _panel(ax, values, metric, [str(k) for k in ks], [f"{a.replace('_', ' ')}, {g}" for a, g in rows],
+                   f"KFC: {title}\n(x: compromised miners of {N_MINERS})")
+    if note:
+        fig.suptitle(note, fontsize=11, color="crimson")
     png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png)
+    fig.savefig(png, bbox_inches="tight")
     plt.close(fig)
     return png
 
 
 def markdown_table(report: dict[str, object]) -> str:
-    """The grid as a Markdown table (medians over the seeds): one row per attack and aggregator."""
+    """The grid as a Markdown table (medians over the seeds): one row per attack and aggregator; then, if the
+    report has one, the sweep (KFC's setting): one row per attack, aggregator and number of compromised miners."""
     cells: list[dict[str, object]] = report["grid"]  # type: ignore[assignment]
     datasets = sorted({str(c["dataset"]) for c in cells}, key=DATASETS.index)
     at = {(c["dataset"], c["attack"], c["aggregator"]): c for c in cells}
-    short = {"clean_accuracy": "acc", "backdoor_success_rate": "backdoor", "poisoned_block_share": "poisoned blocks"}
+    short = {"clean_accuracy": "acc", "backdoor_success_rate": "backdoor",
+             "compromised_block_share": "compromised blocks"}
     head = ["attack", "aggregator", *(f"{d} {short[m]}" for d in datasets for m, _ in METRICS)]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for attack in ATTACKS:
@@ -302,6 +324,15 @@ def markdown_table(report: dict[str, object]) -> str:
             values = [at[(d, attack, aggregator)][m] if (d, attack, aggregator) in at else None
                       for d in datasets for m, _ in METRICS]
             lines.append("| " + " | ".join([attack.replace("_", " "), aggregator,
+                                           *("-" if v is None else f"{v:.3f}" for v in values)]) + " |")
+    sweep_cells: list[dict[str, object]] = report.get("sweep") or []  # type: ignore[assignment]
+    if sweep_cells:
+        head = ["attack", "aggregator", "compromised", *(f"mnist {short[m]}" for m, _ in SWEEP_METRICS)]
+        lines += ["", "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+        for c in sweep_cells:
+            values = [c[m] for m, _ in SWEEP_METRICS]
+            lines.append("| " + " | ".join([str(c["attack"]).replace("_", " "), str(c["aggregator"]),
+                                           str(c["compromised"]),
                                            *("-" if v is None else f"{v:.3f}" for v in values)]) + " |")
     return "\n".join(lines)
 
@@ -349,6 +380,12 @@ def main() -> None:
     parser.add_argument("--aggregators", nargs="+", choices=AGGREGATORS, default=list(AGGREGATORS))
     parser.add_argument("--tiny", action="store_true",
                         help="2 rounds, seed 0, MNIST, the first 2,000 test images: a smoke test in seconds")
+    parser.add_argument("--compromised", type=int, nargs="*", default=list(COMPROMISED),
+                        help="KFC's setting: numbers k of the 10 miners fully compromised (none: no sweep)")
+    parser.add_argument("--sweep-attacks", nargs="+", choices=SWEEP_ATTACKS, default=list(SWEEP_ATTACKS))
+    parser.add_argument("--sweep-aggregators", nargs="+", choices=AGGREGATORS, default=list(SWEEP_AGGREGATORS))
+    parser.add_argument("--tolerance", type=float, default=0.05,
+                        help="KFC's verdict: a cell holds within this of k = 0's accuracy (and backdoor rate)")
     parser.add_argument("--e2e", action="store_true", help="also run each attack end to end on Anvil + IPFS")
     parser.add_argument("--e2e-only", action="store_true", help="only the end-to-end runs")
     parser.add_argument("--e2e-rounds", type=int, default=6)
@@ -379,8 +416,20 @@ def main() -> None:
         report["grid_wall_seconds"] = round(time.perf_counter() - started, 1)
         report["grid"] = cells
         report["findings"] = findings(cells)
+        sweep_cells = None
+        if args.compromised:
+            started = time.perf_counter()
+            federation, train, test = load_dataset("mnist")
+            data = (federation, train, test if test_images is None else test.subset(np.arange(test_images)))
+            sweep_cells = sweep(data, args.compromised, args.sweep_attacks, args.sweep_aggregators, args.seeds,
+                                args.rounds, device, not (args.quiet or args.tiny))
+            report["sweep_wall_seconds"] = round(time.perf_counter() - started, 1)
+            report["sweep"] = sweep_cells
+            report["kfc_verdict"] = kfc_verdict(sweep_cells, N_MINERS, args.tolerance)
         if args.png:
-            report["heatmap"] = str(heatmap(cells, args.png))
+            note = (f"TINY SMOKE RUN ({args.rounds} rounds, seed {args.seeds[0]}, {test_images} test images): "
+                    "not results" if args.tiny else None)
+            report["heatmap"] = str(heatmap(cells, args.png, sweep_cells, note))
     if args.e2e or args.e2e_only:
         report["end_to_end"] = end_to_end(args.attacks, args.e2e_aggregator, args.e2e_rounds)
     emit(report, args.out)
