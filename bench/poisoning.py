@@ -295,9 +295,10 @@ def heatmap(cells: list[dict[str, object]], png: Path, sweep_cells: list[dict[st
                 if any(c["attack"] == a and c["aggregator"] == g for c in sweep_cells)]
         by = {(c["attack"], c["aggregator"], c["compromised"]): c for c in sweep_cells}
         sweep_axes = bottom.subplots(1, len(SWEEP_METRICS), squeeze=False)[0]
-        for ax, (metric, title) in zip(sweep_axes, SWEEP_METRICS, strict=True):
+        labels = [f"{a.replace('_', ' ')}, {g}" for a, g in rows]
+        for n, (ax, (metric, title)) in enumerate(zip(sweep_axes, SWEEP_METRICS, strict=True)):
             values = [[by[(a, g, k)][metric] if (a, g, k) in by else None for k in ks] for a, g in rows]
-            _panel(ax, values, metric, [str(k) for k in ks], [f"{a.replace('_', ' ')}, {g}" for a, g in rows],
+            _panel(ax, values, metric, [str(k) for k in ks], labels if n == 0 else [""] * len(rows),
                    f"KFC: {title}\n(x: compromised miners of {N_MINERS})")
     if note:
         fig.suptitle(note, fontsize=11, color="crimson")
