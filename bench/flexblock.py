@@ -75,6 +75,9 @@ def run_ours(consensus: str, fed: FedDataset, test: Dataset, args: argparse.Name
     )
     from offchain.pool.runner import first_nodes
 
+    import torch
+
+    torch.manual_seed(args.seed)  # the notebook's model is built unseeded; selection draws from the pool's seed
     started = time.perf_counter()
     pool: Any
     extra: dict[str, Any] = {}
