@@ -64,6 +64,8 @@ def summary(setup: float, seconds: list[float], accuracies: list[float], blocks:
 
 def run_ours(consensus: str, fed: FedDataset, test: Dataset, args: argparse.Namespace) -> dict[str, Any]:
     """One of this project's pools (on an auto-started Anvil) for ``args.rounds`` rounds."""
+    import torch
+
     from offchain.pool import PoFLBlockchainPool, PoSBlockchainPool, PoWBlockchainPool, fed_avg
     from offchain.pool.notebook import (
         build_server_model,
@@ -74,8 +76,6 @@ def run_ours(consensus: str, fed: FedDataset, test: Dataset, args: argparse.Name
         train,
     )
     from offchain.pool.runner import first_nodes
-
-    import torch
 
     torch.manual_seed(args.seed)  # the notebook's model is built unseeded; selection draws from the pool's seed
     started = time.perf_counter()
