@@ -95,9 +95,13 @@ def set_aggregated_weights_to_server(server_flex_model: FlexModel, aggregated_we
             state[key].copy_(torch.as_tensor(new))
 
 
-def accuracy(server_flex_model: FlexModel, images: torch.Tensor, labels: torch.Tensor) -> float:
-    model = server_flex_model["model"].eval()
+def head_accuracy(pool, images: torch.Tensor, labels: torch.Tensor) -> float:  # type: ignore[no-untyped-def]
+    """The accuracy of the head block's weights (the chain's model), in a copy of a miner's model."""
+    model = copy.deepcopy(next(iter(pool.servers._models.values()))["model"]).eval()
     with torch.no_grad():
+        for tensor, weights in zip(model.state_dict().values(), pool.blockchain.get_last_block().weights,
+                                   strict=True):
+            tensor.copy_(torch.as_tensor(weights))
         return float((model(images).argmax(1) == labels).float().mean())
 
 
@@ -127,7 +131,7 @@ def main(path: str, consensus: str, rounds: int, miners: int, clients_per_round:
         pool.aggregators.map(get_clients_weights, selected)
         blocks += bool(pool.aggregate(fed_avg, set_aggregated_weights_to_server))
         seconds.append(time.perf_counter() - started)
-        accuracies.append(accuracy(next(iter(pool.servers._models.values())), test_x, test_y))
+        accuracies.append(head_accuracy(pool, test_x, test_y))
     return {"setup_seconds": setup, "round_seconds": seconds, "accuracy_per_round": accuracies, "blocks": blocks,
             "nodes": len(pool.servers), "chain_length": len(pool.blockchain.chain)}
 

@@ -11,8 +11,7 @@ round. This project's pools run on an auto-started Anvil with a temporary store 
 improvement required: flexBlock's PoFL rule; PoS: no block time but the chain's own); flexBlock's run in its
 own interpreter (``bench/_flexblock_driver.py``, written against 0.0.1's published API), PoS with
 ``seconds_to_mine=0`` instead of its 10 s sleep a block. Per pool: seconds a round (median of rounds 2..,
-the first also deploys), setup seconds, final accuracy on the test set (the first miner's model, which
-holds the head block after a block), blocks.
+the first also deploys), setup seconds, final accuracy on the test set (of the head block's model), blocks.
 
 flexBlock's interpreter: ``python3 -m venv /tmp/flexblock-env && /tmp/flexblock-env/bin/pip install
 "torch==2.13.0+cpu" flexblock==0.0.1 packaging`` (flexblock pulls flexible-fl 0.7.0; the CPU torch wheel is the
@@ -25,6 +24,7 @@ skipped with the reason.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import platform
@@ -102,10 +102,23 @@ def run_ours(consensus: str, fed: FedDataset, test: Dataset, args: argparse.Name
             pool.aggregators.map(get_clients_weights, selected)
             blocks += bool(pool.aggregate(fed_avg, set_aggregated_weights_to_server, **extra))
             seconds.append(time.perf_counter() - started)
-            accuracies.append(evaluate_global_model(next(iter(pool.servers.models.values())), test))
+            accuracies.append(head_accuracy(pool, test, evaluate_global_model))
         return summary(setup, seconds, accuracies, blocks, len(pool.servers))
     finally:
         pool.close()
+
+
+def head_accuracy(pool: Any, test: Dataset, evaluate: Any) -> float:
+    """The accuracy on ``test`` of the head block's model (a PoFL pool's miners keep their own models until
+    the next round adopts the block, so a miner's model is not the head's)."""
+    import torch
+
+    server = copy.deepcopy(next(iter(pool.servers.models.values())))
+    with torch.no_grad():
+        for tensor, weights in zip(server["model"].state_dict().values(), pool.blockchain.get_last_block().weights,
+                                   strict=True):
+            tensor.copy_(torch.as_tensor(weights))
+    return float(evaluate(server, test))
 
 
 def flexblock_skip_reason(python: str | None) -> str | None:
