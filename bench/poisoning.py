@@ -54,10 +54,10 @@ import numpy as np
 import torch
 
 from bench._report import emit
-from offchain.fl.attacks import Backdoor, triggered_test_set
+from offchain.fl.attacks import Backdoor, compromised_miners, triggered_test_set
 from offchain.fl.device import default_device
 from offchain.fl.evaluation import Evaluator
-from offchain.fl.federation import BENCHMARK_FEDERATION, Federation, from_file
+from offchain.fl.federation import BENCHMARK_FEDERATION, Federation, assign_to_miners, from_file
 from offchain.fl.images import LabeledImages
 from offchain.fl.mnist import load_mnist
 from offchain.fl.simulation import EngineConfig, PoFLEngine
@@ -189,31 +189,24 @@ def sweep(data: tuple[Federation, LabeledImages, LabeledImages], compromised: li
           aggregators: list[str], seeds: list[int], rounds: int, device: torch.device,
           progress: bool) -> list[dict[str, object]]:
     """KFC's setting: one cell per aggregator for k = 0 (attack 'none') and per (attack, aggregator, k > 0)."""
-    federation = data[0]
+    pairs = ([("none", 0)] if 0 in compromised else []) + [(a, k) for a in attacks for k in compromised if k > 0]
     cells = []
     for aggregator in aggregators:
-        for attack in ["none"] if 0 in compromised else []:
-            cells.append(_sweep_cell(data, attack, aggregator, 0, seeds, rounds, device, federation))
-        for attack in attacks:
-            for k in [k for k in compromised if k > 0]:
-                cells.append(_sweep_cell(data, attack, aggregator, k, seeds, rounds, device, federation))
-        if progress:
-            for cell in cells[-(len(attacks) * len([k for k in compromised if k]) + (0 in compromised)):]:
-                print(json.dumps({k: cell[k] for k in ("attack", "aggregator", "compromised", *dict(SWEEP_METRICS))}),
-                      file=sys.stderr, flush=True)
+        for attack, k in pairs:
+            cells.append(_sweep_cell(data, attack, aggregator, k, seeds, rounds, device))
+            if progress:
+                print(json.dumps({m: cells[-1][m] for m in ("attack", "aggregator", "compromised",
+                                                            *dict(SWEEP_METRICS))}), file=sys.stderr, flush=True)
     return cells
 
 
 def _sweep_cell(data: tuple[Federation, LabeledImages, LabeledImages], attack: str, aggregator: str, k: int,
-                seeds: list[int], rounds: int, device: torch.device, federation: Federation) -> dict[str, object]:
-    from offchain.fl.attacks import compromised_miners
-    from offchain.fl.federation import assign_to_miners
-
+                seeds: list[int], rounds: int, device: torch.device) -> dict[str, object]:
     runs = [run_one(data, compromised_spec(attack, k), aggregator, s, rounds, device) for s in seeds]
     for run in runs:  # with the miners assignment a pool holds poisoned clients iff it is compromised
         run["compromised_block_share"] = run.pop("poisoned_block_share")
     return {"attack": attack, "aggregator": aggregator, "compromised": k,
-            "compromised_miners": [compromised_miners(assign_to_miners(federation.n_clients, N_MINERS, s),
+            "compromised_miners": [compromised_miners(assign_to_miners(data[0].n_clients, N_MINERS, s),
                                                       k / N_MINERS, s).tolist() for s in seeds],
             **{m: _median([r[m] for r in runs]) for m in ("compromised_block_share", "clean_accuracy",
                                                           "backdoor_success_rate", "seconds_per_round")},
