@@ -200,14 +200,23 @@ def make_plan(attack: Attack, assignment: str, fraction: float, seed: int, owner
     check_assignment(assignment, fraction)
     if not attack.components:
         return None
-    rng = np.random.default_rng([seed, ATTACK_STREAM, 0])
     static = np.zeros(len(owners), dtype=bool)
     if assignment == "clients":
+        rng = np.random.default_rng([seed, ATTACK_STREAM, 0])
         static[rng.choice(len(owners), size=round(fraction * len(owners)), replace=False)] = True
     elif assignment == "miners":
-        miners = np.unique(owners[owners >= 0])
-        static = np.isin(owners, rng.choice(miners, size=round(fraction * len(miners)), replace=False))
+        static = np.isin(owners, compromised_miners(owners, fraction, seed))
     return AttackPlan(attack, assignment, seed, static)
+
+
+def compromised_miners(owners: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """The miners whose every client attacks under the ``miners`` assignment: ``round(fraction * m)`` of the
+    ``m`` miners that own clients (``owners``: the miner of every client, -1 for none), drawn from the run's
+    seed, sorted. ``fraction`` 0 draws none and 1 all of them."""
+    check_assignment("miners", fraction)
+    miners = np.unique(owners[owners >= 0])
+    rng = np.random.default_rng([seed, ATTACK_STREAM, 0])
+    return np.sort(rng.choice(miners, size=round(fraction * len(miners)), replace=False))
 
 
 def poisoned_copy(attack: Attack, images: torch.Tensor, labels: torch.Tensor, seed: int,

@@ -5,6 +5,7 @@ poisoning benchmark also draws its grid and prints its table."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -66,19 +67,55 @@ def test_cli_smoke() -> None:
 
 
 def test_poisoning_benchmark_runs_tiny(tmp_path: Path) -> None:
+    """A reduced tiny run (two attacks, two aggregators; KFC's sweep at k = 0, 1, 10 under the backdoor)."""
     bench = str(BENCH / "poisoning.py")
-    out = subprocess.run([sys.executable, bench, "--tiny", "--png", str(tmp_path / "grid.png"), "--out",
-                          str(tmp_path / "grid.json")], capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run([sys.executable, bench, "--tiny", "--attacks", "none", "backdoor", "--aggregators", "fedavg",
+                          "multikrum", "--compromised", "0", "1", "10", "--sweep-attacks", "backdoor",
+                          "--png", str(tmp_path / "grid.png"), "--out", str(tmp_path / "grid.json")],
+                         capture_output=True, text=True, timeout=120, check=True)
     report = json.loads(out.stdout)
     cells = report["grid"]
-    assert {c["attack"] for c in cells} == {"none", "label_flip", "boosted_poisoning", "backdoor"}
-    assert {c["aggregator"] for c in cells} == {"fedavg", "median", "trimmed", "krum", "multikrum"}
+    assert {(c["attack"], c["aggregator"]) for c in cells} == {(a, g) for a in ("none", "backdoor")
+                                                               for g in ("fedavg", "multikrum")}
     for cell in cells:
         assert 0 <= cell["clean_accuracy"] <= 1 and 0 <= cell["backdoor_success_rate"] <= 1
         assert cell["seconds_per_round"] > 0
         assert cell["attack"] != "none" or cell["poisoned_block_share"] == 0
+    sweep = {(c["aggregator"], c["compromised"]): c for c in report["sweep"]}
+    assert set(sweep) == {(g, k) for g in ("fedavg", "multikrum") for k in (0, 1, 10)}
+    for (_, k), c in sweep.items():
+        assert c["attack"] == ("none" if k == 0 else "backdoor") and [len(m) for m in c["compromised_miners"]] == [k]
+        assert c["compromised_block_share"] == (0 if k == 0 else 1 if k == 10 else c["compromised_block_share"])
+    verdict = report["kfc_verdict"]
+    assert {p["compromised"] for p in verdict["per_cell"]} == {1, 10}
+    assert verdict["pofl_alone_holds_with_an_honest_miner"] in (True, False)
+    assert verdict["krum_pofl_holds_with_every_miner_compromised"] in (True, False)
     assert (tmp_path / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = subprocess.run([sys.executable, bench, "--table", str(tmp_path / "grid.json")], capture_output=True,
                            text=True, timeout=60, check=True).stdout.splitlines()
-    assert table[0] == "| attack | aggregator | mnist acc | mnist backdoor | mnist poisoned blocks |"
-    assert len(table) == 2 + len(cells)
+    assert table[0] == "| attack | aggregator | mnist acc | mnist backdoor |"
+    blank = table.index("")
+    assert blank == 2 + len(cells) and table[blank + 1] == ("| attack | aggregator | compromised | mnist compromised "
+                                                            "blocks | mnist acc | mnist backdoor |")
+    assert len(table) == blank + 3 + len(sweep)
+
+
+@pytest.mark.timeout(300)
+def test_flexblock_side_by_side_smoke() -> None:
+    """This project's three pools on a tiny seed workload; flexBlock 0.0.1's PoW and PoS beside them where
+    $FLEXBLOCK_PYTHON names an interpreter that has it, else skipped with the reason."""
+    flexblock = os.environ.get("FLEXBLOCK_PYTHON", "")
+    report = run_bench("flexblock.py", "--tiny", "--flexblock-python", flexblock or "/nonexistent/python")
+    assert report["workload"]["rounds"] == 2 and report["tiny"]
+    sides = [report["pofl_chain"], *([report["flexblock"]] if flexblock else [])]
+    for side, consensuses in zip(sides, (("pofl", "pow", "pos"), ("pow", "pos")), strict=False):
+        assert set(side) >= set(consensuses)
+        for name in consensuses:
+            row = side[name]
+            assert row["rounds"] == 2 == len(row["round_seconds"]) == len(row["accuracy_per_round"])
+            assert row["round_seconds_median"] > 0 and 0 <= row["final_accuracy"] <= 1
+            assert row["blocks"] == 2 and row["nodes"] == (4 if name == "pos" else 3)
+    if not flexblock:
+        assert report["flexblock"] == {"skipped": "--flexblock-python /nonexistent/python: no such file (make it: "
+                                                  "python3 -m venv /tmp/flexblock-env && /tmp/flexblock-env/bin/pip "
+                                                  "install \"torch==2.13.0+cpu\" flexblock==0.0.1 packaging)"}

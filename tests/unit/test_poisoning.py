@@ -130,6 +130,24 @@ def test_assignments_are_seeded_and_the_views_agree() -> None:
     assert atk.make_plan(atk.Attack(), "clients", 0.3, 0, owners) is None
 
 
+def test_compromised_miners_are_k_of_the_pools_seeded_and_nested_in_the_plan() -> None:
+    owners = assign_to_miners(1000, 10, 0)
+    for k in (0, 1, 5, 9, 10):
+        bad = atk.compromised_miners(owners, k / 10, 0)
+        assert len(bad) == k == len(set(bad.tolist())) and set(bad.tolist()) <= set(range(10))
+        assert list(bad) == sorted(bad) and np.array_equal(bad, atk.compromised_miners(owners, k / 10, 0))
+        plan = atk.make_plan(atk.parse_attack("labelflip"), "miners", k / 10, 0, owners)
+        # every client of a compromised pool attacks, and no other
+        assert plan is not None and np.array_equal(plan.static, np.isin(owners, bad))
+    assert list(atk.compromised_miners(owners, 1.0, 3)) == list(range(10))
+    draws = {tuple(atk.compromised_miners(owners, 0.5, s)) for s in range(5)}
+    assert len(draws) > 1  # the seed picks which pools
+    # a miner without clients (-1) is never drawn
+    assert -1 not in atk.compromised_miners(np.array([-1, 0, 1, -1]), 1.0, 0)
+    with pytest.raises(ConfigError, match=r"--attack-fraction must be in \[0, 1\], got 1.1"):
+        atk.compromised_miners(owners, 1.1, 0)
+
+
 def test_attacks_run_only_when_named(mnist) -> None:
     train, _, fed = mnist
     engine = PoFLEngine(fed, train, load_mnist("test"), EngineConfig(threshold=0.0), CPU)
