@@ -39,7 +39,7 @@ from offchain.chain.connect import connect
 from offchain.chain.consensus import PoFLContract
 from offchain.chain.errors import ContractRevert, PoFLInvalidConfig, PoFLTooManyMiners
 from offchain.chain.tx import send, wait_all
-from offchain.chain.types import ClaimStatus, Phase, PoFLConfig
+from offchain.chain.types import UNAVAILABLE_BPS, ClaimStatus, Phase, PoFLConfig, fetch_deadline
 from offchain.servers.devnet import start_devnet
 from offchain.store.cid import cid_to_digest
 from offchain.testing.accounts import FUNDED_WEI, fresh_signers
@@ -371,15 +371,16 @@ def retroactive_owner(a: Arena) -> Outcome:
 
 @attack("validator crash")
 def validator_crash(a: Arena) -> Outcome:
-    """v1: a CID nobody can fetch made every honest validator exit. Now it is measured at 0 by every seat."""
-    return _hostile_model(a, lambda _store: placeholder_cid("a model nobody ever stored"))
+    """v1: a CID nobody can fetch made every honest validator exit. Now every seat reports it UNAVAILABLE at the
+    fetch deadline on chain: the claim is Unavailable (its claimant pays 10% of its stake)."""
+    return _hostile_model(a, lambda _store: placeholder_cid("a model nobody ever stored"), ClaimStatus.UNAVAILABLE)
 
 
 @attack("header bomb")
 def header_bomb(a: Arena) -> Outcome:
     """v1: 100,000 nested JSON arrays in a model's header segfaulted every process that imported web3."""
     header = b"[" * 100_000 + b"]" * 100_000
-    return _hostile_model(a, lambda store: store.put(len(header).to_bytes(8, "little") + header))
+    return _hostile_model(a, lambda store: store.put(len(header).to_bytes(8, "little") + header), ClaimStatus.REJECTED)
 
 
 # ------------------------------------------------------------------------------ issue 20 (consensus v3)
@@ -455,6 +456,36 @@ def under_report(a: Arena) -> Outcome:
     checks = a.outcomes(result.round_id) == {winner.address: ClaimStatus.UNIMPROVED} and a.head()[1] == 8000
     return Outcome(sorted(gang), [m.address for m in miners if m.address not in gang], 2, checks,
                    honest_blocks=1)
+
+
+@attack("selective availability")
+def selective_availability(a: Arena) -> Outcome:
+    """Issue 22, finding 4: the best claimant (a genuine 7100 model) serves it to 6 of its 9 seats only; v3 had
+    the 3 starved seats report 0 and pay 10% each as misreporters (all 3 evicted at minStake). Now they report
+    it UNAVAILABLE at the fetch deadline on chain: the claim is Unavailable, the claimant pays 10% (and forgoes
+    the block its model would have won), the runner-up is the block, the starved seats lose nothing."""
+    c = a.deploy()
+    miners = a.miners(10)
+    claimant, by_address = miners[-1], {m.address: m for m in miners}
+    r = c.current_round()
+    truth = {m.address: 7000 + i for i, m in enumerate(miners)} | {claimant.address: 7100}
+    claims = [(m, SealedClaim(r, placeholder_cid(f"sa{i}"), truth[m.address])) for i, m in enumerate(miners)]
+    commit_claims(c, claims)
+    reveal_claims(c, claims)
+    seats = draw_committee(c, a.owner)
+    starved = set(seats[6:])
+    info = c.round_info(r)
+    advance_time(c, a.owner, fetch_deadline(info.deadline, c.config().validation_duration) - 1)
+    cast_votes(c, r, [(by_address[s], UNAVAILABLE_BPS if s in starved else truth[info.candidate]) for s in seats])
+    c.finalize(a.owner).wait()
+    while c.current_round() == r:
+        seats = draw_committee(c, a.owner)
+        cast_votes(c, r, [(by_address[s], truth[c.round_info(r).candidate]) for s in seats])
+        c.finalize(a.owner).wait()
+    checks = (a.outcomes(r) == {claimant.address: ClaimStatus.UNAVAILABLE, miners[-2].address: ClaimStatus.ACCEPTED}
+              and a.head() == (miners[-2].address, 7008) and all(c.miner_info(s).stake == STAKE for s in starved))
+    return Outcome([claimant.address], addresses(miners[:-1]), 1, checks, honest_blocks=1,
+                   attacker_fair_rewards=REWARD)  # served to all, its model would have been the block
 
 
 @attack("cross-round copy, re-encoded")
@@ -608,9 +639,10 @@ def _workload() -> Any:
     return Workload(RunConfig(n_miners=5, threshold=0.0, require_improvement=False, phase_seconds=30))
 
 
-def _hostile_model(a: Arena, make_cid: Callable[[Any], str]) -> Outcome:
+def _hostile_model(a: Arena, make_cid: Callable[[Any], str], expected: ClaimStatus) -> Outcome:
     """Four honest miners (the project's round driver, real MNIST) and one attacker that reveals ``make_cid``'s
-    CID claiming 100%, in one round: the seats measure it at 0 and the honest best claim is the block."""
+    CID claiming 100%, in one round: the seats measure it at 0 (or report it unavailable), its claim is decided
+    ``expected`` with a median of 0, and the honest best claim is the block."""
     import tempfile
 
     from offchain.app.deployment import setup_run
@@ -638,7 +670,7 @@ def _hostile_model(a: Arena, make_cid: Callable[[Any], str]) -> Outcome:
                 if e["args"]["round"] == r}
     block = a.contract.latest_block()
     best_honest = max(revealed[h.address] for h in honest)
-    checks = (outcomes[attacker.address]["outcome"] == ClaimStatus.REJECTED
+    checks = (outcomes[attacker.address]["outcome"] == expected
               and outcomes[attacker.address]["medianBps"] == 0 and block.round == r
               and revealed.get(block.miner) == best_honest and block.accuracy_bps == outcomes[block.miner]["medianBps"])
     return Outcome(addresses([attacker]), addresses(honest), 1, checks, honest_blocks=1)

@@ -37,7 +37,9 @@ interface IPoFLConsensus {
     /// next-best claim is validated); `Unimproved`: decided, but the median does not reach the threshold or
     /// beat the parent; `Disputed`: neither side has 2/3 of the reports, or no 2/3 of them agree with the median
     /// (no slash, no penalty, no block from this claim, and the round's search for a block ends, so no lower
-    /// claim can profit from a dispute).
+    /// claim can profit from a dispute); `Unavailable`: at least a third of the seats reported the model
+    /// unavailable (`UNAVAILABLE`, accepted only once the fetch window has passed): the claimant did not serve it
+    /// and pays `misreportPenaltyBps` of its stake, no seat is penalized, and the next-best claim is validated.
     enum ClaimStatus {
         None,
         Committed,
@@ -46,7 +48,8 @@ interface IPoFLConsensus {
         Rejected,
         NoQuorum,
         Unimproved,
-        Disputed
+        Disputed,
+        Unavailable
     }
 
     /// @notice Why a round ended without a block.
@@ -70,12 +73,14 @@ interface IPoFLConsensus {
 
     /// @notice Why stake was taken from a miner (it goes to the reward pool).
     /// @dev `FalseClaim`: the whole stake; `Misreport`: `misreportPenaltyBps` of the stake; `MissedReveal` and
-    /// `MissedVote`: `missBond` (or what is left of the stake).
+    /// `MissedVote`: `missBond` (or what is left of the stake); `UnservedClaim`: `misreportPenaltyBps` of the
+    /// stake of a claimant whose model at least a third of its seats could not fetch (`ClaimStatus.Unavailable`).
     enum PenaltyReason {
         FalseClaim,
         Misreport,
         MissedReveal,
-        MissedVote
+        MissedVote,
+        UnservedClaim
     }
 
     /// @notice The configuration value a `PoFLInvalidConfig` error names.
@@ -92,14 +97,15 @@ interface IPoFLConsensus {
         MisreportPenaltyBps,
         EvalSetHash,
         ArchitectureId,
-        Holdout
+        Holdout,
+        CommitGrace
     }
 
     // ---------------------------------------------------------------- structs
 
     /// @notice The protocol's parameters. Bps = basis points (10000 = 1.0); wei amounts fit in 96 bits.
     /// @dev Fixed at deployment: `thresholdBps`, `requireImprovement`, `seedLookahead`, `minStake`,
-    /// `evalSetHash`, `architectureId`. The owner may change the others; a change applies from the next round.
+    /// `evalSetHash`, `architectureId`, `commitGrace`. The owner may change the others; a change applies from the next round.
     /// @param thresholdBps a claim (and the block's measured accuracy) must reach this
     /// @param toleranceBps largest allowed distance of a claim above the median, and of a report from it (<= 1000)
     /// @param quorumBps share of the seats that must report for a decision (5001..6666: a coalition below 1/3
@@ -117,6 +123,9 @@ interface IPoFLConsensus {
     /// @param blockReward wei credited to a block's miner (paid from the reward pool while it lasts)
     /// @param evalSetHash sha256 of the evaluation set every miner measures on
     /// @param architectureId id of the model architecture
+    /// @param commitGrace seconds from the round's first commit before which the commit phase does not end early
+    /// (every active miner committed): a miner returning from a partition, which adopts each block a little
+    /// after the others, still gets a commit in (0: end at once; at most `commitDuration`)
     struct Config {
         uint16 thresholdBps;
         uint16 toleranceBps;
@@ -134,6 +143,7 @@ interface IPoFLConsensus {
         uint96 blockReward;
         bytes32 evalSetHash;
         bytes32 architectureId;
+        uint32 commitGrace;
     }
 
     /// @notice A miner's account.
@@ -337,7 +347,8 @@ interface IPoFLConsensus {
     /// @notice A configuration value is out of range.
     /// @dev Ranges: thresholdBps <= 10000; toleranceBps <= 1000; 5000 < quorumBps <= 6666; committeeSize 0 or
     /// >= minCommittee; minCommittee >= 1; durations > 0; 1 <= seedLookahead <= 128; minStake > 0;
-    /// 0 < missBond <= minStake; misreportPenaltyBps <= 10000; non-zero evalSetHash and architectureId.
+    /// 0 < missBond <= minStake; misreportPenaltyBps <= 10000; non-zero evalSetHash and architectureId;
+    /// commitGrace <= commitDuration.
     error PoFLInvalidConfig(ConfigField field);
 
     /// @notice `account` is not a registered miner.
@@ -381,6 +392,10 @@ interface IPoFLConsensus {
     /// @notice The opening hashes to `revealed`, not to the `committed` commitment.
     /// @dev Reveal exactly the digest, CID kind, accuracy and salt that were committed.
     error PoFLRevealMismatch(bytes32 committed, bytes32 revealed);
+
+    /// @notice A report of `UNAVAILABLE` before the fetch deadline `until` (the committee's draw plus half the
+    /// validation window): keep fetching the candidate until then, then report it unavailable.
+    error PoFLFetchWindowOpen(uint256 until);
 
     /// @notice An accuracy above 10000 basis points.
     error PoFLAccuracyOutOfRange(uint256 accuracyBps);
@@ -461,7 +476,8 @@ interface IPoFLConsensus {
     /// @param round must be the current round (guards against acting on a stale one)
     /// @param commitment `computeCommitment(round, digest, cidKind, accuracyBps, salt, msg.sender)`
     /// @dev An inactive miner becomes active again (if the MAX_MINERS cap allows). The commit phase ends
-    /// early once every active miner has committed.
+    /// early once every active miner has committed, but not before `commitGrace` seconds from the round's first
+    /// commit (then the first transaction or view after it sees the phase ended).
     function commit(uint64 round, bytes32 commitment) external;
 
     /// @notice Reveals the committed claim; publish the model (under its CID) now, not before.
@@ -494,7 +510,10 @@ interface IPoFLConsensus {
     /// @param round must be the current round
     /// @param attempt the validation measured (`roundInfo(round).attempt`; guards against a candidate that
     /// changed since the caller measured it)
-    /// @param measuredBps the candidate's accuracy (0 for a model that cannot be fetched)
+    /// @param measuredBps the candidate's accuracy (0 for a model that was fetched but does not load), or
+    /// `UNAVAILABLE` (65534) for a model the caller could not fetch: accepted only from the fetch deadline on
+    /// (the committee's draw plus half the validation window, `PoFLFetchWindowOpen` before it), never penalized;
+    /// at least a third of the seats reporting it makes the claim `Unavailable` (the claimant pays)
     /// @param parentBps the head block's accuracy on the same data: "must beat the parent" is decided on these
     /// reports by the candidate's rules (2/3 within the tolerance of their lower median, else a dispute), and a
     /// parent report further than the tolerance from that median is penalized as a misreport

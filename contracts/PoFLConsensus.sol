@@ -145,7 +145,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
             emit PhaseChanged(round, Phase.Commit, s.deadline);
         }
         emit Committed(round, msg.sender);
-        if (position + 1 >= uint256(s.activeNow) + s.activePrev) _endPhase(); // every active miner committed
+        if (block.timestamp >= _commitsEnd(s.deadline)) _endPhase(); // every active miner committed, grace over
     }
 
     /// @inheritdoc IPoFLConsensus
@@ -220,7 +220,11 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
             revert PoFLNotInCommittee(round, msg.sender);
         }
         if (m.reportAttempt == attempt) revert PoFLAlreadyVoted(round, msg.sender);
-        if (measuredBps > BPS) revert PoFLAccuracyOutOfRange(measuredBps);
+        if (measuredBps == UNAVAILABLE) {
+            // "could not fetch" stands only from a time on chain, the same for every seat
+            uint256 fetchDeadline = s.deadline - _params.validationDuration / 2;
+            if (block.timestamp < fetchDeadline) revert PoFLFetchWindowOpen(fetchDeadline);
+        } else if (measuredBps > BPS) revert PoFLAccuracyOutOfRange(measuredBps);
         if (parentBps > BPS) revert PoFLAccuracyOutOfRange(parentBps);
         (m.reportAttempt, m.reportBps, m.parentReportBps) = (attempt, measuredBps, parentBps);
         uint16 votes = s.votes + 1;

@@ -36,13 +36,14 @@ import {PoFLStaking} from "./PoFLStaking.sol";
 abstract contract PoFLCommittee is PoFLStaking {
     /// @dev The reports of the current validation: the candidate's and the parent's (measured on the same
     /// data), their number, how many agree with the claim (at least claim - tolerance) and how many measured
-    /// the candidate above the parent.
+    /// the candidate above the parent; and how many seats reported the candidate `UNAVAILABLE` (not reports).
     struct Tally {
         uint256[] reports;
         uint256[] parents;
         uint256 n;
         uint256 agreeing;
         uint256 beating;
+        uint256 unavailable;
     }
 
     // ------------------------------------------------------------------ draw
@@ -117,7 +118,14 @@ abstract contract PoFLCommittee is PoFLStaking {
         Tally memory t = _tally(seats, claimed, p);
         ClaimStatus outcome = ClaimStatus.NoQuorum;
         uint16 median;
-        if (t.n >= _extra.quorum) {
+        if (3 * t.unavailable >= s.seats) {
+            // a third of the seats could not fetch the model by the fetch deadline: a coalition below a third
+            // cannot say so of a served model, so the claimant did not serve it (to all): it pays, no seat does
+            outcome = ClaimStatus.Unavailable;
+            Miner storage c = _miners[claimant];
+            _penalize(claimant, c, Math.mulDiv(c.stake, p.misreportPenaltyBps, BPS), PenaltyReason.UnservedClaim);
+            _excludedBits |= 1 << position;
+        } else if (t.n >= _extra.quorum) {
             median = PoFLMath.lowerMedian(t.reports);
             // the parent is measured beside the candidate, on the same data, and decided by the same rules: its
             // median is a measurement only where 2/3 of its reports lie within the tolerance of it
@@ -159,7 +167,7 @@ abstract contract PoFLCommittee is PoFLStaking {
         emit ClaimDecided(s.round, claimant, outcome, claimed, median, uint16(t.n), s.seats);
     }
 
-    /// @dev Collects the seats' reports; a seat without one forfeits missBond, sits no more this round and loses
+    /// @dev Collects the seats' reports (an `UNAVAILABLE` one is counted apart); a seat without one forfeits missBond, sits no more this round and loses
     /// its own claim: its eligibility, and its place as the round's best if it was already accepted
     /// (withholding a report cannot make its own claim the block).
     function _tally(uint256 seats, uint16 claimed, Params memory p) private returns (Tally memory t) {
@@ -170,7 +178,9 @@ abstract contract PoFLCommittee is PoFLStaking {
             uint256 seat = PoFLMath.lowestBit(bits);
             address account = _committerAt[seat];
             Miner storage v = _miners[account];
-            if (v.reportAttempt == s.attempt) {
+            if (v.reportAttempt == s.attempt && v.reportBps == UNAVAILABLE) {
+                ++t.unavailable; // not a report: neither counted nor judged
+            } else if (v.reportAttempt == s.attempt) {
                 (t.reports[t.n], t.parents[t.n]) = (v.reportBps, v.parentReportBps);
                 ++t.n;
                 if (uint256(v.reportBps) + p.toleranceBps >= claimed) ++t.agreeing;
@@ -184,6 +194,12 @@ abstract contract PoFLCommittee is PoFLStaking {
             }
         }
         _excludedBits = excluded;
+        (uint256[] memory reports, uint256[] memory parents, uint256 n) = (t.reports, t.parents, t.n);
+        assembly ("memory-safe") {
+            // only the n measurements: the arrays were sized for every vote, UNAVAILABLE ones included
+            mstore(reports, n)
+            mstore(parents, n)
+        }
     }
 
     /// @dev Whether at least 2/3 of the `n` `reports` lie within `tolerance` of `median` (then it is a measurement).
@@ -213,6 +229,7 @@ abstract contract PoFLCommittee is PoFLStaking {
             Miner storage v = _miners[_committerAt[seat]];
             if (
                 v.reportAttempt == attempt &&
+                v.reportBps != UNAVAILABLE &&
                 (PoFLMath.distance(v.reportBps, median) > p.toleranceBps ||
                     (parentMedian <= BPS &&
                         PoFLMath.distance(v.parentReportBps, uint16(parentMedian)) > p.toleranceBps))

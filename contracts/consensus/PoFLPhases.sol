@@ -16,12 +16,12 @@ import {PoFLStorage} from "./PoFLStorage.sol";
 /// @dev Shared by PoFLConsensus and PoFLLens; views only.
 abstract contract PoFLPhases is PoFLStorage {
     /// @dev The rule of a phase's end by the clock: whether `phase`, recorded with `deadline`, is over now. Commit:
-    /// at its deadline (counted from the round's first commit; none before it). Reveal: at its deadline.
-    /// Validation: at its deadline, counted from the committee's draw (none before it). Finalize ends only by
-    /// `finalize()`. The actions end a phase early when nobody is left to act (every active miner committed,
-    /// every committer revealed, every seat reported): then `_following` says what comes next, as here.
+    /// at `_commitsEnd`. Reveal: at its deadline. Validation: at its deadline, counted from the committee's draw
+    /// (none before it). Finalize ends only by `finalize()`. The actions end a phase early when nobody is left to
+    /// act (every active miner committed and the commit grace passed, every committer revealed, every seat
+    /// reported): then `_following` says what comes next, as here.
     function _clockEnded(IPoFLConsensus.Phase phase, uint64 deadline) internal view returns (bool) {
-        if (phase == IPoFLConsensus.Phase.Commit) return _round.commits != 0 && block.timestamp >= deadline;
+        if (phase == IPoFLConsensus.Phase.Commit) return block.timestamp >= _commitsEnd(deadline);
         if (phase == IPoFLConsensus.Phase.Reveal) return block.timestamp >= deadline;
         if (phase == IPoFLConsensus.Phase.Validation) return _round.seats != 0 && block.timestamp >= deadline;
         return false;
@@ -37,13 +37,26 @@ abstract contract PoFLPhases is PoFLStorage {
         uint64 deadline
     ) internal view returns (IPoFLConsensus.Phase next, uint64 nextDeadline) {
         if (phase == IPoFLConsensus.Phase.Commit) {
-            uint64 commitsEnded = uint64(Math.min(block.timestamp, deadline));
+            uint64 commitsEnded = uint64(Math.min(block.timestamp, _commitsEnd(deadline)));
             return (IPoFLConsensus.Phase.Reveal, commitsEnded + _params.revealDuration);
         }
         if (phase == IPoFLConsensus.Phase.Reveal && _canValidate(_round.candidate) && _independent()) {
             return (IPoFLConsensus.Phase.Validation, 0);
         }
         return (IPoFLConsensus.Phase.Finalize, 0);
+    }
+
+    /// @dev When the commit phase recorded with `deadline` ends (max: not before a first commit). At its deadline
+    /// (counted from the round's first commit); once every active miner has committed, at the end of the grace
+    /// (`commitGrace` from the first commit) if that is earlier. The grace is the rejoin rule: a miner that
+    /// was away (inactive, so not waited for) and adopts each block a little after the others still gets its
+    /// commit in, instead of finding the phase closed by the others' commits round after round.
+    function _commitsEnd(uint64 deadline) internal view returns (uint256) {
+        LiveRound storage s = _round;
+        uint256 commits = s.commits;
+        if (commits == 0) return type(uint256).max;
+        if (commits < uint256(s.activeNow) + s.activePrev) return deadline;
+        return Math.min(deadline, deadline - _params.commitDuration + _commitGrace);
     }
 
     /// @dev The phase the rules make of the recorded one now, and that phase's deadline (0: none yet). What

@@ -82,6 +82,7 @@ abstract contract PoFLSettings is IPoFLConsensus, PoFLStorage, Ownable2Step {
         if (c.commitDuration == 0 || c.revealDuration == 0 || c.validationDuration == 0) {
             revert PoFLInvalidConfig(ConfigField.Duration);
         }
+        if (c.commitGrace > c.commitDuration) revert PoFLInvalidConfig(ConfigField.CommitGrace);
         if (c.seedLookahead == 0 || c.seedLookahead > MAX_SEED_LOOKAHEAD) {
             revert PoFLInvalidConfig(ConfigField.SeedLookahead);
         }

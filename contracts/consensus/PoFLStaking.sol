@@ -16,7 +16,7 @@ import {PoFLPhases} from "./PoFLPhases.sol";
 /// @dev Accounting: penalties go to the reward pool; miners under `minStake` are evicted when their round closes
 /// (the rest of their stake is credited to them); ETH held >= totalStaked + rewardPool + totalPendingRewards.
 /// Activity: a miner is active while it committed (or joined) in this round or the previous one; only active
-/// miners count for early phase ends and for the MAX_MINERS cap. `_setLastRound` is the only writer of the
+/// miners count for early phase ends (after the commit grace, `PoFLPhases._commitsEnd`) and for the MAX_MINERS cap. `_setLastRound` is the only writer of the
 /// activity counters (opening a round shifts them by one round).
 abstract contract PoFLStaking is IPoFLConsensus, PoFLPhases, ReentrancyGuard {
     using EnumerableSet for EnumerableSet.AddressSet;
@@ -60,8 +60,8 @@ abstract contract PoFLStaking is IPoFLConsensus, PoFLPhases, ReentrancyGuard {
         _totalPendingRewards -= credit;
         _removeMiner(msg.sender);
         emit MinerLeft(msg.sender, stake, credit);
-        // one active miner fewer: the others may all have committed already
-        if (s.commits > 0 && s.commits >= uint256(s.activeNow) + s.activePrev) _endPhase();
+        // one active miner fewer: the others may all have committed already (and the grace passed)
+        if (block.timestamp >= _commitsEnd(s.deadline)) _endPhase();
         Address.sendValue(payable(msg.sender), stake + credit);
     }
 

@@ -33,6 +33,11 @@ abstract contract PoFLStorage {
     /// round without a block fail `ShardUnopened`, paid from the requester's bond.
     uint16 internal constant SHARD_UNOPENED = type(uint16).max;
 
+    /// @dev The `measuredBps` a seat reports when it could not fetch the candidate's model by the fetch deadline
+    /// (the committee's draw plus half the validation window). Never a misreport; a third of the seats
+    /// reporting it makes the claim `Unavailable` (the claimant pays).
+    uint16 internal constant UNAVAILABLE = type(uint16).max - 1;
+
     /// @dev Bit 255 of every per-round bitmap: never a position (positions < MAX_MINERS), always set, so that no
     /// round action writes a zero slot.
     uint256 internal constant SENTINEL = 1 << 255;
@@ -136,6 +141,7 @@ abstract contract PoFLStorage {
     bytes32 internal immutable _evalSetHash;
     bytes32 internal immutable _architectureId;
     IPoFLHoldout internal immutable _holdout; // zero: public evaluation
+    uint32 internal immutable _commitGrace; // seconds from the first commit before an early end of the commits
 
     // ------------------------------------------------------------------ state
 
@@ -174,6 +180,7 @@ abstract contract PoFLStorage {
         _evalSetHash = config_.evalSetHash;
         _architectureId = config_.architectureId;
         _holdout = IPoFLHoldout(holdout_);
+        _commitGrace = config_.commitGrace;
     }
 
     /// @dev The configuration `p` and `blockReward` make with the immutables.
@@ -195,7 +202,8 @@ abstract contract PoFLStorage {
                 missBond: p.missBond,
                 blockReward: blockReward,
                 evalSetHash: _evalSetHash,
-                architectureId: _architectureId
+                architectureId: _architectureId,
+                commitGrace: _commitGrace
             });
     }
 }

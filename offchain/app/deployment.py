@@ -106,7 +106,8 @@ def contract_config(config: RunConfig, eval_set_hash: bytes, economics: Economic
                       require_improvement=config.require_improvement, commit_duration=config.phase_seconds,
                       reveal_duration=config.phase_seconds, validation_duration=config.phase_seconds,
                       min_committee=config.min_committee, min_stake=economics.min_stake,
-                      miss_bond=economics.miss_bond, block_reward=economics.block_reward)
+                      miss_bond=economics.miss_bond, block_reward=economics.block_reward,
+                      commit_grace=config.commit_grace_s)
 
 
 def genesis_bytes(config: RunConfig) -> bytes:

@@ -96,6 +96,10 @@ class PoFLAccuracyOutOfRange(ContractRevert):
     pass
 
 
+class PoFLFetchWindowOpen(ContractRevert):
+    pass
+
+
 class PoFLEmptyDigest(ContractRevert):
     pass
 

@@ -33,13 +33,18 @@ class Phase(IntEnum):
 class ClaimStatus(IntEnum):
     """``IPoFLConsensus.ClaimStatus``: where a claim stands (its NatSpec says what each means)."""
 
-    NONE, COMMITTED, REVEALED, ACCEPTED, REJECTED, NO_QUORUM, UNIMPROVED, DISPUTED = range(8)
+    NONE, COMMITTED, REVEALED, ACCEPTED, REJECTED, NO_QUORUM, UNIMPROVED, DISPUTED, UNAVAILABLE = range(9)
 
 
 SHARD_UNOPENED_BPS = 0xFFFF
 """The ``parentBps`` a hold-out reveal declares when the round's shard does not open with its revealed key
 (``PoFLStorage.SHARD_UNOPENED``): revealers holding more than half the stake saying so fail a round without a
 block as ``ShardUnopened``, and the requester's bond pays its committers."""
+
+UNAVAILABLE_BPS = 0xFFFE
+"""The ``measuredBps`` a seat reports for a candidate it could not fetch (``PoFLStorage.UNAVAILABLE``): accepted
+only from the fetch deadline on (the committee's draw plus half the validation window), never penalized; a third
+of the seats reporting it makes the claim ``UNAVAILABLE`` and the claimant pays."""
 
 
 class FailReason(IntEnum):
@@ -51,20 +56,26 @@ class FailReason(IntEnum):
 class PenaltyReason(IntEnum):
     """``IPoFLConsensus.PenaltyReason``: why stake was taken."""
 
-    FALSE_CLAIM, MISREPORT, MISSED_REVEAL, MISSED_VOTE = range(4)
+    FALSE_CLAIM, MISREPORT, MISSED_REVEAL, MISSED_VOTE, UNSERVED_CLAIM = range(5)
 
 
 class ConfigField(IntEnum):
     """``IPoFLConsensus.ConfigField``: the configuration value a ``PoFLInvalidConfig`` error names."""
 
     (THRESHOLD_BPS, TOLERANCE_BPS, QUORUM_BPS, COMMITTEE_SIZE, MIN_COMMITTEE, DURATION, SEED_LOOKAHEAD, MIN_STAKE,
-     MISS_BOND, MISREPORT_PENALTY_BPS, EVAL_SET_HASH, ARCHITECTURE_ID, HOLDOUT) = range(13)
+     MISS_BOND, MISREPORT_PENALTY_BPS, EVAL_SET_HASH, ARCHITECTURE_ID, HOLDOUT, COMMIT_GRACE) = range(14)
 
 
 # Solidity enum name -> the IntEnum its values decode to (struct fields, error arguments, events).
 ENUMS: dict[str, type[IntEnum]] = {"Phase": Phase, "CidKind": CidKind, "ClaimStatus": ClaimStatus,
                                    "FailReason": FailReason, "PenaltyReason": PenaltyReason,
                                    "ConfigField": ConfigField}
+
+
+def fetch_deadline(validation_deadline: int, validation_duration: int) -> int:
+    """The chain time from which a seat may report a candidate ``UNAVAILABLE_BPS``: the committee's draw plus half
+    the validation window (as ``PoFLConsensus.vote`` computes it from the validation's deadline)."""
+    return validation_deadline - validation_duration // 2
 
 
 def to_bps(accuracy: float) -> int:
@@ -94,6 +105,7 @@ class PoFLConfig:
     min_stake: int = 10**18
     miss_bond: int = 10**16
     block_reward: int = 10**17
+    commit_grace: int = 0
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,8 @@ class DriverSettings:
 
     Parameters:
         poll_s: seconds between looks at the chain when nothing is due.
-        fetch_timeout_s: the longest a seat waits for a candidate's model before measuring 0.
+        fetch_timeout_s: the longest one fetch of a model may take (a seat fetches a candidate again until the
+            fetch deadline on chain, then reports it unavailable).
         rpc_grace_s: how long transient RPC/store failures are retried before the driver gives up.
         max_model_bytes: the size limit of a model fetched from the store.
         finalize_stagger_s: a pause before finalize/advance, times the miner's index, so that usually one of
@@ -138,7 +139,7 @@ class RoundDriver:
         self.records: list[RoundRecord] = []
         self._failing_since: float | None = None
         adoption, claiming = Adoption(crew), Claiming(crew, max(settings.poll_s, 0.5))
-        validation = Validation(crew, settings.fetch_timeout_s)
+        validation = Validation(crew)
         upkeep = Upkeep(crew, settings.poll_s, settings.finalize_stagger_s)
         self._handlers: dict[type, Callable[[ChainView, Batch], None]] = {
             Adopt: adoption.adopt, Learn: adoption.learn, Commit: claiming.commit, Reveal: claiming.reveal,

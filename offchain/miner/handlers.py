@@ -20,7 +20,7 @@ from collections.abc import Callable
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.keys import DEV_CHAIN_IDS
 from offchain.chain.tx import PendingTx
-from offchain.chain.types import SHARD_UNOPENED_BPS, ChainBlock, to_bps
+from offchain.chain.types import SHARD_UNOPENED_BPS, UNAVAILABLE_BPS, ChainBlock, fetch_deadline, to_bps
 from offchain.errors import PoflRuntimeError
 from offchain.miner.claims import HeldModel
 from offchain.miner.crew import Crew
@@ -231,12 +231,10 @@ class Validation:
 
     Parameters:
         crew: the driver's parts.
-        fetch_timeout_s: the longest a seat waits for a candidate the store does not have yet.
     """
 
-    def __init__(self, crew: Crew, fetch_timeout_s: float) -> None:
+    def __init__(self, crew: Crew) -> None:
         self.crew = crew
-        self.fetch_timeout_s = fetch_timeout_s
 
     def vote(self, view: ChainView, batch: Batch) -> None:
         """Every local seat of the committee fetches the candidate's model itself (fail-safe: anything wrong
@@ -251,9 +249,10 @@ class Validation:
         crew.progress(f"round {r} validation {attempt}: {len(voters)} seats fetch and re-evaluate {cid[:14]}…")
         with ctx.watch("store"):
             fetched = list(crew.io.map(lambda _m: crew.fetch(cid), voters))
-        # a model the store does not have (yet), or a store that does not answer, is fetched again until half of
-        # the time left to vote has passed: a claimant that publishes late, or a store that lags, must not make
-        # honest seats report 0 (and be penalized for it by the seats that fetched later)
+        # a model the store does not have (yet), or a store that does not answer, is fetched again until the
+        # fetch deadline on chain (the draw plus half the validation window), then reported UNAVAILABLE (never
+        # a misreport; a third of the seats saying so makes the claimant pay): a claimant that publishes late or
+        # to some seats only, or a store that lags, must not make honest seats report 0 and be penalized
         if any(f.unavailable for f in fetched) and self._may_wait(view):
             for m, f in zip(voters, fetched, strict=True):
                 if f.unavailable:
@@ -273,22 +272,29 @@ class Validation:
         for (m, params), acc in zip(valid, measured.accuracies, strict=True):
             accs[m.address] = acc
             m.copies[cid] = params
+        missing = {m.address for m, f in zip(voters, fetched, strict=True) if f.unavailable}
         for m in voters:
             m.measured[cid] = accs[m.address]
             _round_of(m).voted.add(attempt)
-        crew.send_all([(m, "vote", lambda m=m: crew.mode.report(crew.contract, m.signer, r, attempt,
-                                                                accs[m.address], measured.parent))
+        if missing:
+            log.warning("round %d validation %d: %d seat(s) report %s unavailable (not fetched by the fetch "
+                        "deadline)", r, attempt, len(missing), cid[:64])
+        crew.send_all([(m, "vote", lambda m=m: crew.contract.vote(m.signer, r, attempt, UNAVAILABLE_BPS,
+                                                                  to_bps(measured.parent))
+                        if m.address in missing else crew.mode.report(crew.contract, m.signer, r, attempt,
+                                                                      accs[m.address], measured.parent))
                        for m in voters])
 
     def _may_wait(self, view: ChainView) -> bool:
-        """Whether a seat may still wait for the candidate of ``view``'s validation to reach the store: for at
-        most ``fetch_timeout_s``, and at most half of the time the validation had left when first asked."""
+        """Whether a seat may still wait for the candidate of ``view``'s validation to reach the store: until
+        the fetch deadline on chain (the committee's draw plus half the validation window; the contract refuses
+        an UNAVAILABLE report before it), at the node's current time. Every seat, in every process, gives up at
+        the same chain time, however late it first asked."""
         assert view.info is not None
         give_up, attempt = self.crew.now.give_up, view.info.attempt
         if attempt not in give_up:
-            left = view.info.deadline - int(self.crew.contract.w3.eth.get_block("latest")["timestamp"])
-            give_up[attempt] = time.monotonic() + min(self.fetch_timeout_s, max(0.0, left / 2))
-        return time.monotonic() < give_up[attempt]
+            give_up[attempt] = fetch_deadline(view.info.deadline, self.crew.contract.config().validation_duration)
+        return int(self.crew.contract.w3.eth.get_block("pending")["timestamp"]) < give_up[attempt]
 
 
 class Upkeep:

@@ -86,7 +86,7 @@ class RoundContext:
     miner_accuracies: dict[int, float] = field(default_factory=dict)  # miner index -> its own model's accuracy
     cids: dict[str, str] = field(default_factory=dict)  # claimant -> the CID it revealed
     committees: dict[int, frozenset[str]] = field(default_factory=dict)  # validation attempt -> seats
-    give_up: dict[int, float] = field(default_factory=dict)  # attempt -> when seats stop waiting for its model
+    give_up: dict[int, float] = field(default_factory=dict)  # attempt -> chain time seats stop waiting
 
     def record(self, head: ChainBlock, miners: list[LocalMiner], rejected: list[int | str]) -> RoundRecord:
         """The round's record, once it has ended with ``head`` the chain's newest block."""

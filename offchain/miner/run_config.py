@@ -102,6 +102,13 @@ class RunConfig(EngineConfig):
         within [2, 20] s, so that a withheld model cannot make honest votes miss the deadline."""
         return max(2.0, min(20.0, self.phase_seconds / 3))
 
+    @property
+    def commit_grace_s(self) -> int:
+        """The contract's ``commitGrace``: seconds from a round's first commit before the commit phase may end
+        early (every active miner committed), so that a miner back from a partition, which adopts each block
+        a little after the others, still commits: a third of a phase, at most 5 s."""
+        return min(self.phase_seconds // 3, 5)
+
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
 

@@ -94,6 +94,15 @@ class RoundResult:
     candidates: list[str]  # in the order they were validated
 
 
+def commits_end(contract: PoFLContract, round_id: int) -> int:
+    """When the commit phase of ``round_id`` (with a first commit) ends by the clock: at its deadline, or once
+    every active miner has committed at the end of the commit grace, if earlier (``PoFLPhases._commitsEnd``)."""
+    info, config = contract.round_info(round_id), contract.config()
+    if info.commits < info.active_miners:
+        return info.deadline
+    return min(info.deadline, info.deadline - config.commit_duration + config.commit_grace)
+
+
 def advance_time(contract: PoFLContract, caller: LocalSigner, deadline: int) -> None:
     """Move the devnet's clock past ``deadline`` and record what that changed (advance())."""
     now = contract.w3.eth.get_block("latest")["timestamp"]
@@ -125,7 +134,7 @@ def play_round(contract: PoFLContract, caller: LocalSigner, miners: Sequence[Loc
     by_address = {m.address: m for m, _ in claims}
     commit_claims(c, [(by_address[a], s) for a, s in sealed.items()])
     if c.current_phase().phase == Phase.COMMIT:
-        advance_time(c, caller, c.round_info(r).deadline)
+        advance_time(c, caller, commits_end(c, r))
     if reveal_key is not None:
         reveal_key(r)
     revealing = list(revealers) if revealers is not None else [m for m, _ in claims]

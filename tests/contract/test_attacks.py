@@ -14,7 +14,15 @@ from offchain.chain import errors as E
 from offchain.chain.commitment import SealedClaim
 from offchain.chain.consensus import PoFLContract
 from offchain.chain.tx import send, wait_all
-from offchain.chain.types import ClaimStatus, ConfigField, FailReason, PenaltyReason, Phase
+from offchain.chain.types import (
+    UNAVAILABLE_BPS,
+    ClaimStatus,
+    ConfigField,
+    FailReason,
+    PenaltyReason,
+    Phase,
+    fetch_deadline,
+)
 from offchain.store import compute_cid
 from offchain.store.cid import cid_to_digest
 from offchain.testing.accounts import fresh_signers
@@ -662,3 +670,64 @@ def test_one_over_claim_no_better_than_the_parent_does_not_end_the_search(anvil_
                                             (honest.address, ClaimStatus.ACCEPTED, 8050)]
     assert (c.latest_block().miner, c.latest_block().accuracy_bps) == (honest.address, 8050)
     assert c.pending_rewards(griefer.address) == 0
+
+
+# ------------------------------------------------------------- issue 22, finding 4: selective availability
+
+
+def _starve(d: Deployed, served: int, tag: str) -> tuple[int, list[str]]:
+    """A round where the best claimant (the last miner, 100 over the others' ladder) serves its model to
+    ``served`` of its seats only: the others cannot fetch it and, once the fetch deadline on chain has passed,
+    report it UNAVAILABLE (an UNAVAILABLE report before it is refused); every seat measures the other claims
+    truthfully. Returns the round and the starved seats."""
+    c = d.contract
+    r = c.current_round()
+    base = max(c.latest_block().accuracy_bps, BASE_CONFIG.threshold_bps) + 10
+    claims = [(m, SealedClaim(r, cid_of(f"{tag}{i}"), base + i + (100 if m is d.miners[-1] else 0)))
+              for i, m in enumerate(d.miners)]
+    truth = {m.address: s.accuracy_bps for m, s in claims}
+    commit_claims(c, claims)
+    reveal_claims(c, claims)
+    seats = draw_committee(c, d.owner)
+    starved = seats[served:]
+    info = c.round_info(r)
+    until = fetch_deadline(info.deadline, BASE_CONFIG.validation_duration)
+    with pytest.raises(E.PoFLFetchWindowOpen) as early:
+        c.vote(d.by_address(starved[0]), r, info.attempt, UNAVAILABLE_BPS, c.latest_block().accuracy_bps)
+    assert early.value.args_by_name == {"until": until}
+    advance_time(d, until - 1)
+    cast_votes(c, r, [(d.by_address(a), UNAVAILABLE_BPS if a in starved else truth[info.candidate]) for a in seats])
+    c.finalize(d.owner).wait()
+    while c.current_round() == r:
+        seats = draw_committee(c, d.owner)
+        cast_votes(c, r, [(d.by_address(a), truth[c.round_info(r).candidate]) for a in seats])
+        c.finalize(d.owner).wait()
+    return r, starved
+
+
+def test_a_claimant_serving_its_model_to_some_seats_only_pays_and_the_starved_seats_do_not(anvil_w3: Web3) -> None:
+    """Issue 22, finding 4: a claimant served its genuine model to 6 of its 9 seats; the 3 starved seats reported
+    0 and were penalized as misreporters (0.3 ETH, all 3 evicted at minStake). Now a seat that cannot fetch the
+    model reports UNAVAILABLE from the fetch deadline on chain (never a misreport): with a third of the seats
+    saying so the claim is Unavailable, the claimant pays the misreport penalty and the next-best claim is the
+    block. Starving fewer than a third (2 of 8) costs the starved seats nothing either: their reports are not
+    counted, the claim is decided by the others. (Checked: with the UNAVAILABLE reports counted as 0 the starved
+    seats are penalized again.)"""
+    d = deploy_with_miners(anvil_w3, 10)
+    c = d.contract
+    claimant = d.miners[-1]
+    r, starved = _starve(d, 6, "sa")
+    runner_up = d.miners[-2]
+    assert [(a, o) for a, o, _ in outcomes(d, r)] == [(claimant.address, ClaimStatus.UNAVAILABLE),
+                                                      (runner_up.address, ClaimStatus.ACCEPTED)]
+    assert c.latest_block().miner == runner_up.address
+    assert penalties(d, PenaltyReason.UNSERVED_CLAIM) == {claimant.address: STAKE // 10}
+    assert not penalties(d, PenaltyReason.MISREPORT) and not penalties(d, PenaltyReason.MISSED_VOTE)
+    assert all(c.miner_info(a).stake == STAKE for a in starved) and len(starved) == 3
+    assert not c.miner_info(claimant.address).registered  # under minStake: evicted with the rest of its stake
+    d.miners.remove(claimant)
+    r, starved = _starve(d, 6, "sb")  # 8 seats, 2 starved: under a third
+    best = d.miners[-1]
+    assert [(a, o) for a, o, _ in outcomes(d, r)] == [(best.address, ClaimStatus.ACCEPTED)]
+    assert c.latest_block().miner == best.address and len(starved) == 2
+    assert not penalties(d, PenaltyReason.MISREPORT) and all(c.miner_info(a).stake == STAKE for a in starved)

@@ -9,9 +9,10 @@ import pytest
 from web3 import Web3
 from web3.logs import DISCARD
 
+from offchain.chain import errors as E
 from offchain.chain.commitment import SealedClaim
 from offchain.chain.connect import connect, in_process_web3
-from offchain.chain.types import ClaimStatus, FailReason, PenaltyReason, Phase, PoFLConfig, lower_median
+from offchain.chain.types import ClaimStatus, ConfigField, FailReason, PenaltyReason, Phase, PoFLConfig, lower_median
 from offchain.testing.rounds import (
     cast_votes,
     commit_claims,
@@ -22,6 +23,7 @@ from offchain.testing.rounds import (
     truthful,
 )
 from tests.support.contracts import (
+    BASE_CONFIG,
     MISS_BOND,
     STAKE,
     Deployed,
@@ -322,3 +324,42 @@ def test_the_committee_is_drawn_from_the_seed_block_not_from_the_block_before_th
     assert info.seats == 4
     seed_hash = anvil_w3.eth.get_block(seed_block)["hash"]
     assert info.seed == Web3.keccak(bytes(seed_hash) + bytes(12) + bytes.fromhex(c.address[2:]) + r.to_bytes(32, "big"))
+
+
+# ------------------------------------------------------------------ issue 21: the rejoin lockout
+
+
+def test_a_miner_back_from_a_partition_commits_although_the_others_committed_at_once(anvil_w3: Web3) -> None:
+    """Issue 21's multi-host test: a miner away for a round is inactive, so the others' commits (each ~1 s after
+    a block) ended the commit phase before it (~1.5 s after the block) could commit, round after round. With
+    commitGrace the phase does not end early before the grace from the first commit: it commits, the phase
+    ends when the grace does (not at the deadline), and its claim is the block. A grace above the commit phase
+    is refused. (Checked: with the early end left as it was, the phase is Reveal after the others' commits.)"""
+    with pytest.raises(E.PoFLInvalidConfig) as refused:
+        deploy_with_miners(anvil_w3, 0, commit_duration=60, commit_grace=61)
+    assert refused.value.args_by_name == {"field": ConfigField.COMMIT_GRACE}
+    d = deploy_with_miners(anvil_w3, 5, commit_duration=600, commit_grace=300)
+    c = d.contract
+    *others, returning = d.miners
+    honest(d, [7000 + i for i in range(5)], tag="a")
+    truth = {m.address: 7100 + i for i, m in enumerate(others)}
+    play_round(d, [(m, truth[m.address]) for m in others], truthful(truth), tag="b")  # it is partitioned
+    assert not c.miner_info(returning.address).active  # away since round 1: the others no longer wait for it
+    r = c.current_round()
+    claims = [(m, SealedClaim(r, cid_of(f"c{i}"), 7200 + i)) for i, m in enumerate(others)]
+    commit_claims(c, claims)
+    first = c.round_info(r).deadline - 600  # the first commit's time
+    assert c.current_phase().phase == Phase.COMMIT  # every active miner committed, but the grace is not over
+    back = (returning, SealedClaim(r, cid_of("back"), 7300))
+    commit_claims(c, [back])
+    assert c.current_phase().phase == Phase.COMMIT  # still the grace
+    increase_time(anvil_w3, 300)
+    assert c.current_phase() == type(c.current_phase())(r, Phase.REVEAL, first + 300 + BASE_CONFIG.reveal_duration)
+    reveal_claims(c, [*claims, back])
+    while c.current_round() == r:
+        seats = draw_committee(c, d.owner)
+        candidate = c.round_info(r).candidate
+        measured = 7300 if candidate == returning.address else 7200 + others.index(d.by_address(candidate))
+        cast_votes(c, r, [(d.by_address(a), measured) for a in seats])
+        c.finalize(d.owner).wait()
+    assert (c.latest_block().miner, c.latest_block().accuracy_bps) == (returning.address, 7300)

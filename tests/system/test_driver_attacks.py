@@ -18,7 +18,7 @@ from offchain.app.miner_processes import start_miner
 from offchain.app.preflight import ensure_registered
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.consensus import PoFLContract
-from offchain.chain.types import ClaimStatus
+from offchain.chain.types import UNAVAILABLE_BPS, ClaimStatus, PenaltyReason
 from offchain.fl.architectures import build_model
 from offchain.miner.claims import ForgedClaims
 from offchain.miner.driver import DriverSettings, RoundDriver
@@ -75,8 +75,9 @@ def test_hostile_cids_are_voted_down_and_no_honest_miner_exits(anvil: Devnet, ip
                                                                tmp_path: Path) -> None:
     """An attacker reveals (a) a CID no store has, (b) garbage (consensus v2 reveals a 32-byte digest, so a
     garbage string cannot even be revealed: its nearest is a random digest), (c) the CID of a model of another
-    architecture, (d) a header bomb, each claiming 100%: every honest seat measures it at 0, the attacker is
-    slashed, the honest best claim is the round's block at its median, nobody exits."""
+    architecture, (d) a header bomb, each claiming 100%: every honest seat reports (a) and (b) UNAVAILABLE at the
+    fetch deadline on chain (the claim is Unavailable, the attacker pays 10%) and measures (c) and (d) at 0 (the
+    attacker is slashed); the honest best claim is the round's block at its median, nobody exits."""
     n_honest = 4
     # flexBlock's rule (no improvement needed): every round with an honest claim can make a block
     config = RunConfig(n_miners=n_honest + 1, threshold=0.05, require_improvement=False, phase_seconds=12)
@@ -85,6 +86,7 @@ def test_hostile_cids_are_voted_down_and_no_honest_miner_exits(anvil: Devnet, ip
     run = deploy_run(anvil.rpc_url, config, workload, store)
     contract, (*honest, attacker) = run.contract, run.signers
     cnn = build_model("cnn")
+    unfetchable = {"absent", "garbage"}
     attacks = {
         "absent": compute_cid(b"a model nobody ever stored"),
         "garbage": cid_from_digest(os.urandom(32), CidKind.V1_RAW),
@@ -114,14 +116,21 @@ def test_hostile_cids_are_voted_down_and_no_honest_miner_exits(anvil: Devnet, ip
                         if e["args"]["round"] == r}
             assert cid_from_digest(revealed[attacker.address]["digest"], revealed[attacker.address]["cidKind"]) == cid
             outcome = decided(contract, r, attacker.address)
-            assert outcome["outcome"] == ClaimStatus.REJECTED, f"{name}: the forged claim was not rejected"
-            assert outcome["medianBps"] == 0 and outcome["reports"] == outcome["seats"] >= 3, (name, outcome)
-            assert not contract.miner_info(attacker.address).registered, f"{name}: the attacker kept its stake"
+            if name in unfetchable:  # not counted as reports; the claimant pays the misreport penalty
+                assert outcome["outcome"] == ClaimStatus.UNAVAILABLE, f"{name}: the claim was not Unavailable"
+                assert outcome["medianBps"] == 0 and outcome["reports"] == 0 and outcome["seats"] >= 3, (name, outcome)
+                assert [e for e in contract.events("Penalized", 0) if e["args"]["round"] == r
+                        and e["args"]["reason"] == PenaltyReason.UNSERVED_CLAIM], f"{name}: the attacker paid nothing"
+            else:
+                assert outcome["outcome"] == ClaimStatus.REJECTED, f"{name}: the forged claim was not rejected"
+                assert outcome["medianBps"] == 0 and outcome["reports"] == outcome["seats"] >= 3, (name, outcome)
+                assert not contract.miner_info(attacker.address).registered, f"{name}: the attacker kept its stake"
             attempt = validation_of(contract, r, attacker.address)
             votes = [e["args"] for e in contract.events("Voted", 0) if e["args"]["round"] == r
                      and e["args"]["attempt"] == attempt]
             assert {v["validator"] for v in votes} <= honest_addresses
-            assert all(v["measuredBps"] == 0 for v in votes), (name, votes)  # every honest seat measured 0
+            reported = UNAVAILABLE_BPS if name in unfetchable else 0
+            assert all(v["measuredBps"] == reported for v in votes), (name, votes)  # every honest seat alike
             block = contract.latest_block()  # the forged claim was rejected: the next best was validated
             assert block.round == r and block.miner in honest_addresses, name
             best = max(args["accuracyBps"] for a, args in revealed.items() if a in honest_addresses)
