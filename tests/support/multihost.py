@@ -7,15 +7,21 @@ machine), `pofl verify` on a fresh host with a node of its own."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import signal
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from offchain.chain.accounts import dev_key
 from offchain.servers.ipfs import init_repo
-from tests.support.netns import Host, Network
+from tests.support.netns import Host, Network, netns_unavailable
 from tests.support.terminal import Terminal, pofl
 
 RPC_PORT = 8545
@@ -169,3 +175,35 @@ class Cluster:
         if self.devnet is not None:
             self.devnet.interrupt()
         return codes
+
+
+def require_netns() -> None:
+    """Skip (with the reason) where this machine cannot host network namespaces; fail instead where
+    POFL_REQUIRE_NETNS=1 (CI, which runs as root)."""
+    reason = netns_unavailable()
+    if reason is not None:
+        if os.environ.get("POFL_REQUIRE_NETNS") == "1":
+            pytest.fail(f"POFL_REQUIRE_NETNS=1 but {reason}")
+        pytest.skip(reason)
+
+
+def until(condition: Callable[[], Any], timeout: float, what: str, cluster: Cluster) -> Any:
+    """Poll ``condition`` (RPC errors count as not yet) until true; fail if a miner exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        dead = [i for i, m in enumerate(cluster.miners) if m.proc.poll() is not None]
+        assert not dead, f"miners {dead} exited while waiting for {what}: " + "\n".join(
+            cluster.miners[dead[0]].output()[-30:])
+        try:
+            value = condition()
+        except Exception:  # the chain's link may be down for a while
+            value = None
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def adopted_since(miner: Terminal, height: int) -> bool:
+    """Whether ``miner`` has logged adopting a block at ``height`` or above."""
+    return any(int(m[1]) >= height for line in miner.output() if (m := re.search(r"adopted block (\d+) ", line)))

@@ -7,21 +7,16 @@ with the reason, failed instead where POFL_REQUIRE_NETNS=1 (CI)."""
 
 from __future__ import annotations
 
-import os
-import re
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from offchain.chain.connect import connect
 from offchain.chain.consensus import PoFLContract
 from offchain.chain.types import PenaltyReason
-from tests.support.multihost import API, Cluster
-from tests.support.netns import BandwidthLimit, Partition, netns_unavailable, network
-from tests.support.terminal import Terminal
+from tests.support.multihost import API, Cluster, adopted_since, require_netns, until
+from tests.support.netns import BandwidthLimit, Partition, network
 
 # 5-8 minutes on this 2-core machine: past CI's budget, so a soak test for now (./scripts/test.sh -m soak);
 # CI runs the online nodes' own tests (tests/node/test_launchers.py, tests/system/test_ipfs_online.py).
@@ -35,33 +30,7 @@ MINER_OPTIONS = ("--rpc-grace", "600")  # a miner cut off for minutes waits for 
 
 @pytest.fixture(scope="module")
 def netns_ok() -> None:
-    reason = netns_unavailable()
-    if reason is not None:
-        if os.environ.get("POFL_REQUIRE_NETNS") == "1":
-            pytest.fail(f"POFL_REQUIRE_NETNS=1 but {reason}")
-        pytest.skip(reason)
-
-
-def until(condition: Callable[[], Any], timeout: float, what: str, cluster: Cluster) -> Any:
-    """Poll ``condition`` (RPC errors count as not yet) until true; fail if a miner exits or time runs out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        dead = [i for i, m in enumerate(cluster.miners) if m.proc.poll() is not None]
-        assert not dead, f"miners {dead} exited while waiting for {what}: " + "\n".join(
-            cluster.miners[dead[0]].output()[-30:])
-        try:
-            value = condition()
-        except Exception:  # the chain's link may be down for a while
-            value = None
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def adopted_since(miner: Terminal, height: int) -> bool:
-    """Whether ``miner`` has logged adopting a block at ``height`` or above."""
-    return any(int(m[1]) >= height for line in miner.output() if (m := re.search(r"adopted block (\d+) ", line)))
+    require_netns()
 
 
 @pytest.mark.timeout(900)
