@@ -32,6 +32,11 @@ MINER_OPTIONS = ("--rpc-grace", "300")
 def test_a_partitioned_miner_host_heals_and_fetches_the_head_by_bitswap(tmp_path: Path) -> None:
     require_netns()
     started = time.monotonic()
+    stages: list[str] = []
+
+    def stage(what: str) -> None:
+        stages.append(f"{what} {time.monotonic() - started:.0f} s")
+
     with network() as net:
         cluster = Cluster(net, tmp_path, MINERS)
         verifier = net.add_host("v")
@@ -39,13 +44,17 @@ def test_a_partitioned_miner_host_heals_and_fetches_the_head_by_bitswap(tmp_path
             cluster.start_chain()
             # the verifier's node starts with the others (it holds nothing: every model it checks comes by bitswap)
             cluster.start_nodes([cluster.requester, *cluster.miner_hosts, verifier])
+            stage("nodes")
             address = cluster.deploy(*SETTINGS)
+            stage("deployed")
             for i in range(MINERS):
                 cluster.start_miner(i, *MINER_OPTIONS)
             contract = PoFLContract.attach(connect(cluster.rpc_url), address)
             accounts = [m.expect(r"miner \d+ \((0x\w+)\)", 120)[1] for m in cluster.miners]
+            stage("miners up")
             config = contract.config()
             until(lambda: contract.block_count() >= 2, 150, "a first block", cluster)
+            stage("first block")
 
             isolated, isolated_host = accounts[2], cluster.miner_hosts[2]
             isolated_node = cluster.nodes[isolated_host.name]
@@ -55,10 +64,12 @@ def test_a_partitioned_miner_host_heals_and_fetches_the_head_by_bitswap(tmp_path
                 until(lambda: contract.current_phase().round >= cut_round + 2
                       and contract.block_count() >= cut_blocks + 2, 150, "two blocks without miner 2", cluster)
                 head_during = contract.latest_block()
+                stage("two blocks cut off")
             # healed, it adopts a block made while it was cut off: that model exists only on the other hosts' nodes
             until(lambda: adopted_since(cluster.miners[2], head_during.height), 120, "miner 2 at the head", cluster)
             until(lambda: int(isolated_node.rpc("bitswap/stat")["DataReceived"]) > received_before, 30,
                   "miner 2's node to count the blocks it received", cluster)
+            stage("healed")
 
             penalties = [e["args"] for e in contract.events("Penalized")]
             # cut off, the seat sent nothing: it loses at most a bond for a reveal or vote it missed, nothing more
@@ -69,9 +80,10 @@ def test_a_partitioned_miner_host_heals_and_fetches_the_head_by_bitswap(tmp_path
 
             code, out = cluster.verify_on(verifier)
             assert code == 0 and '"verdict": "OK"' in out, out[-3000:]
+            stage("verified")
         finally:
             codes = cluster.stop()
     for i, miner in enumerate(cluster.miners):
         assert "Traceback" not in "\n".join(miner.output()), (i, miner.output()[-30:])
     assert all(code in (0, 130) for code in codes), codes
-    print(f"CI multi-host test: {time.monotonic() - started:.0f} s")
+    print(f"CI multi-host test: {time.monotonic() - started:.0f} s ({', '.join(stages)})")
