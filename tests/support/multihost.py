@@ -105,6 +105,7 @@ class Cluster:
         self.nodes: dict[str, IpfsNode] = {}
         self.miners: list[Terminal] = []
         self.devnet: Terminal | None = None
+        self.deployer = self.requester
         self.address = ""
 
     def folder(self, host: Host) -> Path:
@@ -133,20 +134,22 @@ class Cluster:
         for node in nodes:
             node.ready()
 
-    def deploy(self, *settings: str) -> str:
-        """`pofl deploy` on the requester's host; returns the contract's address. (A chain on another host is
-        not a local devnet to `pofl`: every command that sends a transaction is given its key, and miners
-        stake with --register.)"""
-        done = pofl("deploy", "--miners", str(len(self.miner_hosts)), *settings, cwd=self.folder(self.requester),
-                    env=self.env(POFL_KEY=dev_key(0)), wrap=self.requester.argv([]), timeout=300)
+    def deploy(self, *settings: str, host: Host | None = None) -> str:
+        """`pofl deploy` on ``host`` (default: the requester's host; its node must be up: it keeps the genesis
+        model); returns the contract's address. (A chain on another host is not a local devnet to `pofl`: every
+        command that sends a transaction is given its key, and miners stake with --register.)"""
+        self.deployer = host or self.requester
+        done = pofl("deploy", "--miners", str(len(self.miner_hosts)), *settings, cwd=self.folder(self.deployer),
+                    env=self.env(POFL_KEY=dev_key(0)), wrap=self.deployer.argv([]), timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr
         self.address = done.stdout.split("deployed PoFLConsensus at ")[1].split()[0]
         return self.address
 
     def copy_record(self, host: Host) -> None:
         """The deployment record, copied to ``host`` as to another machine."""
-        shutil.copytree(self.folder(self.requester) / "deployments", self.folder(host) / "deployments",
-                        dirs_exist_ok=True)
+        if host is not self.deployer:
+            shutil.copytree(self.folder(self.deployer) / "deployments", self.folder(host) / "deployments",
+                            dirs_exist_ok=True)
 
     def start_miner(self, i: int, *options: str) -> Terminal:
         host = self.miner_hosts[i]
@@ -165,10 +168,14 @@ class Cluster:
                     wrap=host.argv([]), timeout=600)
         return done.returncode, done.stdout + done.stderr
 
+    def stop_miners(self) -> list[int]:
+        """Ctrl-C every miner (those already stopped too); their exit statuses."""
+        return [m.interrupt() for m in self.miners]
+
     def stop(self) -> list[int]:
         """Ctrl-C every process (what each printed is in ``<its host's folder>/<command>.log``); the miners'
         exit statuses."""
-        codes = [m.interrupt() for m in self.miners]
+        codes = self.stop_miners()
         for node in self.nodes.values():
             if node.terminal is not None:
                 node.terminal.interrupt()

@@ -1,10 +1,10 @@
 """Miners on separate hosts, sized for CI (tests/system/test_multihost.py is the long version, a soak test): the
-chain on one host, the deployer (whose node holds the genesis model) on another, three miner hosts each with its
-own js-ipfs node and one `pofl miner`, 5-second phases. One miner host is partitioned for two rounds then healed:
+chain on one host, three miner hosts each with its own js-ipfs node and one `pofl miner` (the first also deploys:
+its node holds the genesis model), 5-second phases. One miner host is partitioned for two rounds then healed:
 the connected two keep making blocks, no miner exits, the healed host's node fetches the head model from its peers
-by bitswap and its miner adopts it; then `pofl verify` on a fresh host with its own node verifies the whole chain.
-Needs root and network namespaces: skipped elsewhere with the reason, failed instead where POFL_REQUIRE_NETNS=1
-(CI)."""
+by bitswap and its miner adopts it; the miners stopped, `pofl verify` on a fresh host with its own node verifies
+the whole chain. Needs root and network namespaces: skipped elsewhere with the reason, failed instead where
+POFL_REQUIRE_NETNS=1 (CI)."""
 
 from __future__ import annotations
 
@@ -43,9 +43,11 @@ def test_a_partitioned_miner_host_heals_and_fetches_the_head_by_bitswap(tmp_path
         try:
             cluster.start_chain()
             # the verifier's node starts with the others (it holds nothing: every model it checks comes by bitswap)
-            cluster.start_nodes([cluster.requester, *cluster.miner_hosts, verifier])
+            cluster.start_nodes([*cluster.miner_hosts, verifier])
             stage("nodes")
-            address = cluster.deploy(*SETTINGS)
+            # miner 0 deploys (its node keeps the genesis model): one js-ipfs node fewer to start than a
+            # requester host of its own
+            address = cluster.deploy(*SETTINGS, host=cluster.miner_hosts[0])
             stage("deployed")
             for i in range(MINERS):
                 cluster.start_miner(i, *MINER_OPTIONS)
@@ -78,6 +80,10 @@ def test_a_partitioned_miner_host_heals_and_fetches_the_head_by_bitswap(tmp_path
                        and p["amount"] == config.miss_bond for p in mine), mine
             assert not [p for p in penalties if p["reason"] == PenaltyReason.FALSE_CLAIM], penalties
 
+            # the miners stopped (Ctrl-C: no Traceback, status 0 or 130), their nodes still up: the chain no
+            # longer grows while the fresh host verifies it
+            codes = cluster.stop_miners()
+            assert all(code in (0, 130) for code in codes), codes
             code, out = cluster.verify_on(verifier)
             assert code == 0 and '"verdict": "OK"' in out, out[-3000:]
             stage("verified")
