@@ -22,6 +22,7 @@ import pytest
 from offchain.chain.accounts import dev_key
 from offchain.servers.ipfs import init_repo
 from tests.support.netns import Host, Network, netns_unavailable
+from tests.support.netproxy import FlakyProxy
 from tests.support.terminal import Terminal, pofl
 
 RPC_PORT = 8545
@@ -107,6 +108,7 @@ class Cluster:
         self.devnet: Terminal | None = None
         self.deployer = self.requester
         self.address = ""
+        self.proxies: list[FlakyProxy] = []
 
     def folder(self, host: Host) -> Path:
         path = self.root / host.name
@@ -115,6 +117,14 @@ class Cluster:
 
     def env(self, **extra: str) -> dict[str, str]:
         return {"POFL_RPC_URL": self.rpc_url, "POFL_IPFS_API": API, **extra}
+
+    def delayed_rpc(self, delay: float) -> str:
+        """A URL of the chain's RPC that any host reaches through ``delay`` seconds of one-way latency: a
+        :class:`FlakyProxy` listening on the bridge's address (this kernel has no netem). A host whose link is
+        down (a :class:`Partition`) reaches it no more than the chain itself."""
+        proxy = FlakyProxy(self.chain.address, RPC_PORT, delay=delay, listen=self.net.gateway)
+        self.proxies.append(proxy)
+        return proxy.url
 
     def start_chain(self) -> None:
         self.devnet = Terminal("devnet", "--host", self.chain.address, "--port", str(RPC_PORT), "--accounts",
@@ -151,12 +161,15 @@ class Cluster:
             shutil.copytree(self.folder(self.deployer) / "deployments", self.folder(host) / "deployments",
                             dirs_exist_ok=True)
 
-    def start_miner(self, i: int, *options: str) -> Terminal:
+    def start_miner(self, i: int, *options: str, rpc_url: str | None = None) -> Terminal:
+        """`pofl miner` on miner host ``i`` (``rpc_url``: the chain's RPC as it reaches it, e.g.
+        :meth:`delayed_rpc`; default the chain host's own)."""
         host = self.miner_hosts[i]
         self.copy_record(host)
         n = len(self.miner_hosts)
         miner = Terminal("miner", "--clients", f"{i}/{n}", "--register", *options, cwd=self.folder(host),
-                         env=self.env(POFL_KEY=dev_key(i + 1)), wrap=host.argv([]),
+                         env=self.env(POFL_KEY=dev_key(i + 1), POFL_RPC_URL=rpc_url or self.rpc_url),
+                         wrap=host.argv([]),
                          log=self.folder(host) / "miner.log")
         self.miners.append(miner)
         return miner
@@ -181,6 +194,8 @@ class Cluster:
                 node.terminal.interrupt()
         if self.devnet is not None:
             self.devnet.interrupt()
+        for proxy in self.proxies:
+            proxy.close()
         return codes
 
 

@@ -1,9 +1,10 @@
 """Miners on separate hosts (Linux network namespaces the test makes): the chain on one host, the requester
 (the deployer, whose node holds the genesis model) on another, four miner hosts each with its own js-ipfs node
-and one `pofl miner`, every link limited to 10 Mbit/s. Faults: a miner host partitioned for two or more rounds
-then healed; one miner's IPFS node killed and restarted; the chain's RPC cut for 10 s. Then `pofl verify` on a
-fresh host with its own node verifies the whole chain. Needs root and network namespaces: skipped elsewhere
-with the reason, failed instead where POFL_REQUIRE_NETNS=1 (CI)."""
+and one `pofl miner`, every link limited to 10 Mbit/s, the miners reaching the chain's RPC through 50 ms of
+one-way latency (tests/support/netproxy.py's proxy on the bridge: the kernel has no netem). Faults: a miner host
+partitioned for two or more rounds then healed; one miner's IPFS node killed and restarted; the chain's RPC cut
+for 10 s. Then `pofl verify` on a fresh host with its own node verifies the whole chain. Needs root and network
+namespaces: skipped elsewhere with the reason, failed instead where POFL_REQUIRE_NETNS=1 (CI)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ MINERS = 4
 SETTINGS = ("--min-committee", "2", "--clients-per-round", "8", "--phase-seconds", "10", "--threshold", "0",
             "--no-improvement")
 MINER_OPTIONS = ("--rpc-grace", "600")  # a miner cut off for minutes waits for its link, as on a real network
+RPC_DELAY = 0.05  # seconds of one-way latency between every miner host and the chain's RPC
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +47,9 @@ def test_miners_on_separate_hosts_survive_a_partition_an_ipfs_restart_and_an_rpc
                 cluster.start_chain()
                 cluster.start_nodes([cluster.requester, *cluster.miner_hosts])
                 address = cluster.deploy(*SETTINGS)
+                distant_rpc = cluster.delayed_rpc(RPC_DELAY)
                 for i in range(MINERS):
-                    cluster.start_miner(i, *MINER_OPTIONS)
+                    cluster.start_miner(i, *MINER_OPTIONS, rpc_url=distant_rpc)
                 contract = PoFLContract.attach(connect(cluster.rpc_url), address)
                 accounts = [m.expect(r"miner \d+ \((0x\w+)\)", 180)[1] for m in cluster.miners]
                 stakes = {a: contract.miner_info(a).stake for a in accounts}
