@@ -105,6 +105,7 @@ class Cluster:
         self.rpc_url = f"http://{self.chain.address}:{RPC_PORT}"
         self.nodes: dict[str, IpfsNode] = {}
         self.miners: list[Terminal] = []
+        self.requester_bot: Terminal | None = None
         self.devnet: Terminal | None = None
         self.deployer = self.requester
         self.address = ""
@@ -161,6 +162,14 @@ class Cluster:
             shutil.copytree(self.folder(self.deployer) / "deployments", self.folder(host) / "deployments",
                             dirs_exist_ok=True)
 
+    def start_requester(self, keys: str, *options: str) -> Terminal:
+        """`pofl requester --keys KEYS` on the requester's host (a hold-out task's bot: it reveals each round's
+        shard key; the sealed shards are on its host's node, which `pofl deploy --holdout` put them into)."""
+        self.requester_bot = Terminal("requester", "--keys", keys, *options, cwd=self.folder(self.requester),
+                                      env=self.env(POFL_KEY=dev_key(0)), wrap=self.requester.argv([]),
+                                      log=self.folder(self.requester) / "requester.log")
+        return self.requester_bot
+
     def start_miner(self, i: int, *options: str, rpc_url: str | None = None) -> Terminal:
         """`pofl miner` on miner host ``i`` (``rpc_url``: the chain's RPC as it reaches it, e.g.
         :meth:`delayed_rpc`; default the chain host's own)."""
@@ -189,6 +198,8 @@ class Cluster:
         """Ctrl-C every process (what each printed is in ``<its host's folder>/<command>.log``); the miners'
         exit statuses."""
         codes = self.stop_miners()
+        if self.requester_bot is not None:
+            self.requester_bot.interrupt()
         for node in self.nodes.values():
             if node.terminal is not None:
                 node.terminal.interrupt()

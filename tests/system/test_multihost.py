@@ -1,5 +1,6 @@
 """Miners on separate hosts (Linux network namespaces the test makes): the chain on one host, the requester
-(the deployer, whose node holds the genesis model) on another, four miner hosts each with its own js-ipfs node
+(the deployer of a hold-out task, whose node holds the genesis model and the sealed shards, and which runs `pofl
+requester`) on another, four miner hosts each with its own js-ipfs node
 and one `pofl miner`, every link limited to 10 Mbit/s, the miners reaching the chain's RPC through 50 ms of
 one-way latency (tests/support/netproxy.py's proxy on the bridge: the kernel has no netem). Faults: a miner host
 partitioned for two or more rounds then healed; one miner's IPFS node killed and restarted; the chain's RPC cut
@@ -27,6 +28,10 @@ MINERS = 4
 SETTINGS = ("--min-committee", "2", "--clients-per-round", "8", "--phase-seconds", "10", "--threshold", "0",
             "--no-improvement")
 MINER_OPTIONS = ("--rpc-grace", "600")  # a miner cut off for minutes waits for its link, as on a real network
+# a hold-out task (docs/holdout.md): the requester's host seals MNIST's test set into shards on its own node and
+# runs `pofl requester`; every miner fetches each round's shard from that node by bitswap
+HOLDOUT = ("--holdout", "mnist", "--holdout-shards", "80", "--holdout-shard-size", "100", "--holdout-final-size",
+           "500", "--holdout-keys", "keys.json")
 RPC_DELAY = 0.05  # seconds of one-way latency between every miner host and the chain's RPC
 
 
@@ -46,7 +51,9 @@ def test_miners_on_separate_hosts_survive_a_partition_an_ipfs_restart_and_an_rpc
             with BandwidthLimit(hosts, "10mbit"):
                 cluster.start_chain()
                 cluster.start_nodes([cluster.requester, *cluster.miner_hosts])
-                address = cluster.deploy(*SETTINGS)
+                address = cluster.deploy(*SETTINGS, *HOLDOUT)
+                requester_node = cluster.nodes[cluster.requester.name]
+                bot = cluster.start_requester("keys.json")
                 distant_rpc = cluster.delayed_rpc(RPC_DELAY)
                 for i in range(MINERS):
                     cluster.start_miner(i, *MINER_OPTIONS, rpc_url=distant_rpc)
@@ -88,6 +95,12 @@ def test_miners_on_separate_hosts_survive_a_partition_an_ipfs_restart_and_an_rpc
                     time.sleep(10)
                 until(lambda: contract.block_count() >= blocks_before_cut + 1, 240, "a block after the RPC cut",
                       cluster)
+
+                # the requester's bot revealed keys on its own host, and the miners fetched the shards from its node
+                assert bot.proc.poll() is None, bot.output()[-30:]
+                revealed = [line for line in bot.output() if "revealed the key of shard" in line]
+                assert len(revealed) >= 3, bot.output()[-30:]
+                assert int(requester_node.rpc("bitswap/stat")["DataSent"]) > 0
 
                 penalties = [e["args"] for e in contract.events("Penalized")]
                 losses = {a: stakes[a] - contract.miner_info(a).stake for a in accounts}
