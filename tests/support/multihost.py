@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 
 from offchain.chain.accounts import dev_key
+from offchain.chain.consensus import PoFLContract
 from offchain.servers.ipfs import init_repo
-from tests.support.netns import Host, Network, netns_unavailable
+from tests.support.netns import Host, Network, Partition, netns_unavailable
 from tests.support.netproxy import FlakyProxy
 from tests.support.terminal import Terminal, pofl
 
@@ -240,3 +241,22 @@ def until(condition: Callable[[], Any], timeout: float, what: str, cluster: Clus
 def adopted_since(miner: Terminal, height: int) -> bool:
     """Whether ``miner`` has logged adopting a block at ``height`` or above."""
     return any(int(m[1]) >= height for line in miner.output() if (m := re.search(r"adopted block (\d+) ", line)))
+
+
+def partition_and_heal(cluster: Cluster, contract: PoFLContract, i: int, timeout: float) -> None:
+    """Miner host ``i``'s link down until two rounds and two blocks have passed without it (the connected miners
+    must make them), then up again; then until its miner has adopted a block made while it was cut off, which
+    its node can only have fetched from its peers by bitswap (that model exists only on the other hosts' nodes),
+    and its node's bitswap counters show the data it received. Each wait fails after ``timeout`` seconds or as
+    soon as a miner exits."""
+    node = cluster.nodes[cluster.miner_hosts[i].name]
+    received_before = int(node.rpc("bitswap/stat")["DataReceived"])
+    with Partition(cluster.miner_hosts[i]):
+        cut_round, cut_blocks = contract.current_phase().round, contract.block_count()
+        until(lambda: contract.current_phase().round >= cut_round + 2 and contract.block_count() >= cut_blocks + 2,
+              timeout, f"two blocks without miner {i}", cluster)
+        head_during = contract.latest_block()
+    until(lambda: adopted_since(cluster.miners[i], head_during.height), timeout, f"miner {i} at the head", cluster)
+    # (js-ipfs computes its bitswap counters at most once a second: they may trail the fetch)
+    until(lambda: int(node.rpc("bitswap/stat")["DataReceived"]) > received_before, 30,
+          f"miner {i}'s node to count the blocks it received", cluster)
