@@ -7,15 +7,23 @@ machine), `pofl verify` on a fresh host with a node of its own."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import signal
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from offchain.chain.accounts import dev_key
+from offchain.chain.consensus import PoFLContract
 from offchain.servers.ipfs import init_repo
-from tests.support.netns import Host, Network
+from tests.support.netns import Host, Network, Partition, netns_unavailable
+from tests.support.netproxy import FlakyProxy
 from tests.support.terminal import Terminal, pofl
 
 RPC_PORT = 8545
@@ -98,8 +106,11 @@ class Cluster:
         self.rpc_url = f"http://{self.chain.address}:{RPC_PORT}"
         self.nodes: dict[str, IpfsNode] = {}
         self.miners: list[Terminal] = []
+        self.requester_bot: Terminal | None = None
         self.devnet: Terminal | None = None
+        self.deployer = self.requester
         self.address = ""
+        self.proxies: list[FlakyProxy] = []
 
     def folder(self, host: Host) -> Path:
         path = self.root / host.name
@@ -108,6 +119,14 @@ class Cluster:
 
     def env(self, **extra: str) -> dict[str, str]:
         return {"POFL_RPC_URL": self.rpc_url, "POFL_IPFS_API": API, **extra}
+
+    def delayed_rpc(self, delay: float) -> str:
+        """A URL of the chain's RPC that any host reaches through ``delay`` seconds of one-way latency: a
+        :class:`FlakyProxy` listening on the bridge's address (this kernel has no netem). A host whose link is
+        down (a :class:`Partition`) reaches it no more than the chain itself."""
+        proxy = FlakyProxy(self.chain.address, RPC_PORT, delay=delay, listen=self.net.gateway)
+        self.proxies.append(proxy)
+        return proxy.url
 
     def start_chain(self) -> None:
         self.devnet = Terminal("devnet", "--host", self.chain.address, "--port", str(RPC_PORT), "--accounts",
@@ -127,27 +146,40 @@ class Cluster:
         for node in nodes:
             node.ready()
 
-    def deploy(self, *settings: str) -> str:
-        """`pofl deploy` on the requester's host; returns the contract's address. (A chain on another host is
-        not a local devnet to `pofl`: every command that sends a transaction is given its key, and miners
-        stake with --register.)"""
-        done = pofl("deploy", "--miners", str(len(self.miner_hosts)), *settings, cwd=self.folder(self.requester),
-                    env=self.env(POFL_KEY=dev_key(0)), wrap=self.requester.argv([]), timeout=300)
+    def deploy(self, *settings: str, host: Host | None = None) -> str:
+        """`pofl deploy` on ``host`` (default: the requester's host; its node must be up: it keeps the genesis
+        model); returns the contract's address. (A chain on another host is not a local devnet to `pofl`: every
+        command that sends a transaction is given its key, and miners stake with --register.)"""
+        self.deployer = host or self.requester
+        done = pofl("deploy", "--miners", str(len(self.miner_hosts)), *settings, cwd=self.folder(self.deployer),
+                    env=self.env(POFL_KEY=dev_key(0)), wrap=self.deployer.argv([]), timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr
         self.address = done.stdout.split("deployed PoFLConsensus at ")[1].split()[0]
         return self.address
 
     def copy_record(self, host: Host) -> None:
         """The deployment record, copied to ``host`` as to another machine."""
-        shutil.copytree(self.folder(self.requester) / "deployments", self.folder(host) / "deployments",
-                        dirs_exist_ok=True)
+        if host is not self.deployer:
+            shutil.copytree(self.folder(self.deployer) / "deployments", self.folder(host) / "deployments",
+                            dirs_exist_ok=True)
 
-    def start_miner(self, i: int, *options: str) -> Terminal:
+    def start_requester(self, keys: str, *options: str) -> Terminal:
+        """`pofl requester --keys KEYS` on the requester's host (a hold-out task's bot: it reveals each round's
+        shard key; the sealed shards are on its host's node, which `pofl deploy --holdout` put them into)."""
+        self.requester_bot = Terminal("requester", "--keys", keys, *options, cwd=self.folder(self.requester),
+                                      env=self.env(POFL_KEY=dev_key(0)), wrap=self.requester.argv([]),
+                                      log=self.folder(self.requester) / "requester.log")
+        return self.requester_bot
+
+    def start_miner(self, i: int, *options: str, rpc_url: str | None = None) -> Terminal:
+        """`pofl miner` on miner host ``i`` (``rpc_url``: the chain's RPC as it reaches it, e.g.
+        :meth:`delayed_rpc`; default the chain host's own)."""
         host = self.miner_hosts[i]
         self.copy_record(host)
         n = len(self.miner_hosts)
         miner = Terminal("miner", "--clients", f"{i}/{n}", "--register", *options, cwd=self.folder(host),
-                         env=self.env(POFL_KEY=dev_key(i + 1)), wrap=host.argv([]),
+                         env=self.env(POFL_KEY=dev_key(i + 1), POFL_RPC_URL=rpc_url or self.rpc_url),
+                         wrap=host.argv([]),
                          log=self.folder(host) / "miner.log")
         self.miners.append(miner)
         return miner
@@ -159,13 +191,72 @@ class Cluster:
                     wrap=host.argv([]), timeout=600)
         return done.returncode, done.stdout + done.stderr
 
+    def stop_miners(self) -> list[int]:
+        """Ctrl-C every miner (those already stopped too); their exit statuses."""
+        return [m.interrupt() for m in self.miners]
+
     def stop(self) -> list[int]:
         """Ctrl-C every process (what each printed is in ``<its host's folder>/<command>.log``); the miners'
         exit statuses."""
-        codes = [m.interrupt() for m in self.miners]
+        codes = self.stop_miners()
+        if self.requester_bot is not None:
+            self.requester_bot.interrupt()
         for node in self.nodes.values():
             if node.terminal is not None:
                 node.terminal.interrupt()
         if self.devnet is not None:
             self.devnet.interrupt()
+        for proxy in self.proxies:
+            proxy.close()
         return codes
+
+
+def require_netns() -> None:
+    """Skip (with the reason) where this machine cannot host network namespaces; fail instead where
+    POFL_REQUIRE_NETNS=1 (CI, which runs as root)."""
+    reason = netns_unavailable()
+    if reason is not None:
+        if os.environ.get("POFL_REQUIRE_NETNS") == "1":
+            pytest.fail(f"POFL_REQUIRE_NETNS=1 but {reason}")
+        pytest.skip(reason)
+
+
+def until(condition: Callable[[], Any], timeout: float, what: str, cluster: Cluster) -> Any:
+    """Poll ``condition`` (RPC errors count as not yet) until true; fail if a miner exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        dead = [i for i, m in enumerate(cluster.miners) if m.proc.poll() is not None]
+        assert not dead, f"miners {dead} exited while waiting for {what}: " + "\n".join(
+            cluster.miners[dead[0]].output()[-30:])
+        try:
+            value = condition()
+        except Exception:  # the chain's link may be down for a while
+            value = None
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def adopted_since(miner: Terminal, height: int) -> bool:
+    """Whether ``miner`` has logged adopting a block at ``height`` or above."""
+    return any(int(m[1]) >= height for line in miner.output() if (m := re.search(r"adopted block (\d+) ", line)))
+
+
+def partition_and_heal(cluster: Cluster, contract: PoFLContract, i: int, timeout: float) -> None:
+    """Miner host ``i``'s link down until two rounds and two blocks have passed without it (the connected miners
+    must make them), then up again; then until its miner has adopted a block made while it was cut off, which
+    its node can only have fetched from its peers by bitswap (that model exists only on the other hosts' nodes),
+    and its node's bitswap counters show the data it received. Each wait fails after ``timeout`` seconds or as
+    soon as a miner exits."""
+    node = cluster.nodes[cluster.miner_hosts[i].name]
+    received_before = int(node.rpc("bitswap/stat")["DataReceived"])
+    with Partition(cluster.miner_hosts[i]):
+        cut_round, cut_blocks = contract.current_phase().round, contract.block_count()
+        until(lambda: contract.current_phase().round >= cut_round + 2 and contract.block_count() >= cut_blocks + 2,
+              timeout, f"two blocks without miner {i}", cluster)
+        head_during = contract.latest_block()
+    until(lambda: adopted_since(cluster.miners[i], head_during.height), timeout, f"miner {i} at the head", cluster)
+    # (js-ipfs computes its bitswap counters at most once a second: they may trail the fetch)
+    until(lambda: int(node.rpc("bitswap/stat")["DataReceived"]) > received_before, 30,
+          f"miner {i}'s node to count the blocks it received", cluster)

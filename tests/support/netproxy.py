@@ -1,5 +1,5 @@
-"""A small TCP proxy on the loopback interface that a test can cut and restore, or slow down, to play a flaky or
-distant RPC."""
+"""A small TCP proxy (on the loopback interface, or a test network's bridge) that a test can cut and restore, or
+slow down, to play a flaky or distant RPC."""
 
 from __future__ import annotations
 
@@ -14,14 +14,17 @@ class FlakyProxy:
     connection (clients see resets and refused connections); :meth:`restore` listens again on the
     same port. ``delay`` (seconds, settable at any time) holds every chunk that long before passing it
     on, in each direction: a request and its answer take at least twice ``delay`` longer, as over a
-    link of that one-way latency (netem's delay, which this machine's kernel lacks)."""
+    link of that one-way latency (netem's delay, which this machine's kernel lacks). ``listen``: the address
+    it listens on (default loopback; a network namespaces bridge's address, e.g., to stand between hosts:
+    tests/support/multihost.py's ``Cluster.delayed_rpc``)."""
 
-    def __init__(self, target_host: str, target_port: int, delay: float = 0.0) -> None:
+    def __init__(self, target_host: str, target_port: int, delay: float = 0.0, listen: str = "127.0.0.1") -> None:
         self.target = (target_host, target_port)
         self.delay = delay
+        self.listen = listen
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))  # port 0: no free_port()-then-bind race
+        self._listener.bind((listen, 0))  # port 0: no free_port()-then-bind race
         self.port = int(self._listener.getsockname()[1])
         self._conns: set[socket.socket] = set()
         self._lock = threading.Lock()
@@ -30,7 +33,7 @@ class FlakyProxy:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.listen}:{self.port}"
 
     def _serve(self, listener: socket.socket) -> None:
         listener.listen(64)
@@ -91,7 +94,7 @@ class FlakyProxy:
     def restore(self) -> None:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
+        listener.bind((self.listen, self.port))
         self._listener = listener
         self._serve(listener)
 

@@ -29,6 +29,7 @@ def test_seed_e2e_smoke() -> None:
     assert e2e["chain_accuracy_per_round"] == pytest.approx(memory["chain_accuracy_per_round"], abs=1.5e-4)
 
 
+@pytest.mark.soak  # 80 s: a Flower round is ~25 s here; the pool itself is tested in tests/node and tests/system
 @pytest.mark.timeout(300)
 def test_flower_smoke() -> None:
     report = run_bench("flower.py", "--tiny")

@@ -24,7 +24,7 @@ def test_gas_bench_tiny_is_within_budget_and_o1() -> None:
 def test_size_bench_reports_room_under_eip170() -> None:
     report = run_bench("contract_size.py")
     sizes = report["sizes"]
-    assert set(sizes) == {"PoFLConsensus", "PoFLLens", "PoFLHoldout"}
+    assert set(sizes) == {"PoFLConsensus", "PoFLLens", "PoFLHoldout", "PoWConsensus", "PoSConsensus"}
     for entry in sizes.values():
         assert entry["runtime"] + entry["room"] == report["eip170_limit"] == 24_576
         assert entry["creation"] + entry["creation_room"] == report["eip3860_limit"]
