@@ -50,7 +50,7 @@ from offchain.servers.process import ManagedProcess
 from offchain.store import LocalStore
 from offchain.testing.accounts import fresh_signers
 from offchain.testing.rounds import increase_time
-from offchain.web.server import WatchServer, WatchService, bind_loopback, create_app
+from offchain.web.server import WatchServer, WatchService, bind_loopback
 from tests.support.netproxy import FlakyProxy
 from tests.support.terminal import Terminal, pofl
 
@@ -218,45 +218,55 @@ def _sse_events(lines: Iterator[str], timeout: float = WAIT_S) -> Iterator[tuple
 
 
 def test_the_http_api_answers_the_state_so_far_then_streams_the_new_blocks(live_run: LiveRun) -> None:
-    from starlette.testclient import TestClient
+    """Over a real server and client: Starlette's TestClient (1.3, the version Flower's FastAPI pins) buffers a
+    streamed response whole, so an endless event stream would never return to the test."""
+    import httpx
 
     contract = live_run.watched()
     service = WatchService(ChainFollower(contract), poll_s=0.1)
-    with TestClient(create_app(service)) as client:
-        page = client.get("/")
-        assert page.status_code == 200 and 'src="static/watch.js"' in page.text
-        for path in ("/", "/static/watch.js", "/static/watch.css"):
-            text = client.get(path).text
-            # nothing from a CDN: the only URL in the page's files is SVG's namespace
-            assert set(re.findall(r"https?://[^\s\"'`)]+", text)) <= {"http://www.w3.org/2000/svg"}, path
-        assert client.get("/static/nothing.js").status_code == 404
+    server = WatchServer(service, bind_loopback(0)).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=WAIT_S) as client:
+            _check_the_api(client, contract, live_run)
+    finally:
+        server.stop()
 
-        def synced() -> dict[str, Any] | None:
-            state = client.get("/api/state").json()
-            link = state["link"]
-            return state if link["connected"] and link["cursor"] == link["latest"] else None
 
-        state = wait_for("the service reads the chain so far", synced)
-        blocks = contract.blocks()
-        assert [(b["height"], b["cid"]) for b in state["blocks"]] == [(b.height, b.cid) for b in blocks]
-        assert all(b["median_bps"] == b["accuracy_bps"] and b["seats"] >= 2 and b["gas"] > 0
-                   for b in state["blocks"][1:])
-        cheater = state["miners"][CHEATER]["address"]
-        claim = next(c for c in state["rounds"][0]["claims"] if c["miner"] == cheater)
-        assert claim["outcome"] == "REJECTED" and claim["slashed_wei"] > 0 and claim["accuracy_bps"] == 9900
-        assert state["phase"]["round"] == contract.current_round() and state["thresholds"] == [[1, 500]]
+def _check_the_api(client: Any, contract: PoFLContract, live_run: LiveRun) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and 'src="static/watch.js"' in page.text
+    for path in ("/", "/static/watch.js", "/static/watch.css"):
+        text = client.get(path).text
+        # nothing from a CDN: the only URL in the page's files is SVG's namespace
+        assert set(re.findall(r"https?://[^\s\"'`)]+", text)) <= {"http://www.w3.org/2000/svg"}, path
+    assert client.get("/static/nothing.js").status_code == 404
 
-        with client.stream("GET", "/api/events") as stream:
-            events = _sse_events(stream.iter_lines())
-            name, first = next(events)
-            assert name == "state" and first["seq"] >= state["seq"] and len(first["blocks"]) == len(blocks)
-            height = live_run.next_round()
-            for name, data in events:
-                assert name == "update" and data["seq"] > first["seq"]
-                if any(b["height"] == height for b in data["blocks"]):
-                    break
-        row = next(b for b in data["blocks"] if b["height"] == height)
-        assert row["cid"] == contract.latest_block().cid and row["claimed_bps"] is not None
+    def synced() -> dict[str, Any] | None:
+        state = client.get("/api/state").json()
+        link = state["link"]
+        return state if link["connected"] and link["cursor"] == link["latest"] else None
+
+    state = wait_for("the service reads the chain so far", synced)
+    blocks = contract.blocks()
+    assert [(b["height"], b["cid"]) for b in state["blocks"]] == [(b.height, b.cid) for b in blocks]
+    assert all(b["median_bps"] == b["accuracy_bps"] and b["seats"] >= 2 and b["gas"] > 0
+               for b in state["blocks"][1:])
+    cheater = state["miners"][CHEATER]["address"]
+    claim = next(c for c in state["rounds"][0]["claims"] if c["miner"] == cheater)
+    assert claim["outcome"] == "REJECTED" and claim["slashed_wei"] > 0 and claim["accuracy_bps"] == 9900
+    assert state["phase"]["round"] == contract.current_round() and state["thresholds"] == [[1, 500]]
+
+    with client.stream("GET", "/api/events") as stream:
+        events = _sse_events(stream.iter_lines())
+        name, first = next(events)
+        assert name == "state" and first["seq"] >= state["seq"] and len(first["blocks"]) == len(blocks)
+        height = live_run.next_round()
+        for name, data in events:
+            assert name == "update" and data["seq"] > first["seq"]
+            if any(b["height"] == height for b in data["blocks"]):
+                break
+    row = next(b for b in data["blocks"] if b["height"] == height)
+    assert row["cid"] == contract.latest_block().cid and row["claimed_bps"] is not None
 
 
 # ------------------------------------------------------------------ the page in Chromium
