@@ -2,11 +2,12 @@
 pragma solidity 0.8.28;
 
 import {IPoFLConsensus} from "./IPoFLConsensus.sol";
+import {ITreasury} from "./ITreasury.sol";
 
 /// @title IPoFLLens: the views of PoFL consensus
 /// @notice Call these at the consensus contract's address: it serves them with the code of its `lens()`
 /// (PoFLLens), run on its own storage. The types, events and errors are IPoFLConsensus's.
-interface IPoFLLens {
+interface IPoFLLens is ITreasury {
     // ---------------------------------------------------------------- rounds
 
     /// @notice The round now open.
@@ -58,22 +59,6 @@ interface IPoFLLens {
 
     /// @notice The newest block.
     function latestBlock() external view returns (IPoFLConsensus.Block memory);
-
-    // --------------------------------------------------------------- ether
-
-    /// @notice Wei staked by all miners.
-    function totalStaked() external view returns (uint256);
-
-    /// @notice Wei available for block rewards (funding, penalties and slashes).
-    function rewardPool() external view returns (uint256);
-
-    /// @notice Wei credited to accounts (rewards, refunds of evicted stake) and not yet withdrawn.
-    /// @dev The contract holds at least totalStaked + rewardPool + totalPendingRewards (equal unless someone
-    /// force-feeds it with SELFDESTRUCT: that surplus is nobody's).
-    function totalPendingRewards() external view returns (uint256);
-
-    /// @notice Wei credited to `account` and not yet withdrawn (withdrawRewards).
-    function pendingRewards(address account) external view returns (uint256);
 
     // ------------------------------------------------------------ settings
 

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IPoFLConsensus} from "./IPoFLConsensus.sol";
+import {IHashChain} from "./IHashChain.sol";
 import {IStakeLedger} from "./IStakeLedger.sol";
 
 /// @title IPoSConsensus: proof of stake over federated-learning models (flexBlock's PoS, on chain)
@@ -14,7 +15,7 @@ import {IStakeLedger} from "./IStakeLedger.sol";
 /// drawn. A proposer that does not propose by its deadline loses its turn and the bond too (`skip()`).
 /// @dev The draw reads a Fenwick tree of weights (O(log n)); members whose stake falls under minStake() are
 /// evicted (their stake left is credited to them).
-interface IPoSConsensus is IStakeLedger {
+interface IPoSConsensus is IStakeLedger, IHashChain {
     /// @notice Where a turn stands. `Drawing`: waiting for the seed block; `Proposing`: the proposer may propose
     /// until the deadline; `Attesting`: members attest until the deadline or until `quorum()` attested.
     enum TurnPhase {
@@ -100,8 +101,6 @@ interface IPoSConsensus is IStakeLedger {
     /// @notice A setting is out of range: initialWeight, seedLookahead, quorum and the durations must be > 0,
     /// seedLookahead <= 128.
     error PoSInvalidConfig();
-    /// @notice No block at `height`; there are `count` blocks (genesis included).
-    error PoSBlockNotFound(uint256 height, uint256 count);
 
     /// @notice Record the proposer of the current turn, once its seed block is mined (propose() does it too);
     /// if the seed block's hash is no longer readable (256 blocks), move the seed to a block ahead instead.
@@ -146,13 +145,7 @@ interface IPoSConsensus is IStakeLedger {
     /// @notice (proposing, attesting): the seconds each phase lasts at most.
     function durations() external view returns (uint256 proposing, uint256 attesting);
 
-    /// @notice The head block's hash (the parent the next proposal must name).
-    function headHash() external view returns (bytes32);
-
-    /// @notice The number of blocks, genesis included.
-    function blockCount() external view returns (uint256);
-
-    /// @notice Block `height` (reverts with PoSBlockNotFound past the head).
+    /// @notice Block `height` (reverts with BlockNotFound past the head).
     function blockAt(uint256 height) external view returns (Block memory);
 
     /// @notice The head block.

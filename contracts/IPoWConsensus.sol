@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IPoFLConsensus} from "./IPoFLConsensus.sol";
+import {IHashChain} from "./IHashChain.sol";
 import {IStakeLedger} from "./IStakeLedger.sol";
 
 /// @title IPoWConsensus: proof of work over federated-learning models (flexBlock's PoW, on chain)
@@ -11,7 +12,7 @@ import {IStakeLedger} from "./IStakeLedger.sol";
 /// @dev Difficulty, by flexBlock's rule: it starts at the deployment's initial difficulty, and after each block
 /// goes up by one when that block came less than a second (the same timestamp) after its parent, down by one
 /// otherwise, within [minDifficulty, maxDifficulty] (never 0). Members are the StakeLedger's (register first).
-interface IPoWConsensus is IStakeLedger {
+interface IPoWConsensus is IStakeLedger, IHashChain {
     /// @notice A block as stored; its height is its index, genesis (height 0, miner 0) included.
     struct Block {
         bytes32 blockHash;
@@ -48,8 +49,6 @@ interface IPoWConsensus is IStakeLedger {
     error PoWEmptyDigest();
     /// @notice The difficulty bounds are not 1 <= min <= initial <= max <= 64.
     error PoWInvalidDifficulty(uint8 initial, uint8 minimum, uint8 maximum);
-    /// @notice No block at `height`; there are `count` blocks (genesis included).
-    error PoWBlockNotFound(uint256 height, uint256 count);
 
     /// @notice Append a block: the model `digest` (of kind `cidKind`) on parent `parentHash` with `nonce`, mined
     /// by the caller (a member). The block's hash is powHash(parentHash, digest, caller, nonce).
@@ -73,13 +72,7 @@ interface IPoWConsensus is IStakeLedger {
     /// @notice The difficulty's bounds: (minimum, maximum).
     function difficultyBounds() external view returns (uint8 minimum, uint8 maximum);
 
-    /// @notice The head block's hash (the parent the next block must name).
-    function headHash() external view returns (bytes32);
-
-    /// @notice The number of blocks, genesis included.
-    function blockCount() external view returns (uint256);
-
-    /// @notice Block `height` (reverts with PoWBlockNotFound past the head).
+    /// @notice Block `height` (reverts with BlockNotFound past the head).
     function blockAt(uint256 height) external view returns (Block memory);
 
     /// @notice The head block.

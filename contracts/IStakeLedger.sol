@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {ITreasury} from "./ITreasury.sol";
+
 /// @title IStakeLedger: the ETH stakes and reward accounting of the PoW and PoS consensus contracts
 /// @notice Members register with a stake (at least `minStake()`), may add to it and leave with it; block rewards
 /// come out of a reward pool that anyone may fund and that penalties feed; rewards are credited and withdrawn
 /// (pull payments).
-/// @dev The accounting invariant, as in PoFLConsensus: the contract's balance >= totalStaked() + rewardPool() +
-/// totalPendingRewards().
-interface IStakeLedger {
+/// @dev The books and their invariant: ITreasury, as in PoFLConsensus.
+interface IStakeLedger is ITreasury {
     /// @notice Why a member's stake was cut.
     /// @dev `Unavailable`: a PoS proposer's model could not be fetched or loaded by its attesters.
     /// `Missed`: a PoS proposer did not propose before its deadline.
@@ -81,16 +82,4 @@ interface IStakeLedger {
 
     /// @notice Every member, in registration order (a member that left is replaced by the last one).
     function members() external view returns (address[] memory);
-
-    /// @notice Wei staked by all members.
-    function totalStaked() external view returns (uint256);
-
-    /// @notice Wei available for block rewards.
-    function rewardPool() external view returns (uint256);
-
-    /// @notice Wei credited and not yet withdrawn, by all accounts.
-    function totalPendingRewards() external view returns (uint256);
-
-    /// @notice Wei credited to `account` and not yet withdrawn.
-    function pendingRewards(address account) external view returns (uint256);
 }

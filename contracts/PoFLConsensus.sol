@@ -2,7 +2,6 @@
 pragma solidity 0.8.28;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {IPoFLConsensus} from "./IPoFLConsensus.sol";
@@ -12,6 +11,7 @@ import {PoFLCommittee} from "./consensus/PoFLCommittee.sol";
 import {PoFLSettings} from "./consensus/PoFLSettings.sol";
 import {PoFLStorage} from "./consensus/PoFLStorage.sol";
 import {NO_POSITION, OptionalPosition, toOptional} from "./libraries/OptionalPosition.sol";
+import {Treasury} from "./libraries/Treasury.sol";
 
 /// @title PoFLConsensus (v3): Proof-of-Federated-Learning rounds whose blocks no minority can fake, steal or block
 /// @notice Each round, miners commit to (model digest, claimed accuracy) while their models stay private, then
@@ -60,6 +60,8 @@ import {NO_POSITION, OptionalPosition, toOptional} from "./libraries/OptionalPos
 ///   `finalize`, in drawing a committee and in the rare reveal that takes a copied digest back. Per-round bitmaps
 ///   keep a sentinel bit so that no round action writes a zero slot.
 contract PoFLConsensus is PoFLCommittee, PoFLSettings {
+    using Treasury for Treasury.Books;
+
     /// @dev The read-only code of this contract's views (see `fallback`).
     PoFLLens private immutable _lens;
 
@@ -89,7 +91,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
         _digests[genesisDigest] = DigestClaim(address(0), 0, 0, ClaimStatus.Accepted, genesisKind, false);
         emit BlockFinalized(0, 0, address(0), genesisDigest, genesisKind, 0, bytes32(0), genesisHash, 0);
         if (msg.value > 0) {
-            _rewardPool = msg.value;
+            _books.fund(msg.value);
             emit RewardsFunded(msg.sender, msg.value);
         }
         _openRound(1);
@@ -239,7 +241,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
         LiveRound storage s = _currentRound(round, Phase.Reveal);
         if (s.keyRevealed) revert IPoFLHoldout.PoFLHoldoutKeyAlreadyRevealed(_shardsUsed - 1);
         if (s.commits <= _params.minCommittee) revert PoFLTooFewCommits(s.commits, _params.minCommittee + 1);
-        if (!_independent()) revert PoFLNotIndependent(_committedStake(), _totalStaked);
+        if (!_independent()) revert PoFLNotIndependent(_committedStake(), _books.totalStaked);
         index = _shardsUsed++;
         s.keyRevealed = true;
         _enter(Phase.Reveal, block.timestamp + _params.revealDuration); // a full reveal window from now
@@ -442,11 +444,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
         bytes32 blockHash = _hashBlock(parentHash, round, miner, digest, cidKind, accuracyBps);
         uint64 height = uint64(_blocks.length);
         _blocks.push(StoredBlock(round, miner, accuracyBps, cidKind, digest, blockHash));
-        uint256 reward = Math.min(_blockReward, _rewardPool);
-        if (reward > 0) {
-            _rewardPool -= reward;
-            _credit(miner, reward);
-        }
+        uint256 reward = _books.payReward(miner, _blockReward);
         emit BlockFinalized(height, round, miner, digest, cidKind, accuracyBps, parentHash, blockHash, reward);
     }
 

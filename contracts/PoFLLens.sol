@@ -8,6 +8,8 @@ import {IPoFLLens} from "./IPoFLLens.sol";
 import {PoFLPhases} from "./consensus/PoFLPhases.sol";
 import {PoFLStorage} from "./consensus/PoFLStorage.sol";
 import {PoFLMath} from "./libraries/PoFLMath.sol";
+import {Treasury} from "./libraries/Treasury.sol";
+import {TreasuryViews} from "./consensus/TreasuryViews.sol";
 
 /// @title PoFLLens: the views of PoFLConsensus, read-only
 /// @notice Deployed by PoFLConsensus's constructor, which serves these views at its own address: its `fallback`
@@ -16,7 +18,7 @@ import {PoFLMath} from "./libraries/PoFLMath.sol";
 /// @dev Views only, over the storage layout of PoFLStorage (inherited first here as in PoFLConsensus, so every
 /// variable has the same slot) and with the consensus's immutables (the constructor takes the same arguments).
 /// The effective phase comes from the same rules the consensus records (PoFLPhases).
-contract PoFLLens is IPoFLLens, PoFLPhases {
+contract PoFLLens is IPoFLLens, PoFLPhases, TreasuryViews {
     using EnumerableSet for EnumerableSet.AddressSet;
 
     /// @param config_ the consensus's configuration (its fixed part becomes this contract's immutables)
@@ -165,24 +167,10 @@ contract PoFLLens is IPoFLLens, PoFLPhases {
 
     // ----------------------------------------------------------------- ether
 
-    /// @inheritdoc IPoFLLens
-    function totalStaked() external view returns (uint256) {
-        return _totalStaked;
-    }
-
-    /// @inheritdoc IPoFLLens
-    function rewardPool() external view returns (uint256) {
-        return _rewardPool;
-    }
-
-    /// @inheritdoc IPoFLLens
-    function totalPendingRewards() external view returns (uint256) {
-        return _totalPendingRewards;
-    }
-
-    /// @inheritdoc IPoFLLens
-    function pendingRewards(address account) external view returns (uint256) {
-        return _pendingRewards[account];
+    /// @dev The consensus's books (TreasuryViews answers totalStaked, rewardPool, totalPendingRewards and
+    /// pendingRewards from them).
+    function _treasury() internal view override returns (Treasury.Books storage) {
+        return _books;
     }
 
     // -------------------------------------------------------------- settings

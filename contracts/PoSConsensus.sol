@@ -3,11 +3,12 @@ pragma solidity 0.8.28;
 
 import {IPoFLConsensus} from "./IPoFLConsensus.sol";
 import {IPoSConsensus} from "./IPoSConsensus.sol";
+import {HashChain} from "./consensus/HashChain.sol";
 import {StakeLedger} from "./consensus/StakeLedger.sol";
 
 /// @title PoSConsensus: flexBlock's proof of stake, drawn from a future block hash, with availability checked
 /// @notice See IPoSConsensus.
-contract PoSConsensus is IPoSConsensus, StakeLedger {
+contract PoSConsensus is IPoSConsensus, StakeLedger, HashChain {
     /// @notice Slots of the weighted draw: registrations ever (a slot is not reused after its member leaves).
     uint256 public constant MAX_SLOTS = 1024;
     /// @notice Largest seed lookahead (blocks); the seed block's hash must stay readable (256 blocks).
@@ -93,7 +94,7 @@ contract PoSConsensus is IPoSConsensus, StakeLedger {
         if (t.phase == TurnPhase.Drawing) _draw();
         if (t.phase != TurnPhase.Proposing) revert PoSWrongPhase(TurnPhase.Proposing, t.phase);
         if (msg.sender != t.proposer) revert PoSNotProposer(t.proposer, msg.sender);
-        bytes32 head = _blocks[_blocks.length - 1].blockHash;
+        bytes32 head = headHash();
         if (parentHash != head) revert PoSStaleParent(head, parentHash);
         if (digest == bytes32(0)) revert PoSEmptyDigest();
         (t.phase, t.digest, t.cidKind) = (TurnPhase.Attesting, digest, cidKind);
@@ -181,23 +182,13 @@ contract PoSConsensus is IPoSConsensus, StakeLedger {
     }
 
     /// @inheritdoc IPoSConsensus
-    function headHash() external view returns (bytes32) {
-        return _blocks[_blocks.length - 1].blockHash;
-    }
-
-    /// @inheritdoc IPoSConsensus
-    function blockCount() external view returns (uint256) {
-        return _blocks.length;
-    }
-
-    /// @inheritdoc IPoSConsensus
     function blockAt(uint256 height) public view returns (Block memory) {
-        if (height >= _blocks.length) revert PoSBlockNotFound(height, _blocks.length);
+        bytes32 parentHash = _parentOf(height);
         StoredBlock storage b = _blocks[height];
         return
             Block({
                 blockHash: b.blockHash,
-                parentHash: height == 0 ? bytes32(0) : _blocks[height - 1].blockHash,
+                parentHash: parentHash,
                 digest: b.digest,
                 cidKind: b.cidKind,
                 proposer: b.proposer,
@@ -208,6 +199,16 @@ contract PoSConsensus is IPoSConsensus, StakeLedger {
     /// @inheritdoc IPoSConsensus
     function latestBlock() external view returns (Block memory) {
         return blockAt(_blocks.length - 1);
+    }
+
+    /// @dev The blocks stored (HashChain).
+    function _blockCount() internal view override returns (uint256) {
+        return _blocks.length;
+    }
+
+    /// @dev Block `height`'s hash (HashChain).
+    function _hashAt(uint256 height) internal view override returns (bytes32) {
+        return _blocks[height].blockHash;
     }
 
     // ------------------------------------------------------------------ turns
@@ -265,7 +266,7 @@ contract PoSConsensus is IPoSConsensus, StakeLedger {
     function _accept(Turn storage t) internal {
         uint256 height = t.height;
         address proposer = t.proposer;
-        bytes32 parent = _blocks[_blocks.length - 1].blockHash;
+        bytes32 parent = headHash();
         bytes32 hash = keccak256(abi.encode(parent, t.digest, proposer, height));
         _blocks.push(
             StoredBlock({

@@ -3,12 +3,13 @@ pragma solidity 0.8.28;
 
 import {IPoFLConsensus} from "./IPoFLConsensus.sol";
 import {IPoWConsensus} from "./IPoWConsensus.sol";
+import {HashChain} from "./consensus/HashChain.sol";
 import {StakeLedger} from "./consensus/StakeLedger.sol";
 
 /// @title PoWConsensus: flexBlock's proof of work, each nonce checked on chain in O(1)
 /// @notice See IPoWConsensus. Miners register (StakeLedger) and race off chain; the first valid block on the head
 /// wins, is credited the block reward, and moves the difficulty.
-contract PoWConsensus is IPoWConsensus, StakeLedger {
+contract PoWConsensus is IPoWConsensus, StakeLedger, HashChain {
     /// @notice The most members (bounds nothing on chain here; the same cap as PoFL's miners).
     uint256 public constant MAX_MEMBERS = 255;
     /// @notice The largest difficulty a deployment may set (64 hex digits: every bit of the hash).
@@ -124,23 +125,13 @@ contract PoWConsensus is IPoWConsensus, StakeLedger {
     }
 
     /// @inheritdoc IPoWConsensus
-    function headHash() external view returns (bytes32) {
-        return _blocks[_blocks.length - 1].blockHash;
-    }
-
-    /// @inheritdoc IPoWConsensus
-    function blockCount() external view returns (uint256) {
-        return _blocks.length;
-    }
-
-    /// @inheritdoc IPoWConsensus
     function blockAt(uint256 height) public view returns (Block memory) {
-        if (height >= _blocks.length) revert PoWBlockNotFound(height, _blocks.length);
+        bytes32 parentHash = _parentOf(height);
         StoredBlock storage b = _blocks[height];
         return
             Block({
                 blockHash: b.blockHash,
-                parentHash: height == 0 ? bytes32(0) : _blocks[height - 1].blockHash,
+                parentHash: parentHash,
                 digest: b.digest,
                 cidKind: b.cidKind,
                 miner: b.miner,
@@ -153,6 +144,16 @@ contract PoWConsensus is IPoWConsensus, StakeLedger {
     /// @inheritdoc IPoWConsensus
     function latestBlock() external view returns (Block memory) {
         return blockAt(_blocks.length - 1);
+    }
+
+    /// @dev The blocks stored (HashChain).
+    function _blockCount() internal view override returns (uint256) {
+        return _blocks.length;
+    }
+
+    /// @dev Block `height`'s hash (HashChain).
+    function _hashAt(uint256 height) internal view override returns (bytes32) {
+        return _blocks[height].blockHash;
     }
 
     // --------------------------------------------------------------- internal

@@ -91,7 +91,7 @@ abstract contract PoFLPhases is PoFLStorage {
 
     /// @dev Whether `stake` wei is more than half of the staked ether (addresses, which cost nothing, never count).
     function _majority(uint256 stake) internal view returns (bool) {
-        return stake * 2 > _totalStaked;
+        return stake * 2 > _books.totalStaked;
     }
 
     /// @dev Wei staked by the round's committers (bounded by MAX_MINERS; read when a phase ends, by the

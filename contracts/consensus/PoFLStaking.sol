@@ -8,18 +8,20 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 
 import {IPoFLConsensus} from "../IPoFLConsensus.sol";
+import {Treasury} from "../libraries/Treasury.sol";
 import {PoFLPhases} from "./PoFLPhases.sol";
 
 /// @title PoFLStaking: miners' stakes, activity and credit, and the reward pool
 /// @notice Registering, adding stake, leaving, funding rewards and withdrawing credit; and the bookkeeping the
 /// rounds use: activity counters, penalties (stake to the reward pool), credits and evictions.
-/// @dev Accounting: penalties go to the reward pool; miners under `minStake` are evicted when their round closes
-/// (the rest of their stake is credited to them); ETH held >= totalStaked + rewardPool + totalPendingRewards.
+/// @dev Accounting (the Treasury books, as the StakeLedger of PoW and PoS keeps them): penalties go to the reward
+/// pool; miners under `minStake` are evicted when their round closes (the rest of their stake is credited to them).
 /// Activity: a miner is active while it committed (or joined) in this round or the previous one; only active
 /// miners count for early phase ends (after the commit grace, `PoFLPhases._commitsEnd`) and for the MAX_MINERS cap. `_setLastRound` is the only writer of the
 /// activity counters (opening a round shifts them by one round).
 abstract contract PoFLStaking is IPoFLConsensus, PoFLPhases, ReentrancyGuard {
     using EnumerableSet for EnumerableSet.AddressSet;
+    using Treasury for Treasury.Books;
 
     /// @inheritdoc IPoFLConsensus
     function register() external payable {
@@ -30,7 +32,7 @@ abstract contract PoFLStaking is IPoFLConsensus, PoFLPhases, ReentrancyGuard {
         m.stake = SafeCast.toUint96(msg.value);
         _setLastRound(m, _round.round);
         _registry.add(msg.sender);
-        _totalStaked += msg.value;
+        _books.stake(msg.value);
         emit MinerRegistered(msg.sender, msg.value);
     }
 
@@ -41,7 +43,7 @@ abstract contract PoFLStaking is IPoFLConsensus, PoFLPhases, ReentrancyGuard {
         if (msg.value == 0) revert PoFLZeroValue();
         uint96 stake = m.stake + SafeCast.toUint96(msg.value);
         m.stake = stake;
-        _totalStaked += msg.value;
+        _books.stake(msg.value);
         emit StakeAdded(msg.sender, msg.value, stake);
     }
 
@@ -54,10 +56,7 @@ abstract contract PoFLStaking is IPoFLConsensus, PoFLPhases, ReentrancyGuard {
         if (s.phase != Phase.Commit) revert PoFLWrongPhase(Phase.Commit, s.phase);
         if (m.lastRound == s.round && m.seal != Sealed.None) revert PoFLAlreadyCommitted(s.round, msg.sender);
         uint256 stake = m.stake;
-        uint256 credit = _pendingRewards[msg.sender];
-        _totalStaked -= stake;
-        _pendingRewards[msg.sender] = 0;
-        _totalPendingRewards -= credit;
+        uint256 credit = _books.release(msg.sender, stake);
         _removeMiner(msg.sender);
         emit MinerLeft(msg.sender, stake, credit);
         // one active miner fewer: the others may all have committed already (and the grace passed)
@@ -68,16 +67,14 @@ abstract contract PoFLStaking is IPoFLConsensus, PoFLPhases, ReentrancyGuard {
     /// @inheritdoc IPoFLConsensus
     function fundRewards() external payable {
         if (msg.value == 0) revert PoFLZeroValue();
-        _rewardPool += msg.value;
+        _books.fund(msg.value);
         emit RewardsFunded(msg.sender, msg.value);
     }
 
     /// @inheritdoc IPoFLConsensus
     function withdrawRewards() external nonReentrant {
-        uint256 amount = _pendingRewards[msg.sender];
+        uint256 amount = _books.takeCredit(msg.sender);
         if (amount == 0) revert PoFLNothingToWithdraw(msg.sender);
-        _pendingRewards[msg.sender] = 0;
-        _totalPendingRewards -= amount;
         emit RewardsWithdrawn(msg.sender, amount);
         Address.sendValue(payable(msg.sender), amount);
     }
@@ -120,24 +117,21 @@ abstract contract PoFLStaking is IPoFLConsensus, PoFLPhases, ReentrancyGuard {
         uint96 taken = uint96(Math.min(amount, m.stake));
         if (taken == 0) return;
         m.stake -= taken;
-        _totalStaked -= taken;
-        _rewardPool += taken;
+        _books.forfeit(taken);
         _extra.penalized += 1;
         emit Penalized(_round.round, account, reason, taken);
     }
 
     /// @dev Credits `amount` wei to `account` (withdrawRewards pays it).
     function _credit(address account, uint256 amount) internal {
-        _pendingRewards[account] += amount;
-        _totalPendingRewards += amount;
+        _books.credit(account, amount);
     }
 
     /// @dev Evicts `account` (record `m`), whose stake fell under minStake in `round`: the rest of its stake is
     /// credited to it.
     function _evict(address account, Miner storage m, uint64 round) internal {
         uint256 refund = m.stake;
-        _totalStaked -= refund;
-        _credit(account, refund);
+        _books.refund(account, refund);
         _removeMiner(account);
         emit MinerEvicted(account, round, refund);
     }

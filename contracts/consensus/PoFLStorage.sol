@@ -6,6 +6,7 @@ import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet
 import {IPoFLConsensus} from "../IPoFLConsensus.sol";
 import {IPoFLHoldout} from "../IPoFLHoldout.sol";
 import {OptionalPosition} from "../libraries/OptionalPosition.sol";
+import {Treasury} from "../libraries/Treasury.sol";
 
 /// @title PoFLStorage: every constant, immutable and state variable of PoFL consensus, in one place
 /// @notice The storage layout's one home. `PoFLConsensus` (which writes it) and `PoFLLens` (whose views run on
@@ -166,10 +167,7 @@ abstract contract PoFLStorage {
     EnumerableSet.AddressSet internal _registry;
     StoredBlock[] internal _blocks;
 
-    uint256 internal _totalStaked; // wei staked by all miners
-    uint256 internal _rewardPool; // wei available for block rewards (funding, penalties and slashes)
-    uint256 internal _totalPendingRewards; // wei credited to accounts and not yet withdrawn
-    mapping(address account => uint256) internal _pendingRewards; // wei credited to each account
+    Treasury.Books internal _books; // the ether: stakes, the reward pool, credit
 
     /// @dev Sets the immutables: the parts of `config_` fixed at deployment, and the hold-out task (or zero).
     constructor(IPoFLConsensus.Config memory config_, address holdout_) {

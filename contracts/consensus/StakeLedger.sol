@@ -7,14 +7,17 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 
 import {IStakeLedger} from "../IStakeLedger.sol";
+import {Treasury} from "../libraries/Treasury.sol";
+import {TreasuryViews} from "./TreasuryViews.sol";
 
 /// @title StakeLedger: members' stakes, the reward pool and credits, for PoWConsensus and PoSConsensus
-/// @notice The same accounting rules as PoFLStaking (penalties feed the reward pool, rewards are credited and
-/// pulled, ETH held >= totalStaked + rewardPool + totalPendingRewards), for consensus contracts without rounds.
+/// @notice The books of PoFLStaking (Treasury: penalties feed the reward pool, rewards are credited and pulled),
+/// for consensus contracts without rounds.
 /// @dev A consensus hooks in with `_joined` / `_leaving` (e.g. PoS's stake-weighted draw) and pays with
 /// `_reward` and `_penalize`.
-abstract contract StakeLedger is IStakeLedger, ReentrancyGuard {
+abstract contract StakeLedger is IStakeLedger, TreasuryViews, ReentrancyGuard {
     using EnumerableSet for EnumerableSet.AddressSet;
+    using Treasury for Treasury.Books;
 
     uint256 internal immutable _minStake;
     uint256 internal immutable _maxMembers;
@@ -22,10 +25,7 @@ abstract contract StakeLedger is IStakeLedger, ReentrancyGuard {
 
     EnumerableSet.AddressSet internal _members;
     mapping(address account => uint256) internal _stakes;
-    uint256 internal _totalStaked;
-    uint256 internal _rewardPool;
-    uint256 internal _totalPendingRewards;
-    mapping(address account => uint256) internal _pendingRewards;
+    Treasury.Books internal _books;
 
     /// @dev `minStake_` wei to register, at most `maxMembers_` members, `blockReward_` wei a block.
     constructor(uint256 minStake_, uint256 maxMembers_, uint256 blockReward_) {
@@ -41,7 +41,7 @@ abstract contract StakeLedger is IStakeLedger, ReentrancyGuard {
         if (_members.length() >= _maxMembers) revert StakeTooManyMembers(_maxMembers);
         _members.add(msg.sender);
         _stakes[msg.sender] = msg.value;
-        _totalStaked += msg.value;
+        _books.stake(msg.value);
         _joined(msg.sender);
         emit MemberRegistered(msg.sender, msg.value);
     }
@@ -52,7 +52,7 @@ abstract contract StakeLedger is IStakeLedger, ReentrancyGuard {
         if (msg.value == 0) revert StakeZeroValue();
         uint256 stake = _stakes[msg.sender] + msg.value;
         _stakes[msg.sender] = stake;
-        _totalStaked += msg.value;
+        _books.stake(msg.value);
         emit StakeAdded(msg.sender, msg.value, stake);
     }
 
@@ -61,11 +61,8 @@ abstract contract StakeLedger is IStakeLedger, ReentrancyGuard {
         if (!_members.contains(msg.sender)) revert StakeNotAMember(msg.sender);
         _leaving(msg.sender);
         uint256 stake = _stakes[msg.sender];
-        uint256 credit = _pendingRewards[msg.sender];
-        _totalStaked -= stake;
-        _totalPendingRewards -= credit;
+        uint256 credit = _books.release(msg.sender, stake);
         delete _stakes[msg.sender];
-        delete _pendingRewards[msg.sender];
         _members.remove(msg.sender);
         emit MemberLeft(msg.sender, stake, credit);
         Address.sendValue(payable(msg.sender), stake + credit);
@@ -79,10 +76,8 @@ abstract contract StakeLedger is IStakeLedger, ReentrancyGuard {
 
     /// @inheritdoc IStakeLedger
     function withdrawRewards() external nonReentrant {
-        uint256 amount = _pendingRewards[msg.sender];
+        uint256 amount = _books.takeCredit(msg.sender);
         if (amount == 0) revert StakeNothingToWithdraw(msg.sender);
-        _pendingRewards[msg.sender] = 0;
-        _totalPendingRewards -= amount;
         emit RewardsWithdrawn(msg.sender, amount);
         Address.sendValue(payable(msg.sender), amount);
     }
@@ -114,26 +109,6 @@ abstract contract StakeLedger is IStakeLedger, ReentrancyGuard {
         return _members.values();
     }
 
-    /// @inheritdoc IStakeLedger
-    function totalStaked() external view returns (uint256) {
-        return _totalStaked;
-    }
-
-    /// @inheritdoc IStakeLedger
-    function rewardPool() external view returns (uint256) {
-        return _rewardPool;
-    }
-
-    /// @inheritdoc IStakeLedger
-    function totalPendingRewards() external view returns (uint256) {
-        return _totalPendingRewards;
-    }
-
-    /// @inheritdoc IStakeLedger
-    function pendingRewards(address account) external view returns (uint256) {
-        return _pendingRewards[account];
-    }
-
     // ----------------------------------------------------------------- hooks
 
     /// @dev `account` has just registered.
@@ -149,19 +124,20 @@ abstract contract StakeLedger is IStakeLedger, ReentrancyGuard {
         if (!_members.contains(account)) revert StakeNotAMember(account);
     }
 
+    /// @dev The ledger's books (TreasuryViews).
+    function _treasury() internal view override returns (Treasury.Books storage) {
+        return _books;
+    }
+
     /// @dev Adds `amount` wei (sent by `from`) to the reward pool.
     function _fund(address from, uint256 amount) internal {
-        _rewardPool += amount;
+        _books.fund(amount);
         emit RewardsFunded(from, amount);
     }
 
     /// @dev Credits `account` the block reward, or what is left of the reward pool if that is less.
     function _reward(address account) internal returns (uint256 paid) {
-        paid = Math.min(_blockReward, _rewardPool);
-        if (paid == 0) return 0;
-        _rewardPool -= paid;
-        _pendingRewards[account] += paid;
-        _totalPendingRewards += paid;
+        return _books.payReward(account, _blockReward);
     }
 
     /// @dev Moves up to `amount` of `account`'s stake to the reward pool; returns what was taken.
@@ -169,8 +145,7 @@ abstract contract StakeLedger is IStakeLedger, ReentrancyGuard {
         taken = Math.min(amount, _stakes[account]);
         if (taken == 0) return 0;
         _stakes[account] -= taken;
-        _totalStaked -= taken;
-        _rewardPool += taken;
+        _books.forfeit(taken);
         emit Penalized(account, reason, taken);
     }
 
@@ -179,10 +154,8 @@ abstract contract StakeLedger is IStakeLedger, ReentrancyGuard {
         uint256 stake = _stakes[account];
         if (stake >= _minStake && stake > 0) return false;
         _leaving(account);
-        _totalStaked -= stake;
         delete _stakes[account];
-        _pendingRewards[account] += stake;
-        _totalPendingRewards += stake;
+        _books.refund(account, stake);
         _members.remove(account);
         emit MemberEvicted(account, stake);
         return true;

@@ -1,7 +1,7 @@
 """What every typed contract client shares: views with the contract's errors decoded, transactions, events.
 
-:class:`ContractClient` is the base of :class:`~offchain.chain.consensus.PoFLContract` and
-:class:`~offchain.chain.holdout.HoldoutContract`. A view that only converts the contract's answer is
+:class:`ContractClient` is the base of every client (:class:`StakingClient`, of the consensus contracts, and
+:class:`~offchain.chain.holdout.HoldoutContract`). A view that only converts the contract's answer is
 declared in one line with :class:`View`::
 
     class HoldoutContract(ContractClient):
@@ -44,15 +44,40 @@ class ContractClient:
         return send(signer, getattr(self.contract.functions, name)(*args), self.errors, value=value, gas=gas,
                     min_gas=min_gas, action=name)
 
-    def balances(self) -> dict[str, int]:
-        """The contract's ETH and how it is owed: stakes, reward pool, credit (rewards and refunds); for the
-        consensus contracts (PoFL, PoW, PoS), whose views these are."""
-        return {"balance": self.w3.eth.get_balance(self.address), "totalStaked": self._view("totalStaked"),
-                "rewardPool": self._view("rewardPool"), "totalPendingRewards": self._view("totalPendingRewards")}
-
     def events(self, name: str, from_block: int = 0, to_block: int | str = "latest") -> list[Any]:
         """Decoded logs of event ``name`` in a block range."""
         return list(getattr(self.contract.events, name).get_logs(from_block=from_block, to_block=to_block))
+
+
+class StakingClient(ContractClient):
+    """A consensus contract (PoFL, PoW, PoS): the staking actions and the accounting they share (PoFLStaking and the
+    StakeLedger keep the same books). Each action is a transaction signed by ``signer``."""
+
+    def register(self, signer: LocalSigner, stake: int) -> PendingTx:
+        """Join with ``stake`` wei (at least the contract's minimum stake)."""
+        return self._send(signer, "register", value=stake)
+
+    def add_stake(self, signer: LocalSigner, amount: int) -> PendingTx:
+        """Add ``amount`` wei to ``signer``'s stake."""
+        return self._send(signer, "addStake", value=amount)
+
+    def leave(self, signer: LocalSigner) -> PendingTx:
+        """Leave: the stake and any credit are paid back."""
+        return self._send(signer, "leave")
+
+    def fund_rewards(self, signer: LocalSigner, amount: int) -> PendingTx:
+        """Add ``amount`` wei to the reward pool."""
+        return self._send(signer, "fundRewards", value=amount)
+
+    def withdraw_rewards(self, signer: LocalSigner) -> PendingTx:
+        """Pull the wei credited to ``signer`` (rewards and refunds)."""
+        return self._send(signer, "withdrawRewards")
+
+    def balances(self) -> dict[str, int]:
+        """The contract's ETH and how it is owed: stakes, reward pool, credit (rewards and refunds); for the
+        consensus contracts, whose views these are."""
+        return {"balance": self.w3.eth.get_balance(self.address), "totalStaked": self._view("totalStaked"),
+                "rewardPool": self._view("rewardPool"), "totalPendingRewards": self._view("totalPendingRewards")}
 
 
 class View(Generic[T]):

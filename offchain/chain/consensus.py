@@ -29,7 +29,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from offchain.chain.accounts import LocalSigner
-from offchain.chain.client import ContractClient, View
+from offchain.chain.client import StakingClient, View
 from offchain.chain.deploy import DeploymentError, DeploymentRecord, attach, deploy_contract, load_artifact
 from offchain.chain.errors import ErrorDecoder
 from offchain.chain.tx import PendingTx
@@ -83,7 +83,7 @@ def views_abi(consensus_abi: list[dict[str, Any]]) -> list[dict[str, Any]]:
                             and (e["name"], tuple(i["type"] for i in e["inputs"])) not in have]
 
 
-class PoFLContract(ContractClient):
+class PoFLContract(StakingClient):
     """A deployed PoFLConsensus (its views answered at its address by its lens's code)."""
 
     def __init__(self, contract: Contract, artifact: dict[str, Any] | None = None, *,
@@ -237,21 +237,6 @@ class PoFLContract(ContractClient):
     def without_estimates(self) -> PoFLContract:
         """The same contract whose round actions skip gas estimation (one round trip fewer each)."""
         return PoFLContract(self.contract, self.artifact, estimate_gas=False)
-
-    def register(self, signer: LocalSigner, stake: int) -> PendingTx:
-        return self._send(signer, "register", value=stake)
-
-    def add_stake(self, signer: LocalSigner, amount: int) -> PendingTx:
-        return self._send(signer, "addStake", value=amount)
-
-    def leave(self, signer: LocalSigner) -> PendingTx:
-        return self._send(signer, "leave")
-
-    def fund_rewards(self, signer: LocalSigner, amount: int) -> PendingTx:
-        return self._send(signer, "fundRewards", value=amount)
-
-    def withdraw_rewards(self, signer: LocalSigner) -> PendingTx:
-        return self._send(signer, "withdrawRewards")
 
     def commit(self, signer: LocalSigner, round_id: int, commitment: bytes) -> PendingTx:
         return self._send(signer, "commit", round_id, commitment)

@@ -262,10 +262,6 @@ class PoWInvalidDifficulty(ContractRevert):
     pass
 
 
-class PoWBlockNotFound(ContractRevert):
-    pass
-
-
 class PoSNotProposer(ContractRevert):
     pass
 
@@ -314,8 +310,8 @@ class PoSInvalidConfig(ContractRevert):
     pass
 
 
-class PoSBlockNotFound(ContractRevert):
-    pass
+class BlockNotFound(ContractRevert):
+    """IHashChain's (PoW and PoS): no block at that height."""
 
 
 

@@ -7,13 +7,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import Any, ClassVar, Self
 
 from offchain.chain.accounts import LocalSigner
-from offchain.chain.client import ContractClient, View
-from offchain.chain.tx import PendingTx
+from offchain.chain.client import StakingClient, View
+from offchain.chain.deploy import deploy_contract, load_artifact
+from offchain.chain.errors import ErrorDecoder
 from offchain.chain.types import snake_case
-from offchain.store.cid import CidKind, cid_from_digest
+from offchain.store.cid import CidKind, cid_from_digest, cid_to_digest
 
 
 class Penalty(IntEnum):
@@ -49,10 +51,11 @@ class LedgerBlock:
     timestamp: int
 
 
-class StakeLedgerClient(ContractClient):
-    """A deployed PoW or PoS consensus: its StakeLedger actions and views."""
+class StakeLedgerClient(StakingClient):
+    """A deployed PoW or PoS consensus: its StakeLedger views (the staking actions: :class:`StakingClient`)."""
 
     ENUMS: ClassVar[Mapping[str, type[IntEnum]]] = {"CidKind": CidKind, "Penalty": Penalty}
+    CONTRACT: ClassVar[str]  # the contract's name (its artifact in contracts/out)
 
     min_stake = View("minStake", int, "Wei a member stakes at least.")
     block_reward = View("blockReward", int, "Wei credited per block out of the reward pool.")
@@ -62,6 +65,18 @@ class StakeLedgerClient(ContractClient):
     pending_rewards = View("pendingRewards", int, "Wei credited to ``account`` and not yet withdrawn.")
     block_count = View("blockCount", int, "The number of blocks, genesis included.")
     head_hash = View("headHash", bytes, "The head block's hash: the parent the next block names.")
+
+    @classmethod
+    def _deploy(cls, signer: LocalSigner, genesis_cid: str, args: list[Any], *, value: int,
+                deployments_dir: Path | None) -> Self:
+        """Deploy ``CONTRACT`` with the genesis model ``genesis_cid`` and then ``args`` as its constructor's
+        arguments; ``value`` wei fund the reward pool."""
+        artifact = load_artifact(cls.CONTRACT)
+        digest, kind = cid_to_digest(genesis_cid)
+        decoder = ErrorDecoder.from_artifact(artifact, cls.ENUMS)
+        contract, _ = deploy_contract(signer, artifact, [digest, kind, *args], value=value,
+                                      deployments_dir=deployments_dir, decoder=decoder)
+        return cls(contract, decoder)
 
     def _fields(self, name: str, *args: Any) -> dict[str, Any]:
         fn = next(e for e in self.contract.abi if e.get("type") == "function" and e["name"] == name)
@@ -83,20 +98,3 @@ class StakeLedgerClient(ContractClient):
     def _ledger_block(height: int, f: dict[str, Any], maker: str) -> LedgerBlock:
         return LedgerBlock(height, f["block_hash"], f["parent_hash"], cid_from_digest(f["digest"], f["cid_kind"]),
                            maker, int(f["timestamp"]))
-
-    # -------------------------------------------------------------- actions
-
-    def register(self, signer: LocalSigner, stake: int) -> PendingTx:
-        return self._send(signer, "register", value=stake)
-
-    def add_stake(self, signer: LocalSigner, amount: int) -> PendingTx:
-        return self._send(signer, "addStake", value=amount)
-
-    def leave(self, signer: LocalSigner) -> PendingTx:
-        return self._send(signer, "leave")
-
-    def fund_rewards(self, signer: LocalSigner, amount: int) -> PendingTx:
-        return self._send(signer, "fundRewards", value=amount)
-
-    def withdraw_rewards(self, signer: LocalSigner) -> PendingTx:
-        return self._send(signer, "withdrawRewards")

@@ -18,8 +18,6 @@ from typing import ClassVar
 
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.client import View
-from offchain.chain.deploy import deploy_contract, load_artifact
-from offchain.chain.errors import ErrorDecoder
 from offchain.chain.ledger import LedgerBlock, StakeLedgerClient
 from offchain.chain.tx import PendingTx
 from offchain.store.cid import cid_from_digest, cid_to_digest
@@ -71,6 +69,8 @@ class Turn:
 class PoSContract(StakeLedgerClient):
     """A deployed PoSConsensus."""
 
+    CONTRACT = CONTRACT_NAME
+
     ENUMS: ClassVar[Mapping[str, type[IntEnum]]] = {**StakeLedgerClient.ENUMS, "TurnPhase": TurnPhase}
 
     weight_of = View("weightOf", int, "The weight of ``account`` in the draw (flexBlock's stake).")
@@ -82,15 +82,10 @@ class PoSContract(StakeLedgerClient):
     def deploy(cls, signer: LocalSigner, genesis_cid: str, settings: PoSSettings = PoSSettings(), *,
                deployments_dir: Path | None = None) -> PoSContract:
         """Deploy with the genesis model ``genesis_cid``; the ``settings.reward_pool`` wei fund block rewards."""
-        artifact = load_artifact(CONTRACT_NAME)
-        digest, kind = cid_to_digest(genesis_cid)
         s = settings
-        decoder = ErrorDecoder.from_artifact(artifact, cls.ENUMS)
-        contract, _ = deploy_contract(signer, artifact, [digest, kind, s.initial_weight, s.seed_lookahead, s.quorum,
-                                                         s.propose_seconds, s.attest_seconds, s.bond, s.min_stake,
-                                                         s.block_reward],
-                                      value=s.reward_pool, deployments_dir=deployments_dir, decoder=decoder)
-        return cls(contract, decoder)
+        return cls._deploy(signer, genesis_cid, [s.initial_weight, s.seed_lookahead, s.quorum, s.propose_seconds,
+                                                 s.attest_seconds, s.bond, s.min_stake, s.block_reward],
+                           value=s.reward_pool, deployments_dir=deployments_dir)
 
     def current_turn(self) -> Turn:
         """The current turn; ``proposer`` as drawn now once the seed block is mined (None before)."""

@@ -14,8 +14,6 @@ from pathlib import Path
 
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.client import View
-from offchain.chain.deploy import deploy_contract, load_artifact
-from offchain.chain.errors import ErrorDecoder
 from offchain.chain.ledger import LedgerBlock, StakeLedgerClient
 from offchain.chain.tx import PendingTx
 from offchain.store.cid import cid_to_digest
@@ -47,20 +45,17 @@ class PoWBlock(LedgerBlock):
 class PoWContract(StakeLedgerClient):
     """A deployed PoWConsensus."""
 
+    CONTRACT = CONTRACT_NAME
+
     difficulty = View("difficulty", int, "Zero hex digits the next block's hash needs.")
 
     @classmethod
     def deploy(cls, signer: LocalSigner, genesis_cid: str, settings: PoWSettings = PoWSettings(), *,
                deployments_dir: Path | None = None) -> PoWContract:
         """Deploy with the genesis model ``genesis_cid``; the ``settings.reward_pool`` wei fund block rewards."""
-        artifact = load_artifact(CONTRACT_NAME)
-        digest, kind = cid_to_digest(genesis_cid)
         s = settings
-        contract, _ = deploy_contract(signer, artifact, [digest, kind, s.initial_difficulty, s.min_difficulty,
-                                                         s.max_difficulty, s.min_stake, s.block_reward],
-                                      value=s.reward_pool, deployments_dir=deployments_dir,
-                                      decoder=ErrorDecoder.from_artifact(artifact, cls.ENUMS))
-        return cls(contract, ErrorDecoder.from_artifact(artifact, cls.ENUMS))
+        return cls._deploy(signer, genesis_cid, [s.initial_difficulty, s.min_difficulty, s.max_difficulty, s.min_stake,
+                                                 s.block_reward], value=s.reward_pool, deployments_dir=deployments_dir)
 
     def difficulty_bounds(self) -> tuple[int, int]:
         low, high = self._view("difficultyBounds")

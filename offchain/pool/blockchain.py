@@ -9,7 +9,7 @@ them: ``height``, ``round``, ``miner``, ``accuracy``, ``cid``, ``parent_hash``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from offchain.chain.consensus import PoFLContract
 from offchain.chain.ledger import LedgerBlock, StakeLedgerClient
@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from offchain.store.base import ModelStore
 
 
+B = TypeVar("B")
+
+
 def block_weights(store: ModelStore, architecture: str, order: list[str] | None, cid: str) -> list[torch.Tensor]:
     """The model stored under ``cid`` (verified) as a list of tensors in the model's order (``order``)."""
     from offchain.store.fetching import fetch_model
@@ -29,13 +32,18 @@ def block_weights(store: ModelStore, architecture: str, order: list[str] | None,
     return [state[name] for name in (order or list(state))]
 
 
+@dataclass(frozen=True)
 class _BlockModel:
-    """flexBlock's ``parent_hash`` and ``weights`` of a block dataclass with ``previous_hash``, ``cid`` and a
-    ``_load(cid)``."""
+    """What flexBlock's blocks show, in every consensus: ``hash``, ``previous_hash`` (and ``parent_hash``),
+    ``timestamp`` and ``weights`` (fetched by CID, verified, on first read); and ``height``, ``miner``, ``cid``."""
 
-    previous_hash: str
+    height: int
+    miner: str
     cid: str
-    _load: Any
+    hash: str
+    previous_hash: str
+    timestamp: int
+    _load: Any = field(repr=False, compare=False, default=None, kw_only=True)  # cid -> the model's tensors
 
     @property
     def parent_hash(self) -> str:
@@ -52,34 +60,57 @@ class _BlockModel:
 
 @dataclass(frozen=True)
 class PoolBlock(_BlockModel):
-    """One block of the pool's chain (see the module docstring)."""
+    """One block of a PoFL pool's chain (see the module docstring): also its ``round`` and ``accuracy``."""
 
-    height: int
     round: int
-    miner: str
     accuracy: float
-    cid: str
-    hash: str
-    previous_hash: str
-    timestamp: int
     chain_block: ChainBlock = field(repr=False)
-    _load: Any = field(repr=False, compare=False, default=None)
 
 
-class BlockchainView:
-    """The on-chain blocks (genesis included), read fresh on every access."""
+@dataclass(frozen=True)
+class LedgerPoolBlock(_BlockModel):
+    """A block of a PoW or PoS pool's chain (``miner``: PoS's proposer), and the contract's record
+    (``chain_block``: a PoW block's nonce and difficulty)."""
 
-    def __init__(self, contract: PoFLContract | None, store: ModelStore | None = None,
+    chain_block: LedgerBlock = field(repr=False)
+
+
+class _ChainView(Generic[B]):
+    """flexBlock's ``chain``, ``get_last_block()`` and ``len()`` over a consensus contract's blocks (genesis
+    included), read fresh on every access; a subclass turns the contract's blocks into pool blocks."""
+
+    def __init__(self, contract: PoFLContract | StakeLedgerClient | None, store: ModelStore | None = None,
                  architecture: str | None = None, order: list[str] | None = None) -> None:
         self._contract = contract
         self._store = store
         self._architecture = architecture
         self._order = order  # the model's parameter names, in its own order
-        self._times: dict[int, int] = {}  # chain block number -> timestamp
 
     def _weights(self, cid: str) -> list[torch.Tensor]:
         assert self._store is not None and self._architecture is not None
         return block_weights(self._store, self._architecture, self._order, cid)
+
+    def _pool_blocks(self, blocks: list[Any]) -> list[B]:
+        raise NotImplementedError
+
+    @property
+    def chain(self) -> list[B]:
+        return self._pool_blocks(self._contract.blocks()) if self._contract else []
+
+    def get_last_block(self) -> B | None:
+        return self._pool_blocks([self._contract.latest_block()])[0] if self._contract else None
+
+    def __len__(self) -> int:
+        return self._contract.block_count() if self._contract else 0
+
+
+class BlockchainView(_ChainView[PoolBlock]):
+    """The PoFL contract's blocks; a block's timestamp is that of the chain block that finalized it."""
+
+    def __init__(self, contract: PoFLContract | None, store: ModelStore | None = None,
+                 architecture: str | None = None, order: list[str] | None = None) -> None:
+        super().__init__(contract, store, architecture, order)
+        self._times: dict[int, int] = {}  # chain block number -> timestamp
 
     def _timestamp(self, number: int) -> int:
         if number not in self._times:
@@ -98,58 +129,14 @@ class BlockchainView:
 
     def _pool_blocks(self, blocks: list[ChainBlock]) -> list[PoolBlock]:
         made = self._made_at()
-        return [PoolBlock(b.height, b.round, b.miner, b.accuracy, b.cid, "0x" + b.block_hash.hex(),
-                          "0x" + b.parent_hash.hex(), self._timestamp(made[b.height]) if b.height in made else 0,
-                          b, self._weights) for b in blocks]
-
-    @property
-    def chain(self) -> list[PoolBlock]:
-        return self._pool_blocks(self._contract.blocks()) if self._contract else []
-
-    def get_last_block(self) -> PoolBlock | None:
-        return self._pool_blocks([self._contract.latest_block()])[0] if self._contract else None
-
-    def __len__(self) -> int:
-        return self._contract.block_count() if self._contract else 0
+        return [PoolBlock(b.height, b.miner, b.cid, "0x" + b.block_hash.hex(), "0x" + b.parent_hash.hex(),
+                          self._timestamp(made[b.height]) if b.height in made else 0, b.round, b.accuracy, b,
+                          _load=self._weights) for b in blocks]
 
 
-@dataclass(frozen=True)
-class LedgerPoolBlock(_BlockModel):
-    """A block of a PoW or PoS pool's chain, as flexBlock's: ``hash``, ``previous_hash``, ``timestamp``,
-    ``weights`` (fetched by CID, verified, on first read); and ``height``, ``miner`` (PoS: the proposer), ``cid``
-    and the contract's record (``chain_block``: a PoW block's nonce and difficulty)."""
+class LedgerBlockchainView(_ChainView[LedgerPoolBlock]):
+    """The blocks of a PoW or PoS contract; a block's timestamp is the one the contract recorded."""
 
-    height: int
-    miner: str
-    cid: str
-    hash: str
-    previous_hash: str
-    timestamp: int
-    chain_block: LedgerBlock = field(repr=False)
-    _load: Any = field(repr=False, compare=False, default=None)
-
-
-class LedgerBlockchainView:
-    """The blocks of a PoW or PoS contract (genesis included), read fresh on every access."""
-
-    def __init__(self, contract: StakeLedgerClient | None, store: ModelStore | None = None,
-                 architecture: str | None = None, order: list[str] | None = None) -> None:
-        self._contract, self._store, self._architecture, self._order = contract, store, architecture, order
-
-    def _block(self, b: LedgerBlock) -> LedgerPoolBlock:
-        def load(cid: str) -> list[torch.Tensor]:
-            assert self._store is not None and self._architecture is not None
-            return block_weights(self._store, self._architecture, self._order, cid)
-
-        return LedgerPoolBlock(b.height, b.maker, b.cid, "0x" + b.block_hash.hex(), "0x" + b.parent_hash.hex(),
-                               b.timestamp, b, load)
-
-    @property
-    def chain(self) -> list[LedgerPoolBlock]:
-        return [self._block(b) for b in self._contract.blocks()] if self._contract else []
-
-    def get_last_block(self) -> LedgerPoolBlock | None:
-        return self._block(self._contract.latest_block()) if self._contract else None
-
-    def __len__(self) -> int:
-        return self._contract.block_count() if self._contract else 0
+    def _pool_blocks(self, blocks: list[LedgerBlock]) -> list[LedgerPoolBlock]:
+        return [LedgerPoolBlock(b.height, b.maker, b.cid, "0x" + b.block_hash.hex(), "0x" + b.parent_hash.hex(),
+                                b.timestamp, b, _load=self._weights) for b in blocks]

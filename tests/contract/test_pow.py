@@ -7,6 +7,7 @@ import pytest
 from web3 import Web3
 
 from offchain.chain.errors import (
+    BlockNotFound,
     PoWInsufficientWork,
     PoWInvalidDifficulty,
     PoWStaleParent,
@@ -19,7 +20,7 @@ from offchain.chain.powhash import leading_zero_hex
 from offchain.store.cid import cid_to_digest
 from offchain.testing.accounts import fresh_signers
 from offchain.testing.rounds import placeholder_cid
-from tests.support.powpos import GENESIS, STAKE, deploy_pow, increase_time, mine_nonce
+from tests.support.powpos import GENESIS, STAKE, deploy_pos, deploy_pow, increase_time, mine_nonce
 
 
 def test_a_block_found_off_chain_is_checked_linked_and_rewarded(anvil_w3: Web3) -> None:
@@ -42,6 +43,17 @@ def test_a_block_found_off_chain_is_checked_linked_and_rewarded(anvil_w3: Web3) 
     assert c.pending_rewards(miner.address) == PoWSettings().block_reward
     b = c.balances()
     assert b["balance"] >= b["totalStaked"] + b["rewardPool"] + b["totalPendingRewards"]
+
+
+@pytest.mark.parametrize("deploy", [deploy_pow, deploy_pos], ids=["pow", "pos"])
+def test_a_height_past_the_head_is_refused_by_the_shared_hash_chain(anvil_w3: Web3, deploy) -> None:
+    c = deploy(anvil_w3, 1).contract
+    genesis = c.block_at(0)
+    assert genesis.parent_hash == bytes(32) and c.head_hash() == genesis.block_hash and c.block_count() == 1
+    with pytest.raises(BlockNotFound) as caught:
+        c.block_at(1)
+    assert caught.value.args_by_name == {"height": 1, "count": 1}
+    assert "blockCount()" in str(caught.value)  # the NatSpec hint says what to do
 
 
 def test_difficulty_goes_up_for_blocks_under_a_second_apart_and_stays_within_bounds(anvil_w3: Web3) -> None:
