@@ -21,7 +21,10 @@ def load_example():  # type: ignore[no-untyped-def]
     return module
 
 
+# soak: CI runs the same pool and the same loop to the same target, verified, in the seed notebook's own test
+# (tests/node/test_notebook.py), and this script in the hold-out test below; this full run is ~56 s.
 @pytest.mark.slow
+@pytest.mark.soak
 def test_the_example_reaches_the_target_on_chain_and_verifies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
