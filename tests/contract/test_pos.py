@@ -11,6 +11,7 @@ from web3.logs import DISCARD
 from offchain.chain.errors import (
     PoSAlreadyAttested,
     PoSDeadlinePending,
+    PoSEmptyDigest,
     PoSNotProposer,
     PoSProposerCannotAttest,
     PoSSeedPending,
@@ -20,6 +21,7 @@ from offchain.chain.errors import (
 )
 from offchain.chain.ledger import Penalty
 from offchain.chain.pos import PoSSettings, TurnPhase
+from offchain.store.cid import CidKind, cid_from_digest
 from offchain.testing.rounds import placeholder_cid
 from tests.support.powpos import STAKE, PoS, deploy_pos, expected_proposer, increase_time, mine_empty_block
 
@@ -80,6 +82,15 @@ def test_a_member_that_was_not_drawn_cannot_propose(anvil_w3: Web3) -> None:
     with pytest.raises(PoSNotProposer) as caught:
         pos.contract.propose(outsider, pos.contract.head_hash(), placeholder_cid("x")).wait()
     assert caught.value.args_by_name == {"proposer": proposer, "caller": outsider.address}
+
+
+def test_the_drawn_proposer_cannot_propose_an_empty_model(anvil_w3: Web3) -> None:
+    pos = deploy_pos(anvil_w3, 3)
+    _, _, proposer = drawn(pos)
+    with pytest.raises(PoSEmptyDigest):
+        pos.contract.propose(pos.by_address(proposer), pos.contract.head_hash(),
+                             cid_from_digest(bytes(32), CidKind.V0_DAG_PB)).wait()
+    assert pos.contract.block_count() == 1 and pos.contract.current_turn().proposer == proposer  # still its turn
 
 
 def test_a_proposal_on_a_stale_parent_is_refused(anvil_w3: Web3) -> None:

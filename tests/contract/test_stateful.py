@@ -262,7 +262,8 @@ class PoFLMachine(RuleBasedStateMachine):
 
 
 @pytest.mark.usefixtures("_quiet_hypothesis_db")
-# CPU-bound (Hypothesis and Anvil): ~50 s for 6 examples idle (every interesting state reached: `seen`), over 300 s on a machine loaded 5x over
+# CPU-bound (Hypothesis and Anvil): ~50 s for 6 examples idle (every interesting state reached: `seen`),
+# over 300 s on a machine loaded 5x over
 @pytest.mark.timeout(1800)
 @pytest.mark.parametrize("examples", [
     pytest.param(6, id="ci"),
