@@ -47,6 +47,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -365,6 +366,32 @@ def end_to_end(attacks: list[str], aggregator: str, rounds: int) -> list[dict[st
     return out
 
 
+def reused_grid(saved: dict[str, Any], report: dict[str, object], source: Path,
+                device: torch.device) -> list[dict[str, Any]]:
+    """The grid cells of a saved report, which must have measured this run's workload, attacks, rounds and test
+    images; one cell (MNIST, backdoor, Multi-Krum, the saved first seed) is run again and must come out the same,
+    or the code has changed what the grid measures (``grid_spot_check``). Its seeds are said in ``grid_seeds``."""
+    for key in ("workload", "rounds", "test_images", "tiny", "attacks"):
+        if saved.get(key) != report[key]:
+            raise SystemExit(f"--grid-from {source}: its {key} is {saved.get(key)!r}, this run's is {report[key]!r}; "
+                             "run the grid again instead")
+    seed = saved["seeds"][0]
+    test_images = None if saved["test_images"] == "all" else int(saved["test_images"])
+    (again,) = grid(["mnist"], ["backdoor"], ["multikrum"], [seed], int(saved["rounds"]), device, False, test_images)
+    (kept,) = [c for c in saved["grid"] if (c["dataset"], c["attack"], c["aggregator"]) == ("mnist", "backdoor",
+                                                                                             "multikrum")]
+    check = {"cell": "mnist/backdoor/multikrum", "seed": seed,
+             "saved": {m: kept["per_seed"][m][0] for m in ("clean_accuracy", "backdoor_success_rate")},
+             "again": {m: again["per_seed"][m][0] for m in ("clean_accuracy", "backdoor_success_rate")}}
+    check["same"] = all(abs(check["saved"][m] - check["again"][m]) <= 5e-4 for m in check["saved"])
+    report["grid_spot_check"] = check
+    if not check["same"]:
+        raise SystemExit(f"--grid-from {source}: the spot check differs ({check}); run the grid again instead")
+    report["grid_from"] = str(source)
+    report["grid_seeds"] = saved["seeds"]
+    return list(saved["grid"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=30)
@@ -388,6 +415,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--quiet", action="store_true", help="no per-cell progress on stderr")
     parser.add_argument("--table", type=Path, default=None, help="print a saved report's grid as Markdown, and stop")
+    parser.add_argument("--grid-from", type=Path, default=None,
+                        help="take the grid (its cells, findings and wall time) from this saved report of the same "
+                             "workload instead of running it again: to add KFC's sweep to a full grid run")
     args = parser.parse_args()
     if args.table:
         print(markdown_table(json.loads(args.table.read_text())))
@@ -404,10 +434,14 @@ def main() -> None:
         "attacks": ATTACKS,
         "device": str(device), "threads": torch.get_num_threads()}
     if not args.e2e_only:
-        started = time.perf_counter()
-        cells = grid(args.datasets, args.attacks, args.aggregators, args.seeds, args.rounds, device,
-                     not (args.quiet or args.tiny), test_images)
-        report["grid_wall_seconds"] = round(time.perf_counter() - started, 1)
+        if args.grid_from:
+            cells = reused_grid(json.loads(args.grid_from.read_text()), report, args.grid_from, device)
+            report["grid_wall_seconds"] = json.loads(args.grid_from.read_text())["grid_wall_seconds"]
+        else:
+            started = time.perf_counter()
+            cells = grid(args.datasets, args.attacks, args.aggregators, args.seeds, args.rounds, device,
+                         not (args.quiet or args.tiny), test_images)
+            report["grid_wall_seconds"] = round(time.perf_counter() - started, 1)
         report["grid"] = cells
         report["findings"] = findings(cells)
         sweep_cells = None

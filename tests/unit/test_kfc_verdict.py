@@ -61,3 +61,20 @@ def test_no_verdict_without_the_cells_or_the_baseline() -> None:
     assert verdict["krum_pofl_holds_with_every_miner_compromised"] is None  # no Multi-Krum cell at k = 10
     assert verdict["agrees_with_kfc"]["krum_pofl_holds_with_every_miner_compromised"] is None
     assert kfc_verdict(healthy("fedavg")[1:])["pofl_alone_holds_with_an_honest_miner"] is None  # no k = 0
+
+
+@pytest.mark.parametrize("key", ["workload", "rounds", "test_images", "tiny", "attacks"])
+def test_a_saved_grid_of_another_workload_is_not_reused(key: str) -> None:
+    import json
+
+    import torch
+
+    from bench.poisoning import reused_grid
+    from tests.support.paths import BENCH
+
+    source = BENCH / "results" / "poisoning.json"
+    saved = json.loads(source.read_text())
+    report = {k: saved[k] for k in ("workload", "rounds", "test_images", "tiny", "attacks")}
+    report[key] = "something else"
+    with pytest.raises(SystemExit, match=f"its {key} is .*, this run's is 'something else'; run the grid again"):
+        reused_grid(saved, report, source, torch.device("cpu"))
