@@ -49,6 +49,7 @@ class Measurement:
     accuracies: list[float]
     parent: float = 0.0
     shard_unopened: bool = False  # hold-out mode: the round's shard was had and does not open with its key
+    shard_unavailable: bool = False  # hold-out mode: the round's shard could not be had (yet): nothing was measured
 
 
 class EvaluationMode(Protocol):
@@ -188,6 +189,12 @@ class HoldoutEvaluation:
             shard = self.holdout.shard_at(index)  # a revealed shard is read once, then cached
             early = state.sealed[1] if state.sealed is not None and state.sealed[0] == shard.cid else None
             state.opened = open_recorded_shard(self.fetcher, self.holdout, shard, f"round {round_id}'s shard", early)
+            if state.opened.value is None and state.opened.unavailable:
+                # not had (the store down, a peer not reached): nothing is measured on it, and it is read again
+                # next time (a seat reports UNAVAILABLE past the fetch deadline, never a measurement of 0)
+                log.warning("%s: not read yet; fetching it again", state.opened.error[:400])
+                state.sealed = None
+                return None
             if state.opened.value is None:
                 log.error("%s: every model measures 0 on it", state.opened.error[:400])
         return state.opened.value
@@ -199,7 +206,10 @@ class HoldoutEvaluation:
         accs = (self.strategy.evaluate_on(batch, shard) if shard is not None and batch else []) or [0.0] * len(batch)
         opened = self._current(round_id).opened
         unopened = opened is not None and opened.value is None and not opened.unavailable  # the requester's fault
-        return Measurement(accs[:len(models)], accs[-1] if parent is not None else 0.0, unopened)
+        unavailable = shard is None and opened is not None and opened.unavailable
+        if unavailable:
+            self._current(round_id).opened = None  # read again next time
+        return Measurement(accs[:len(models)], accs[-1] if parent is not None else 0.0, unopened, unavailable)
 
     def report(self, contract: PoFLContract, signer: LocalSigner, round_id: int, attempt: int,
                measured: float, parent: float) -> PendingTx:

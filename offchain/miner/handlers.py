@@ -260,14 +260,29 @@ class Validation:
             log.info("round %d validation %d: %s is not in the store yet; fetching it again", r, attempt, cid[:64])
             kept = [(m, f) for m, f in zip(voters, fetched, strict=True) if not f.unavailable]
             voters, fetched = [m for m, _ in kept], [f for _, f in kept]
-        ctx.validations += len(voters)
         valid = [(m, f.value) for m, f in zip(voters, fetched, strict=True) if f.value is not None]
-        for m, f in zip(voters, fetched, strict=True):
-            if f.value is None:
-                log.warning("miner %d measures candidate %s at 0: %s", m.index, cid[:64], f.error[:300])
         with ctx.watch("validate"):
             measured = crew.mode.measure(r, [p for _, p in valid], [m.position for m, _ in valid],
                                          crew.parent(view.head))
+        # hold-out mode: the data to measure on (the round's shard) not had, e.g. this seat's own node down: never
+        # a measurement of 0 (a misreport); read again until the fetch deadline, then the seats stay silent (a
+        # missed vote's bond each): an UNAVAILABLE report would say the claimant did not serve its model, and a
+        # third of the seats saying so makes it pay, for what may be this seat's own fault
+        if measured.shard_unavailable:
+            if self._may_wait(view):
+                for m in voters:
+                    _round_of(m).vote_retry_at = time.monotonic() + CANDIDATE_RETRY_S
+                log.info("round %d validation %d: the round's shard is not read yet; measuring again", r, attempt)
+            else:
+                for m in voters:
+                    _round_of(m).voted.add(attempt)
+                log.warning("round %d validation %d: the round's shard was not read by the fetch deadline: %d "
+                            "seat(s) stay silent (a missed vote's bond each)", r, attempt, len(voters))
+            return
+        ctx.validations += len(voters)
+        for m, f in zip(voters, fetched, strict=True):
+            if f.value is None:
+                log.warning("miner %d measures candidate %s at 0: %s", m.index, cid[:64], f.error[:300])
         accs = {m.address: 0.0 for m in voters}
         for (m, params), acc in zip(valid, measured.accuracies, strict=True):
             accs[m.address] = acc

@@ -47,8 +47,9 @@ class MinerRound:
     """What one local miner has done in the round open now: made when the miner first sees the round (from
     the chain's record of its claim, or empty when it saw the round open) and dropped when the round ends.
 
-    ``voted`` holds the validation attempts this miner reported on; ``vote_retry_at`` is the monotonic time
-    before which a candidate not yet in the store is not fetched again.
+    ``voted`` holds the validation attempts this miner reported on (or gave up on: a hold-out shard not read by
+    the fetch deadline); ``vote_retry_at`` is the monotonic time before which a candidate (or shard) not yet in
+    the store is not fetched again.
     """
 
     round: int

@@ -12,7 +12,7 @@ import re
 import shutil
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import pytest
 
 from offchain.chain.accounts import dev_key
 from offchain.chain.consensus import PoFLContract
+from offchain.chain.types import PenaltyReason
 from offchain.servers.ipfs import init_repo
 from tests.support.netns import Host, Network, Partition, netns_unavailable
 from tests.support.netproxy import FlakyProxy
@@ -243,20 +244,67 @@ def adopted_since(miner: Terminal, height: int) -> bool:
     return any(int(m[1]) >= height for line in miner.output() if (m := re.search(r"adopted block (\d+) ", line)))
 
 
-def partition_and_heal(cluster: Cluster, contract: PoFLContract, i: int, timeout: float) -> None:
-    """Miner host ``i``'s link down until two rounds and two blocks have passed without it (the connected miners
-    must make them), then up again; then until its miner has adopted a block made while it was cut off, which
-    its node can only have fetched from its peers by bitswap (that model exists only on the other hosts' nodes),
-    and its node's bitswap counters show the data it received. Each wait fails after ``timeout`` seconds or as
-    soon as a miner exits."""
+def partition_and_heal(cluster: Cluster, contract: PoFLContract, i: int, timeout: float) -> tuple[int, int]:
+    """Miner host ``i``'s link down, its connections ended (as a long partition ends them), until two rounds and
+    two blocks have passed without it (the connected miners must make them), then up again; then until its
+    miner has adopted a block made while it was cut off, which its node can only have fetched from its peers by
+    bitswap (that model exists only on the other hosts' nodes), and its node's bitswap counters show the data it
+    received. Each wait fails after ``timeout`` seconds or as soon as a miner exits. Returns the rounds the link
+    went down and came up in."""
     node = cluster.nodes[cluster.miner_hosts[i].name]
     received_before = int(node.rpc("bitswap/stat")["DataReceived"])
-    with Partition(cluster.miner_hosts[i]):
+    # its TCP connections end with the link, on both ends, as a partition of minutes ends them: healed, its node
+    # meets its peers again only by dialling them (`pofl ipfs`'s PeerKeeper; libp2p's own autodial), and its
+    # miner reaches the chain over a new connection
+    with Partition(cluster.miner_hosts[i], drop_connections=True):
         cut_round, cut_blocks = contract.current_phase().round, contract.block_count()
+        assert not node.rpc("swarm/peers").get("Peers"), "the partitioned node still has peers"
         until(lambda: contract.current_phase().round >= cut_round + 2 and contract.block_count() >= cut_blocks + 2,
               timeout, f"two blocks without miner {i}", cluster)
         head_during = contract.latest_block()
+    healed_round = contract.current_phase().round
     until(lambda: adopted_since(cluster.miners[i], head_during.height), timeout, f"miner {i} at the head", cluster)
     # (js-ipfs computes its bitswap counters at most once a second: they may trail the fetch)
     until(lambda: int(node.rpc("bitswap/stat")["DataReceived"]) > received_before, 30,
           f"miner {i}'s node to count the blocks it received", cluster)
+    return cut_round, healed_round
+
+
+def silent_seat_excess(penalties: Sequence[Mapping[str, Any]], committed: set[int], miss_bond: int,
+                       unserved_cap: int) -> list[str]:
+    """What one miner was penalized (its ``Penalized`` events' args) beyond what the contract takes from a seat
+    that could not send (partitioned) or serve (its IPFS node down); empty when nothing. The rule, read off
+    contracts/consensus: every penalty falls on a commitment, so only in a round it ``committed`` in; there, at
+    most one ``MissedVote`` of ``missBond`` (a seat without a report sits no more that round) and, for its own
+    commitment, at most one of: ``MissedReveal`` (``missBond``: not revealed) or ``UnservedClaim`` (revealed, but
+    a third of its seats could not fetch the model: ``misreportPenaltyBps`` of its stake, at most
+    ``unserved_cap``). A seat that could not fetch reports ``UNAVAILABLE``, never judged: no ``Misreport``; and
+    no ``FalseClaim``. So a fault costs at most :func:`silent_seat_bound` a round it committed in, nothing a
+    round it did not."""
+    excess = []
+    by_round: dict[int, list[Mapping[str, Any]]] = {}
+    for p in penalties:
+        by_round.setdefault(int(p["round"]), []).append(p)
+    for round_id, mine in sorted(by_round.items()):
+        reasons = [PenaltyReason(p["reason"]) for p in mine]
+        if round_id not in committed:
+            excess.append(f"round {round_id}: penalized ({reasons}) without a commitment")
+        for p in mine:
+            reason = PenaltyReason(p["reason"])
+            cap = unserved_cap if reason == PenaltyReason.UNSERVED_CLAIM else miss_bond
+            if reason not in (PenaltyReason.MISSED_VOTE, PenaltyReason.MISSED_REVEAL, PenaltyReason.UNSERVED_CLAIM):
+                excess.append(f"round {round_id}: {reason.name} is not a silent seat's penalty")
+            elif p["amount"] > cap:
+                excess.append(f"round {round_id}: {reason.name} of {p['amount']} wei, over {cap}")
+        if reasons.count(PenaltyReason.MISSED_VOTE) > 1:
+            excess.append(f"round {round_id}: {reasons.count(PenaltyReason.MISSED_VOTE)} missed votes")
+        if reasons.count(PenaltyReason.MISSED_REVEAL) + reasons.count(PenaltyReason.UNSERVED_CLAIM) > 1:
+            excess.append(f"round {round_id}: its one commitment penalized twice ({reasons})")
+    return excess
+
+
+def silent_seat_bound(rounds: int, miss_bond: int, unserved_cap: int) -> int:
+    """The most a seat that could not send or serve loses over ``rounds`` rounds it had committed in (see
+    :func:`silent_seat_excess`): a missed vote's bond and the larger of a missed reveal's bond and an unserved
+    claim's penalty, each round."""
+    return rounds * (miss_bond + max(miss_bond, unserved_cap))

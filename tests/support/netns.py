@@ -9,7 +9,7 @@
 Every address lives on the bridge or inside the namespaces: nothing is routed off the machine (the
 namespaces have no default route). The root namespace holds the bridge's address, so the test process
 reaches a host's services directly. Names carry the owning process's PID (``pofl<PID>-<host>``); a session
-first removes what a dead owner left (:func:`sweep_stale`). Needs root and ``ip``/``tc`` (iproute2);
+first removes what a dead owner left (:func:`sweep_stale`). Needs root and ``ip``/``tc``/``ss`` (iproute2);
 :func:`netns_unavailable` says why not, for a skip.
 """
 
@@ -42,7 +42,7 @@ def netns_unavailable() -> str | None:
     """Why this machine cannot host the namespaces (not root, no ``ip``/``tc``, namespaces refused), or None."""
     if os.geteuid() != 0:
         return "needs root (network namespaces and veth links)"
-    for tool in ("ip", "tc"):
+    for tool in ("ip", "tc", "ss"):
         if shutil.which(tool) is None:
             return f"needs `{tool}` (iproute2)"
     probe = f"{PREFIX}{os.getpid()}-probe"
@@ -190,16 +190,54 @@ class Fault:
 
 
 class Partition(Fault):
-    """The hosts' links are down: they reach nobody and nobody reaches them."""
+    """The hosts' links are down: they reach nobody and nobody reaches them.
 
-    def __init__(self, *hosts: Host) -> None:
+    Parameters:
+        hosts: the hosts cut off.
+        drop_connections: make a short cut do what a partition of minutes does: end every TCP connection
+            between them and the rest of the network at once, on both ends (``ss -K``, the kernel's socket
+            destroy: the reset it sends is lost on the downed link), and fail every dial across the cut while it
+            lasts (unreachable routes, both sides) as dials time out in a long partition. A short cut alone leaves
+            the connections open (TCP outlives it), and a dial made during it lands once healed (SYN retries):
+            with this, whatever must dial again once healed (an IPFS node's peers, a miner's chain RPC) has to.
+            The hosts' own loopback connections are kept.
+    """
+
+    def __init__(self, *hosts: Host, drop_connections: bool = False) -> None:
         self.hosts = hosts
+        self.drop_connections = drop_connections
 
     def begin(self) -> None:
         for host in self.hosts:
             host.set_link(False)
+        if self.drop_connections:
+            self._routes("add")
+            for host in self.hosts:
+                host.exec(["ss", "-K", "-t", "src", host.address])
+                for other in self._others():
+                    other.exec(["ss", "-K", "-t", "dst", host.address])
+                # the root namespace too: the bridge's own services (a test's proxies) talk to the hosts
+                subprocess.run(["ss", "-K", "-t", "dst", host.address], capture_output=True, check=True, timeout=30)
+
+    def _others(self) -> list[Host]:
+        return [h for h in self.hosts[0].network.hosts.values() if h not in self.hosts]
+
+    def _routes(self, action: str) -> None:
+        """``add`` (or ``del``) an unreachable route to every address across the cut, on both sides: a dial made
+        while it lasts fails at once, as every dial fails (by timeout) in a partition of minutes, instead of
+        waiting in SYN retries that a short cut outlives."""
+        gateway = self.hosts[0].network.gateway
+        for host in self.hosts:
+            for address in [gateway, *(h.address for h in self._others())]:
+                host.exec(["ip", "route", action, "unreachable", f"{address}/32"])
+            for other in self._others():
+                other.exec(["ip", "route", action, "unreachable", f"{host.address}/32"])
+            subprocess.run(["ip", "route", action, "unreachable", f"{host.address}/32"], capture_output=True,
+                           check=True, timeout=30)
 
     def end(self) -> None:
+        if self.drop_connections:
+            self._routes("del")
         for host in self.hosts:
             host.set_link(True)
 
