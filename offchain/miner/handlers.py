@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.keys import DEV_CHAIN_IDS
@@ -27,6 +28,7 @@ from offchain.miner.crew import Crew
 from offchain.miner.evaluation import Measurement
 from offchain.miner.protocol import Action, ChainView, MinerRound
 from offchain.miner.round import LocalMiner
+from offchain.store.fetching import Untrusted
 
 log = logging.getLogger("pofl.miner")
 
@@ -39,6 +41,13 @@ Batch = list[tuple[LocalMiner, Action]]
 
 def _miners(batch: Batch) -> list[LocalMiner]:
     return [m for m, _ in batch]
+
+
+def _keep(voters: list[LocalMiner], fetched: list[Untrusted[Any]],
+          keep: Callable[[Untrusted[Any]], bool]) -> tuple[list[LocalMiner], list[Untrusted[Any]]]:
+    """The seats whose fetch ``keep`` accepts, and their fetches."""
+    kept = [(m, f) for m, f in zip(voters, fetched, strict=True) if keep(f)]
+    return [m for m, _ in kept], [f for _, f in kept]
 
 
 def _round_of(m: LocalMiner) -> MinerRound:
@@ -258,8 +267,17 @@ class Validation:
                 if f.unavailable:
                     _round_of(m).vote_retry_at = time.monotonic() + CANDIDATE_RETRY_S
             log.info("round %d validation %d: %s is not in the store yet; fetching it again", r, attempt, cid[:64])
-            kept = [(m, f) for m, f in zip(voters, fetched, strict=True) if not f.unavailable]
-            voters, fetched = [m for m, _ in kept], [f for _, f in kept]
+            voters, fetched = _keep(voters, fetched, lambda f: not f.unavailable)
+        elif any(f.store_down for f in fetched):
+            # past the fetch deadline, a seat whose own store does not answer (its node down) cannot tell a
+            # withheld model from its own fault: it stays silent (a missed vote's bond), never UNAVAILABLE, which
+            # would make an honest claimant pay when a third of the seats are such seats
+            down = [m for m, f in zip(voters, fetched, strict=True) if f.store_down]
+            for m in down:
+                _round_of(m).voted.add(attempt)
+            log.warning("round %d validation %d: %d seat(s) stay silent: their own store did not answer by the "
+                        "fetch deadline (a missed vote's bond each)", r, attempt, len(down))
+            voters, fetched = _keep(voters, fetched, lambda f: not f.store_down)
         valid = [(m, f.value) for m, f in zip(voters, fetched, strict=True) if f.value is not None]
         with ctx.watch("validate"):
             measured = crew.mode.measure(r, [p for _, p in valid], [m.position for m, _ in valid],

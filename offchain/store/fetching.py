@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 import torch
@@ -53,29 +53,34 @@ def fetch_model(store: ModelStore, cid: str, architecture: str, *, max_bytes: in
 class Untrusted(Generic[T]):
     """The outcome of reading something another party chose (a model, a sealed shard): the value, or why
     there is none. ``unavailable`` tells what could not be had (not found, timed out, store down) from
-    what was had and is bad (bytes not hashing to the CID, not decrypting, not parsing)."""
+    what was had and is bad (bytes not hashing to the CID, not decrypting, not parsing); ``store_down`` (one
+    kind of unavailable) that the reader's own store did not answer at all, which says nothing of whoever
+    published the content."""
 
     value: T | None
     error: str = ""
     unavailable: bool = False
+    store_down: bool = False
 
     def then(self, use: Callable[[T], U]) -> Untrusted[U]:
         """``use(value)`` as an outcome (anything it raises reported), or this outcome's reason."""
         if self.value is None:
-            return Untrusted(None, self.error, self.unavailable)
+            return Untrusted(None, self.error, self.unavailable, self.store_down)
         value = self.value
         return read_untrusted(lambda: use(value))
 
     def named(self, where: str) -> Untrusted[T]:
         """This outcome, its reason prefixed by ``where``."""
-        return self if self.value is not None else Untrusted(None, f"{where}: {self.error}", self.unavailable)
+        return self if self.value is not None else replace(self, error=f"{where}: {self.error}")
 
 
 def read_untrusted(read: Callable[[], T]) -> Untrusted[T]:
     """``read()``'s value; anything it raises is reported in the outcome, never raised."""
     try:
         return Untrusted(read())
-    except (NotFound, StoreUnavailable, TimeoutError, FutureTimeout) as exc:
+    except StoreUnavailable as exc:
+        return Untrusted(None, f"{exc.__class__.__name__}: {exc}", unavailable=True, store_down=True)
+    except (NotFound, TimeoutError, FutureTimeout) as exc:
         return Untrusted(None, f"{exc.__class__.__name__}: {exc}", unavailable=True)
     except Exception as exc:  # hostile bytes may break any parser: reported, never raised
         return Untrusted(None, f"{exc.__class__.__name__}: {exc}")

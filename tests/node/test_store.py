@@ -26,7 +26,7 @@ from offchain.store import (
     parse_cid,
 )
 from offchain.store.cid import CHUNK_SIZE, MAX_LINKS
-from offchain.store.fetching import fetch_model, publish_model
+from offchain.store.fetching import UntrustedFetcher, fetch_model, publish_model
 from offchain.store.ipfs import IpfsStore
 from offchain.store.model_bytes import ModelTooLarge, load_model_bytes, model_to_bytes
 from tests.support.models import simplenet_state
@@ -140,6 +140,17 @@ def test_daemon_down_fails_within_the_timeout() -> None:
     with pytest.raises(StoreUnavailable, match=f"IPFS API at {api} did not answer"):
         store.get("QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN")
     assert time.monotonic() - start < 3 * 1.0 + 1.0
+
+
+def test_a_store_that_does_not_answer_is_told_from_content_it_does_not_have(ipfs_store: IpfsStore) -> None:
+    """A miner's seat past the fetch deadline stays silent when its own store is down (``store_down``) and
+    reports UNAVAILABLE only for content its answering store could not get (offchain/miner/handlers.py)."""
+    down = IpfsStore(f"/ip4/127.0.0.1/tcp/{free_port()}/http", timeout=1.0, retries=1, backoff=0.05)
+    dead = UntrustedFetcher(down, timeout_s=10).blob(CID0, 1024)
+    assert dead.value is None and dead.unavailable and dead.store_down, dead
+    assert dead.named("model").store_down and dead.then(len).store_down  # kept through what is built on it
+    absent = UntrustedFetcher(ipfs_store, timeout_s=3).blob(compute_cid(os.urandom(64)), 1024)
+    assert absent.value is None and absent.unavailable and not absent.store_down, absent
 
 
 def test_blob_over_the_limit_is_neither_written_nor_read(tmp_path: Path, ipfs_daemon: IpfsDaemon) -> None:

@@ -128,6 +128,10 @@ def test_miners_on_separate_hosts_survive_a_partition_an_ipfs_restart_and_an_rpc
                 assert not [p for p in penalties if p["miner"] == isolated and cut_round < p["round"] < healed_round]
                 # no honest miner is slashed as a false claimant, whatever the faults
                 assert not [p for p in penalties if p["reason"] == PenaltyReason.FALSE_CLAIM], penalties
+                # and a miner with no fault of its own pays for none of the others': a seat whose own node is down
+                # stays silent rather than report a candidate UNAVAILABLE (which would make the claimant pay)
+                assert not [p for p in penalties if p["miner"] not in (isolated, accounts[1]) and p["reason"] in
+                            (PenaltyReason.UNSERVED_CLAIM, PenaltyReason.MISREPORT)], penalties
 
             # 4. a fresh host with its own node, peered with the others, verifies the whole chain
             verifier = net.add_host("v")
