@@ -307,6 +307,12 @@ class PoFLContract(ContractClient):
                 for attempt, a in enumerate((e["args"] for e in self.events("ClaimDecided", from_block)
                                              if e["args"]["round"] == round_id), start=1)]
 
+    def appeal_attempt(self, round_id: int, from_block: int = 0) -> int | None:
+        """The validation attempt of ``round_id`` that is its appeal (AppealOpened: the round's first dispute went
+        to every committer that may still sit, decided by stake), or None if no claim of the round was disputed."""
+        return next((e["args"]["attempt"] for e in self.events("AppealOpened", from_block)
+                     if e["args"]["round"] == round_id), None)
+
     def parent_measurements(self, round_id: int, from_block: int = 0) -> dict[int, int]:
         """Hold-out mode: the committee's median accuracy of the parent block on ``round_id``'s shard, per
         validation attempt (ParentMeasured events)."""
