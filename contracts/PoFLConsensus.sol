@@ -23,7 +23,9 @@ import {NO_POSITION, OptionalPosition, toOptional} from "./libraries/OptionalPos
 /// reports must agree by the same two-thirds rule. A round's claims can become a block only when its
 /// committers hold more than half of the staked ether (`_independent`). Two thirds of the reports decide: a claim that
 /// 2/3 measured more than the tolerance below it is slashed, one that 2/3 confirm is accepted, and a split
-/// committee disputes it (nothing is paid or slashed, and no lower claim wins the round). A report further
+/// committee disputes it: the round's first dispute goes to appeal, where every other committer measures it
+/// again and stake decides (the contradicted side pays); a dispute that stands costs nothing, and no lower
+/// claim wins the round. A report further
 /// than the tolerance from the median of a decided claim costs the reporter part of its stake; an unused seat or
 /// an unrevealed commitment forfeits a bond. Without a quorum of reports the next-best claim is validated; after
 /// an accepted claim, every claim that could still beat its median is validated too, and the highest median

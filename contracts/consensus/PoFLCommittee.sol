@@ -24,8 +24,13 @@ import {PoFLStaking} from "./PoFLStaking.sol";
 /// cannot hand the block to a worse one), and a parent report off the parent's median is a misreport. A report "agrees" when it is at least the claim
 /// minus the tolerance. At least 2/3 of the reports agreeing, and 2/3 within the tolerance of their lower median
 /// (so that the median is a measurement, not a coalition's number), accepts the claim at that median; at least
-/// 2/3 disagreeing rejects it (whole stake slashed); anything else is a dispute: nobody is slashed or penalized,
-/// the claim makes no block and the round's search ends (no lower claim profits from it). Misreports are
+/// 2/3 disagreeing rejects it (whole stake slashed); anything else is a dispute. The round's first dispute goes
+/// to appeal (`_openAppeal`): every committer that may still sit validates the same claim again, and stake
+/// decides (`_decideAppeal`, arithmetic in PoFLAppealCourt): the side holding more than half of all staked ether
+/// wins, and every report it contradicts, of either committee, costs misreportPenaltyBps; a dispute that stands
+/// (neither side over half on appeal, or a later dispute) costs nobody anything, the claim makes no block and
+/// the round's search ends (no lower claim profits from it). So disputing is not free: a coalition under half
+/// of the stake that splits committees loses every appeal and pays each time. Misreports are
 /// penalized only where 2/3 of the reports lie within the tolerance of the median. A seat that withholds its
 /// report forfeits a bond, sits no more this round and its own claim becomes ineligible (silence cannot steer
 /// the block to its claim). With >= 2/3 honest seats and quorumBps <= 6666 the honest seats alone reach the

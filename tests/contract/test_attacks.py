@@ -385,8 +385,9 @@ def test_free_disputes_cost_the_coalition_every_round_and_the_honest_claims_beco
     round after round, so that every round is disputed. Each first dispute goes to appeal: every committer that
     may still sit, decided by stake; the claimant and its five truthful seats hold 60%: the honest best claim is
     the block at the lower median of the agreeing voters (six distinct values, the claim's among them: the
-    lower median, base + 20, not the upper, base + 30), and each colluder pays misreportPenaltyBps of its stake, every round, for its
-    report in the first committee and on appeal (once). Honest miners lose nothing."""
+    lower median, base + 20, not the upper, base + 30), and each colluder pays misreportPenaltyBps of its
+    stake, every round, for its report in the first committee and on appeal (once). Honest miners lose
+    nothing."""
     d = deploy_with_miners(anvil_w3, 10, stake=2 * STAKE)
     c = d.contract
     honest, gang = d.miners[:6], d.miners[6:]
