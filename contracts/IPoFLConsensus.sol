@@ -500,7 +500,8 @@ interface IPoFLConsensus {
     /// @param accuracyBps the accuracy the miner measured on the evaluation set (hold-out mode: on the round's
     /// shard)
     /// @param parentBps the parent (head) block's accuracy as the miner measured it on the same data (the
-    /// evaluation set, or the round's shard): the claim must beat it to be eligible; hold-out mode: 65535
+    /// evaluation set, or the round's shard): the claim must beat it to be eligible, and it is the claimant's
+    /// parent report if its claim goes to appeal (weighed by its stake); hold-out mode: 65535
     /// (SHARD_UNOPENED) if the round's shard does not open with its revealed key (the claim is then ineligible)
     /// @param salt the secret salt of the commitment
     /// @dev Eligible: at or above the threshold, above `parentBps` (with requireImprovement; the committee then
