@@ -524,7 +524,7 @@ def test_the_page_marks_a_disputed_claim(anvil: Devnet, browser: Chromium,
     owner, *miners = fresh_signers(w3, config.n_miners + 1)
     store = LocalStore(tmp_path_factory.mktemp("disputed-store"))
     contract = setup_run(owner, miners, config, workload, store)
-    contract.add_stake(miners[0], 2 * contract.miner_info(miners[1].address).stake).wait()  # half of the stake
+    contract.add_stake(miners[0], contract.miner_info(miners[1].address).stake).wait()  # half of the stake
     driver = RoundDriver(contract, store, workload.flat, config.architecture, miners, Misreporting(workload, 0))
     try:
         driver.run_round(max_seconds=120)
