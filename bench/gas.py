@@ -207,6 +207,38 @@ def appeal(rpc_url: str, n: int, gang: int) -> dict[str, int]:
     return gas
 
 
+def worst_appeal(rpc_url: str) -> dict[str, int]:
+    """An appeal at its heaviest: MAX_MINERS committers; the claimant holds most of the stake and one seat tells
+    the truth, while 127 seats report 0 and 126 report 10000 (each side under 2/3 of the seats: a dispute). On
+    appeal the claimant's side holds more than half of the stake: every other seat is contradicted, 253
+    penalties and then 253 evictions in the one finalize() that also appends the block."""
+    w3 = connect(rpc_url)
+    owner = LocalSigner(w3, dev_key(0))
+    config = PoFLConfig(threshold_bps=6000, eval_set_hash=b"\x11" * 32, architecture_id=b"\x22" * 32,
+                        min_stake=10**15, miss_bond=10**13)
+    contract, _ = PoFLContract.deploy(owner, config, model_cid("genesis"), reward_pool=10**19, deployments_dir=None)
+    miners = [LocalSigner(w3, dev_key(i)) for i in range(1, MAX_MINERS + 1)]
+    by_address = {m.address: m for m in miners}
+    wait_all([contract.register(m, config.min_stake * (300 if i == 0 else 1)) for i, m in enumerate(miners)])
+    report = {m.address: 0 if 2 <= i < 129 else 10000 for i, m in enumerate(miners)} | {miners[1].address: 9000}
+    r = contract.current_round()
+    claims = [(m, SealedClaim(r, model_cid(f"h{i}"), 7000 + i, salt(f"h{i}"))) for i, m in enumerate(miners)]
+    claims[0] = (miners[0], SealedClaim(r, model_cid("h.best"), 9000, salt("h.best")))
+    wait_all([contract.commit(m, r, c.commitment(m.address)) for m, c in claims])
+    wait_all([contract.reveal(m, r, c.cid, c.accuracy_bps, c.salt) for m, c in claims])
+    while contract.round_info(r).seats == 0:
+        contract.advance(owner).wait()
+    gas = {}
+    for step in ("dispute", "appeal"):
+        attempt = contract.round_info(r).attempt
+        wait_all([contract.vote(by_address[a], r, attempt, report[a], 0) for a in contract.committee(r)])
+        gas[step] = contract.finalize(owner).wait()["gasUsed"]
+    assert contract.latest_block().miner == miners[0].address, "the appeal did not make the claim the block"
+    penalized = len({e["args"]["miner"] for e in contract.events("Penalized")})
+    return {f"finalize (appeal: {penalized} penalties, block, {len(contract.events('MinerEvicted'))} evictions)":
+            gas["appeal"]}
+
+
 def worst_missed_key(rpc_url: str) -> dict[str, int]:
     """Hold-out mode at its heaviest for the requester's duties: MAX_MINERS committers. Round 1's key is missed:
     finalize() sums their stakes (the independence rule) and the task credits each its share of the pay. Round 2's
@@ -258,7 +290,8 @@ def main() -> None:
             for n in counts:
                 report[f"{n} miners"] |= {"appeal": appeal(devnet.rpc_url, n, (n - 1) // 3 + 1)}  # type: ignore[operator]
             report[f"{MAX_MINERS} miners (worst case)"] = (worst_case(devnet.rpc_url) | worst_missed_key(devnet.rpc_url)
-                                                           | appeal(devnet.rpc_url, MAX_MINERS, (MAX_MINERS - 1) // 2))
+                                                           | appeal(devnet.rpc_url, MAX_MINERS, (MAX_MINERS - 1) // 2)
+                                                           | worst_appeal(devnet.rpc_url))
     lo, hi = report[f"{min(counts)} miners"], report[f"{max(counts)} miners"]
     report["o1"] = {a: {"median_small": lo[a]["median"], "median_large": hi[a]["median"],  # type: ignore[index]
                         "same": lo[a]["median"] == hi[a]["median"]}  # type: ignore[index]
