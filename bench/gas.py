@@ -35,6 +35,7 @@ import random
 import statistics
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -170,20 +171,19 @@ def worst_case(rpc_url: str) -> dict[str, int]:
             f"finalize (block, {evicted} evictions)": block}
 
 
-def appeal(rpc_url: str, n: int, gang: int) -> dict[str, int]:
-    """The appeal path (issue 22, finding 5): ``n`` miners at minStake, ``gang`` of them (at least a third of the
-    seats, under half of the stake) report 0 for the honest best claim. The first committee disputes it:
-    finalize() keeps the first reports and opens the appeal, seating every other committer at once; each seat
-    votes again; the appeal's finalize() asks the court for the verdict by stake (O(committers)), penalizes the
-    ``gang`` contradicted seats, appends the block and closes the round with their evictions."""
+def _disputed_round(rpc_url: str, n: int, stakes: Callable[[int], int], reports: Callable[[int], int],
+                    ) -> tuple[PoFLContract, dict[str, int]]:
+    """A round of ``n`` miners (miner i staking ``stakes(i)`` times minStake) whose best claim, miner 0's 9000,
+    every seat i measures at ``reports(i)``, through its dispute and its appeal: each phase's finalize() gas
+    (``dispute``, ``appeal``) and the median vote of the appeal (``vote``)."""
     w3 = connect(rpc_url)
     owner = LocalSigner(w3, dev_key(0))
     config = PoFLConfig(threshold_bps=6000, eval_set_hash=b"\x11" * 32, architecture_id=b"\x22" * 32,
                         min_stake=10**15, miss_bond=10**13)
     contract, _ = PoFLContract.deploy(owner, config, model_cid("genesis"), reward_pool=10**19, deployments_dir=None)
     miners = [LocalSigner(w3, dev_key(i)) for i in range(1, n + 1)]
-    by_address, liars = {m.address: m for m in miners}, {m.address for m in miners[1:1 + gang]}
-    wait_all([contract.register(m, config.min_stake) for m in miners])
+    position = {m.address: i for i, m in enumerate(miners)}
+    wait_all([contract.register(m, config.min_stake * stakes(i)) for i, m in enumerate(miners)])
     r = contract.current_round()
     claims = [(m, SealedClaim(r, model_cid(f"a{n}.{i}"), 7000 + i, salt(f"a{n}.{i}"))) for i, m in enumerate(miners)]
     claims[0] = (miners[0], SealedClaim(r, model_cid(f"a{n}.best"), 9000, salt(f"a{n}.best")))
@@ -194,17 +194,25 @@ def appeal(rpc_url: str, n: int, gang: int) -> dict[str, int]:
     gas = {}
     for step in ("dispute", "appeal"):
         attempt = contract.round_info(r).attempt
-        votes = wait_all([contract.vote(by_address[a], r, attempt, 0 if a in liars else 9000, 0)
+        votes = wait_all([contract.vote(miners[position[a]], r, attempt, reports(position[a]), 0)
                           for a in contract.committee(r)])
-        fin = contract.finalize(owner).wait()["gasUsed"]
-        if step == "dispute":
-            gas["finalize (dispute: keeps the first reports, opens the appeal, seats all)"] = fin
-        else:
-            gas["vote (appeal)"] = int(statistics.median(x["gasUsed"] for x in votes))
-            gas[f"finalize (appeal: verdict by stake, {gang} penalties, block, "
-                f"{len(contract.events('MinerEvicted'))} evictions)"] = fin
-    assert contract.latest_block().miner == miners[0].address, "the appeal did not make the honest claim the block"
-    return gas
+        gas[step] = contract.finalize(owner).wait()["gasUsed"]
+        gas["vote"] = int(statistics.median(x["gasUsed"] for x in votes))
+    assert contract.latest_block().miner == miners[0].address, "the appeal did not make the claim the block"
+    return contract, gas
+
+
+def appeal(rpc_url: str, n: int, gang: int) -> dict[str, int]:
+    """The appeal path (issue 22, finding 5): ``n`` miners at minStake, ``gang`` of them (at least a third of the
+    seats, under half of the stake) report 0 for the honest best claim. The first committee disputes it:
+    finalize() keeps the first reports and opens the appeal, seating every other committer at once; each seat
+    votes again; the appeal's finalize() asks the court for the verdict by stake (O(committers)), penalizes the
+    ``gang`` contradicted seats, appends the block and closes the round with their evictions."""
+    contract, gas = _disputed_round(rpc_url, n, lambda _i: 1, lambda i: 0 if 1 <= i <= gang else 9000)
+    return {"finalize (dispute: keeps the first reports, opens the appeal, seats all)": gas["dispute"],
+            "vote (appeal)": gas["vote"],
+            f"finalize (appeal: verdict by stake, {gang} penalties, block, "
+            f"{len(contract.events('MinerEvicted'))} evictions)": gas["appeal"]}
 
 
 def worst_appeal(rpc_url: str) -> dict[str, int]:
@@ -212,28 +220,8 @@ def worst_appeal(rpc_url: str) -> dict[str, int]:
     the truth, while 127 seats report 0 and 126 report 10000 (each side under 2/3 of the seats: a dispute). On
     appeal the claimant's side holds more than half of the stake: every other seat is contradicted, 253
     penalties and then 253 evictions in the one finalize() that also appends the block."""
-    w3 = connect(rpc_url)
-    owner = LocalSigner(w3, dev_key(0))
-    config = PoFLConfig(threshold_bps=6000, eval_set_hash=b"\x11" * 32, architecture_id=b"\x22" * 32,
-                        min_stake=10**15, miss_bond=10**13)
-    contract, _ = PoFLContract.deploy(owner, config, model_cid("genesis"), reward_pool=10**19, deployments_dir=None)
-    miners = [LocalSigner(w3, dev_key(i)) for i in range(1, MAX_MINERS + 1)]
-    by_address = {m.address: m for m in miners}
-    wait_all([contract.register(m, config.min_stake * (300 if i == 0 else 1)) for i, m in enumerate(miners)])
-    report = {m.address: 0 if 2 <= i < 129 else 10000 for i, m in enumerate(miners)} | {miners[1].address: 9000}
-    r = contract.current_round()
-    claims = [(m, SealedClaim(r, model_cid(f"h{i}"), 7000 + i, salt(f"h{i}"))) for i, m in enumerate(miners)]
-    claims[0] = (miners[0], SealedClaim(r, model_cid("h.best"), 9000, salt("h.best")))
-    wait_all([contract.commit(m, r, c.commitment(m.address)) for m, c in claims])
-    wait_all([contract.reveal(m, r, c.cid, c.accuracy_bps, c.salt) for m, c in claims])
-    while contract.round_info(r).seats == 0:
-        contract.advance(owner).wait()
-    gas = {}
-    for step in ("dispute", "appeal"):
-        attempt = contract.round_info(r).attempt
-        wait_all([contract.vote(by_address[a], r, attempt, report[a], 0) for a in contract.committee(r)])
-        gas[step] = contract.finalize(owner).wait()["gasUsed"]
-    assert contract.latest_block().miner == miners[0].address, "the appeal did not make the claim the block"
+    contract, gas = _disputed_round(rpc_url, MAX_MINERS, lambda i: 300 if i == 0 else 1,
+                                    lambda i: 9000 if i == 1 else 0 if i < 129 else 10000)
     penalized = len({e["args"]["miner"] for e in contract.events("Penalized")})
     return {f"finalize (appeal: {penalized} penalties, block, {len(contract.events('MinerEvicted'))} evictions)":
             gas["appeal"]}

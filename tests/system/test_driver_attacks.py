@@ -324,7 +324,7 @@ def test_the_driver_follows_an_appeal_and_the_lying_seat_pays(anvil: Devnet, tmp
     from tests.support.strategies import Misreporting
 
     config = RunConfig(n_miners=3, min_committee=2, threshold=0.05, require_improvement=False, phase_seconds=10,
-                       clients_per_round=8)
+                       clients_per_round=3)
     workload = Workload(config)
     store = LocalStore(tmp_path / "store")
     run = deploy_run(anvil.rpc_url, config, workload, store)
