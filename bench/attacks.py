@@ -211,25 +211,30 @@ def copycat(a: Arena) -> Outcome:
 @attack("half a committee")
 def half_a_committee(a: Arena) -> Outcome:
     """The issue's numbers: ten miners, nine seats (v1 rejected with 5): five colluders report 0 for the honest
-    9000 claim so that their own 7004 claim wins. Two thirds of the reports decide: the split committee only
-    disputes the claim, so nobody is slashed and the colluders' claim is never validated (no block, no reward).
-    A second round with four colluders (between 1/3 and 1/2 of the seats) ends the same way."""
+    9000 claim so that their own 7004 claim wins. Two thirds of the reports decide: the split committee disputes
+    the claim, and the appeal (decided by stake) is split too, at half the stake each: the dispute stands, nobody
+    is slashed and the colluders' claim is never validated (no block, no reward). A second round with four
+    colluders (between 1/3 and 1/2 of the seats, 40% of the stake): the appeal accepts the honest claim, the
+    block is made and each colluder pays a misreport penalty."""
     c = a.deploy()
     miners = a.miners(10)
     winner = miners[0]
     truth = {m.address: 6000 + i for i, m in enumerate(miners)} | {winner.address: 9000, miners[1].address: 7004}
     head = c.latest_block()
-    disputed = True
-    for gang in (miners[1:6], miners[1:5]):
+    expected = [ClaimStatus.DISPUTED, ClaimStatus.ACCEPTED]
+    checks = True
+    for gang, outcome in zip((miners[1:6], miners[1:5]), expected, strict=True):
         colluding = set(addresses(gang))
 
         def measure(candidate: str, seat: LocalSigner, colluding: set[str] = colluding) -> int:
             return 0 if seat.address in colluding and candidate == winner.address else truth[candidate]
 
         result = a.play(miners, [(m, truth[m.address]) for m in miners], measure)
-        disputed &= a.outcomes(result.round_id) == {winner.address: ClaimStatus.DISPUTED}
-    return Outcome(addresses(miners[1:6]), [winner.address, *addresses(miners[6:])], 2,
-                   disputed and c.latest_block() == head, honest_blocks=0)
+        checks &= a.outcomes(result.round_id) == {winner.address: outcome}
+        if outcome == ClaimStatus.DISPUTED:
+            checks &= c.latest_block() == head
+    checks &= a.head() == (winner.address, 9000)
+    return Outcome(addresses(miners[1:6]), [winner.address, *addresses(miners[6:])], 2, checks, honest_blocks=1)
 
 
 @attack("idle sybils")
@@ -391,17 +396,17 @@ def parent_lie(a: Arena) -> Outcome:
     """Issue 20, finding 1 (hold-out mode): 4 of 10 miners (4 of 9 seats) report every honest candidate truthfully
     but the parent at 10000 (truthfully for their own 7600 claim), so that no honest claim beats the parent and
     theirs becomes the block (v2: +0.1 ETH, no penalty). The parent's reports are judged like the candidate's:
-    split, the best honest claim is disputed and the search ends; the coalition's claim is never validated.
-    (A third of the seats can still deny the round its block: finding 5, not answered here.) A second round with
-    2 liars (under a third): the honest block, and each liar pays a misreport penalty."""
+    split, the best honest claim is disputed; its appeal, decided by stake (the honest side holds 60%), makes it
+    the block and each liar pays a misreport penalty (issue 22, finding 5). A second round with 2 liars (under a
+    third): the honest block, and each liar pays again. The coalition's claim is never validated."""
     from offchain.testing.holdout_task import HoldoutTask
 
-    t = HoldoutTask(a.w3, 10, 2, CONFIG, placeholder_cid("genesis"), stake=STAKE)
+    t = HoldoutTask(a.w3, 10, 2, CONFIG, placeholder_cid("genesis"), stake=2 * STAKE)
     a.contract, a.owner = t.contract, t.owner
     honest_blocks, checks, attackers = 0, True, set(addresses(t.miners[-4:]))
-    for liars in (4, 2):
+    for k, liars in enumerate((4, 2)):
         gang = set(addresses(t.miners[-liars:]))
-        truth = {m.address: 9000 + 10 * i for i, m in enumerate(t.miners)} | dict.fromkeys(attackers, 6500)
+        truth = {m.address: 9000 + 100 * k + 10 * i for i, m in enumerate(t.miners)} | dict.fromkeys(attackers, 6500)
         truth[t.miners[-1].address] = 7600
         r = t.contract.current_round()
 
@@ -411,12 +416,37 @@ def parent_lie(a: Arena) -> Outcome:
         result = a.play(t.miners, [(m, truth[m.address]) for m in t.miners], lambda cand, _s, truth=truth: truth[cand],
                         reveal_key=t.reveal, parent=parent)
         checks &= t.miners[-1].address not in a.outcomes(result.round_id)
-        if liars == 2:
-            best = max((m for m in t.miners if m.address not in attackers), key=lambda m: truth[m.address])
-            checks &= a.head() == (best.address, truth[best.address])
-            honest_blocks += 1
+        best = max((m for m in t.miners if m.address not in attackers), key=lambda m: truth[m.address])
+        checks &= a.head() == (best.address, truth[best.address])
+        honest_blocks += 1
     honest = [m.address for m in t.miners if m.address not in attackers]
     return Outcome(sorted(attackers), honest, 2, checks, honest_blocks=honest_blocks)
+
+
+@attack("free disputes")
+def free_disputes(a: Arena) -> Outcome:
+    """Issue 22, finding 5: 4 of 10 miners (4 of 9 seats, 40% of the stake) report 0 for every honest candidate,
+    three rounds running (v3: every round Disputed, no block, and it cost them nothing). The round's first
+    dispute goes to appeal: every committer that may still sit, decided by stake; the honest side holds 60%:
+    each round the honest best claim is the block at its median, a validation window late, and each colluder
+    pays misreportPenaltyBps (10%) of its stake, every round."""
+    c = a.deploy()
+    miners = a.miners(10, stake=2 * STAKE)  # staked above minStake, so that the coalition lasts three rounds
+    honest, gang = miners[:6], set(addresses(miners[6:]))
+    checks = True
+    for k in range(3):
+        truth = {m.address: (9000 if m in honest else 8500) + 100 * k + i for i, m in enumerate(miners)}
+        before = {x: c.miner_info(x).stake for x in gang}
+
+        def measure(candidate: str, seat: LocalSigner, truth: dict[str, int] = truth) -> int:
+            return 0 if seat.address in gang and candidate not in gang else truth[candidate]
+
+        result = a.play(miners, [(m, truth[m.address]) for m in miners], measure)
+        best = max(honest, key=lambda m: truth[m.address])
+        checks &= [d.outcome for d in c.decisions(result.round_id)] == [ClaimStatus.DISPUTED, ClaimStatus.ACCEPTED]
+        checks &= a.head() == (best.address, truth[best.address])
+        checks &= all(c.miner_info(x).stake < before[x] for x in gang)  # they paid, this round too
+    return Outcome(sorted(gang), addresses(honest), 3, checks, honest_blocks=3)
 
 
 @attack("sybil bootstrap")

@@ -5,7 +5,7 @@
 
 Reads the artifacts in contracts/out (``pofl compile`` writes them; tests/test_compile.py checks they are
 current). EIP-170 caps a contract's runtime code at 24,576 bytes; EIP-3860 caps creation code (initcode) at
-49,152 bytes. `room` is what a contract can still grow by; PoFLConsensus must keep at least 3,000 bytes
+49,152 bytes. `room` is what a contract can still grow by; PoFLConsensus must keep at least 1,400 bytes
 (tests/test_compile.py). PoFLConsensus's creation code holds its lens's (its constructor deploys PoFLLens).
 """
 

@@ -19,7 +19,10 @@ a round and the last reveal, which open the next phase). The last entry is final
 penalizes -- then their evictions): the bound that
 `offchain.chain.consensus.GAS_LIMITS["finalize"]` must cover; beside it, hold-out mode's heaviest duties with
 255 committers: the finalize() of a round whose owed key was missed (the stake sum of the independence rule and
-a credit for every committer) and the requester's revealKey() (the same stake sum). `sizes` gives each
+a credit for every committer) and the requester's revealKey() (the same stake sum); and the appeal path
+(issue 22, finding 5: a coalition of a third of the seats or more, under half of the stake, disputes the
+honest best claim) at each miner count and at 255 miners with 127 liars, the most an appeal penalizes (and then
+evicts). `sizes` gives each
 contract's runtime and creation bytecode in bytes and its room under EIP-170 (bench/contract_size.py;
 `deploy` above includes the lens that PoFLConsensus's constructor deploys).
 """
@@ -32,6 +35,7 @@ import random
 import statistics
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -167,6 +171,62 @@ def worst_case(rpc_url: str) -> dict[str, int]:
             f"finalize (block, {evicted} evictions)": block}
 
 
+def _disputed_round(rpc_url: str, n: int, stakes: Callable[[int], int], reports: Callable[[int], int],
+                    ) -> tuple[PoFLContract, dict[str, int]]:
+    """A round of ``n`` miners (miner i staking ``stakes(i)`` times minStake) whose best claim, miner 0's 9000,
+    every seat i measures at ``reports(i)``, through its dispute and its appeal: each phase's finalize() gas
+    (``dispute``, ``appeal``) and the median vote of the appeal (``vote``)."""
+    w3 = connect(rpc_url)
+    owner = LocalSigner(w3, dev_key(0))
+    config = PoFLConfig(threshold_bps=6000, eval_set_hash=b"\x11" * 32, architecture_id=b"\x22" * 32,
+                        min_stake=10**15, miss_bond=10**13)
+    contract, _ = PoFLContract.deploy(owner, config, model_cid("genesis"), reward_pool=10**19, deployments_dir=None)
+    miners = [LocalSigner(w3, dev_key(i)) for i in range(1, n + 1)]
+    position = {m.address: i for i, m in enumerate(miners)}
+    wait_all([contract.register(m, config.min_stake * stakes(i)) for i, m in enumerate(miners)])
+    r = contract.current_round()
+    claims = [(m, SealedClaim(r, model_cid(f"a{n}.{i}"), 7000 + i, salt(f"a{n}.{i}"))) for i, m in enumerate(miners)]
+    claims[0] = (miners[0], SealedClaim(r, model_cid(f"a{n}.best"), 9000, salt(f"a{n}.best")))
+    wait_all([contract.commit(m, r, c.commitment(m.address)) for m, c in claims])
+    wait_all([contract.reveal(m, r, c.cid, c.accuracy_bps, c.salt) for m, c in claims])
+    while contract.round_info(r).seats == 0:
+        contract.advance(owner).wait()
+    gas = {}
+    for step in ("dispute", "appeal"):
+        attempt = contract.round_info(r).attempt
+        votes = wait_all([contract.vote(miners[position[a]], r, attempt, reports(position[a]), 0)
+                          for a in contract.committee(r)])
+        gas[step] = contract.finalize(owner).wait()["gasUsed"]
+        gas["vote"] = int(statistics.median(x["gasUsed"] for x in votes))
+    assert contract.latest_block().miner == miners[0].address, "the appeal did not make the claim the block"
+    return contract, gas
+
+
+def appeal(rpc_url: str, n: int, gang: int) -> dict[str, int]:
+    """The appeal path (issue 22, finding 5): ``n`` miners at minStake, ``gang`` of them (at least a third of the
+    seats, under half of the stake) report 0 for the honest best claim. The first committee disputes it:
+    finalize() keeps the first reports and opens the appeal, seating every other committer at once; each seat
+    votes again; the appeal's finalize() asks the court for the verdict by stake (O(committers)), penalizes the
+    ``gang`` contradicted seats, appends the block and closes the round with their evictions."""
+    contract, gas = _disputed_round(rpc_url, n, lambda _i: 1, lambda i: 0 if 1 <= i <= gang else 9000)
+    return {"finalize (dispute: keeps the first reports, opens the appeal, seats all)": gas["dispute"],
+            "vote (appeal)": gas["vote"],
+            f"finalize (appeal: verdict by stake, {gang} penalties, block, "
+            f"{len(contract.events('MinerEvicted'))} evictions)": gas["appeal"]}
+
+
+def worst_appeal(rpc_url: str) -> dict[str, int]:
+    """An appeal at its heaviest: MAX_MINERS committers; the claimant holds most of the stake and one seat tells
+    the truth, while 127 seats report 0 and 126 report 10000 (each side under 2/3 of the seats: a dispute). On
+    appeal the claimant's side holds more than half of the stake: every other seat is contradicted, 253
+    penalties and then 253 evictions in the one finalize() that also appends the block."""
+    contract, gas = _disputed_round(rpc_url, MAX_MINERS, lambda i: 300 if i == 0 else 1,
+                                    lambda i: 9000 if i == 1 else 0 if i < 129 else 10000)
+    penalized = len({e["args"]["miner"] for e in contract.events("Penalized")})
+    return {f"finalize (appeal: {penalized} penalties, block, {len(contract.events('MinerEvicted'))} evictions)":
+            gas["appeal"]}
+
+
 def worst_missed_key(rpc_url: str) -> dict[str, int]:
     """Hold-out mode at its heaviest for the requester's duties: MAX_MINERS committers. Round 1's key is missed:
     finalize() sums their stakes (the independence rule) and the task credits each its share of the pay. Round 2's
@@ -215,7 +275,11 @@ def main() -> None:
     with start_devnet("anvil", accounts=max([*counts, MAX_MINERS]) + 1) as devnet:
         report: dict[str, object] = {f"{n} miners": measure(devnet.rpc_url, n, rounds) for n in counts}
         if not args.tiny:
-            report[f"{MAX_MINERS} miners (worst case)"] = worst_case(devnet.rpc_url) | worst_missed_key(devnet.rpc_url)
+            for n in counts:
+                report[f"{n} miners"] |= {"appeal": appeal(devnet.rpc_url, n, (n - 1) // 3 + 1)}  # type: ignore[operator]
+            report[f"{MAX_MINERS} miners (worst case)"] = (worst_case(devnet.rpc_url) | worst_missed_key(devnet.rpc_url)
+                                                           | appeal(devnet.rpc_url, MAX_MINERS, (MAX_MINERS - 1) // 2)
+                                                           | worst_appeal(devnet.rpc_url))
     lo, hi = report[f"{min(counts)} miners"], report[f"{max(counts)} miners"]
     report["o1"] = {a: {"median_small": lo[a]["median"], "median_large": hi[a]["median"],  # type: ignore[index]
                         "same": lo[a]["median"] == hi[a]["median"]}  # type: ignore[index]

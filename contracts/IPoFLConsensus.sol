@@ -35,9 +35,15 @@ interface IPoFLConsensus {
     /// the median reaches the threshold and beats the parent; `Rejected`: at least 2/3 of the reports do not
     /// agree (the claimant is slashed); `NoQuorum`: too few seats reported by the deadline (no slash, the
     /// next-best claim is validated); `Unimproved`: decided, but the median does not reach the threshold or
-    /// beat the parent; `Disputed`: neither side has 2/3 of the reports, or no 2/3 of them agree with the median
-    /// (no slash, no penalty, no block from this claim, and the round's search for a block ends, so no lower
-    /// claim can profit from a dispute); `Unavailable`: at least a third of the seats reported the model
+    /// beat the parent; `Disputed`: neither side has 2/3 of the reports, or no 2/3 of them agree with the median.
+    /// The round's first dispute goes to appeal (`AppealOpened`): the same claim is validated again by every
+    /// committer that may still sit, and decided by stake: agreeing voters (the claimant among them) holding
+    /// more than half of all staked ether confirm it (Accepted or Unimproved, at the stake-weighted lower median
+    /// of their reports), disagreeing seats holding more than half reject it (Rejected, the claimant slashed);
+    /// either way every report of either committee on the contradicted side costs `misreportPenaltyBps`;
+    /// otherwise the appeal is `Disputed` too. A dispute that stands (on appeal, or a later one in the round):
+    /// no slash, no penalty, no block from this claim, and the round's search for a block ends, so no lower claim
+    /// can profit from it; `Unavailable`: at least a third of the seats reported the model
     /// unavailable (`UNAVAILABLE`, accepted only once the fetch window has passed): the claimant did not serve it
     /// and pays `misreportPenaltyBps` of its stake, no seat is penalized, and the next-best claim is validated.
     enum ClaimStatus {
@@ -110,7 +116,8 @@ interface IPoFLConsensus {
     /// @param toleranceBps largest allowed distance of a claim above the median, and of a report from it (<= 1000)
     /// @param quorumBps share of the seats that must report for a decision (5001..6666: a coalition below 1/3
     /// of the seats can neither block a quorum nor, with a quorum, own the median)
-    /// @param committeeSize seats per validation; 0 = every other committer that may still sit
+    /// @param committeeSize seats per validation; 0 = every other committer that may still sit (an appeal always
+    /// seats them all)
     /// @param minCommittee fewest seats a validation may have (>= 1; default 3): fewer means no block
     /// @param seedLookahead blocks between the end of the reveals and the block whose hash seeds the committee
     /// @param commitDuration seconds, counted from the round's first commit
@@ -337,6 +344,11 @@ interface IPoFLConsensus {
     /// @notice `round` ended without a block.
     event RoundFailed(uint64 indexed round, FailReason reason);
 
+    /// @notice `claimant`'s claim in `round` was disputed (the round's first dispute): validation `attempt`, its
+    /// appeal, opens at once with every committer that may still sit (not the claimant) as a seat, and is decided
+    /// by stake (see `ClaimStatus`). Seats report as in any validation.
+    event AppealOpened(uint64 indexed round, address indexed claimant, uint16 attempt);
+
     /// @notice The committee's (lower) median measurement of the parent block's model on the candidate's data
     /// (the evaluation set, or in hold-out mode the round's shard), which the candidate under validation
     /// `attempt` had to beat.
@@ -488,7 +500,8 @@ interface IPoFLConsensus {
     /// @param accuracyBps the accuracy the miner measured on the evaluation set (hold-out mode: on the round's
     /// shard)
     /// @param parentBps the parent (head) block's accuracy as the miner measured it on the same data (the
-    /// evaluation set, or the round's shard): the claim must beat it to be eligible; hold-out mode: 65535
+    /// evaluation set, or the round's shard): the claim must beat it to be eligible, and it is the claimant's
+    /// parent report if its claim goes to appeal (weighed by its stake); hold-out mode: 65535
     /// (SHARD_UNOPENED) if the round's shard does not open with its revealed key (the claim is then ineligible)
     /// @param salt the secret salt of the commitment
     /// @dev Eligible: at or above the threshold, above `parentBps` (with requireImprovement; the committee then
@@ -542,7 +555,9 @@ interface IPoFLConsensus {
     /// median is under the threshold or does not beat the parent's median (the search ends where more than a
     /// third of the seats measured the candidate above the parent), else Accepted at
     /// the median; >= 2/3 not agreeing -> Rejected (whole stake slashed);
-    /// otherwise Disputed (no slash, no penalty, the search ends). Seats that did not report forfeit missBond
+    /// otherwise Disputed: the round's first dispute opens its appeal (the same claim, every committer that may
+    /// still sit, decided by stake: see `ClaimStatus`); a later one, or one that stands on appeal, has no slash
+    /// and no penalty and ends the search. Seats that did not report forfeit missBond
     /// and their own claims' eligibility; where clustered, reports further than the tolerance from the median
     /// cost misreportPenaltyBps of the reporter's stake, and so do parent reports beyond the tolerance of the
     /// parent's median where those cluster. The next candidate is the best unvalidated eligible

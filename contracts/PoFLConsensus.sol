@@ -7,6 +7,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IPoFLConsensus} from "./IPoFLConsensus.sol";
 import {IPoFLHoldout} from "./IPoFLHoldout.sol";
 import {PoFLLens} from "./PoFLLens.sol";
+import {PoFLAppealCourt} from "./consensus/PoFLAppealCourt.sol";
 import {PoFLCommittee} from "./consensus/PoFLCommittee.sol";
 import {PoFLSettings} from "./consensus/PoFLSettings.sol";
 import {PoFLStorage} from "./consensus/PoFLStorage.sol";
@@ -22,7 +23,9 @@ import {Treasury} from "./libraries/Treasury.sol";
 /// reports must agree by the same two-thirds rule. A round's claims can become a block only when its
 /// committers hold more than half of the staked ether (`_independent`). Two thirds of the reports decide: a claim that
 /// 2/3 measured more than the tolerance below it is slashed, one that 2/3 confirm is accepted, and a split
-/// committee disputes it (nothing is paid or slashed, and no lower claim wins the round). A report further
+/// committee disputes it: the round's first dispute goes to appeal, where every other committer measures it
+/// again and stake decides (the contradicted side pays); a dispute that stands costs nothing, and no lower
+/// claim wins the round. A report further
 /// than the tolerance from the median of a decided claim costs the reporter part of its stake; an unused seat or
 /// an unrevealed commitment forfeits a bond. Without a quorum of reports the next-best claim is validated; after
 /// an accepted claim, every claim that could still beat its median is validated too, and the highest median
@@ -64,6 +67,8 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
 
     /// @dev The read-only code of this contract's views (see `fallback`).
     PoFLLens private immutable _lens;
+    /// @dev The read-only code that judges an appeal (see `_judgeAppeal`).
+    PoFLAppealCourt private immutable _court;
 
     /// @notice Deploys the consensus with its configuration and genesis model, and its lens; opens round 1.
     /// @param config_ the protocol parameters (see `Config`)
@@ -84,11 +89,12 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
         }
         if (genesisDigest == bytes32(0)) revert PoFLEmptyDigest();
         _lens = new PoFLLens(config_, holdout_);
+        _court = new PoFLAppealCourt(config_, holdout_);
         _storeConfig(config_);
 
         bytes32 genesisHash = _hashBlock(bytes32(0), 0, address(0), genesisDigest, genesisKind, 0);
         _blocks.push(StoredBlock(0, address(0), 0, genesisKind, genesisDigest, genesisHash));
-        _digests[genesisDigest] = DigestClaim(address(0), 0, 0, ClaimStatus.Accepted, genesisKind, false);
+        _digests[genesisDigest] = DigestClaim(address(0), 0, 0, ClaimStatus.Accepted, genesisKind, false, 0);
         emit BlockFinalized(0, 0, address(0), genesisDigest, genesisKind, 0, bytes32(0), genesisHash, 0);
         if (msg.value > 0) {
             _books.fund(msg.value);
@@ -113,6 +119,24 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
             }
             return(ptr, returndatasize())
         }
+    }
+
+    /// @dev Runs the court's `judge` on this contract's storage (DELEGATECALL). The court is fixed (this contract's
+    /// constructor deployed it) and read-only (tests/unit/test_compile.py checks its code), and reverts only on a
+    /// bug: its revert is passed on.
+    function _judgeAppeal(
+        uint256 position,
+        uint256 seats
+    ) internal override returns (PoFLAppealCourt.Verdict, uint16, uint16, uint256) {
+        (bool ok, bytes memory out) = address(_court).delegatecall(
+            abi.encodeCall(PoFLAppealCourt.judge, (position, seats))
+        );
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(out, 32), mload(out))
+            }
+        }
+        return abi.decode(out, (PoFLAppealCourt.Verdict, uint16, uint16, uint256));
     }
 
     /// @inheritdoc IPoFLConsensus
@@ -187,7 +211,8 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
                 accuracyBps,
                 ClaimStatus.Revealed,
                 cidKind,
-                eligible
+                eligible,
+                parentBps
             );
         } else {
             (m.seal, m.reusedBps, m.reusedKind) = (Sealed.Reused, accuracyBps, cidKind);
@@ -278,6 +303,7 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
         (OptionalPosition next, uint16 nextBps) = settled
             ? (NO_POSITION, 0)
             : _bestClaim(s.round, !_extra.best.isNone(), _extra.bestBps);
+        if (_extra.appeal == s.attempt + 1) (next, nextBps) = (s.candidate, s.candidateBps); // the appeal opened
         if (_canValidate(next)) {
             (s.candidate, s.candidateBps) = (next, nextBps);
             _enter(Phase.Validation, 0);
@@ -383,7 +409,8 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
             best: NO_POSITION,
             bestBps: 0,
             penalized: 0,
-            quorum: 0
+            quorum: 0,
+            appeal: 0
         });
         _seatBits = SENTINEL;
         _excludedBits = SENTINEL;

@@ -5,6 +5,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 import {PoFLMath} from "../libraries/PoFLMath.sol";
 import {NO_POSITION, toOptional} from "../libraries/OptionalPosition.sol";
+import {PoFLAppealCourt} from "./PoFLAppealCourt.sol";
 import {PoFLStaking} from "./PoFLStaking.sol";
 
 /// @title PoFLCommittee: drawing a candidate's committee, and deciding the claim from its reports
@@ -23,8 +24,13 @@ import {PoFLStaking} from "./PoFLStaking.sol";
 /// cannot hand the block to a worse one), and a parent report off the parent's median is a misreport. A report "agrees" when it is at least the claim
 /// minus the tolerance. At least 2/3 of the reports agreeing, and 2/3 within the tolerance of their lower median
 /// (so that the median is a measurement, not a coalition's number), accepts the claim at that median; at least
-/// 2/3 disagreeing rejects it (whole stake slashed); anything else is a dispute: nobody is slashed or penalized,
-/// the claim makes no block and the round's search ends (no lower claim profits from it). Misreports are
+/// 2/3 disagreeing rejects it (whole stake slashed); anything else is a dispute. The round's first dispute goes
+/// to appeal (`_openAppeal`): every committer that may still sit validates the same claim again, and stake
+/// decides (`_decideAppeal`, arithmetic in PoFLAppealCourt): the side holding more than half of all staked ether
+/// wins, and every report it contradicts, of either committee, costs misreportPenaltyBps; a dispute that stands
+/// (neither side over half on appeal, or a later dispute) costs nobody anything, the claim makes no block and
+/// the round's search ends (no lower claim profits from it). So disputing is not free: a coalition under half
+/// of the stake that splits committees loses every appeal and pays each time. Misreports are
 /// penalized only where 2/3 of the reports lie within the tolerance of the median. A seat that withholds its
 /// report forfeits a bond, sits no more this round and its own claim becomes ineligible (silence cannot steer
 /// the block to its claim). With >= 2/3 honest seats and quorumBps <= 6666 the honest seats alone reach the
@@ -71,7 +77,9 @@ abstract contract PoFLCommittee is PoFLStaking {
     function _drawCommittee() internal returns (uint40 deadline) {
         LiveRound storage s = _round;
         Params memory p = _params;
-        (uint256 bits, uint256 seats) = _committeeBits(_seed, s.attempt, _available(s.candidate), p.committeeSize);
+        // the appeal seats every committer that may still sit
+        uint256 size = s.attempt == _extra.appeal ? 0 : p.committeeSize;
+        (uint256 bits, uint256 seats) = _committeeBits(_seed, s.attempt, _available(s.candidate), size);
         uint16 quorum = uint16(Math.mulDiv(seats, p.quorumBps, BPS, Math.Rounding.Ceil));
         _seatBits = SENTINEL | bits;
         _extra.quorum = quorum;
@@ -125,6 +133,8 @@ abstract contract PoFLCommittee is PoFLStaking {
             Miner storage c = _miners[claimant];
             _penalize(claimant, c, Math.mulDiv(c.stake, p.misreportPenaltyBps, BPS), PenaltyReason.UnservedClaim);
             _excludedBits |= 1 << position;
+        } else if (s.attempt == _extra.appeal) {
+            (outcome, median, settled) = _decideAppeal(position, claim, seats, p);
         } else if (t.n >= _extra.quorum) {
             median = PoFLMath.lowerMedian(t.reports);
             // the parent is measured beside the candidate, on the same data, and decided by the same rules: its
@@ -135,29 +145,22 @@ abstract contract PoFLCommittee is PoFLStaking {
             // the median is a measurement only where 2/3 of the reports lie within the tolerance of it
             bool clustered = _clustered(t.reports, t.n, median, p.toleranceBps);
             if (3 * t.agreeing >= 2 * t.n && clustered && parentClustered) {
-                if (median < _thresholdBps || (_requireImprovement && median <= parentMedian)) {
-                    // confirmed within the tolerance, yet no better than the parent. Where more than a third of
-                    // the seats measured it above the parent, the search ends: a majority under-reporting the
-                    // best claim within the tolerance cannot hand the block to a worse one (no lower claim
-                    // beats the parent by more than the tolerance); where fewer did, a lower claim may still
-                    // be the block (an over-claim of a model no better than the parent stalls nothing)
-                    outcome = ClaimStatus.Unimproved;
-                    settled = median >= _thresholdBps && 3 * t.beating > t.n;
-                } else {
-                    outcome = ClaimStatus.Accepted;
-                    if (_extra.best.isNone() || median > _extra.bestBps) {
-                        (_extra.best, _extra.bestBps) = (toOptional(position), median);
-                        settled = median >= claimed;
-                    }
-                }
+                // confirmed within the tolerance; if no better than the parent: where more than a third of the
+                // seats measured it above the parent, the search ends (a majority under-reporting the best claim
+                // within the tolerance cannot hand the block to a worse one: no lower claim beats the parent by
+                // more than the tolerance); where fewer did, a lower claim may still be the block (an over-claim
+                // of a model no better than the parent stalls nothing)
+                (outcome, settled) = _confirm(position, claimed, median, parentMedian, 3 * t.beating > t.n);
             } else if (3 * (t.n - t.agreeing) >= 2 * t.n) {
                 outcome = ClaimStatus.Rejected;
                 Miner storage c = _miners[claimant];
                 _penalize(claimant, c, c.stake, PenaltyReason.FalseClaim);
                 _excludedBits |= 1 << position;
             } else {
+                // the first dispute of the round goes to appeal (`_openAppeal`); a later one ends the search
                 outcome = ClaimStatus.Disputed;
                 settled = true;
+                if (_extra.appeal == 0) _openAppeal(claimant, seats);
             }
             if (outcome != ClaimStatus.Disputed && clustered) {
                 _penalizeMisreports(seats, median, parentClustered ? parentMedian : BPS + 1, p);
@@ -166,6 +169,90 @@ abstract contract PoFLCommittee is PoFLStaking {
         claim.status = outcome;
         emit ClaimDecided(s.round, claimant, outcome, claimed, median, uint16(t.n), s.seats);
     }
+
+    /// @dev The outcome of a claim confirmed at `median` (the parent measured at `parentMedian`): Unimproved
+    /// when under the threshold or no better than the parent (then the search ends if `endsSearch` and the
+    /// median reaches the threshold), else Accepted, and the round's best if its median is the highest yet (the
+    /// search ends if the median reaches the claim: no other claim can beat it).
+    function _confirm(
+        uint256 position,
+        uint16 claimed,
+        uint16 median,
+        uint256 parentMedian,
+        bool endsSearch
+    ) private returns (ClaimStatus outcome, bool settled) {
+        if (median < _thresholdBps || (_requireImprovement && median <= parentMedian)) {
+            return (ClaimStatus.Unimproved, median >= _thresholdBps && endsSearch);
+        }
+        if (_extra.best.isNone() || median > _extra.bestBps) {
+            (_extra.best, _extra.bestBps) = (toOptional(position), median);
+            settled = median >= claimed;
+        }
+        return (ClaimStatus.Accepted, settled);
+    }
+
+    // ---------------------------------------------------------------- appeal
+
+    /// @dev Opens the round's appeal of `claimant`'s disputed claim (its first dispute): the next validation is of
+    /// the same claim, by every committer that may still sit (`_drawCommittee`), decided by stake
+    /// (`_decideAppeal`). The first committee's reports (of `seats`) are kept, since the appeal's votes overwrite
+    /// the seats' report slots: the appeal's decision judges them too.
+    function _openAppeal(address claimant, uint256 seats) private {
+        uint16 attempt = _round.attempt;
+        uint256 reported = SENTINEL;
+        for (uint256 bits = seats; bits != 0; bits &= bits - 1) {
+            uint256 seat = PoFLMath.lowestBit(bits);
+            Miner storage v = _miners[_committerAt[seat]];
+            if (v.reportAttempt == attempt && v.reportBps != UNAVAILABLE) {
+                reported |= 1 << seat;
+                _firstReports[seat] = (uint32(v.reportBps) << 16) | v.parentReportBps;
+            }
+        }
+        _firstSeatBits = reported;
+        _extra.appeal = attempt + 1;
+        emit AppealOpened(_round.round, claimant, attempt + 1);
+    }
+
+    /// @dev Decides the appealed claim by stake (`PoFLAppealCourt.judge` says how): confirmed (Accepted or
+    /// Unimproved at the stake-weighted median), rejected (the claimant slashed whole) or, where neither side
+    /// holds more than half of all staked ether, the dispute stands (nobody pays, the search ends). Either
+    /// decision costs every report it contradicts, of the appeal or of the first committee, misreportPenaltyBps
+    /// of its seat's stake, once, and the seat sits no more this round.
+    function _decideAppeal(
+        uint256 position,
+        DigestClaim storage claim,
+        uint256 seats,
+        Params memory p
+    ) private returns (ClaimStatus outcome, uint16 median, bool settled) {
+        (PoFLAppealCourt.Verdict verdict, uint16 m, uint16 parentMedian, uint256 losers) = _judgeAppeal(
+            position,
+            seats
+        );
+        if (verdict == PoFLAppealCourt.Verdict.Stands) return (ClaimStatus.Disputed, 0, true);
+        if (verdict == PoFLAppealCourt.Verdict.Confirmed) {
+            median = m;
+            if (parentMedian <= BPS) emit ParentMeasured(_round.round, _round.attempt, parentMedian);
+            (outcome, settled) = _confirm(position, claim.claimBps, median, parentMedian, true);
+        } else {
+            outcome = ClaimStatus.Rejected;
+            Miner storage c = _miners[_committerAt[position]];
+            _penalize(_committerAt[position], c, c.stake, PenaltyReason.FalseClaim);
+            losers |= 1 << position;
+        }
+        for (uint256 bits = losers; bits != 0; bits &= bits - 1) {
+            uint256 seat = PoFLMath.lowestBit(bits);
+            if (seat == position) continue;
+            Miner storage v = _miners[_committerAt[seat]];
+            _penalize(_committerAt[seat], v, Math.mulDiv(v.stake, p.misreportPenaltyBps, BPS), PenaltyReason.Misreport);
+        }
+        _excludedBits |= losers;
+    }
+
+    /// @dev The verdict of the appeal under way (`PoFLAppealCourt.judge`, run on this contract's storage).
+    function _judgeAppeal(
+        uint256 position,
+        uint256 seats
+    ) internal virtual returns (PoFLAppealCourt.Verdict, uint16, uint16, uint256);
 
     /// @dev Collects the seats' reports (an `UNAVAILABLE` one is counted apart); a seat without one forfeits missBond, sits no more this round and loses
     /// its own claim: its eligibility, and its place as the round's best if it was already accepted

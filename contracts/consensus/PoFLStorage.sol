@@ -75,6 +75,7 @@ abstract contract PoFLStorage {
         uint16 bestBps;
         uint16 penalized; // penalties this round (a non-zero count makes the round's close look for evictions)
         uint16 quorum;
+        uint16 appeal; // the attempt that is the round's appeal (0: none opened); see PoFLCommittee
     }
 
     /// @dev The owner-adjustable parameters, snapshotted per round.
@@ -121,6 +122,7 @@ abstract contract PoFLStorage {
         IPoFLConsensus.ClaimStatus status;
         IPoFLConsensus.CidKind cidKind;
         bool eligible;
+        uint16 parentBps; // the parent's accuracy the claimant declared at its reveal: its parent report on appeal
     }
 
     /// @dev A block as stored (its height is its index; its parent hash, the previous block's hash).
@@ -168,6 +170,11 @@ abstract contract PoFLStorage {
     StoredBlock[] internal _blocks;
 
     Treasury.Books internal _books; // the ether: stakes, the reward pool, credit
+
+    // The round's appeal (PoFLCommittee): the first committee's reports, kept when the appeal opens (the appeal's
+    // votes overwrite the seats' report slots) and judged by the appeal's decision.
+    uint256 internal _firstSeatBits; // SENTINEL | the first committee's seats that reported (not UNAVAILABLE)
+    uint32[MAX_MINERS] internal _firstReports; // position -> its first report << 16 | its parent report
 
     /// @dev Sets the immutables: the parts of `config_` fixed at deployment, and the hold-out task (or zero).
     constructor(IPoFLConsensus.Config memory config_, address holdout_) {

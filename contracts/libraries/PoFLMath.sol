@@ -12,7 +12,7 @@ library PoFLMath {
     /// @dev The lower median of `values` (each at most MAX_VALUE): the value of rank (n - 1) / 2, found by
     /// counting in two levels (hundreds, then units) in O(n + 200) whatever the order of the values. (A sort would
     /// be O(n^2) in the worst order with insertion, and OpenZeppelin's Arrays.sort adds 4 KB to a contract that
-    /// must stay under the EIP-170 size limit.)
+    /// must stay under the EIP-170 size limit.) `weightedLowerMedian` with equal weights, counted more cheaply.
     function lowerMedian(uint256[] memory values) internal pure returns (uint16) {
         uint256 rank = (values.length - 1) / 2;
         uint256[] memory hundreds = new uint256[](MAX_VALUE / 100 + 1);
@@ -30,6 +30,33 @@ library PoFLMath {
         uint256 unit;
         for (; units[unit] <= rank; ++unit) {
             rank -= units[unit];
+        }
+        return uint16(hundred * 100 + unit);
+    }
+
+    /// @dev The lower weighted median of `values` (each at most MAX_VALUE) under `weights`: the smallest value v
+    /// such that the values up to v weigh at least half of the total (with equal weights, `lowerMedian`). A party
+    /// weighing less than half of the total can move it out of the range of the others' values in neither
+    /// direction. Summed in two levels as `lowerMedian` counts, in O(n + 200).
+    function weightedLowerMedian(uint256[] memory values, uint256[] memory weights) internal pure returns (uint16) {
+        uint256 total;
+        uint256[] memory hundreds = new uint256[](MAX_VALUE / 100 + 1);
+        for (uint256 i = 0; i < values.length; ++i) {
+            hundreds[values[i] / 100] += weights[i];
+            total += weights[i];
+        }
+        uint256 below;
+        uint256 hundred;
+        for (; 2 * (below + hundreds[hundred]) < total; ++hundred) {
+            below += hundreds[hundred];
+        }
+        uint256[] memory units = new uint256[](100);
+        for (uint256 i = 0; i < values.length; ++i) {
+            if (values[i] / 100 == hundred) units[values[i] % 100] += weights[i];
+        }
+        uint256 unit;
+        for (; 2 * (below + units[unit]) < total; ++unit) {
+            below += units[unit];
         }
         return uint16(hundred * 100 + unit);
     }

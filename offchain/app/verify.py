@@ -30,7 +30,7 @@ import torch
 from offchain.app.holdout_report import FinalAccuracy, FinalShardError, open_final_shard, open_round_shard
 from offchain.chain.consensus import PoFLContract
 from offchain.chain.holdout import HoldoutContract
-from offchain.chain.types import BPS, ChainBlock, ClaimStatus, PoFLConfig, lower_median, to_bps
+from offchain.chain.types import BPS, ChainBlock, ClaimStatus, Decision, PoFLConfig, lower_median, to_bps
 from offchain.errors import PoflError
 from offchain.fl.architectures import architecture_named, build_model
 from offchain.fl.evaluation import Evaluator
@@ -148,12 +148,20 @@ def check_improvement_on_shard(block: ChainBlock, measured: float, parent_measur
                                              f"on the same shard")]
 
 
-def check_median(block: ChainBlock, reports: list[int]) -> list[Problem]:
-    """The recorded accuracy must be the lower median of the reports that accepted the block (pure)."""
+def check_median(block: ChainBlock, reports: list[int], *, appeal: bool = False) -> list[Problem]:
+    """The recorded accuracy must be the lower median of the reports that accepted the block (pure). On appeal
+    (``appeal``: ``reports`` are then the agreeing voters' values, the claim among them) the contract records
+    their stake-weighted lower median; stakes at the decision are not rebuilt here, so the check is that the
+    recorded accuracy is one of those values."""
     if block.height == 0:
         return []
     if not reports:
         return [Problem(ProblemKind.MEDIAN, "no committee reports accepted this block")]
+    if appeal:
+        if block.accuracy_bps in reports:
+            return []
+        return [Problem(ProblemKind.MEDIAN, f"recorded {block.accuracy_bps} bps, but it is none of the agreeing "
+                                            f"values of the appeal that accepted the block {sorted(reports)}")]
     median = lower_median(reports)
     if median != block.accuracy_bps:
         return [Problem(ProblemKind.MEDIAN, f"recorded {block.accuracy_bps} bps, but the median of the committee's "
@@ -161,17 +169,23 @@ def check_median(block: ChainBlock, reports: list[int]) -> list[Problem]:
     return []
 
 
-def accepting_attempt(contract: PoFLContract, block: ChainBlock) -> int | None:
-    """The validation attempt of ``block``'s round that accepted its claim (the contract's events), or None."""
+def accepting_decision(contract: PoFLContract, block: ChainBlock) -> Decision | None:
+    """The decision of ``block``'s round that accepted its claim (the contract's events), or None."""
     accepted = [d for d in contract.decisions(block.round)
                 if d.claimant == block.miner and d.outcome == ClaimStatus.ACCEPTED]
-    return accepted[-1].attempt if accepted else None
+    return accepted[-1] if accepted else None
 
 
-def accepting_reports(contract: PoFLContract, block: ChainBlock) -> list[int]:
-    """The measurements the committee reported in the validation that accepted ``block``'s claim."""
-    attempt = accepting_attempt(contract, block)
-    return [] if attempt is None else list(contract.reports(block.round, attempt).values())
+def accepting_reports(contract: PoFLContract, block: ChainBlock, tolerance_bps: int) -> tuple[list[int], bool]:
+    """The measurements the committee reported in the validation that accepted ``block``'s claim, and whether
+    that validation was the round's appeal (then: the agreeing voters' values, the claim among them)."""
+    decision = accepting_decision(contract, block)
+    if decision is None:
+        return [], False
+    reports = list(contract.reports(block.round, decision.attempt).values())
+    if decision.attempt != contract.appeal_attempt(block.round):
+        return reports, False
+    return [decision.claimed_bps] + [r for r in reports if r + tolerance_bps >= decision.claimed_bps], True
 
 
 class Judge:
@@ -196,8 +210,8 @@ class Judge:
 
     def parent_median(self, block: ChainBlock) -> float | None:
         """The chain's ParentMeasured median of the validation that accepted ``block``."""
-        attempt = accepting_attempt(self.contract, block)
-        median = None if attempt is None else self.contract.parent_measurements(block.round).get(attempt)
+        decision = accepting_decision(self.contract, block)
+        median = None if decision is None else self.contract.parent_measurements(block.round).get(decision.attempt)
         return None if median is None else median / BPS
 
 
@@ -241,7 +255,8 @@ def _verify(contract: PoFLContract, fetcher: UntrustedFetcher, device: torch.dev
     for block in contract.blocks():
         check = BlockCheck(block.height, block.round, block.cid, block.accuracy,
                            problems=check_links(block, parent, config, holdout=holdout is not None))
-        check.problems += check_median(block, accepting_reports(contract, block) if block.height else [])
+        reports, appeal = accepting_reports(contract, block, config.tolerance_bps) if block.height else ([], False)
+        check.problems += check_median(block, reports, appeal=appeal)
         params = fetcher.params(block.cid, flat, architecture, device)
         if params.value is None:
             check.problems.append(Problem(ProblemKind.UNAVAILABLE if params.unavailable else ProblemKind.MODEL,

@@ -58,11 +58,11 @@ LENS_NAME = "PoFLLens"
 # latest block: the last commit opens the reveals, the last reveal opens the validation, a reveal that takes
 # a copied digest back from a later committer re-scans the round's claims, the first vote after the seed
 # block draws the committee, a deadline may pass. bench/gas.py measures ~44k a commit, ~64k a reveal, ~39k a
-# vote, O(MAX_MINERS) rare paths below these bounds, and finalize() at its heaviest (~6.6M gas: 255 miners,
-# 128 evictions).
+# vote, O(MAX_MINERS) rare paths below these bounds, and finalize() at its heaviest (~12.6M gas: an appeal
+# with 255 miners, 253 contradicted seats penalized and evicted; under EIP-7825's 16,777,216 per transaction).
 ZERO_ADDRESS = "0x" + "00" * 20
 GAS_LIMITS = {"commit": 150_000, "reveal": 2_500_000, "vote": 400_000, "advance": 600_000,
-              "finalize": 12_000_000}
+              "finalize": 14_000_000}
 # advance() is never estimated (it never reverts): it opens a phase or draws a committee when due.
 FIXED_GAS = {"advance": GAS_LIMITS["advance"]}
 
@@ -291,6 +291,12 @@ class PoFLContract(StakingClient):
                          a["reports"], a["seats"])
                 for attempt, a in enumerate((e["args"] for e in self.events("ClaimDecided", from_block)
                                              if e["args"]["round"] == round_id), start=1)]
+
+    def appeal_attempt(self, round_id: int, from_block: int = 0) -> int | None:
+        """The validation attempt of ``round_id`` that is its appeal (AppealOpened: the round's first dispute went
+        to every committer that may still sit, decided by stake), or None if no claim of the round was disputed."""
+        return next((e["args"]["attempt"] for e in self.events("AppealOpened", from_block)
+                     if e["args"]["round"] == round_id), None)
 
     def parent_measurements(self, round_id: int, from_block: int = 0) -> dict[int, int]:
         """Hold-out mode: the committee's median accuracy of the parent block on ``round_id``'s shard, per

@@ -218,15 +218,20 @@ def test_an_unrevealed_commitment_still_forfeits_its_bond_once_the_key_is_public
 def test_half_the_seats_cannot_fake_the_parent_to_make_a_worse_model_beat_it(anvil_w3: Web3) -> None:
     """The candidate measures 7000 on the shard, the parent 7500; three of six seats report the parent at 0.
     The parent's reports are judged like the candidate's: split, they are no measurement, so the claim is
-    disputed (the search ends): no block, and no lower claim profits."""
+    disputed. On appeal, decided by stake, the honest seats (staked twice as much: 6 of the 10 ether) set the
+    stake-weighted parent median at 7500: the claim is Unimproved (the search ends), no block, no lower claim
+    profits, and the three seats that reported the parent at 0 pay."""
     t = Task(anvil_w3, 7, 3)
     c = t.contract
     claimant, gang = t.miners[0], {m.address for m in t.miners[1:4]}
+    wait_all([c.add_stake(m, STAKE) for m in t.miners[4:]])
     truth = {m.address: 6000 + 10 * i for i, m in enumerate(t.miners)} | {claimant.address: 7000}
     result = play_round(t.d, [(m, truth[m.address]) for m in t.miners], lambda cand, _s: truth[cand],
                         reveal_key=t.reveal, parent=lambda seat: 0 if seat.address in gang else 7500)
-    assert [d.outcome for d in c.decisions(result.round_id)] == [ClaimStatus.DISPUTED]
-    assert c.latest_block().height == 0
+    assert [d.outcome for d in c.decisions(result.round_id)] == [ClaimStatus.DISPUTED, ClaimStatus.UNIMPROVED]
+    assert c.latest_block().height == 0 and c.parent_measurements(result.round_id)[2] == 7500
+    lost = {e["args"]["miner"] for e in c.events("Penalized") if e["args"]["reason"] == PenaltyReason.MISREPORT}
+    assert lost == gang
 
 
 def test_a_lone_committer_cannot_spend_shards(anvil_w3: Web3, funded: Funded) -> None:

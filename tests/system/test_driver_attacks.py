@@ -312,3 +312,35 @@ def test_a_miner_whose_rpc_stays_down_exits_with_its_own_exit_code(anvil: Devnet
     last = out.strip().splitlines()[-1]
     assert last.startswith("Error: RpcUnavailable:") and "restart the miner" in last, out[-2000:]
     assert "Traceback" not in out
+
+
+def test_the_driver_follows_an_appeal_and_the_lying_seat_pays(anvil: Devnet, tmp_path: Path) -> None:
+    """Issue 22, finding 5, through the miners' own round driver: three miners, committees of two; one seat
+    measures every model at 0. Its report splits the first committee (a dispute), which opens the appeal: the
+    driver's seats vote again on the same claim (a new validation attempt), the honest side (the claimant and
+    the truthful seat, two thirds of the stake) wins, the claim is the block at its median and the lying seat
+    pays a misreport penalty; the honest miners pay nothing."""
+    from offchain.store import LocalStore
+    from tests.support.strategies import Misreporting
+
+    config = RunConfig(n_miners=3, min_committee=2, threshold=0.05, require_improvement=False, phase_seconds=10,
+                       clients_per_round=3)
+    workload = Workload(config)
+    store = LocalStore(tmp_path / "store")
+    run = deploy_run(anvil.rpc_url, config, workload, store)
+    contract, (liar, *honest) = run.contract, run.signers
+    stake = contract.miner_info(liar.address).stake
+    driver = RoundDriver(contract, store, workload.flat, config.architecture, run.signers, Misreporting(workload, 0))
+    try:
+        driver.run_round(max_seconds=120)
+    finally:
+        driver.close()
+    decisions = contract.decisions(1)
+    assert [d.outcome for d in decisions] == [ClaimStatus.DISPUTED, ClaimStatus.ACCEPTED]
+    assert contract.appeal_attempt(1) == 2 and decisions[0].claimant == decisions[1].claimant
+    assert set(contract.reports(1, 2)) == {liar.address} | {m.address for m in honest} - {decisions[1].claimant}
+    block = contract.latest_block()
+    assert block.height == 1 and block.miner == decisions[1].claimant
+    lost = [(e["args"]["miner"], e["args"]["reason"]) for e in contract.events("Penalized")]
+    assert lost == [(liar.address, PenaltyReason.MISREPORT)]
+    assert all(contract.miner_info(m.address).stake == stake for m in honest)

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-import torch
 from click.testing import CliRunner
 
 from offchain.app.deployment import setup_run
@@ -52,6 +51,7 @@ from offchain.testing.accounts import fresh_signers
 from offchain.testing.rounds import increase_time
 from offchain.web.server import WatchServer, WatchService, bind_loopback
 from tests.support.netproxy import FlakyProxy
+from tests.support.strategies import Misreporting
 from tests.support.terminal import Terminal, pofl
 
 T = TypeVar("T")
@@ -512,36 +512,26 @@ def test_the_page_says_when_it_lost_the_watch_server_and_recovers_when_it_is_bac
         server.stop()
 
 
-class Misreporting(WorkloadStrategy):
-    """Trains honestly, but the miner at position ``liar`` measures every model at 0: its own (it claims nothing
-    a block could be made of) and every candidate it validates (a false report)."""
-
-    def __init__(self, workload: Workload, liar: int) -> None:
-        super().__init__(workload)
-        self.liar = liar
-
-    def evaluate(self, models: list[torch.Tensor], evaluators: list[int]) -> list[float]:
-        measured = super().evaluate(models, evaluators)
-        return [0.0 if e == self.liar else a for a, e in zip(measured, evaluators, strict=True)]
-
-
 def test_the_page_marks_a_disputed_claim(anvil: Devnet, browser: Chromium,
                                          tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Three miners, committees of two: the best claim is validated by the two others, one of which reports 0.
-    Neither two thirds above nor two thirds below: the claim is disputed, nobody is slashed, the round ends without
-    a block; the page draws the claim as a diamond, unringed, and its chip says disputed."""
+    """Three miners, committees of two: the best claim is validated by the two others, one of which reports 0 and
+    holds half of the stake. Neither two thirds above nor two thirds below: the claim is disputed; its appeal
+    (decided by stake) is split at half too, so the dispute stands: nobody is slashed, the round ends without a
+    block; the page draws the claim as a diamond, unringed, and its chip says disputed."""
     config = replace(CONFIG, n_miners=3)
     workload = Workload(config)
     w3 = connect(anvil.rpc_url)
     owner, *miners = fresh_signers(w3, config.n_miners + 1)
     store = LocalStore(tmp_path_factory.mktemp("disputed-store"))
     contract = setup_run(owner, miners, config, workload, store)
+    contract.add_stake(miners[0], contract.miner_info(miners[1].address).stake).wait()  # half of the stake
     driver = RoundDriver(contract, store, workload.flat, config.architecture, miners, Misreporting(workload, 0))
     try:
         driver.run_round(max_seconds=120)
     finally:
         driver.close()
     assert contract.block_count() == 1  # genesis only
+    assert [d.outcome for d in contract.decisions(1)] == [ClaimStatus.DISPUTED] * 2  # its appeal stood
     candidate = next(m.address for m in miners if contract.claim_of(1, m.address).status == ClaimStatus.DISPUTED)
     service = WatchService(ChainFollower(PoFLContract.attach(connect(anvil.rpc_url), contract.address)), poll_s=0.2)
     server = WatchServer(service, bind_loopback(0)).start()
