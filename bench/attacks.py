@@ -397,7 +397,7 @@ def parent_lie(a: Arena) -> Outcome:
     but the parent at 10000 (truthfully for their own 7600 claim), so that no honest claim beats the parent and
     theirs becomes the block (v2: +0.1 ETH, no penalty). The parent's reports are judged like the candidate's:
     split, the best honest claim is disputed; its appeal, decided by stake (the honest side holds 60%), makes it
-    the block and each liar pays a misreport penalty (issue 22, finding 5). A second round with 2 liars (under a
+    the block and each liar pays a misreport penalty (issue 20, finding 5). A second round with 2 liars (under a
     third): the honest block, and each liar pays again. The coalition's claim is never validated."""
     from offchain.testing.holdout_task import HoldoutTask
 
@@ -425,7 +425,7 @@ def parent_lie(a: Arena) -> Outcome:
 
 @attack("free disputes")
 def free_disputes(a: Arena) -> Outcome:
-    """Issue 22, finding 5: 4 of 10 miners (4 of 9 seats, 40% of the stake) report 0 for every honest candidate,
+    """Issue 20, finding 5: 4 of 10 miners (4 of 9 seats, 40% of the stake) report 0 for every honest candidate,
     three rounds running (v3: every round Disputed, no block, and it cost them nothing). The round's first
     dispute goes to appeal: every committer that may still sit, decided by stake; the honest side holds 60%:
     each round the honest best claim is the block at its median, a validation window late, and each colluder
@@ -490,7 +490,7 @@ def under_report(a: Arena) -> Outcome:
 
 @attack("selective availability")
 def selective_availability(a: Arena) -> Outcome:
-    """Issue 22, finding 4: the best claimant (a genuine 7100 model) serves it to 6 of its 9 seats only; v3 had
+    """Issue 20, finding 4: the best claimant (a genuine 7100 model) serves it to 6 of its 9 seats only; v3 had
     the 3 starved seats report 0 and pay 10% each as misreporters (all 3 evicted at minStake). Now they report
     it UNAVAILABLE at the fetch deadline on chain: the claim is Unavailable, the claimant pays 10% (and forgoes
     the block its model would have won), the runner-up is the block, the starved seats lose nothing."""

@@ -20,7 +20,7 @@ penalizes -- then their evictions): the bound that
 `offchain.chain.consensus.GAS_LIMITS["finalize"]` must cover; beside it, hold-out mode's heaviest duties with
 255 committers: the finalize() of a round whose owed key was missed (the stake sum of the independence rule and
 a credit for every committer) and the requester's revealKey() (the same stake sum); and the appeal path
-(issue 22, finding 5: a coalition of a third of the seats or more, under half of the stake, disputes the
+(issue 20, finding 5: a coalition of a third of the seats or more, under half of the stake, disputes the
 honest best claim) at each miner count and at 255 miners with 127 liars, the most an appeal penalizes (and then
 evicts). `sizes` gives each
 contract's runtime and creation bytecode in bytes and its room under EIP-170 (bench/contract_size.py;
@@ -203,7 +203,7 @@ def _disputed_round(rpc_url: str, n: int, stakes: Callable[[int], int], reports:
 
 
 def appeal(rpc_url: str, n: int, gang: int) -> dict[str, int]:
-    """The appeal path (issue 22, finding 5): ``n`` miners at minStake, ``gang`` of them (at least a third of the
+    """The appeal path (issue 20, finding 5): ``n`` miners at minStake, ``gang`` of them (at least a third of the
     seats, under half of the stake) report 0 for the honest best claim. The first committee disputes it:
     finalize() keeps the first reports and opens the appeal, seating every other committer at once; each seat
     votes again; the appeal's finalize() asks the court for the verdict by stake (O(committers)), penalizes the

@@ -224,7 +224,7 @@ def test_up_to_two_thirds_of_a_committee_can_neither_slash_an_honest_winner_nor_
     honest 9000 claim so that their own 7004 claim wins. Also five of ten seats (N = 11) and four of nine. Two
     thirds of the reports decide, so the split committee disputes the claim, and the dispute goes to appeal,
     decided by stake: where the honest side (the claimant and its truthful seats) holds more than half of the
-    stake, the claim is the block at its median and every colluder pays a misreport penalty (issue 22, finding
+    stake, the claim is the block at its median and every colluder pays a misreport penalty (issue 20, finding
     5); at exactly half (five of ten) the dispute stands: no block, nobody pays. Either way the colluders' claim
     is never validated and no honest miner loses anything. (A coalition holding more than half of the stake
     decides an appeal: that is the chain's stake bound, see the README.)"""
@@ -377,11 +377,11 @@ def test_half_the_seats_cannot_penalize_the_honest_seats_by_confirming_an_under_
     assert all(c.miner_info(m.address).stake == 2 * STAKE for m in honest)
 
 
-# ------------------------------------------------------------- issue 22, finding 5: free disputes
+# ------------------------------------------------------------- issue 20, finding 5: free disputes
 
 
 def test_free_disputes_cost_the_coalition_every_round_and_the_honest_claims_become_blocks(anvil_w3: Web3) -> None:
-    """Issue 22, finding 5: 4 of 10 miners (4 of 9 seats, 40% of the stake) report 0 for every honest candidate,
+    """Issue 20, finding 5: 4 of 10 miners (4 of 9 seats, 40% of the stake) report 0 for every honest candidate,
     round after round, so that every round is disputed. Each first dispute goes to appeal: every committer that
     may still sit, decided by stake; the claimant and its five truthful seats hold 60%: the honest best claim is
     the block at the lower median of the agreeing voters (six distinct values, the claim's among them: the
@@ -762,7 +762,7 @@ def test_one_over_claim_no_better_than_the_parent_does_not_end_the_search(anvil_
     assert c.pending_rewards(griefer.address) == 0
 
 
-# ------------------------------------------------------------- issue 22, finding 4: selective availability
+# ------------------------------------------------------------- issue 20, finding 4: selective availability
 
 
 def _starve(d: Deployed, served: int, tag: str) -> tuple[int, list[str]]:
@@ -796,7 +796,7 @@ def _starve(d: Deployed, served: int, tag: str) -> tuple[int, list[str]]:
 
 
 def test_a_claimant_serving_its_model_to_some_seats_only_pays_and_the_starved_seats_do_not(anvil_w3: Web3) -> None:
-    """Issue 22, finding 4: a claimant served its genuine model to 6 of its 9 seats; the 3 starved seats reported
+    """Issue 20, finding 4: a claimant served its genuine model to 6 of its 9 seats; the 3 starved seats reported
     0 and were penalized as misreporters (0.3 ETH, all 3 evicted at minStake). Now a seat that cannot fetch the
     model reports UNAVAILABLE from the fetch deadline on chain (never a misreport): with a third of the seats
     saying so the claim is Unavailable, the claimant pays the misreport penalty and the next-best claim is the

@@ -315,7 +315,7 @@ def test_a_miner_whose_rpc_stays_down_exits_with_its_own_exit_code(anvil: Devnet
 
 
 def test_the_driver_follows_an_appeal_and_the_lying_seat_pays(anvil: Devnet, tmp_path: Path) -> None:
-    """Issue 22, finding 5, through the miners' own round driver: three miners, committees of two; one seat
+    """Issue 20, finding 5, through the miners' own round driver: three miners, committees of two; one seat
     measures every model at 0. Its report splits the first committee (a dispute), which opens the appeal: the
     driver's seats vote again on the same claim (a new validation attempt), the honest side (the claimant and
     the truthful seat, two thirds of the stake) wins, the claim is the block at its median and the lying seat

@@ -37,7 +37,7 @@ def test_no_sources_is_an_error(tmp_path) -> None:
 
 EIP170_LIMIT = 24_576
 ROOM = 3_000  # bytes each contract must keep free under EIP-170, to grow
-# PoFLConsensus spent most of its reserve on the appeal (issue 22, finding 5: 1.7 KB, its arithmetic already in
+# PoFLConsensus spent most of its reserve on the appeal (issue 20, finding 5: 1.7 KB, its arithmetic already in
 # PoFLAppealCourt); the next feature regains room by moving the first committee's tally arithmetic there too
 CONSENSUS_ROOM = 1_400
 SPLIT = ("PoFLConsensus", "PoFLLens")
