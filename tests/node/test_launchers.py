@@ -117,13 +117,19 @@ def test_jsipfs_add_cat_pin_round_trip_and_stop() -> None:
 
 
 def test_online_nodes_move_content_by_bitswap_and_meet_again_after_a_restart(tmp_path) -> None:
-    """Two online nodes on loopback: B, told A's address, fetches what A holds; A killed and restarted on the same
-    repository (same id, same address) is redialled by B's peer keeper, and B fetches from it again."""
+    """Two online nodes on loopback: B's peer keeper, told A's address, dials it (B has no bootstrap list of its
+    own here, so that dial is the only one: a keeper that does not dial fails), B fetches what A holds; A killed
+    and restarted on the same repository (same id, same address) is redialled, and B fetches from it again."""
     a = launch_ipfs_daemon(listen=["/ip4/127.0.0.1/tcp/0"], repo=tmp_path / "a")
     b = None
     try:
         assert a.online and a.swarm_addresses[0].endswith(f"/p2p/{a.peer_id}")
-        b = launch_ipfs_daemon(listen=["/ip4/127.0.0.1/tcp/0"], peers=a.swarm_addresses)
+        b = launch_ipfs_daemon(listen=["/ip4/127.0.0.1/tcp/0"])  # knows no peer
+        b.keeper = ipfs_mod.PeerKeeper(b.api_multiaddr, a.swarm_addresses)
+        assert a.peer_id not in b.keeper.connected()
+        b.keeper.dial_missing()  # one pass
+        assert a.peer_id in b.keeper.connected()
+        b.keeper.start()
         cid = IpfsStore(a.api_multiaddr).put(b"model bytes " * 1000)
         assert IpfsStore(b.api_multiaddr, timeout=20).get(cid) == b"model bytes " * 1000
         assert b.keeper is not None and a.peer_id in b.keeper.connected()
