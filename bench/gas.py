@@ -40,6 +40,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from web3 import Web3
+
 from bench._report import emit
 from bench.contract_size import contract_sizes
 from offchain.chain.accounts import LocalSigner, dev_key
@@ -137,15 +139,22 @@ def measure(rpc_url: str, n: int, rounds: int) -> dict[str, object]:
     return report
 
 
-def worst_case(rpc_url: str) -> dict[str, int]:
-    """finalize() at its heaviest: MAX_MINERS committers; the top claim is false and just under a third of its
-    254 seats misreport (the most that can be penalized: the others must be 2/3 around the median; O(seats)
-    median); the next best is accepted and the round closes with the evictions of the slashed and penalized."""
+def _heavy_deployment(rpc_url: str) -> tuple[Web3, LocalSigner, PoFLConfig, PoFLContract]:
+    """A fresh deployment for the worst cases: minStake 0.001 ETH (up to MAX_MINERS dev accounts register), a
+    threshold of 0.6, a reward pool of 10 ETH; the chain, its owner (dev account 0) and its config."""
     w3 = connect(rpc_url)
     owner = LocalSigner(w3, dev_key(0))
     config = PoFLConfig(threshold_bps=6000, eval_set_hash=b"\x11" * 32, architecture_id=b"\x22" * 32,
                         min_stake=10**15, miss_bond=10**13)
     contract, _ = PoFLContract.deploy(owner, config, model_cid("genesis"), reward_pool=10**19, deployments_dir=None)
+    return w3, owner, config, contract
+
+
+def worst_case(rpc_url: str) -> dict[str, int]:
+    """finalize() at its heaviest: MAX_MINERS committers; the top claim is false and just under a third of its
+    254 seats misreport (the most that can be penalized: the others must be 2/3 around the median; O(seats)
+    median); the next best is accepted and the round closes with the evictions of the slashed and penalized."""
+    w3, owner, config, contract = _heavy_deployment(rpc_url)
     miners = [LocalSigner(w3, dev_key(i)) for i in range(1, MAX_MINERS + 1)]
     by_address = {m.address: m for m in miners}
     wait_all([contract.register(m, config.min_stake) for m in miners])
@@ -176,11 +185,7 @@ def _disputed_round(rpc_url: str, n: int, stakes: Callable[[int], int], reports:
     """A round of ``n`` miners (miner i staking ``stakes(i)`` times minStake) whose best claim, miner 0's 9000,
     every seat i measures at ``reports(i)``, through its dispute and its appeal: each phase's finalize() gas
     (``dispute``, ``appeal``) and the median vote of the appeal (``vote``)."""
-    w3 = connect(rpc_url)
-    owner = LocalSigner(w3, dev_key(0))
-    config = PoFLConfig(threshold_bps=6000, eval_set_hash=b"\x11" * 32, architecture_id=b"\x22" * 32,
-                        min_stake=10**15, miss_bond=10**13)
-    contract, _ = PoFLContract.deploy(owner, config, model_cid("genesis"), reward_pool=10**19, deployments_dir=None)
+    w3, owner, config, contract = _heavy_deployment(rpc_url)
     miners = [LocalSigner(w3, dev_key(i)) for i in range(1, n + 1)]
     position = {m.address: i for i, m in enumerate(miners)}
     wait_all([contract.register(m, config.min_stake * stakes(i)) for i, m in enumerate(miners)])
