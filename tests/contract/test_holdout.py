@@ -416,3 +416,34 @@ def test_shard_lists_that_cannot_be_a_task_are_refused(anvil_w3: Web3, funded: F
     with pytest.raises(E.PoFLHoldoutBadShards):
         t.holdout.append_shards(t.requester, (SealedShard(1, cid_of("z"), b"\x00" * 32),)).wait()
     assert t.holdout.shard_count() == 1
+
+
+def test_a_task_refuses_a_shard_index_its_consensus_hands_out_past_its_shards(anvil_w3: Web3,
+                                                                              attackers: dict) -> None:
+    """PoFLHoldoutNoShard: the task checks the index its consensus gives it (a defence in depth: PoFLConsensus
+    refuses commits while no shard is left), here against a stand-in consensus that runs past the last shard."""
+    from offchain.chain.deploy import deploy_contract, load_artifact
+    from offchain.chain.errors import ErrorDecoder
+    from offchain.chain.tx import send
+    from offchain.chain.types import ENUMS
+    from offchain.store import compute_cid
+    from offchain.store.cid import cid_to_digest
+
+    (requester,) = fresh_signers(anvil_w3, 1)
+    runaway = attackers["RunawayConsensus"]
+    factory = anvil_w3.eth.contract(abi=runaway["abi"], bytecode=runaway["bytecode"])
+    consensus = send(requester, factory.constructor(1), ErrorDecoder.from_artifact(runaway, {})).wait()
+    key = new_key()
+    digest, kind = cid_to_digest(compute_cid(b"shard 0"))
+    final_digest, final_kind = cid_to_digest(compute_cid(b"final shard"))
+    artifact = load_artifact("PoFLHoldout")
+    contract, _ = deploy_contract(requester, artifact, [consensus["contractAddress"], [digest], [int(kind)],
+                                                        [key_hash(key)],
+                                                        (final_digest, int(final_kind), key_hash(new_key()),
+                                                         bytes(32)), 0],
+                                  deployments_dir=None, decoder=ErrorDecoder.from_artifact(artifact, ENUMS))
+    task = HoldoutContract(contract)
+    assert task.shard_count() == 1
+    with pytest.raises(E.PoFLHoldoutNoShard) as caught:
+        task.reveal_key(requester, 1, key).wait()
+    assert caught.value.args_by_name == {"index": 1, "shards": 1}
