@@ -435,8 +435,9 @@ def main() -> None:
         "device": str(device), "threads": torch.get_num_threads()}
     if not args.e2e_only:
         if args.grid_from:
-            cells = reused_grid(json.loads(args.grid_from.read_text()), report, args.grid_from, device)
-            report["grid_wall_seconds"] = json.loads(args.grid_from.read_text())["grid_wall_seconds"]
+            saved = json.loads(args.grid_from.read_text())
+            cells = reused_grid(saved, report, args.grid_from, device)
+            report["grid_wall_seconds"] = saved["grid_wall_seconds"]
         else:
             started = time.perf_counter()
             cells = grid(args.datasets, args.attacks, args.aggregators, args.seeds, args.rounds, device,

@@ -211,6 +211,13 @@ class Cluster:
             proxy.close()
         return codes
 
+    def assert_miners_exited_cleanly(self, codes: list[int]) -> None:
+        """No miner printed a traceback, and each ended as Ctrl-C ends it (status 0 or 130); ``codes`` from
+        :meth:`stop`."""
+        for i, miner in enumerate(self.miners):
+            assert "Traceback" not in "\n".join(miner.output()), (i, miner.output()[-30:])
+        assert all(code in (0, 130) for code in codes), codes
+
 
 def require_netns() -> None:
     """Skip (with the reason) where this machine cannot host network namespaces; fail instead where
