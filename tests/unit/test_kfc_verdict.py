@@ -78,3 +78,21 @@ def test_a_saved_grid_of_another_workload_is_not_reused(key: str) -> None:
     report[key] = "something else"
     with pytest.raises(SystemExit, match=f"its {key} is .*, this run's is 'something else'; run the grid again"):
         reused_grid(saved, report, source, torch.device("cpu"))
+
+
+def test_a_saved_grid_whose_spot_check_cell_comes_out_otherwise_is_not_reused() -> None:
+    """The spot check runs the saved first seed's MNIST/backdoor/Multi-Krum cell again (here a 2-round, 2,000-image
+    run) and refuses a saved grid whose value it does not reproduce."""
+    import torch
+
+    from bench.poisoning import ATTACKS, reused_grid
+    from tests.support.paths import BENCH
+
+    saved = {"workload": {"n_miners": 10}, "rounds": 2, "test_images": 2000, "tiny": True, "attacks": ATTACKS,
+             "seeds": [0], "grid_wall_seconds": 1.0,
+             "grid": [{"dataset": "mnist", "attack": "backdoor", "aggregator": "multikrum",
+                       "per_seed": {"clean_accuracy": [-1.0], "backdoor_success_rate": [-1.0]}}]}
+    report = {k: saved[k] for k in ("workload", "rounds", "test_images", "tiny", "attacks")}
+    with pytest.raises(SystemExit, match="the spot check differs"):
+        reused_grid(saved, report, BENCH / "results" / "poisoning.json", torch.device("cpu"))
+    assert report["grid_spot_check"]["same"] is False
