@@ -34,14 +34,24 @@ def test_size_bench_reports_room_under_eip170() -> None:
         "creation"]  # it carries the lens's and the appeal court's
 
 
+# The two attacks by hostile model (a CID nobody stored, a header bomb) train four real pools and wait out a fetch
+# deadline: half of the bench's time. CI runs them through real miner processes instead, with two more hostile
+# CIDs (tests/system/test_driver_attacks.py::test_hostile_cids_are_voted_down_and_no_honest_miner_exits); the
+# soak run and `bench/attacks.py` itself run all of them.
+HOSTILE_MODELS = ("validator crash", "header bomb")
+
+
 @pytest.mark.timeout(600)
-def test_attack_bench_defeats_every_attack() -> None:
-    report = run_bench("attacks.py")
+@pytest.mark.parametrize("everything", [pytest.param(False, id="ci"),
+                                        pytest.param(True, id="all", marks=pytest.mark.soak)])
+def test_attack_bench_defeats_every_attack(everything: bool) -> None:
     names = subprocess.run([sys.executable, str(BENCH / "attacks.py"), "--list"], capture_output=True, text=True,
                            check=True).stdout.splitlines()
-    assert [entry["attack"] for entry in report] == names and len(names) >= 15  # issue 10's ten, 9's two, 20's
-    assert {"validator crash", "header bomb", "parent lie", "sybil bootstrap",
-            "half the seats under-report"} <= set(names)
+    assert len(names) >= 15 and {*HOSTILE_MODELS, "parent lie", "sybil bootstrap",
+                                 "half the seats under-report"} <= set(names)  # issue 10's ten, 9's two, 20's
+    run = names if everything else [n for n in names if n not in HOSTILE_MODELS]
+    report = run_bench("attacks.py", "--only", *run)
+    assert [entry["attack"] for entry in report] == run
     for entry in report:
         assert set(entry) == {"attack", "defeated", "attacker_gain_wei", "honest_loss_wei", "rounds"}
         assert entry["defeated"] and entry["attacker_gain_wei"] <= 0 and entry["honest_loss_wei"] <= 0, entry
