@@ -63,17 +63,22 @@ def test_run_json_is_one_document_records_the_deployment_and_warns_of_overrides(
     settings = ["--miners", "3", "--min-committee", "2", "--clients-per-round", "6", "--threshold", "0",
                 "--store-dir", str(tmp_path / "s")]
     argv = [*POFL, "run", "--rpc-url", anvil.rpc_url, "--rounds", "2", "--json", *settings]
-    if shutil.which("jq"):  # as a user pipes it
-        done = subprocess.run(" ".join(argv) + " | jq -e .blocks", shell=True, capture_output=True, text=True,
-                              env={**os.environ, "POFL_DEPLOYMENTS": str(records)}, timeout=300, check=False)
+    if shutil.which("jq"):  # as a user pipes it; tee keeps the document for the checks below
+        document = tmp_path / "run.json"
+        done = subprocess.run(f"{' '.join(argv)} | tee {document} | jq -e .blocks", shell=True, capture_output=True,
+                              text=True, env={**os.environ, "POFL_DEPLOYMENTS": str(records)}, timeout=300,
+                              check=False)
         assert done.returncode == 0 and done.stdout.strip() == "2", done.stderr[-2000:]
         assert "round 2:" in done.stderr  # the progress went to stderr
-    done = pofl(*argv[3:], env={"POFL_DEPLOYMENTS": str(records / "again")})
-    assert done.returncode == 0, done.stderr[-2000:]
-    summary = json.loads(done.stdout)  # stdout is the JSON document and nothing else
+        stdout = document.read_text()
+    else:
+        done = pofl(*argv[3:], env={"POFL_DEPLOYMENTS": str(records)})
+        assert done.returncode == 0, done.stderr[-2000:]
+        stdout = done.stdout
+    summary = json.loads(stdout)  # stdout is the JSON document and nothing else
     assert summary["blocks"] == 2 and [r["round"] for r in summary["rounds"]] == [1, 2]
     assert summary["genesis_accuracy"] == pytest.approx(0.126, abs=0.01)  # the genesis model scores, though unscored
-    record = json.loads((records / "again" / chain_key(connect(anvil.rpc_url)) / "PoFLConsensus.json").read_text())
+    record = json.loads((records / chain_key(connect(anvil.rpc_url)) / "PoFLConsensus.json").read_text())
     assert record["address"] == summary["contract"] and record["settings"]["n_miners"] == 3
 
     done = pofl("-q", "run", "--rpc-url", anvil.rpc_url, "--contract", summary["contract"], "--rounds", "1",
