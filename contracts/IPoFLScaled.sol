@@ -159,7 +159,6 @@ interface IPoFLScaled {
         uint8 reveals;
         uint32 population;
         uint16 seats;
-        uint16 votes;
         uint64 seedBlock;
         bytes32 seed;
     }
@@ -377,7 +376,8 @@ interface IPoFLScaled {
     function advance() external;
 
     /// @notice Seat `seat` reports what it measured for each candidate: 16 bits a candidate (candidate i at bits
-    /// 16i; 0xFFFF: no report, e.g. its own claim or an unrevealed one), each at most 10000.
+    /// 16i; 0xFFFF: no report, e.g. its own claim or an unrevealed one), each at most 10000. The vote window
+    /// always runs to its deadline: no vote counter is written (each would cost every seat 2,900 gas).
     function vote(uint64 round, uint16 seat, uint256 reports) external;
 
     /// @notice Decide the revealed candidates from the seats' reports, settle the bonds and penalties, append the

@@ -81,7 +81,6 @@ contract PoFLScaled is IPoFLScaled, EIP712, ReentrancyGuard {
         uint40 deadline;
         uint32 population;
         uint16 seats;
-        uint16 votes;
         bool seeded;
         uint8 candidates;
         uint8 reveals;
@@ -366,10 +365,7 @@ contract PoFLScaled is IPoFLScaled, EIP712, ReentrancyGuard {
             if (r > BPS && r != NO_REPORT) revert ScaledAccuracyOutOfRange(r);
         }
         _votes[seat] = (uint256(round) << REPORT_BITS) | (reports & ((uint256(1) << (16 * candidates)) - 1));
-        uint16 votes = s.votes + 1;
-        s.votes = votes;
         emit Voted(round, seat, msg.sender, reports);
-        if (votes == s.seats) (s.phase, s.deadline) = (Phase.Finalize, 0);
     }
 
     // -------------------------------------------------------------- finalize
@@ -384,7 +380,7 @@ contract PoFLScaled is IPoFLScaled, EIP712, ReentrancyGuard {
         uint256 order = s.order;
         address[] memory claimants = new address[](candidates);
         for (uint256 i = 0; i < candidates; ++i) claimants[i] = _entry(order, i).miner;
-        (address[] memory seats, uint256[] memory lanes, uint256 voted) = _committee(s, claimants);
+        (uint256[] memory seats, uint256[] memory lanes, uint256 voted) = _committee(s, claimants);
         address[] memory losers = new address[](seats.length + candidates);
         uint256 lost;
         uint256 misreported; // bit j: seat j misreported a decided claim
@@ -417,14 +413,13 @@ contract PoFLScaled is IPoFLScaled, EIP712, ReentrancyGuard {
             }
         }
         for (uint256 j = 0; j < seats.length; ++j) {
-            if ((voted >> j) & 1 == 0) {
-                _penalize(seats[j], _miners[seats[j]], _bond, PenaltyReason.MissedVote);
-            } else if ((misreported >> j) & 1 == 0) continue;
-            else {
-                Miner storage v = _miners[seats[j]];
-                _penalize(seats[j], v, Math.mulDiv(v.stake, _misreportPenaltyBps, BPS), PenaltyReason.Misreport);
-            }
-            losers[lost++] = seats[j];
+            bool missed = (voted >> j) & 1 == 0;
+            if (!missed && (misreported >> j) & 1 == 0) continue;
+            address seat = _minerOfIndex(seats[j]);
+            Miner storage v = _miners[seat];
+            if (missed) _penalize(seat, v, _bond, PenaltyReason.MissedVote);
+            else _penalize(seat, v, Math.mulDiv(v.stake, _misreportPenaltyBps, BPS), PenaltyReason.Misreport);
+            losers[lost++] = seat;
         }
         if (best == type(uint256).max) emit RoundFailed(round);
         else _appendBlock(round, _entryAt(best), bestMedian);
@@ -489,7 +484,6 @@ contract PoFLScaled is IPoFLScaled, EIP712, ReentrancyGuard {
             reveals: s.reveals,
             population: s.population,
             seats: s.seats,
-            votes: s.votes,
             seedBlock: phase >= Phase.Vote ? s.seedBlock : 0,
             seed: s.seeded ? bytes32(uint256(s.seed)) : bytes32(0)
         });
@@ -676,11 +670,10 @@ contract PoFLScaled is IPoFLScaled, EIP712, ReentrancyGuard {
         // slots 3 and 4 (poster, count, seedBlock; order) keep the last round's values: `posted`, the phase and
         // `candidates` say when they are this round's (rewriting them with zeros would cost 20,000 gas each later)
         Round storage s = _round;
-        (s.round, s.phase, s.deadline, s.population, s.seats, s.votes, s.seeded, s.candidates, s.reveals, s.seed) = (
+        (s.round, s.phase, s.deadline, s.population, s.seats, s.seeded, s.candidates, s.reveals, s.seed) = (
             uint48(round),
             Phase.Claims,
             deadline,
-            0,
             0,
             0,
             false,
@@ -694,35 +687,41 @@ contract PoFLScaled is IPoFLScaled, EIP712, ReentrancyGuard {
 
     // ------------------------------------------------------------- deciding
 
-    /// @dev The seats (their miners) and their reports: a seat that did not vote this round (`voted` bit j
-    /// clear), and the lane of its own candidacy, read NO_REPORT. None before the committee was drawn.
+    /// @dev The seats (their miners' indices) and their reports: a seat that did not vote this round (`voted`
+    /// bit j clear), and the lane of its own candidacy, read NO_REPORT. None before the committee was drawn. A
+    /// seat's address is read only where it pays: its own candidacy is found by index (`claimants`' indices,
+    /// K reads), not by reading every seat's address (c reads).
     function _committee(
         Round storage s,
         address[] memory claimants
-    ) private view returns (address[] memory seats, uint256[] memory lanes, uint256 voted) {
+    ) private view returns (uint256[] memory seats, uint256[] memory lanes, uint256 voted) {
         uint256 n = s.seeded ? s.seats : 0;
-        (seats, lanes) = (new address[](n), new uint256[](n));
+        (seats, lanes) = (new uint256[](n), new uint256[](n));
+        uint256[] memory claimantIndex = new uint256[](claimants.length);
+        for (uint256 i = 0; i < claimants.length; ++i) {
+            Miner storage m = _miners[claimants[i]];
+            claimantIndex[i] = m.registered ? m.index : type(uint256).max;
+        }
         (bytes32 seed, uint256 population, uint256 round) = (bytes32(uint256(s.seed)), s.population, s.round);
         for (uint256 j = 0; j < n; ++j) {
-            address seat = _minerOfIndex(IndexSampling.permute(seed, j, population));
+            uint256 index = IndexSampling.permute(seed, j, population);
             uint256 v = _votes[j];
             bool inRound = v >> REPORT_BITS == round;
             if (inRound) voted |= 1 << j;
-            uint256 own = _ownLanes(claimants, seat);
-            (seats[j], lanes[j]) = (seat, inRound ? v | own : type(uint256).max);
+            (seats[j], lanes[j]) = (index, inRound ? v | _ownLanes(claimantIndex, index) : type(uint256).max);
         }
     }
 
-    /// @dev The lanes (NO_REPORT) of the candidates that `seat` claimed.
-    function _ownLanes(address[] memory claimants, address seat) private pure returns (uint256 own) {
+    /// @dev The lanes (NO_REPORT) of the candidates whose miner has index `index`.
+    function _ownLanes(uint256[] memory claimantIndex, uint256 index) private pure returns (uint256 own) {
         assembly ("memory-safe") {
-            let at := add(claimants, 0x20)
+            let at := add(claimantIndex, 0x20)
             for {
                 let i := 0
-            } lt(i, mload(claimants)) {
+            } lt(i, mload(claimantIndex)) {
                 i := add(i, 1)
             } {
-                if eq(mload(add(at, shl(5, i))), seat) {
+                if eq(mload(add(at, shl(5, i))), index) {
                     own := or(own, shl(shl(4, i), 0xffff))
                 }
             }
@@ -735,7 +734,7 @@ contract PoFLScaled is IPoFLScaled, EIP712, ReentrancyGuard {
     function _decide(
         Entry storage e,
         uint256 index,
-        address[] memory seats,
+        uint256[] memory seats,
         uint256[] memory lanes
     ) private returns (Outcome outcome, uint16 median, uint256 misreports) {
         (address claimant, uint16 claimed, uint256 shift) = (e.miner, e.accuracyBps, 16 * index);

@@ -172,7 +172,6 @@ class ScaledRoundInfo:
     reveals: int
     population: int
     seats: int
-    votes: int
     seed_block: int
     seed: bytes
 
@@ -366,12 +365,14 @@ def permute(seed: bytes, x: int, n: int) -> int:
     """IndexSampling.permute: place ``x`` (< n) of the permutation of 0 .. n - 1 that ``seed`` draws."""
     if n <= 1:
         return 0
+    if len(seed) != 32:
+        raise PoflValueError(f"a seed has 32 bytes, got {len(seed)}")
     half = ((n - 1).bit_length() + 1) // 2
     mask = (1 << half) - 1
     while True:
         left, right = x >> half, x & mask
         for r in range(4):
-            f = int.from_bytes(keccak(abi_encode(["bytes32", "uint256", "uint256"], [seed, r, right])), "big")
+            f = int.from_bytes(keccak(seed + r.to_bytes(32, "big") + right.to_bytes(32, "big")), "big")
             left, right = right, left ^ (f & mask)
         x = (left << half) | right
         if x < n:
@@ -548,7 +549,8 @@ class ScaledContract(ContractClient):
                   gas: int | None = None) -> RootPosting:
         """Post the root of ``claims`` (sorted here unless ``presorted``; with ``verify``, claims whose signature
         is not their miner's for ``round_id`` are dropped) with the top K leaves, their proofs and the list in a
-        blob. ``count`` overrides the posted count (only an attack test does)."""
+        blob. ``count`` overrides the posted count (only an attack test does). A top-K claim of an account that is
+        not a registered miner makes the contract refuse the root (ScaledBadLeaf): collect claims from miners."""
         if verify:
             claims = [c for c in claims if c.round_id == round_id and self.verify_claim(c)]
         ordered = list(claims) if presorted else sorted_claims(claims)

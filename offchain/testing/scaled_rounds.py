@@ -108,6 +108,19 @@ def play_scaled_round(fed: ScaledFederation, claims: Mapping[str, int], measure:
         fed.advance_past(info.deadline)
     gas["commitDirect"] += [int(x["gasUsed"]) for x in
                             wait_all([c.commit_direct(fed.by_address[a], sealed[a]) for a in direct])]
+    finish_round(fed, sealed, measure, revealers=revealers, voters=voters, gas=gas)
+    return ScaledRoundResult(r, sealed, signed, gas, tree)
+
+
+def finish_round(fed: ScaledFederation, sealed: Mapping[str, ScaledClaim], measure: Measure, *,
+                 revealers: Iterable[str] | None = None, voters: Iterable[str] | None = None,
+                 gas: dict[str, list[int]] | None = None) -> dict[str, list[int]]:
+    """From the Forced phase to the next round: the forced window passes (the candidates are fixed), the
+    candidates among ``revealers`` (default: all) reveal their ``sealed`` claims, the seats among ``voters``
+    (default: all) vote ``measure``, finalize. Returns (or adds to ``gas``) each transaction's gas by phase."""
+    c = fed.contract
+    gas = gas if gas is not None else {"reveal": [], "advance": [], "vote": [], "finalize": []}
+    r = c.round_info().round
     fed.advance_past(c.round_info().deadline)  # the forced window ends: the candidates are fixed
     _reveal(fed, r, sealed, None if revealers is None else set(revealers), gas)
     info = c.round_info()
@@ -118,7 +131,7 @@ def play_scaled_round(fed: ScaledFederation, claims: Mapping[str, int], measure:
     if c.round_info().phase != ScaledPhase.FINALIZE:
         fed.advance_past(c.round_info().deadline)
     gas["finalize"].append(int(c.finalize(fed.caller).wait()["gasUsed"]))
-    return ScaledRoundResult(r, sealed, signed, gas, tree)
+    return gas
 
 
 def _reveal(fed: ScaledFederation, r: int, sealed: Mapping[str, ScaledClaim], revealers: set[str] | None,
