@@ -3,6 +3,14 @@
 
     .venv/bin/python bench/gas.py [--miners 10 100] [--rounds 3] [--out gas.json]
     .venv/bin/python bench/gas.py --tiny          # a quick smoke run (5 and 7 miners, 2 rounds)
+    .venv/bin/python bench/gas.py --scaled        # PoFLScaled (issue 25) at 10, 100, 1,000 miners (~2 min)
+    .venv/bin/python bench/gas.py --scaled --tiny # its smoke run (5 miners)
+
+With --scaled: the scaled mode of docs/scaling.md on an Anvil with 1,001 funded accounts that enforces EIP-7825's
+cap of 16,777,216 gas a transaction (`--enable-tx-gas-limit`): gas a round (the sum over all its transactions)
+and the largest transaction, by phase, for an honest round and the worst one (see `scaled`); the acceptance of
+issue 25 is at most 3.5M gas an honest round at 1,000 miners, every transaction under the cap
+(bench/results/gas_scaled.json).
 
 Every round is honest (every miner commits and reveals; every seat of the committee, which is every other
 revealer, reports the truth) except the last, whose top claim is false: its committee rejects it (a slash),
@@ -337,7 +345,10 @@ def scaled(rpc_url: str, n: int, rounds: int) -> dict[str, object]:
         "gas_a_round_worst": worst_round["gas_a_round"],  # type: ignore[index]
         "largest_tx": max(r["largest_tx"] for r in rounds_),  # type: ignore[index]
         "budget": SCALED_BUDGET, "tx_cap": EIP7825_CAP,
-        "within_budget": max(r["gas_a_round"] for r in rounds_) <= SCALED_BUDGET,  # type: ignore[index]
+        # issue 25's acceptance: an honest round within the budget; the worst round (an attack with evictions)
+        # is reported beside it
+        "honest_within_budget": max(r["gas_a_round"] for r in steady) <= SCALED_BUDGET,  # type: ignore[index]
+        "worst_within_budget": worst_round["gas_a_round"] <= SCALED_BUDGET,  # type: ignore[index]
         "within_tx_cap": max(r["largest_tx"] for r in rounds_) <= EIP7825_CAP}  # type: ignore[index]
     return report
 
@@ -361,12 +372,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per miner count (>= 2; the last has a "
                                                               "false top claim)")
     parser.add_argument("--tiny", action="store_true", help="smoke run: 5 and 7 miners, 2 rounds")
-    parser.add_argument("--scaled", action="store_true", help="PoFLScaled (issue 25) at 10, 100 and 1,000 miners "
-                                                               "(with --tiny: 5 miners)")
+    parser.add_argument("--scaled", action="store_true", help="PoFLScaled (issue 25) at 10, 100 and 1,000 miners, "
+                                                               "at least 3 rounds each (with --tiny: 5 miners)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     if args.scaled:
-        main_scaled([5] if args.tiny else args.miners or SCALED_COUNTS, 2 if args.tiny else max(2, args.rounds),
+        main_scaled([5] if args.tiny else args.miners or SCALED_COUNTS, max(3, args.rounds),
                     args.out)
         return
     args.miners = args.miners or [10, 100]

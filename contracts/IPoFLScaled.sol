@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IPoFLConsensus} from "./IPoFLConsensus.sol";
+import {ITreasury} from "./ITreasury.sol";
 
 /// @title IPoFLScaled: PoFL consensus for federations of thousands of miners (issue 25): its types, events,
 /// errors and actions
@@ -15,9 +16,9 @@ import {IPoFLConsensus} from "./IPoFLConsensus.sol";
 /// `seats` miners sampled by index from a later block's hash measure every revealed claim and vote on chain; the
 /// lower median of each claim's reports decides it, and the best accepted claim becomes the block. Every action is
 /// O(1) or O(K) in gas and `finalize` is O(seats x K): nothing depends on the number of miners.
-/// @dev Everything `PoFLScaled` does is declared here (the ownership-free contract has no settings: its whole
+/// @dev Everything `PoFLScaled` does is declared here (its ether books' views in `ITreasury`) (the ownership-free contract has no settings: its whole
 /// configuration is fixed at deployment). docs/scaling.md is the manual.
-interface IPoFLScaled {
+interface IPoFLScaled is ITreasury {
     // ------------------------------------------------------------------ enums
 
     /// @notice Round phases. `Claims`: the aggregator (then, after `aggregatorDuration`, any miner) posts the
@@ -231,6 +232,8 @@ interface IPoFLScaled {
     event RoundFailed(uint64 indexed round);
     /// @notice `miner` registered with `stake` wei at index `index`.
     event MinerRegistered(address indexed miner, uint256 stake, uint32 index);
+    /// @notice `miner` added `amount` wei; its stake is now `stake`.
+    event StakeAdded(address indexed miner, uint256 amount, uint256 stake);
     /// @notice `miner` left with its stake and credit.
     event MinerLeft(address indexed miner, uint256 stake, uint256 credit);
     /// @notice `miner`'s stake fell under minStake: it was removed and the rest credited to it.
@@ -312,6 +315,9 @@ interface IPoFLScaled {
     /// @notice Leave with the stake and any credit; only in the Claims phase before a root is posted.
     /// @dev The last miner takes the leaver's index.
     function leave() external;
+
+    /// @notice Add `msg.value` wei to the caller's stake.
+    function addStake() external payable;
 
     /// @notice Add `msg.value` wei to the reward pool.
     function fundRewards() external payable;
@@ -432,13 +438,4 @@ interface IPoFLScaled {
 
     /// @notice The Merkle leaf hash of `leaf` in `round`.
     function leafHash(uint64 round, Leaf calldata leaf) external pure returns (bytes32);
-
-    /// @notice Wei staked by all miners.
-    function totalStaked() external view returns (uint256);
-
-    /// @notice Wei available for block rewards.
-    function rewardPool() external view returns (uint256);
-
-    /// @notice Wei credited to `account` and not yet withdrawn.
-    function pendingRewards(address account) external view returns (uint256);
 }

@@ -11,6 +11,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {IPoFLConsensus} from "./IPoFLConsensus.sol";
 import {IPoFLScaled} from "./IPoFLScaled.sol";
+import {TreasuryViews} from "./consensus/TreasuryViews.sol";
 import {IndexSampling} from "./libraries/IndexSampling.sol";
 import {PoFLMath} from "./libraries/PoFLMath.sol";
 import {Treasury} from "./libraries/Treasury.sol";
@@ -33,7 +34,7 @@ import {Treasury} from "./libraries/Treasury.sol";
 ///   frame a miner with a claim it did not sign, and reveals need no proof from the miners (the top leaves were
 ///   proven at `postRoot`).
 /// - The phase machine is lazy: `_advance` applies the clock's rules at the start of every action.
-contract PoFLScaled is IPoFLScaled, EIP712, ReentrancyGuard {
+contract PoFLScaled is IPoFLScaled, TreasuryViews, EIP712, ReentrancyGuard {
     using Treasury for Treasury.Books;
 
     /// @notice Basis points in 1.0.
@@ -190,6 +191,16 @@ contract PoFLScaled is IPoFLScaled, EIP712, ReentrancyGuard {
     }
 
     /// @inheritdoc IPoFLScaled
+    function addStake() external payable {
+        Miner storage m = _miners[msg.sender];
+        if (!m.registered) revert ScaledNotAMiner(msg.sender);
+        if (msg.value == 0) revert ScaledZeroValue();
+        m.stake += SafeCast.toUint96(msg.value);
+        _books.stake(msg.value);
+        emit StakeAdded(msg.sender, msg.value, m.stake);
+    }
+
+    /// @inheritdoc IPoFLScaled
     function fundRewards() external payable {
         if (msg.value == 0) revert ScaledZeroValue();
         _books.fund(msg.value);
@@ -217,12 +228,11 @@ contract PoFLScaled is IPoFLScaled, EIP712, ReentrancyGuard {
         Round storage s = _current(round, Phase.Claims);
         if (!_miners[msg.sender].registered) revert ScaledNotAMiner(msg.sender);
         address aggregator = s.aggregator;
-        if (aggregator != msg.sender) {
-            if (aggregator != address(0) && block.timestamp < uint256(s.openedAt) + _aggregatorDuration) {
-                revert ScaledNotAggregator(aggregator, msg.sender);
-            }
-            _penalizeAbsentAggregator(aggregator);
-        }
+        if (
+            aggregator != msg.sender &&
+            aggregator != address(0) &&
+            block.timestamp < uint256(s.openedAt) + _aggregatorDuration
+        ) revert ScaledNotAggregator(aggregator, msg.sender);
         bytes32 listBlob = blobhash(0);
         if (listBlob == bytes32(0)) revert ScaledListMissing();
         uint256 n = Math.min(_topK, count);
@@ -252,6 +262,9 @@ contract PoFLScaled is IPoFLScaled, EIP712, ReentrancyGuard {
         (_root, _listBlob) = (root, listBlob);
         (s.poster, s.count, s.rootCount, s.posted) = (msg.sender, count, uint8(n), true);
         emit RootPosted(round, msg.sender, root, count, listBlob);
+        // a fallback posted: the drawn aggregator forfeits its bond (after the leaves were checked: its own claim
+        // may be among them, and stays a candidate if the penalty evicts it)
+        if (aggregator != msg.sender) _penalizeAbsentAggregator(aggregator);
         _enterForced(s);
     }
 
@@ -559,19 +572,9 @@ contract PoFLScaled is IPoFLScaled, EIP712, ReentrancyGuard {
         return _leafHash(round, leaf);
     }
 
-    /// @inheritdoc IPoFLScaled
-    function totalStaked() external view returns (uint256) {
-        return _books.totalStaked;
-    }
-
-    /// @inheritdoc IPoFLScaled
-    function rewardPool() external view returns (uint256) {
-        return _books.rewardPool;
-    }
-
-    /// @inheritdoc IPoFLScaled
-    function pendingRewards(address account) external view returns (uint256) {
-        return _books.pending[account];
+    /// @dev The books TreasuryViews reads (ITreasury: totalStaked, rewardPool, totalPendingRewards, pendingRewards).
+    function _treasury() internal view override returns (Treasury.Books storage) {
+        return _books;
     }
 
     // ------------------------------------------------------------ the phases

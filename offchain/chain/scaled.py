@@ -36,7 +36,7 @@ from web3.contract import Contract
 
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.blobs import pack_blob, sidecar, unpack_blob
-from offchain.chain.client import ContractClient, View
+from offchain.chain.client import StakingClient, View
 from offchain.chain.deploy import DeploymentRecord, attach, deploy_contract, load_artifact
 from offchain.chain.errors import ErrorDecoder
 from offchain.chain.tx import PendingTx
@@ -421,10 +421,11 @@ class RootPosting:
         return self.pending.wait(timeout)
 
 
-class ScaledContract(ContractClient):
-    """A deployed PoFLScaled. Every action takes the :class:`LocalSigner` that sends it and returns a
-    :class:`~offchain.chain.tx.PendingTx` (``post_root``: a :class:`RootPosting`); reverts surface as the
-    contract's own errors (``offchain.chain.errors``: ``Scaled*``)."""
+class ScaledContract(StakingClient):
+    """A deployed PoFLScaled (its staking actions and books are every consensus client's: register, add_stake,
+    leave, fund_rewards, withdraw_rewards, balances). Every action takes the :class:`LocalSigner` that sends it
+    and returns a :class:`~offchain.chain.tx.PendingTx` (``post_root``: a :class:`RootPosting`); reverts surface
+    as the contract's own errors (``offchain.chain.errors``: ``Scaled*``)."""
 
     def __init__(self, contract: Contract, artifact: dict[str, Any] | None = None) -> None:
         self.artifact = artifact or load_artifact(CONTRACT_NAME)
@@ -466,8 +467,6 @@ class ScaledContract(ContractClient):
     miner_at = View("minerAt", str, "The miner at index ``index``.")
     block_count = View("blockCount", int, "The number of blocks, genesis included.")
     pending_rewards = View("pendingRewards", int, "Wei credited to ``account`` and not yet withdrawn.")
-    total_staked = View("totalStaked", int, "Wei staked by all miners.")
-    reward_pool = View("rewardPool", int, "Wei available for block rewards.")
 
     def _struct(self, cls: type[T], name: str, *args: Any) -> T:
         return decode_struct(cls, self._abi[name]["outputs"][0]["components"], self._view(name, *args))
@@ -508,10 +507,6 @@ class ScaledContract(ContractClient):
             return []
         return [self.miner_at(i) for i in seat_indices(info.seed, info.population, info.seats)]
 
-    def balances(self) -> dict[str, int]:
-        return {"balance": self.w3.eth.get_balance(self.address), "totalStaked": self.total_staked(),
-                "rewardPool": self.reward_pool()}
-
     # --------------------------------------------------------------- claims
 
     def sign_claim(self, signer: LocalSigner, claim: ScaledClaim) -> SignedClaim:
@@ -531,18 +526,6 @@ class ScaledContract(ContractClient):
         return encode_struct(leaf, self._leaf_components)
 
     # --------------------------------------------------------------- actions
-
-    def register(self, signer: LocalSigner, stake: int) -> PendingTx:
-        return self._send(signer, "register", value=stake)
-
-    def leave(self, signer: LocalSigner) -> PendingTx:
-        return self._send(signer, "leave")
-
-    def fund_rewards(self, signer: LocalSigner, amount: int) -> PendingTx:
-        return self._send(signer, "fundRewards", value=amount)
-
-    def withdraw_rewards(self, signer: LocalSigner) -> PendingTx:
-        return self._send(signer, "withdrawRewards")
 
     def post_root(self, signer: LocalSigner, round_id: int, claims: Sequence[SignedClaim], *,
                   verify: bool = True, presorted: bool = False, count: int | None = None,
