@@ -479,4 +479,5 @@ def test_a_seat_that_does_not_vote_and_a_direct_commit_not_revealed_forfeit_thei
     c.finalize(fed.caller).wait()
     paid = penalties(fed, since)
     assert (best, ScaledPenaltyReason.MISSED_REVEAL) in paid and (lazy[0], ScaledPenaltyReason.MISSED_VOTE) in paid
-    assert c.latest_block().round == r and c.latest_block().miner != best
+    # three reports a candidate at most (fewer where it holds a seat: the quorum of 3 may fail), never the best's
+    assert c.round_info().round == r + 1 and c.latest_block().miner != best
