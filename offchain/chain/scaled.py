@@ -587,6 +587,10 @@ class ScaledContract(StakingClient):
         return self._send(signer, "vote", round_id, seat, pack_reports(reports))
 
     def finalize(self, signer: LocalSigner, gas: int | None = None) -> PendingTx:
+        """Decide the round and open the next (in the Finalize phase). Its gas is estimated against the latest
+        block: right after the vote deadline, before any block has a later timestamp, the estimate still sees the
+        Vote phase (ScaledWrongPhase); call :meth:`advance` first, or pass ``gas`` (at most ~2M measured at
+        c = 48, K = 8; bench/results/gas_scaled.json)."""
         return self._send(signer, "finalize", gas=gas)
 
     # ------------------------------------------------------------------ reads of the contract's pure helpers

@@ -211,8 +211,9 @@ def test_root_and_direct_commit_rejections(fed: ScaledFederation) -> None:
     leaves = leaves_of(posting.claims)
     with pytest.raises(E.ScaledNoFraud):
         c.prove_misordered(other, r, posting.tree, leaves[0], leaves[1])
-    with pytest.raises(E.ScaledNoFraud):
-        c.prove_out_of_range(other, r, posting.tree, leaves[-1])
+    for leaf in leaves:  # every Python proof of the 5-leaf tree (odd levels included) verifies on chain
+        with pytest.raises(E.ScaledNoFraud):
+            c.prove_out_of_range(other, r, posting.tree, leaf)
     with pytest.raises(E.ScaledNotInRoot):
         forged = Leaf(0, leaves[0].miner, 10_000, leaves[0].commitment)
         c._send(other, "proveOutOfRange", r, c._leaf(forged), posting.tree.proof(0))
@@ -479,4 +480,5 @@ def test_a_seat_that_does_not_vote_and_a_direct_commit_not_revealed_forfeit_thei
     c.finalize(fed.caller).wait()
     paid = penalties(fed, since)
     assert (best, ScaledPenaltyReason.MISSED_REVEAL) in paid and (lazy[0], ScaledPenaltyReason.MISSED_VOTE) in paid
-    assert c.latest_block().round == r and c.latest_block().miner != best
+    # three reports a candidate at most (fewer where it holds a seat: the quorum of 3 may fail), never the best's
+    assert c.round_info().round == r + 1 and c.latest_block().miner != best
