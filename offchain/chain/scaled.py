@@ -35,11 +35,11 @@ from web3 import Web3
 from web3.contract import Contract
 
 from offchain.chain.accounts import LocalSigner
-from offchain.chain.blobs import pack_blob, sidecar, unpack_blob
+from offchain.chain.blobs import BlobSidecar, pack_blob, sidecar, unpack_blob
 from offchain.chain.client import StakingClient, View
 from offchain.chain.deploy import DeploymentRecord, attach, deploy_contract, load_artifact
 from offchain.chain.errors import ErrorDecoder
-from offchain.chain.tx import PendingTx
+from offchain.chain.tx import PendingTx, send
 from offchain.chain.types import encode_struct, snake_case
 from offchain.errors import PoflValueError
 from offchain.paths import DEPLOYMENTS_DIR
@@ -547,9 +547,9 @@ class ScaledContract(StakingClient):
                                   len(leaves) if count is None else count, top, proofs, gas=gas)
         return RootPosting(ordered, tree, pending)
 
-    def _send_blob(self, signer: LocalSigner, name: str, blob: Any, *args: Any, gas: int | None) -> PendingTx:
-        from offchain.chain.tx import send
-
+    def _send_blob(self, signer: LocalSigner, name: str, blob: BlobSidecar, *args: Any,
+                   gas: int | None) -> PendingTx:
+        """Function ``name`` sent as an EIP-4844 transaction carrying ``blob``."""
         return send(signer, getattr(self.contract.functions, name)(*args), self.errors, gas=gas, action=name,
                     blobs=[blob])
 
