@@ -3,6 +3,14 @@
 
     .venv/bin/python bench/gas.py [--miners 10 100] [--rounds 3] [--out gas.json]
     .venv/bin/python bench/gas.py --tiny          # a quick smoke run (5 and 7 miners, 2 rounds)
+    .venv/bin/python bench/gas.py --scaled        # PoFLScaled (issue 25) at 10, 100, 1,000 miners (~2 min)
+    .venv/bin/python bench/gas.py --scaled --tiny # its smoke run (5 miners)
+
+With --scaled: the scaled mode of docs/scaling.md on an Anvil with 1,001 funded accounts that enforces EIP-7825's
+cap of 16,777,216 gas a transaction (`--enable-tx-gas-limit`): gas a round (the sum over all its transactions)
+and the largest transaction, by phase, for an honest round and the worst one (see `scaled`); the acceptance of
+issue 25 is at most 3.5M gas an honest round at 1,000 miners, every transaction under the cap
+(bench/results/gas_scaled.json).
 
 Every round is honest (every miner commits and reveals; every seat of the committee, which is every other
 revealer, reports the truth) except the last, whose top claim is false: its committee rejects it (a slash),
@@ -268,14 +276,111 @@ def worst_missed_key(rpc_url: str) -> dict[str, int]:
     return gas
 
 
+SCALED_COUNTS = [10, 100, 1000]
+SCALED_BUDGET = 3_500_000  # gas a round at 1,000 miners, on-chain votes (issue 25)
+EIP7825_CAP = 16_777_216  # gas a transaction (Osaka)
+
+
+def _phase_gas(gas: dict[str, list[int]]) -> dict[str, dict[str, int]]:
+    return {phase: {"total": sum(v), "max": max(v), "count": len(v)} for phase, v in gas.items() if v}
+
+
+def scaled(rpc_url: str, n: int, rounds: int) -> dict[str, object]:
+    """PoFLScaled (issue 25) at ``n`` miners, docs/scaling.md's design point (c = 48 seats, K = 8 reveals): every
+    miner signs a claim, the aggregator posts the root (the list in a blob), the top K reveal, the seats vote on
+    chain, finalize. Rounds after the first are honest and steady (every slot a round writes already holds a
+    value); the last one's top claim is false and a third of the seats minus one misreport every candidate (a
+    slash, the most misreport penalties): finalize at its heaviest. Gas a round is the sum over all its
+    transactions; the largest transaction beside it. Seconds a round: this scripted driver, in one process."""
+    import time
+
+    from offchain.chain.scaled import Candidate, ScaledConfig, ScaledContract
+    from offchain.testing.scaled_rounds import ScaledFederation, play_scaled_round, register_all
+
+    w3 = connect(rpc_url)
+    owner = LocalSigner(w3, dev_key(0))
+    config = ScaledConfig(min_stake=10**15, bond=10**13, block_reward=10**15)
+    contract, record = ScaledContract.deploy(owner, config, model_cid("genesis"), reward_pool=10**19,
+                                             deployments_dir=None)
+    miners = [LocalSigner(w3, dev_key(i)) for i in range(1, n + 1)]
+    started = time.monotonic()
+    registered = register_all(contract, miners, config.min_stake)
+    report: dict[str, object] = {
+        "deploy": w3.eth.get_transaction_receipt(record.tx_hash)["gasUsed"],
+        "register": {**summary(registered), "seconds": round(time.monotonic() - started, 1)}}
+    fed = ScaledFederation(contract, owner, miners)
+    rng = random.Random(n)
+    for k in range(rounds):
+        worst = k == rounds - 1 and rounds > 1
+        truth = {m.address: 6000 + rng.randrange(3000) for m in miners}
+        claims = dict(truth)
+        top = max(truth, key=lambda a: truth[a])
+        if worst:
+            claims[top] = 9999  # a false claim: rejected, its miner slashed
+        # the worst round: a third of the seats minus one (the most a decided claim penalizes) over-report every
+        # candidate, and the seats measure the false top claim at 1000
+        liars: set[str] = set()
+        third = (min(config.seats, n) - 1) // 3
+
+        def measure(seat: LocalSigner, cand: Candidate, worst: bool = worst, liars: set[str] = liars,
+                    truth: dict[str, int] = truth, top: str = top, third: int = third) -> int:
+            if worst and not liars:  # the committee is drawn by the time the first seat measures
+                liars.update(fed.contract.seats()[:third])
+            honest = 1000 if worst and cand.miner == top else truth[cand.miner]
+            return min(10_000, honest + 1000) if seat.address in liars else honest
+
+        started = time.monotonic()
+        result = play_scaled_round(fed, claims, measure, tag=f"s{n}.{k}")
+        seconds = round(time.monotonic() - started, 1)
+        name = "worst round (false top claim slashed, a third of the seats minus one misreport)" if worst \
+            else f"round {k + 1}" + (" (first writes)" if k == 0 else "")
+        report[name] = {"phases": _phase_gas(result.gas), "gas_a_round": result.total_gas,
+                        "largest_tx": result.largest_tx, "seconds": seconds,
+                        "block": contract.latest_block().round == result.round_id}
+    steady = [v for key, v in report.items() if key.startswith("round ") and "first" not in key]
+    worst_round = next(v for key, v in report.items() if key.startswith("worst"))
+    rounds_ = [*steady, worst_round]
+    report["summary"] = {
+        "gas_a_round_honest": max(r["gas_a_round"] for r in steady),  # type: ignore[index]
+        "gas_a_round_worst": worst_round["gas_a_round"],  # type: ignore[index]
+        "largest_tx": max(r["largest_tx"] for r in rounds_),  # type: ignore[index]
+        "budget": SCALED_BUDGET, "tx_cap": EIP7825_CAP,
+        # issue 25's acceptance: an honest round within the budget; the worst round (an attack with evictions)
+        # is reported beside it
+        "honest_within_budget": max(r["gas_a_round"] for r in steady) <= SCALED_BUDGET,  # type: ignore[index]
+        "worst_within_budget": worst_round["gas_a_round"] <= SCALED_BUDGET,  # type: ignore[index]
+        "within_tx_cap": max(r["largest_tx"] for r in rounds_) <= EIP7825_CAP}  # type: ignore[index]
+    return report
+
+
+def main_scaled(counts: list[int], rounds: int, out: Path | None) -> None:
+    from offchain.chain.scaled import ScaledConfig
+
+    config = ScaledConfig()
+    report: dict[str, object] = {"design": {"seats": config.seats, "top_k": config.top_k, "contract": "PoFLScaled",
+                                            "anvil": "--enable-tx-gas-limit (EIP-7825)"}}
+    with start_devnet("anvil", accounts=max(counts) + 1, tx_gas_limit=True) as devnet:
+        for n in counts:
+            report[f"{n} miners"] = scaled(devnet.rpc_url, n, rounds)
+    report["sizes"] = {k: v for k, v in contract_sizes().items() if k == "PoFLScaled"}
+    emit(report, out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--miners", type=int, nargs="+", default=[10, 100])
+    parser.add_argument("--miners", type=int, nargs="+", default=None)
     parser.add_argument("--rounds", type=int, default=3, help="rounds per miner count (>= 2; the last has a "
                                                               "false top claim)")
     parser.add_argument("--tiny", action="store_true", help="smoke run: 5 and 7 miners, 2 rounds")
+    parser.add_argument("--scaled", action="store_true", help="PoFLScaled (issue 25) at 10, 100 and 1,000 miners, "
+                                                               "at least 3 rounds each (with --tiny: 5 miners)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    if args.scaled:
+        main_scaled([5] if args.tiny else args.miners or SCALED_COUNTS, max(3, args.rounds),
+                    args.out)
+        return
+    args.miners = args.miners or [10, 100]
     counts, rounds = ([5, 7], 2) if args.tiny else (args.miners, max(2, args.rounds))
     with start_devnet("anvil", accounts=max([*counts, MAX_MINERS]) + 1) as devnet:
         report: dict[str, object] = {f"{n} miners": measure(devnet.rpc_url, n, rounds) for n in counts}

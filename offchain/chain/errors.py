@@ -40,7 +40,8 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-# One class per error in PoFLConsensus's and PoFLHoldout's ABIs, named as in Solidity, so that callers can catch each.
+# One class per error in PoFLConsensus's, PoFLScaled's and PoFLHoldout's ABIs, named as in Solidity, so that callers
+# can catch each.
 # What each means and what to do is the NatSpec in the artifact (see the module docstring).
 
 
@@ -152,6 +153,125 @@ class PoFLNotIndependent(ContractRevert):
     pass
 
 
+# PoFLScaled's errors (contracts/IPoFLScaled.sol): the scaled mode of issue 25.
+
+
+class ScaledInvalidConfig(ContractRevert):
+    pass
+
+
+class ScaledNotAMiner(ContractRevert):
+    pass
+
+
+class ScaledAlreadyRegistered(ContractRevert):
+    pass
+
+
+class ScaledStakeTooLow(ContractRevert):
+    pass
+
+
+class ScaledZeroValue(ContractRevert):
+    pass
+
+
+class ScaledNothingToWithdraw(ContractRevert):
+    pass
+
+
+class ScaledWrongRound(ContractRevert):
+    pass
+
+
+class ScaledWrongPhase(ContractRevert):
+    pass
+
+
+class ScaledNotAggregator(ContractRevert):
+    pass
+
+
+class ScaledListMissing(ContractRevert):
+    pass
+
+
+class ScaledBadRoot(ContractRevert):
+    pass
+
+
+class ScaledBadLeaf(ContractRevert):
+    pass
+
+
+class ScaledAlreadyCommitted(ContractRevert):
+    pass
+
+
+class ScaledEmptyCommitment(ContractRevert):
+    pass
+
+
+class ScaledAccuracyOutOfRange(ContractRevert):
+    pass
+
+
+class ScaledClaimTooLow(ContractRevert):
+    pass
+
+
+class ScaledNoRoot(ContractRevert):
+    pass
+
+
+class ScaledNotInRoot(ContractRevert):
+    pass
+
+
+class ScaledNoFraud(ContractRevert):
+    pass
+
+
+class ScaledNotACandidate(ContractRevert):
+    pass
+
+
+class ScaledAlreadyRevealed(ContractRevert):
+    pass
+
+
+class ScaledRevealMismatch(ContractRevert):
+    pass
+
+
+class ScaledEmptyDigest(ContractRevert):
+    pass
+
+
+class ScaledDigestUsed(ContractRevert):
+    pass
+
+
+class ScaledBadSignature(ContractRevert):
+    pass
+
+
+class ScaledSeedPending(ContractRevert):
+    pass
+
+
+class ScaledNotInCommittee(ContractRevert):
+    pass
+
+
+class ScaledAlreadyVoted(ContractRevert):
+    pass
+
+
+class ScaledBlockNotFound(ContractRevert):
+    pass
+
+
 # PoFLHoldout's errors (contracts/IPoFLHoldout.sol).
 
 
@@ -216,6 +336,26 @@ class InsufficientBalance(ContractRevert):
 
 
 class SafeCastOverflowedUintDowncast(ContractRevert):
+    pass
+
+
+class ECDSAInvalidSignature(ContractRevert):
+    pass
+
+
+class ECDSAInvalidSignatureLength(ContractRevert):
+    pass
+
+
+class ECDSAInvalidSignatureS(ContractRevert):
+    pass
+
+
+class InvalidShortString(ContractRevert):
+    pass
+
+
+class StringTooLong(ContractRevert):
     pass
 
 

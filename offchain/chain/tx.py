@@ -12,10 +12,11 @@ import ast
 import logging
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import rlp
 from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted
@@ -28,6 +29,7 @@ except ImportError:  # eth-tester is only the in-process backend
         pass
 
 from offchain.chain.accounts import LocalSigner
+from offchain.chain.blobs import BlobSidecar
 from offchain.chain.errors import ContractRevert, ErrorDecoder
 from offchain.errors import PoflRuntimeError, PoflTimeoutError
 
@@ -121,15 +123,19 @@ def _call_fields(fn: ContractFunction | ContractConstructor) -> dict[str, Any]:
 
 
 def send(signer: LocalSigner, fn: ContractFunction | ContractConstructor, decoder: ErrorDecoder, *, value: int = 0,
-         gas: int | None = None, min_gas: int = 0, action: str | None = None) -> PendingTx:
+         gas: int | None = None, min_gas: int = 0, action: str | None = None,
+         blobs: Sequence[BlobSidecar] = ()) -> PendingTx:
     """Estimate, sign and broadcast ``fn`` from ``signer``; return without waiting for a receipt.
 
     ``gas`` skips the estimate. Otherwise the estimate surfaces a revert before anything is broadcast, and
     the limit is the estimate with headroom but at least ``min_gas``: for a call whose cost depends on what
-    other transactions mined before it do (the estimate runs against the latest block)."""
+    other transactions mined before it do (the estimate runs against the latest block). ``blobs`` makes it an
+    EIP-4844 (type 3) transaction carrying them (``BLOBHASH`` answers their versioned hashes)."""
     w3 = signer.w3
     action = action or getattr(fn, "fn_name", "deploy")
     call = {"from": signer.address, "value": value, **_call_fields(fn)}
+    if blobs:
+        call |= {"blobVersionedHashes": [b.versioned_hash for b in blobs], "maxFeePerBlobGas": _blob_fee(w3)}
     try:
         if gas is None:
             gas = max(int(w3.eth.estimate_gas(call) * GAS_HEADROOM) + 10_000, min_gas)
@@ -139,9 +145,15 @@ def send(signer: LocalSigner, fn: ContractFunction | ContractConstructor, decode
         _raise_if_unfunded(exc, signer, action)
         raise
     tx = {**call, **_fees(w3), "gas": gas, "nonce": signer.next_nonce(), "chainId": _chain_id(w3)}
+    if blobs:
+        tx["type"] = 3
     signed = signer.account.sign_transaction(tx)
+    raw = bytes(signed.raw_transaction)
+    if blobs:  # the network form: the signed body and its sidecar (EIP-4844)
+        raw = b"\x03" + rlp.encode([rlp.decode(raw[1:]), [b.blob for b in blobs], [b.commitment for b in blobs],
+                                    [b.proof for b in blobs]])
     try:
-        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+        tx_hash = w3.eth.send_raw_transaction(raw)
     except Exception as exc:
         signer.resync()  # the nonce was taken but nothing was broadcast: read it from the node again
         _raise_if_unfunded(exc, signer, action)
@@ -156,6 +168,15 @@ def _raise_if_unfunded(exc: Exception, signer: LocalSigner, action: str) -> None
     if "insufficient funds" in str(exc).lower():
         raise InsufficientFunds(f"{action}: account {signer.address} cannot pay for the transaction ({exc}); "
                                 f"fund it, or use a funded key") from None
+
+
+def _blob_fee(w3: Web3) -> int:
+    """A max fee a unit of blob gas: twice the latest blob base fee, at least 1 gwei."""
+    try:
+        base = int(w3.eth.blob_base_fee)
+    except Exception:  # nodes without eth_blobBaseFee
+        base = 0
+    return max(2 * base, 10**9)
 
 
 def wait_all(pending: Iterable[PendingTx], timeout: float = 120.0) -> list[TxReceipt]:

@@ -49,6 +49,7 @@ class RunConfig(EngineConfig):
     min_committee: int = setting(3, "--min-committee",
                                  "Fewest committee seats a validation may have (no block with fewer).")
     tolerance_bps: int = 100
+    scaled: bool = False  # the scaled mode (PoFLScaled, docs/scaling.md): no cap on the number of miners
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -57,8 +58,9 @@ class RunConfig(EngineConfig):
                                  f"got {self.n_miners}"),
             (self.clients_per_round >= 1, f"--clients-per-round must be at least 1, got {self.clients_per_round}"),
             (0.0 <= self.threshold <= 1.0, f"--threshold must lie within [0, 1], got {self.threshold}"),
-            (self.n_miners <= MAX_MINERS, f"--miners must be at most {MAX_MINERS} (the contract's cap), "
-                                          f"got {self.n_miners}"),
+            (self.scaled or self.n_miners <= MAX_MINERS,
+             f"--miners must be at most {MAX_MINERS} (the per-miner contract's cap; the scaled mode, "
+             f"docs/scaling.md, has none), got {self.n_miners}"),
             (0 <= self.seed <= MAX_SEED, f"--seed must lie within [0, {MAX_SEED}], got {self.seed}"),
             (self.n_clients >= 1, f"--n-clients must be at least 1, got {self.n_clients}"),
             (self.alpha > 0, f"--alpha must be > 0, got {self.alpha}"),

@@ -95,7 +95,7 @@ class Devnet:
 
 
 def _anvil_argv(port: int, accounts: int, state: Path | None, block_time: float | None,
-                host: str = LOOPBACK) -> list[str]:
+                host: str = LOOPBACK, tx_gas_limit: bool = False) -> list[str]:
     argv = [str(anvil_binary()), "--host", host, "--port", str(port), "--chain-id", str(DEV_CHAIN_ID),
             "--mnemonic", DEV_MNEMONIC, "--accounts", str(accounts), "--balance", "1000000",
             # Anvil otherwise writes every old block's state under ~/.foundry/anvil/tmp and never removes it:
@@ -108,6 +108,8 @@ def _anvil_argv(port: int, accounts: int, state: Path | None, block_time: float 
         argv += ["--state", str(state), "--state-interval", "1"]
     if block_time:
         argv += ["--block-time", str(block_time)]
+    if tx_gas_limit:  # EIP-7825 (Osaka): no transaction may use more than 16,777,216 gas
+        argv += ["--enable-tx-gas-limit"]
     return argv
 
 
@@ -117,11 +119,12 @@ def _hardhat_argv(host: str, port: int) -> list[str]:
 
 def launch_devnet(kind: DevnetKind = "anvil", *, port: int = 0, accounts: int = 20, state: Path | None = None,
                   block_time: float | None = None, log_dir: Path | None = None, host: str = LOOPBACK,
-                  ready_timeout: float = 60.0) -> Devnet:
+                  ready_timeout: float = 60.0, tx_gas_limit: bool = False) -> Devnet:
     """Start a devnet and return once its RPC answers ``eth_chainId``; the caller stops it.
 
     It listens on ``host`` (loopback unless told: another address of this machine, for miners elsewhere).
-    Its log is ``log_dir/<kind>-<port>.log``; without ``log_dir``, a temporary folder removed on stop."""
+    Its log is ``log_dir/<kind>-<port>.log``; without ``log_dir``, a temporary folder removed on stop.
+    ``tx_gas_limit`` (Anvil): enforce EIP-7825's cap of 16,777,216 gas a transaction."""
     if port:
         ensure_port_free(host, port, f"{kind} devnet")
     else:
@@ -131,10 +134,11 @@ def launch_devnet(kind: DevnetKind = "anvil", *, port: int = 0, accounts: int = 
         state = state.expanduser().resolve()
         state.parent.mkdir(parents=True, exist_ok=True)
     if kind == "anvil":
-        argv = _anvil_argv(port, accounts, state, block_time, host)
+        argv = _anvil_argv(port, accounts, state, block_time, host, tx_gas_limit)
     elif kind == "hardhat":
-        if state is not None or block_time:
-            raise LauncherError("--state and --block-time are Anvil options; use --kind anvil for them")
+        if state is not None or block_time or tx_gas_limit:
+            raise LauncherError("--state, --block-time and the tx gas limit are Anvil options; use --kind anvil for "
+                                "them")
         argv = _hardhat_argv(host, port)
         env.update(HARDHAT_DISABLE_TELEMETRY_PROMPT="true", HARDHAT_ACCOUNTS=str(accounts))
     else:

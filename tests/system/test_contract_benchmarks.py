@@ -21,14 +21,27 @@ def test_gas_bench_tiny_is_within_budget_and_o1() -> None:
     assert report["sizes"]["PoFLConsensus"]["room"] >= 1_400, report["sizes"]  # tests/unit/test_compile.py
 
 
+@pytest.mark.timeout(300)
+def test_gas_bench_scaled_tiny_makes_blocks_within_the_caps() -> None:
+    """bench/gas.py --scaled --tiny: PoFLScaled at 5 miners, two honest rounds and the worst one, each a block,
+    every transaction under EIP-7825's cap (the Anvil it starts enforces it)."""
+    report = run_bench("gas.py", "--scaled", "--tiny")
+    five = report["5 miners"]
+    rounds = [v for v in five.values() if isinstance(v, dict) and "block" in v]
+    assert len(rounds) == 3 and all(r["block"] for r in rounds), rounds
+    assert five["summary"]["within_tx_cap"] and five["summary"]["honest_within_budget"], five["summary"]
+    assert report["sizes"]["PoFLScaled"]["room"] > 0
+
+
 def test_size_bench_reports_room_under_eip170() -> None:
     report = run_bench("contract_size.py")
     sizes = report["sizes"]
     assert set(sizes) == {"PoFLConsensus", "PoFLLens", "PoFLAppealCourt", "PoFLHoldout", "PoWConsensus",
-                          "PoSConsensus"}
+                          "PoSConsensus", "PoFLScaled"}
     for entry in sizes.values():
         assert entry["runtime"] + entry["room"] == report["eip170_limit"] == 24_576
         assert entry["creation"] + entry["creation_room"] == report["eip3860_limit"]
+    assert sizes["PoFLScaled"]["room"] > 0, sizes["PoFLScaled"]  # the scaled mode (issue 25) fits EIP-170 too
     consensus, lens = sizes["PoFLConsensus"], sizes["PoFLLens"]
     assert consensus["room"] >= 1_400 and consensus["creation"] > lens["creation"] + sizes["PoFLAppealCourt"][
         "creation"]  # it carries the lens's and the appeal court's

@@ -15,11 +15,14 @@ from offchain.errors import PoflError, PoflValueError
 
 
 def test_every_abi_error_has_a_python_exception_and_a_natspec_hint() -> None:
-    contracts = ("PoFLConsensus", "PoFLHoldout", "PoWConsensus", "PoSConsensus")
+    contracts = ("PoFLConsensus", "PoFLScaled", "PoFLHoldout", "PoWConsensus", "PoSConsensus")
     decoder = ErrorDecoder.from_artifacts([load_artifact(name) for name in contracts], ENUMS)
     names = decoder.error_names()
     assert names == set(E.ERRORS), f"unmapped: {names - set(E.ERRORS)}; stale: {set(E.ERRORS) - names}"
-    assert all(decoder.hint(name) for name in names), [n for n in names if not decoder.hint(n)]
+    # OpenZeppelin's ShortStrings errors (PoFLScaled's EIP712 name and version) have no NatSpec; no call reaches
+    # them: the constructor's strings are short
+    documented = names - {"StringTooLong", "InvalidShortString"}
+    assert all(decoder.hint(name) for name in documented), [n for n in documented if not decoder.hint(n)]
     assert all(issubclass(cls, PoflError) for cls in E.ERRORS.values())
 
 

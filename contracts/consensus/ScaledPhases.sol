@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+
+import {ScaledBooks} from "./ScaledBooks.sol";
+
+/// @title ScaledPhases: the transitions of PoFLScaled's round, each in one place
+/// @notice Claims -> Forced (a root posted, or the Claims window over) -> Reveal (the candidates fixed) -> Vote
+/// (the seed block fixed) -> Finalize. `PoFLScaled._advance` applies the clock's rules with these; the actions
+/// call them when they end a phase early.
+abstract contract ScaledPhases is ScaledBooks {
+    /// @dev The forced-inclusion window opens (again, after a fraud proof) for `forcedDuration`.
+    function _enterForced(Round storage s) internal {
+        (s.phase, s.deadline) = (Phase.Forced, uint40(block.timestamp) + _forcedDuration);
+    }
+    /// @dev The forced window is over: the K best of the root's top and the direct top, highest claim first (the
+    /// root's first on ties), become the candidates; without any, the round goes to Finalize.
+    function _fixCandidates(Round storage s) internal {
+        (uint256 a, uint256 b) = (0, 0);
+        (uint256 rootCount, uint256 directCount) = (s.rootCount, s.directCount);
+        uint256 order;
+        uint256 n;
+        for (; n < _topK && (a < rootCount || b < directCount); ++n) {
+            bool fromRoot = b == directCount || (a < rootCount && _rootTop[a].accuracyBps >= _directTop[b].accuracyBps);
+            order |= (fromRoot ? a++ : DIRECT + b++) << (5 * n);
+        }
+        (s.order, s.candidates) = (order, uint8(n));
+        if (n == 0) {
+            (s.phase, s.deadline) = (Phase.Finalize, 0);
+            return;
+        }
+        uint40 deadline = s.deadline + _revealDuration;
+        (s.phase, s.deadline) = (Phase.Reveal, deadline);
+        emit CandidatesFixed(s.round, uint8(n), deadline);
+    }
+    /// @dev The reveals are over: the committee will be sampled from the first `population` miners by the hash of
+    /// a block mined `seedLookahead` from now; without any reveal, straight to Finalize.
+    function _endReveals(Round storage s) internal {
+        if (s.reveals == 0) {
+            (s.phase, s.deadline) = (Phase.Finalize, 0);
+            return;
+        }
+        uint256 population = _minerAt.length;
+        uint64 seedBlock = uint64(block.number) + _seedLookahead;
+        (s.phase, s.deadline, s.population, s.seats, s.seedBlock) = (
+            Phase.Vote,
+            0,
+            uint32(population),
+            uint16(Math.min(_seats, population)),
+            seedBlock
+        );
+        emit SeedBlockSet(s.round, seedBlock);
+    }
+    /// @dev Opens round `round`: its aggregator is drawn among the miners from the head block's hash.
+    function _openRound(uint64 round) internal {
+        uint256 population = _minerAt.length;
+        address aggregator =
+            population == 0
+                ? address(0)
+                : _minerAt[uint256(keccak256(abi.encode(_blocks[_blocks.length - 1].blockHash, round))) % population];
+        uint40 now_ = uint40(block.timestamp);
+        uint40 deadline = now_ + _aggregatorDuration + _fallbackDuration;
+        // slots 3 and 4 (poster, count, seedBlock; order) keep the last round's values: `posted`, the phase and
+        // `candidates` say when they are this round's (rewriting them with zeros would cost 20,000 gas each later)
+        Round storage s = _round;
+        (s.round, s.phase, s.deadline, s.population, s.seats, s.seeded, s.candidates, s.reveals, s.seed) = (
+            uint48(round),
+            Phase.Claims,
+            deadline,
+            0,
+            0,
+            false,
+            0,
+            0,
+            0
+        );
+        (s.aggregator, s.openedAt, s.rootCount, s.directCount, s.posted) = (aggregator, now_, 0, 0, false);
+        emit RoundOpened(round, aggregator, now_ + _aggregatorDuration, deadline);
+    }
+    /// @dev The drawn aggregator posted nothing in its window: it forfeits the bond (once a round).
+    function _penalizeAbsentAggregator(address aggregator) internal {
+        Round storage s = _round;
+        if (aggregator == address(0)) return;
+        s.aggregator = address(0);
+        Miner storage m = _miners[aggregator];
+        if (!m.registered) return;
+        _penalize(aggregator, m, _bond, PenaltyReason.AggregatorAbsent);
+        if (m.stake < _minStake) _evict(aggregator, m, s.round);
+    }
+}
