@@ -58,7 +58,7 @@ from offchain.miner.protocol import (
     next_action,
 )
 from offchain.miner.records import RoundRecord
-from offchain.miner.round import LocalMiner, RoundContext, Stopwatch
+from offchain.miner.round import LocalMiner, RoundContext, RoundLoop, Stopwatch
 from offchain.miner.strategy import MinerStrategy
 from offchain.store.base import ModelStore
 from offchain.store.fetching import DEFAULT_FETCH_TIMEOUT_S, UntrustedFetcher
@@ -102,7 +102,7 @@ class DriverSettings:
     finalize_stagger_s: float = 0.0
 
 
-class RoundDriver:
+class RoundDriver(RoundLoop):
     """Drives local miners through PoFL rounds (see the module docstring).
 
     Parameters:
@@ -159,21 +159,6 @@ class RoundDriver:
         return self.crew.started_from
 
     # ------------------------------------------------------------------ loop
-
-    def run(self, stop: Callable[[], bool]) -> None:
-        """Step until ``stop()`` is true."""
-        while not stop():
-            self.step()
-
-    def run_round(self, max_seconds: float | None = None) -> RoundRecord:
-        """Step until the round current at the call has ended; its record."""
-        done = len(self.records)
-        deadline = None if max_seconds is None else time.monotonic() + max_seconds
-        while len(self.records) == done:
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"round did not end within {max_seconds:.0f} s")
-            self.step()
-        return self.records[-1]
 
     def step(self) -> bool:
         """One look at the chain and what is due; transient failures are retried within the grace period.

@@ -3,14 +3,15 @@
 A :class:`RoundContext` is made when the driver first sees a round and dropped when the round
 ends, after its :class:`~offchain.miner.records.RoundRecord` is taken: nothing of a past round is
 kept, so a long-running miner keeps no history. A :class:`LocalMiner` lives as long as the
-driver: its key, its model and what it measured of the models it holds.
+driver: its key, its model and what it measured of the models it holds. :class:`RoundLoop` is the loop every
+round driver shares.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -36,6 +37,32 @@ class Stopwatch:
             yield
         finally:
             self.seconds[category] += time.perf_counter() - start
+
+
+class RoundLoop:
+    """The loop every round driver shares (the per-miner mode's and the scaled mode's): a subclass says what one
+    look at the chain does (:meth:`step`) and appends a :class:`RoundRecord` to :attr:`records` when a round ends."""
+
+    records: list[RoundRecord]
+
+    def step(self) -> bool:
+        """One look at the chain and what is due. True if anything was done."""
+        raise NotImplementedError
+
+    def run(self, stop: Callable[[], bool]) -> None:
+        """Step until ``stop()`` is true."""
+        while not stop():
+            self.step()
+
+    def run_round(self, max_seconds: float | None = None) -> RoundRecord:
+        """Step until the round current at the call has ended; its record."""
+        done = len(self.records)
+        deadline = None if max_seconds is None else time.monotonic() + max_seconds
+        while len(self.records) == done:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"round did not end within {max_seconds:.0f} s")
+            self.step()
+        return self.records[-1]
 
 
 @dataclass(eq=False)

@@ -42,7 +42,7 @@ from offchain.chain.types import to_bps
 from offchain.fl.training import FlatParams
 from offchain.miner.claims import ClaimPolicy, HeldModel, HonestClaims
 from offchain.miner.records import RoundRecord
-from offchain.miner.round import Stopwatch
+from offchain.miner.round import RoundLoop, Stopwatch
 from offchain.miner.strategy import MinerStrategy
 from offchain.store.base import ModelStore
 from offchain.store.cid import cid_from_digest, compute_cid
@@ -120,7 +120,7 @@ class ScaledRound:
             chain_height=head_height)
 
 
-class ScaledRoundDriver:
+class ScaledRoundDriver(RoundLoop):
     """Drives local miners through PoFLScaled rounds (see the module docstring).
 
     Parameters:
@@ -166,16 +166,6 @@ class ScaledRoundDriver:
         self._devnet = contract.w3.eth.chain_id in DEV_CHAIN_IDS
 
     # ------------------------------------------------------------------ loop
-
-    def run_round(self, max_seconds: float | None = None) -> RoundRecord:
-        """Step until the round current at the call has ended; its record."""
-        done = len(self.records)
-        deadline = None if max_seconds is None else time.monotonic() + max_seconds
-        while len(self.records) == done:
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"round did not end within {max_seconds:.0f} s")
-            self.step()
-        return self.records[-1]
 
     def step(self) -> bool:
         """One look at the chain and what is due. True if anything was done."""
