@@ -40,7 +40,7 @@ from offchain.chain.client import StakingClient, View
 from offchain.chain.deploy import DeploymentRecord, attach, deploy_contract, load_artifact
 from offchain.chain.errors import ErrorDecoder
 from offchain.chain.tx import PendingTx, send
-from offchain.chain.types import encode_struct, snake_case
+from offchain.chain.types import decode_struct, encode_struct
 from offchain.errors import PoflValueError
 from offchain.paths import DEPLOYMENTS_DIR
 from offchain.store.cid import CidKind, cid_from_digest, cid_to_digest
@@ -394,21 +394,6 @@ def pack_reports(reports: Sequence[int | None]) -> int:
 # ------------------------------------------------------------------ the client
 
 
-def decode_struct(cls: type[T], components: list[dict[str, Any]], values: tuple[Any, ...]) -> T:
-    """Dataclass ``cls`` from an ABI tuple of PoFLScaled, each value placed by its component's name (this
-    contract's enums: :data:`ENUMS`)."""
-    def convert(component: dict[str, Any], value: Any) -> Any:
-        internal = str(component.get("internalType", ""))
-        if internal.startswith("enum "):
-            return ENUMS[internal.rsplit(".", 1)[-1]](value)
-        if component["type"].startswith("bytes"):
-            return bytes(value)
-        return value
-
-    return cls(**{snake_case(c["name"]): convert(c, v) for c, v in zip(components, values, strict=True)})
-
-
-
 @dataclass(frozen=True)
 class RootPosting:
     """What ``post_root`` sent: the sorted list, its tree and the pending transaction."""
@@ -469,7 +454,7 @@ class ScaledContract(StakingClient):
     pending_rewards = View("pendingRewards", int, "Wei credited to ``account`` and not yet withdrawn.")
 
     def _struct(self, cls: type[T], name: str, *args: Any) -> T:
-        return decode_struct(cls, self._abi[name]["outputs"][0]["components"], self._view(name, *args))
+        return decode_struct(cls, self._abi[name]["outputs"][0]["components"], self._view(name, *args), ENUMS)
 
     def config(self) -> ScaledConfig:
         return self._struct(ScaledConfig, "config")

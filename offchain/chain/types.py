@@ -8,6 +8,7 @@ every struct is a dataclass whose fields are the ABI's component names in snake 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from enum import IntEnum
 from typing import Any, TypeVar
@@ -246,18 +247,21 @@ def snake_case(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def _from_abi(component: dict[str, Any], value: Any) -> Any:
+def _from_abi(component: dict[str, Any], value: Any, enums: Mapping[str, type[IntEnum]]) -> Any:
     internal = str(component.get("internalType", ""))
     if internal.startswith("enum "):
-        return ENUMS[internal.rsplit(".", 1)[-1]](value)
+        return enums[internal.rsplit(".", 1)[-1]](value)
     if component["type"].startswith("bytes"):
         return bytes(value)
     return value
 
 
-def decode_struct(cls: type[T], components: list[dict[str, Any]], values: tuple[Any, ...]) -> T:
-    """Build dataclass ``cls`` from an ABI tuple, each value placed by its component's name."""
-    by_name = {snake_case(c["name"]): _from_abi(c, v) for c, v in zip(components, values, strict=True)}
+def decode_struct(cls: type[T], components: list[dict[str, Any]], values: tuple[Any, ...],
+                  enums: Mapping[str, type[IntEnum]] | None = None) -> T:
+    """Build dataclass ``cls`` from an ABI tuple, each value placed by its component's name; an enum component
+    becomes its member of ``enums`` (by the enum's name; default: PoFLConsensus's, :data:`ENUMS`)."""
+    enums = ENUMS if enums is None else enums
+    by_name = {snake_case(c["name"]): _from_abi(c, v, enums) for c, v in zip(components, values, strict=True)}
     names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
     if by_name.keys() != names:
         raise PoflValueError(f"{cls.__name__} does not match the ABI: {sorted(by_name.keys() ^ names)}")
