@@ -453,15 +453,17 @@ class ScaledContract(StakingClient):
     block_count = View("blockCount", int, "The number of blocks, genesis included.")
     pending_rewards = View("pendingRewards", int, "Wei credited to ``account`` and not yet withdrawn.")
 
-    def _struct(self, cls: type[T], name: str, *args: Any) -> T:
-        return decode_struct(cls, self._abi[name]["outputs"][0]["components"], self._view(name, *args), ENUMS)
+    def _struct(self, cls: type[T], name: str, *args: Any, at: str | int = "latest") -> T:
+        return decode_struct(cls, self._abi[name]["outputs"][0]["components"], self._view(name, *args, at=at),
+                             ENUMS)
 
     def config(self) -> ScaledConfig:
         return self._struct(ScaledConfig, "config")
 
-    def round_info(self) -> ScaledRoundInfo:
-        """The current round, as the clock's rules make it at the latest block."""
-        return self._struct(ScaledRoundInfo, "roundInfo")
+    def round_info(self, at: str | int = "latest") -> ScaledRoundInfo:
+        """The current round, as the clock's rules make it at block ``at`` (``"pending"``: at the node's own
+        current time, which a devnet that mines only on transactions needs to see a deadline pass)."""
+        return self._struct(ScaledRoundInfo, "roundInfo", at=at)
 
     def candidate(self, index: int) -> Candidate:
         return self._struct(Candidate, "candidate", index)

@@ -171,7 +171,7 @@ class ScaledRoundDriver(RoundLoop):
         """One look at the chain and what is due. True if anything was done."""
         now = self.round
         with (now.watch if now else Stopwatch())("chain"):
-            info = self.contract.round_info()
+            info = self.contract.round_info("pending")  # at the node's time: a devnet mines only on transactions
         if self._track_round(info):
             return True
         ctx = self.round
@@ -309,11 +309,13 @@ class ScaledRoundDriver(RoundLoop):
         """The committee's seed block: once mined, ``advance()`` draws the seats."""
         w3 = self.contract.w3
         if w3.eth.block_number < info.seed_block:
-            if not self._alone():
+            if self._alone():
+                for _ in range(info.seed_block - w3.eth.block_number):
+                    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+            elif not self._devnet:  # a chain that mines blocks of its own: wait for the seed block
                 time.sleep(self.settings.poll_s)
                 return False
-            for _ in range(info.seed_block - w3.eth.block_number):
-                w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+            # a devnet mines only on transactions: each advance() mines the next block, up to the seed block
         return self._advance()
 
     def _advance(self) -> bool:
@@ -359,6 +361,10 @@ class ScaledRoundDriver(RoundLoop):
         return True
 
     def _finalize(self, ctx: ScaledRound) -> bool:
+        """Decide the round. Its gas is estimated at the latest block: where that block still sees the vote
+        window open (its deadline passed at the node's time only), ``advance()`` first mines one that does not."""
+        if self.contract.round_info().phase != ScaledPhase.FINALIZE:
+            return self._advance()
         sender = min(self.miners, key=lambda m: m.index)
         self._send([(sender, "finalize", lambda: self.contract.finalize(sender.signer))])
         return True

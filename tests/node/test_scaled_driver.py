@@ -3,6 +3,7 @@ aggregate, reveal, measure and vote through PoFLScaled, and the chain adopts the
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import torch
@@ -28,11 +29,11 @@ CONFIG = ScaledConfig(seats=3, top_k=2, threshold_bps=1000, min_stake=STAKE, bon
 
 
 def deploy(funded: Callable[..., list[LocalSigner]], store: LocalStore, workload: Workload,
-           ) -> tuple[ScaledContract, list[LocalSigner]]:
+           config: ScaledConfig = CONFIG) -> tuple[ScaledContract, list[LocalSigner]]:
     owner, *miners = funded(RUN.n_miners + 1)
     genesis = model_to_bytes(workload.flat.unflatten(workload.genesis.cpu()), RUN.architecture)
     assert store.put(genesis) == compute_cid(genesis)
-    contract, _ = ScaledContract.deploy(owner, CONFIG, compute_cid(genesis), reward_pool=10**18,
+    contract, _ = ScaledContract.deploy(owner, config, compute_cid(genesis), reward_pool=10**18,
                                         deployments_dir=None)
     register_all(contract, miners, STAKE)
     return contract, miners
@@ -69,3 +70,42 @@ def test_the_driver_makes_the_best_claim_the_block_and_a_false_top_claim_is_slas
     assert head.cid == second.cid and contract.block_count() == 3
     assert {m.cid for m in driver.miners} == {head.cid}
     assert all(torch.equal(m.params, driver.miners[second.winner].params) for m in driver.miners)
+
+
+def test_claims_of_a_process_without_the_aggregator_enter_by_forced_inclusion(
+        anvil_w3: Web3, funded: Callable[..., list[LocalSigner]], tmp_path) -> None:
+    """Two drivers of three miners each, as two machines would run them (neither alone: the chain's clock is real,
+    windows of a few seconds): claims travel to the aggregator only inside a process, so the driver that posts the
+    root posts its own claims; the other driver finds its claims out of the root and commits each directly in the
+    forced window. Every claim is a candidate (K = 8), the committee is drawn on a devnet that mines only on
+    transactions, and the best claim of all six, whichever process made it, is the block."""
+    workload = Workload(RUN)
+    store = LocalStore(tmp_path / "store")
+    config = ScaledConfig(seats=3, top_k=8, threshold_bps=1000, min_stake=STAKE, bond=10**17, block_reward=10**16,
+                          aggregator_duration=5, fallback_duration=5, forced_duration=8, reveal_duration=8,
+                          vote_duration=8)
+    contract, miners = deploy(funded, store, workload, config)
+    drivers = [ScaledRoundDriver(contract, store, workload.flat, RUN.architecture, miners[i:i + 3],
+                                 WorkloadStrategy(workload, trainer_index={p: i + p for p in range(3)}),
+                                 workload.genesis, indices=[i, i + 1, i + 2]) for i in (0, 3)]
+    deadline = time.monotonic() + 240
+    try:
+        while not all(d.records for d in drivers):  # one thread steps both, as two processes would run
+            assert time.monotonic() < deadline, [d.round for d in drivers]
+            for d in drivers:
+                if not d.records:
+                    d.step()
+    finally:
+        for d in drivers:
+            d.close()
+    root = contract.events("RootPosted")
+    assert len(root) == 1
+    poster = next(d for d in drivers if any(m.address == root[0]["args"]["poster"] for m in d.miners))
+    other = next(d for d in drivers if d is not poster)
+    signed = {m.address for m in other.miners if m.index in other.records[0].miner_accuracies}
+    direct = {e["args"]["miner"] for e in contract.events("DirectCommitted")}
+    assert signed and direct == signed, (signed, direct)  # each of the other process's claims, and only those
+    record = poster.records[0]
+    accuracies = {**poster.records[0].miner_accuracies, **other.records[0].miner_accuracies}
+    assert record.block_height == 1 and record.chain_accuracy == to_bps(max(accuracies.values())) / 10_000, record
+    assert record.winner == max(accuracies, key=accuracies.get)
