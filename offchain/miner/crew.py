@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 import torch
 
@@ -62,23 +63,11 @@ class Crew:
         return self.round
 
     def send_all(self, sends: list[Send]) -> list[LocalMiner]:
-        """Send every transaction, then wait for them all, counting their gas; the miners whose transaction was
-        sent. A revert at estimation, or once mined, because the round moved on is logged, not raised."""
-        pending, sent = [], []
+        """Send every transaction, then wait for them all (:func:`send_all`), counting their gas in the round's
+        record; the miners whose transaction was sent."""
         with self.now.watch("chain"):
-            for m, what, make in sends:
-                try:
-                    pending.append(make())
-                    sent.append(m)
-                except ContractRevert as exc:
-                    log.info("miner %d %s not sent: %s", m.index, what, exc)
-            for p in pending:
-                try:
-                    self.now.gas += int(p.wait()["gasUsed"])
-                except ContractRevert as exc:
-                    log.info("%s lost to the chain moving on: %s", p.action, exc)
-                except TransactionFailed as exc:
-                    log.warning("%s", exc)
+            sent, gas = send_all(sends)
+        self.now.gas += gas
         return sent
 
     def parent(self, head: ChainBlock) -> torch.Tensor | None:
@@ -95,3 +84,30 @@ class Crew:
         """A miner's own copy of the model under ``cid`` (see :class:`~offchain.store.fetching.UntrustedFetcher`),
         flattened onto the strategy's device. Never raises for what the CID or its bytes are."""
         return self.fetcher.params(cid, self.flat, self.architecture, self.strategy.device)
+
+
+class Sender(Protocol):
+    index: int  # the miner's number in the run, for logs
+
+
+M = TypeVar("M", bound=Sender)
+
+
+def send_all(sends: list[tuple[M, str, Callable[[], PendingTx]]]) -> tuple[list[M], int]:
+    """Send every transaction, then wait for them all; the miners whose transaction was sent and the gas they
+    used. A revert at estimation, or once mined, because the round moved on is logged, not raised."""
+    pending, sent, gas = [], [], 0
+    for m, what, make in sends:
+        try:
+            pending.append(make())
+            sent.append(m)
+        except ContractRevert as exc:
+            log.info("miner %d %s not sent: %s", m.index, what, exc)
+    for p in pending:
+        try:
+            gas += int(p.wait()["gasUsed"])
+        except ContractRevert as exc:
+            log.info("%s lost to the chain moving on: %s", p.action, exc)
+        except TransactionFailed as exc:
+            log.warning("%s", exc)
+    return sent, gas

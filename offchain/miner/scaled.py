@@ -34,13 +34,13 @@ from dataclasses import dataclass, field
 import torch
 
 from offchain.chain.accounts import LocalSigner
-from offchain.chain.errors import ContractRevert
 from offchain.chain.keys import DEV_CHAIN_IDS
 from offchain.chain.scaled import Candidate, ScaledClaim, ScaledContract, ScaledPhase, ScaledRoundInfo, SignedClaim
-from offchain.chain.tx import PendingTx, TransactionFailed
+from offchain.chain.tx import PendingTx
 from offchain.chain.types import to_bps
 from offchain.fl.training import FlatParams
 from offchain.miner.claims import ClaimPolicy, HeldModel, HonestClaims
+from offchain.miner.crew import send_all
 from offchain.miner.records import RoundRecord
 from offchain.miner.round import RoundLoop, Stopwatch
 from offchain.miner.strategy import MinerStrategy
@@ -160,10 +160,11 @@ class ScaledRoundDriver(RoundLoop):
         self.round: ScaledRound | None = None
         head = contract.latest_block()
         self._head_height = contract.block_count() - 1
-        params = self._model_of(head.cid, genesis if self._head_height == 0 else None)
+        params = genesis.to(self.strategy.device) if self._head_height == 0 else self._fetch(head.cid).value
         for m in self.miners:
             m.params, m.cid = params, head.cid
         self._devnet = contract.w3.eth.chain_id in DEV_CHAIN_IDS
+        self._config = contract.config()  # fixed at deployment
 
     # ------------------------------------------------------------------ loop
 
@@ -232,7 +233,7 @@ class ScaledRoundDriver(RoundLoop):
         window has passed (or the round has none: it opened before anyone registered)."""
         if info.aggregator in self._by_address or int(info.aggregator, 16) == 0:
             return True
-        return self._chain_time() >= info.opened_at + self.contract.config().aggregator_duration
+        return self._chain_time() >= info.opened_at + self._config.aggregator_duration
 
     def _post(self, ctx: ScaledRound, info: ScaledRoundInfo) -> bool:
         """The aggregator's duty: the root of every claim signed here, the list in a blob."""
@@ -250,7 +251,7 @@ class ScaledRoundDriver(RoundLoop):
         """Forced inclusion: a local claim that is not in the posted top but would be a candidate (the top is not
         full, or it claims more than the top's lowest) commits directly; the K best such claims do."""
         ctx.forced = True
-        k = self.contract.config().top_k
+        k = self._config.top_k
         top = self._posted_top(info)
         lowest = min((bps for _, bps in top.values()), default=-1)
 
@@ -395,7 +396,7 @@ class ScaledRoundDriver(RoundLoop):
 
     def _adopt(self, cid: str, winner: ScaledMiner | None) -> None:
         """Every local miner takes the head block's model (the winner's own, or one fetched copy)."""
-        params = winner.params if winner is not None and winner.cid == cid else self._model_of(cid, None)
+        params = winner.params if winner is not None and winner.cid == cid else self._fetch(cid).value
         if params is None:
             log.warning("the head block's model %s cannot be fetched; the miners keep their models", cid)
             return
@@ -403,11 +404,6 @@ class ScaledRoundDriver(RoundLoop):
             m.params, m.cid = params, cid
             self.strategy.adopted(m.position, params)
         log.info("the miners adopted %s", cid)
-
-    def _model_of(self, cid: str, known: torch.Tensor | None) -> torch.Tensor | None:
-        if known is not None:
-            return known.to(self.strategy.device)
-        return self._fetch(cid).value
 
     # ------------------------------------------------------------------ io
 
@@ -419,18 +415,8 @@ class ScaledRoundDriver(RoundLoop):
         claim too low for the direct top) is logged, not raised."""
         ctx = self.round
         assert ctx is not None
-        pending = []
         with ctx.watch("chain"):
-            for m, what, make in sends:
-                try:
-                    pending.append(make())
-                except ContractRevert as exc:
-                    log.info("miner %d %s not sent: %s", m.index, what, exc)
-            for p in pending:
-                try:
-                    ctx.gas += int(p.wait()["gasUsed"])
-                except (ContractRevert, TransactionFailed) as exc:
-                    log.info("%s: %s", p.action, exc)
+            ctx.gas += send_all(sends)[1]
 
     def _chain_time(self) -> int:
         return int(self.contract.w3.eth.get_block("latest")["timestamp"])
