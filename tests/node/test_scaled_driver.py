@@ -77,13 +77,15 @@ def test_claims_of_a_process_without_the_aggregator_enter_by_forced_inclusion(
     """Two drivers of three miners each, as two machines would run them (neither alone: the chain's clock is real,
     windows of a few seconds): claims travel to the aggregator only inside a process, so the driver that posts the
     root posts its own claims; the other driver finds its claims out of the root and commits each directly in the
-    forced window. Every claim is a candidate (K = 8), the committee is drawn on a devnet that mines only on
-    transactions, and the best claim of all six, whichever process made it, is the block."""
+    forced window (15 s, from the root). Every claim is a candidate (K = 8), the committee is drawn on a devnet
+    that mines only on transactions, and the best claim of all six, whichever process made it, is the block."""
     workload = Workload(RUN)
     store = LocalStore(tmp_path / "store")
     config = ScaledConfig(seats=3, top_k=8, threshold_bps=1000, min_stake=STAKE, bond=10**17, block_reward=10**16,
-                          aggregator_duration=5, fallback_duration=5, forced_duration=8, reveal_duration=8,
-                          vote_duration=8)
+                          # the claims and reveal windows end early (a post, the last reveal): long, so that a
+                          # loaded machine's training misses none; the forced and vote windows run to their end
+                          aggregator_duration=60, fallback_duration=60, forced_duration=15, reveal_duration=60,
+                          vote_duration=12)
     contract, miners = deploy(funded, store, workload, config)
     drivers = [ScaledRoundDriver(contract, store, workload.flat, RUN.architecture, miners[i:i + 3],
                                  WorkloadStrategy(workload, trainer_index={p: i + p for p in range(3)}),

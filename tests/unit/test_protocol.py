@@ -128,6 +128,13 @@ def test_run_config_refuses_bad_values_naming_the_option(change: dict, message: 
         RunConfig(**change)
 
 
+def test_the_scaled_mode_has_no_cap_on_miners() -> None:
+    """255 is the per-miner contract's cap (its message says the scaled mode has none); PoFLScaled takes more."""
+    with pytest.raises(ConfigError, match=r"at most 255 \(the per-miner contract's cap; the scaled mode"):
+        RunConfig(n_miners=1000, partition="iid", n_clients=2000)
+    assert RunConfig(n_miners=1000, partition="iid", n_clients=2000, scaled=True).n_miners == 1000
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("[1]", "expected a JSON object"),
     ("{nope", "not JSON"),
