@@ -11,22 +11,22 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {IPoFLConsensus} from "./IPoFLConsensus.sol";
 import {IPoFLScaled} from "./IPoFLScaled.sol";
-import {ScaledDecision} from "./consensus/ScaledDecision.sol";
+import {PoFLScaledLens} from "./PoFLScaledLens.sol";
+import {ScaledAppeal} from "./consensus/ScaledAppeal.sol";
 import {ScaledPhases} from "./consensus/ScaledPhases.sol";
 import {ScaledStorage} from "./consensus/ScaledStorage.sol";
-import {TreasuryViews} from "./consensus/TreasuryViews.sol";
 import {IndexSampling} from "./libraries/IndexSampling.sol";
 import {Treasury} from "./libraries/Treasury.sol";
 
 /// @title PoFLScaled: PoFL consensus whose round costs the same at 10 miners and at 10,000 (issue 25)
 /// @notice See `IPoFLScaled` for the round and docs/scaling.md for the design and its trust assumptions. In short:
 /// signed claims aggregated off chain into one Merkle root (the list in a blob), forced inclusion by direct
-/// commits, fraud proofs that slash the poster, K reveals, a committee of `seats` sampled by index, and a
-/// `finalize` in O(seats x K).
+/// commits, fraud proofs that slash the poster, K reveals, a committee of `seats` sampled by index, an appeal of
+/// the first dispute to a jury of `appealSeats` sampled by index, and a `finalize` in O(seats x K + appealSeats).
 /// @dev Design notes:
 /// - No per-miner loop anywhere: miners are an array (index -> address) and a mapping; per-round sets are the
 ///   K-entry tops (`_rootTop`, `_directTop`, reused every round) and the seat slots (`_votes`, reused every
-///   round, tagged with the round: a vote writes a non-zero slot, never a fresh one).
+///   round, tagged with the round: a vote writes a non-zero slot, never a fresh one; the jurors' slots alike).
 /// - Indices move only while no round depends on them: `leave` in the Claims phase, evictions at the close of a
 ///   round and after a fraud proof (Forced phase); the committee samples the first `population` indices, fixed
 ///   when the reveals end.
@@ -38,11 +38,15 @@ import {Treasury} from "./libraries/Treasury.sol";
 /// - The phase machine is lazy: `_advance` applies the clock's rules at the start of every action.
 /// - By concern: consensus/ScaledStorage.sol (the layout and pure helpers), ScaledBooks.sol (penalties,
 ///   evictions, blocks), ScaledPhases.sol (the round's transitions), ScaledDecision.sol (the committee's reports
-///   and the decisions); this file holds the actions, the views and the clock.
-contract PoFLScaled is ScaledDecision, ScaledPhases, TreasuryViews, EIP712, ReentrancyGuard {
+///   and the decisions), ScaledAppeal.sol (the jury's verdict); PoFLScaledLens.sol the views (served here by
+///   `fallback`); this file holds the actions and the clock.
+contract PoFLScaled is IPoFLScaled, ScaledAppeal, ScaledPhases, EIP712, ReentrancyGuard {
     using Treasury for Treasury.Books;
 
-    /// @notice Deploys the scaled consensus with its configuration and genesis model; opens round 1.
+    /// @dev The read-only code of this contract's views (see `fallback`).
+    PoFLScaledLens private immutable _lens;
+
+    /// @notice Deploys the scaled consensus with its configuration and genesis model, and its lens; opens round 1.
     /// @param config_ the configuration (see `Config`)
     /// @param genesisDigest sha2-256 digest of the initial model
     /// @param genesisKind how the genesis digest becomes its CID
@@ -52,6 +56,7 @@ contract PoFLScaled is ScaledDecision, ScaledPhases, TreasuryViews, EIP712, Reen
         bytes32 genesisDigest,
         IPoFLConsensus.CidKind genesisKind
     ) payable ScaledStorage(config_, genesisDigest) EIP712("PoFLScaled", "1") {
+        _lens = new PoFLScaledLens(config_, genesisDigest);
         bytes32 genesisHash = keccak256(abi.encode(bytes32(0), 0, address(0), genesisDigest, genesisKind, 0));
         _blocks.push(Block(0, address(0), 0, genesisKind, genesisDigest, genesisHash));
         _digestRound[genesisDigest] = type(uint64).max;
@@ -281,6 +286,22 @@ contract PoFLScaled is ScaledDecision, ScaledPhases, TreasuryViews, EIP712, Reen
         emit Voted(round, seat, msg.sender, reports);
     }
 
+    /// @inheritdoc IPoFLScaled
+    function appealVote(uint64 round, uint16 juror, uint16 reportBps) external {
+        Round storage s = _current(round, Phase.Appeal);
+        Appeal storage a = _appeal;
+        if (!a.seeded) revert ScaledSeedPending(a.seedBlock);
+        if (
+            juror >= a.jurors ||
+            _minerOfIndex(IndexSampling.permute(bytes32(uint256(a.seed)), juror, s.population)) != msg.sender ||
+            _entry(s.order, a.candidate).miner == msg.sender
+        ) revert ScaledNotAJuror(juror, msg.sender);
+        if (_jurorVotes[juror] >> JUROR_BITS == round) revert ScaledJurorAlreadyVoted(juror);
+        if (reportBps > BPS) revert ScaledAccuracyOutOfRange(reportBps);
+        _jurorVotes[juror] = (uint256(round) << JUROR_BITS) | reportBps;
+        emit JuryVoted(round, juror, msg.sender, reportBps);
+    }
+
     // -------------------------------------------------------------- finalize
 
     /// @inheritdoc IPoFLScaled
@@ -294,7 +315,22 @@ contract PoFLScaled is ScaledDecision, ScaledPhases, TreasuryViews, EIP712, Reen
         address[] memory claimants = new address[](candidates);
         for (uint256 i = 0; i < candidates; ++i) claimants[i] = _entry(order, i).miner;
         (uint256[] memory seats, uint256[] memory lanes, uint256 voted) = _committee(s, claimants);
-        address[] memory losers = new address[](seats.length + candidates);
+        uint256 appealed = _appeal.round == round ? _appeal.candidate : type(uint256).max;
+        if (appealed == type(uint256).max) {
+            // the round's first disputed claim goes to appeal; nothing is settled until the jury has spoken
+            for (uint256 i = 0; i < candidates; ++i) {
+                Entry storage e = _entry(order, i);
+                if (!e.revealed) continue;
+                (Outcome outcome, , , ) = _judge(e.accuracyBps, i, seats.length, lanes);
+                if (outcome == Outcome.Disputed) {
+                    _enterAppeal(s, i, claimants[i]);
+                    return;
+                }
+            }
+        }
+        address[] memory losers = new address[](
+            seats.length + candidates + (appealed == type(uint256).max ? 0 : _appeal.jurors)
+        );
         uint256 lost;
         uint256 misreported; // bit j: seat j misreported a decided claim
         (uint256 best, uint16 bestMedian) = (type(uint256).max, 0);
@@ -316,9 +352,22 @@ contract PoFLScaled is ScaledDecision, ScaledPhases, TreasuryViews, EIP712, Reen
                 losers[lost++] = payer;
                 continue;
             }
-            (Outcome outcome, uint16 median, uint256 misreports) = _decide(e, i, seats, lanes);
+            (Outcome outcome, uint16 median, uint256 misreports, uint256 n) = _judge(
+                e.accuracyBps,
+                i,
+                seats.length,
+                lanes
+            );
+            emit ClaimDecided(round, claimants[i], outcome, e.accuracyBps, median, uint16(n));
+            if (i == appealed && outcome == Outcome.Disputed) {
+                (outcome, median, misreports, lost) = _hearAppeal(e, i, lanes, losers, lost);
+            }
             misreported |= misreports;
-            if (outcome == Outcome.Rejected) losers[lost++] = claimants[i];
+            if (outcome == Outcome.Rejected) {
+                Miner storage c = _miners[claimants[i]];
+                _penalize(claimants[i], c, c.stake, PenaltyReason.FalseClaim);
+                losers[lost++] = claimants[i];
+            }
             if (!searching) continue;
             if (outcome == Outcome.Disputed) searching = false;
             else if (outcome == Outcome.Accepted && (best == type(uint256).max || median > bestMedian)) {
@@ -346,115 +395,8 @@ contract PoFLScaled is ScaledDecision, ScaledPhases, TreasuryViews, EIP712, Reen
     // ----------------------------------------------------------------- views
 
     /// @inheritdoc IPoFLScaled
-    function config() external view returns (Config memory) {
-        return
-            Config({
-                thresholdBps: _thresholdBps,
-                toleranceBps: _toleranceBps,
-                quorumBps: _quorumBps,
-                seats: _seats,
-                topK: _topK,
-                minStake: _minStake,
-                bond: _bond,
-                misreportPenaltyBps: _misreportPenaltyBps,
-                blockReward: _blockReward,
-                aggregatorDuration: _aggregatorDuration,
-                fallbackDuration: _fallbackDuration,
-                forcedDuration: _forcedDuration,
-                revealDuration: _revealDuration,
-                voteDuration: _voteDuration,
-                seedLookahead: _seedLookahead
-            });
-    }
-
-    /// @inheritdoc IPoFLScaled
-    function roundInfo() external view returns (RoundInfo memory info) {
-        Round memory s = _round;
-        (Phase phase, uint40 deadline) = (s.phase, s.deadline);
-        // the clock's rules, as `_advance` would apply them (without their side effects)
-        while (deadline != 0 && block.timestamp >= deadline && phase != Phase.Finalize) {
-            if (phase == Phase.Claims) (phase, deadline) = (Phase.Forced, deadline + _forcedDuration);
-            else if (phase == Phase.Forced) {
-                (phase, deadline) = s.rootCount + s.directCount == 0
-                    ? (Phase.Finalize, 0)
-                    : (Phase.Reveal, deadline + _revealDuration);
-            } else if (phase == Phase.Reveal) (phase, deadline) = (s.reveals == 0 ? Phase.Finalize : Phase.Vote, 0);
-            else (phase, deadline) = (Phase.Finalize, 0);
-        }
-        info = RoundInfo({
-            round: s.round,
-            phase: phase,
-            deadline: deadline,
-            openedAt: s.openedAt,
-            aggregator: s.aggregator,
-            poster: s.posted ? s.poster : address(0),
-            root: s.rootCount == 0 ? bytes32(0) : _root,
-            count: s.posted ? s.count : 0,
-            listBlob: s.rootCount == 0 ? bytes32(0) : _listBlob,
-            rootCount: s.rootCount,
-            directCount: s.directCount,
-            candidates: s.candidates,
-            reveals: s.reveals,
-            population: s.population,
-            seats: s.seats,
-            seedBlock: phase >= Phase.Vote ? s.seedBlock : 0,
-            seed: s.seeded ? bytes32(uint256(s.seed)) : bytes32(0)
-        });
-    }
-
-    /// @inheritdoc IPoFLScaled
-    function candidate(uint256 index) external view returns (Candidate memory c) {
-        Round storage s = _round;
-        if (index >= s.candidates) revert ScaledNotACandidate(index, msg.sender);
-        uint256 slot = _slotOf(s.order, index);
-        Entry storage e = _entryAt(slot);
-        return Candidate(e.miner, e.accuracyBps, slot < DIRECT, e.revealed, e.signed, e.cidKind, e.seal);
-    }
-
-    /// @inheritdoc IPoFLScaled
-    function seatIndex(uint256 seat) external view returns (uint256) {
-        Round storage s = _round;
-        if (!s.seeded) revert ScaledSeedPending(s.seedBlock);
-        if (seat >= s.seats) revert ScaledNotInCommittee(seat, msg.sender);
-        return IndexSampling.permute(bytes32(uint256(s.seed)), seat, s.population);
-    }
-
-    /// @inheritdoc IPoFLScaled
-    function minerAt(uint256 index) external view returns (address) {
-        return _minerAt[index];
-    }
-
-    /// @inheritdoc IPoFLScaled
-    function minerCount() external view returns (uint256) {
-        return _minerAt.length;
-    }
-
-    /// @inheritdoc IPoFLScaled
-    function minerOf(address account) external view returns (uint96 stake, uint32 index, bool registered) {
-        Miner storage m = _miners[account];
-        return (m.stake, m.index, m.registered);
-    }
-
-    /// @inheritdoc IPoFLScaled
-    function blockAt(uint256 height) external view returns (Block memory) {
-        if (height >= _blocks.length) revert ScaledBlockNotFound(height);
-        return _blocks[height];
-    }
-
-    /// @inheritdoc IPoFLScaled
-    function blockCount() external view returns (uint256) {
-        return _blocks.length;
-    }
-
-    /// @inheritdoc IPoFLScaled
-    function computeCommitment(
-        uint64 round,
-        bytes32 digest,
-        IPoFLConsensus.CidKind cidKind,
-        bytes32 salt,
-        address miner
-    ) external pure returns (bytes32) {
-        return _commitment(round, digest, cidKind, salt, miner);
+    function lens() external view returns (address) {
+        return address(_lens);
     }
 
     /// @inheritdoc IPoFLScaled
@@ -467,14 +409,22 @@ contract PoFLScaled is ScaledDecision, ScaledPhases, TreasuryViews, EIP712, Reen
         return _claimDigest(round, miner, accuracyBps, commitment);
     }
 
-    /// @inheritdoc IPoFLScaled
-    function leafHash(uint64 round, Leaf calldata leaf) external pure returns (bytes32) {
-        return _leafHash(round, leaf);
-    }
-
-    /// @dev The books TreasuryViews reads (ITreasury: totalStaked, rewardPool, totalPendingRewards, pendingRewards).
-    function _treasury() internal view override returns (Treasury.Books storage) {
-        return _books;
+    /// @notice Serves the views of `IPoFLScaledLens`: a call of a function this contract does not have runs the
+    /// lens's code on this contract's storage (DELEGATECALL) and returns, or reverts, with what that code does.
+    /// @dev The lens is fixed (this contract's constructor deployed it) and read-only: it has views only, and
+    /// tests/unit/test_compile.py checks that its code holds no instruction that writes state, calls or creates.
+    fallback() external {
+        address lens_ = address(_lens);
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            calldatacopy(ptr, 0, calldatasize())
+            let ok := delegatecall(gas(), lens_, ptr, calldatasize(), 0, 0)
+            returndatacopy(ptr, 0, returndatasize())
+            if iszero(ok) {
+                revert(ptr, returndatasize())
+            }
+            return(ptr, returndatasize())
+        }
     }
 
     // ------------------------------------------------------------ the phases
@@ -487,8 +437,8 @@ contract PoFLScaled is ScaledDecision, ScaledPhases, TreasuryViews, EIP712, Reen
         if (s.phase != phase) revert ScaledWrongPhase(phase, s.phase);
     }
 
-    /// @dev Applies the clock's rules (the one place that moves a phase by time; `roundInfo` mirrors it), and
-    /// draws the committee once its seed block is mined.
+    /// @dev Applies the clock's rules (the one place that moves a phase by time; the lens's `roundInfo` mirrors
+    /// it), and draws the committee (the jury) once its seed block is mined.
     function _advance() private {
         Round storage s = _round;
         while (s.deadline != 0 && block.timestamp >= s.deadline) {
@@ -499,21 +449,10 @@ contract PoFLScaled is ScaledDecision, ScaledPhases, TreasuryViews, EIP712, Reen
                 s.deadline = uint40(uint256(s.openedAt) + _aggregatorDuration + _fallbackDuration + _forcedDuration);
             } else if (phase == Phase.Forced) _fixCandidates(s);
             else if (phase == Phase.Reveal) _endReveals(s);
-            else (s.phase, s.deadline) = (Phase.Finalize, 0);
+            else (s.phase, s.deadline) = (Phase.Finalize, 0); // the vote or the appeal window is over
         }
-        if (s.phase == Phase.Vote && !s.seeded && block.number > s.seedBlock) {
-            bytes32 hash = blockhash(s.seedBlock);
-            if (hash == bytes32(0)) {
-                // nobody drew within 256 blocks: a new seed block ahead
-                s.seedBlock = uint64(block.number) + _seedLookahead;
-                emit SeedBlockSet(s.round, s.seedBlock);
-                return;
-            }
-            uint64 seed = uint64(uint256(keccak256(abi.encode(hash, address(this), s.round))));
-            uint40 deadline = uint40(block.timestamp) + _voteDuration;
-            (s.seed, s.seeded, s.deadline) = (seed, true, deadline);
-            emit CommitteeDrawn(s.round, bytes32(uint256(seed)), s.population, s.seats, deadline);
-        }
+        if (s.phase == Phase.Vote) _drawCommittee(s);
+        else if (s.phase == Phase.Appeal) _drawJury(s);
     }
 
     // ---------------------------------------------------------------- fraud

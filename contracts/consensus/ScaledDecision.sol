@@ -53,34 +53,29 @@ abstract contract ScaledDecision is ScaledBooks {
             }
         }
     }
-    /// @dev Decides revealed candidate `index` (entry `e`) from the seats' reports (`lanes`, see `_committee`);
-    /// returns the seats whose report of a decided claim is a misreport (bit j: seat j; the caller penalizes
-    /// them once); slashes a rejected claimant.
-    function _decide(
-        Entry storage e,
+    /// @dev Judges revealed candidate `index`, claimed at `claimed`, from the reports of `seatCount` seats (`lanes`,
+    /// see `_committee`): its outcome, the lower median of its `n` reports, and the seats whose report of it is a
+    /// misreport if it is decided (bit j: seat j; the caller penalizes them once). No effects: `finalize` judges
+    /// every candidate once to find a dispute to appeal, and again to settle the round.
+    function _judge(
+        uint256 claimed,
         uint256 index,
-        uint256[] memory seats,
+        uint256 seatCount,
         uint256[] memory lanes
-    ) internal returns (Outcome outcome, uint16 median, uint256 misreports) {
-        (address claimant, uint16 claimed, uint256 shift) = (e.miner, e.accuracyBps, 16 * index);
+    ) internal view returns (Outcome outcome, uint16 median, uint256 misreports, uint256 n) {
+        uint256 shift = 16 * index;
         (uint256[] memory reports, uint256 agreeing) = _collect(lanes, shift, claimed, _toleranceBps);
-        uint256 n = reports.length;
-        if (n == 0 || n < Math.mulDiv(seats.length, _quorumBps, BPS, Math.Rounding.Ceil)) {
-            outcome = Outcome.NoQuorum;
-        } else {
-            median = _lowerMedian(reports);
-            uint256 outliers = _outliers(lanes, shift, median, _toleranceBps);
-            bool clustered = 3 * (n - PoFLMath.popcount(outliers)) >= 2 * n;
-            if (3 * agreeing >= 2 * n && clustered) {
-                outcome = median >= _thresholdBps ? Outcome.Accepted : Outcome.BelowThreshold;
-            } else if (3 * (n - agreeing) >= 2 * n) {
-                outcome = Outcome.Rejected;
-                Miner storage c = _miners[claimant];
-                _penalize(claimant, c, c.stake, PenaltyReason.FalseClaim);
-            } else outcome = Outcome.Disputed;
-            if (outcome != Outcome.Disputed && clustered) misreports = outliers;
-        }
-        emit ClaimDecided(_round.round, claimant, outcome, claimed, median, uint16(n));
+        n = reports.length;
+        if (n == 0 || n < Math.mulDiv(seatCount, _quorumBps, BPS, Math.Rounding.Ceil))
+            return (Outcome.NoQuorum, 0, 0, n);
+        median = _lowerMedian(reports);
+        uint256 outliers = _outside(lanes, shift, _sub(median, _toleranceBps), median + _toleranceBps);
+        bool clustered = 3 * (n - PoFLMath.popcount(outliers)) >= 2 * n;
+        if (3 * agreeing >= 2 * n && clustered) {
+            outcome = median >= _thresholdBps ? Outcome.Accepted : Outcome.BelowThreshold;
+        } else if (3 * (n - agreeing) >= 2 * n) outcome = Outcome.Rejected;
+        else outcome = Outcome.Disputed;
+        if (outcome != Outcome.Disputed && clustered) misreports = outliers;
     }
     /// @dev The reports in lane `shift` of `lanes` (NO_REPORT skipped), and how many of them agree with `claimed`
     /// (at least claimed - tolerance).
@@ -111,12 +106,12 @@ abstract contract ScaledDecision is ScaledBooks {
             mstore(reports, n)
         }
     }
-    /// @dev The seats (bit j: seat j) whose report in lane `shift` lies further than `tolerance` from `median`.
-    function _outliers(
+    /// @dev The seats (bit j: seat j) whose report in lane `shift` lies outside [`lo`, `hi`].
+    function _outside(
         uint256[] memory lanes,
         uint256 shift,
-        uint256 median,
-        uint256 tolerance
+        uint256 lo,
+        uint256 hi
     ) internal pure returns (uint256 outliers) {
         assembly ("memory-safe") {
             let src := add(lanes, 0x20)
@@ -127,12 +122,16 @@ abstract contract ScaledDecision is ScaledBooks {
             } {
                 let r := and(shr(shift, mload(add(src, shl(5, j)))), 0xffff)
                 if iszero(eq(r, 0xffff)) {
-                    if or(gt(r, add(median, tolerance)), lt(add(r, tolerance), median)) {
+                    if or(gt(r, hi), lt(r, lo)) {
                         outliers := or(outliers, shl(j, 1))
                     }
                 }
             }
         }
+    }
+    /// @dev `a - b`, or 0 when b > a.
+    function _sub(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a > b ? a - b : 0;
     }
     /// @dev The lower median (rank (n - 1) / 2) of `values`, sorted in place by insertion: O(n) for the nearly
     /// equal reports of an honest committee, O(n^2) at worst for n <= MAX_SEATS. (PoFLMath.lowerMedian counts

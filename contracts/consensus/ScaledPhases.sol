@@ -7,8 +7,9 @@ import {ScaledBooks} from "./ScaledBooks.sol";
 
 /// @title ScaledPhases: the transitions of PoFLScaled's round, each in one place
 /// @notice Claims -> Forced (a root posted, or the Claims window over) -> Reveal (the candidates fixed) -> Vote
-/// (the seed block fixed) -> Finalize. `PoFLScaled._advance` applies the clock's rules with these; the actions
-/// call them when they end a phase early.
+/// (the seed block fixed; the committee drawn once it is mined) -> Finalize, or -> Appeal (a dispute: the jury's
+/// seed block fixed, the jury drawn once it is mined) -> Finalize. `PoFLScaled._advance` applies the clock's rules
+/// with these; the actions call them when they end a phase early.
 abstract contract ScaledPhases is ScaledBooks {
     /// @dev The forced-inclusion window opens (again, after a fraud proof) for `forcedDuration`.
     function _enterForced(Round storage s) internal {
@@ -51,6 +52,53 @@ abstract contract ScaledPhases is ScaledBooks {
             seedBlock
         );
         emit SeedBlockSet(s.round, seedBlock);
+    }
+    /// @dev Draws the committee once its seed block is mined (a new seed block if that block's hash is gone); the
+    /// vote window opens for `voteDuration`.
+    function _drawCommittee(Round storage s) internal {
+        if (s.seeded || block.number <= s.seedBlock) return;
+        (bool drawn, uint64 seed) = _drawSeed(s.seedBlock, 0);
+        if (!drawn) {
+            s.seedBlock = uint64(block.number) + _seedLookahead;
+            emit SeedBlockSet(s.round, s.seedBlock);
+            return;
+        }
+        uint40 deadline = uint40(block.timestamp) + _voteDuration;
+        (s.seed, s.seeded, s.deadline) = (seed, true, deadline);
+        emit CommitteeDrawn(s.round, bytes32(uint256(seed)), s.population, s.seats, deadline);
+    }
+    /// @dev The round's first disputed claim, candidate `candidate` (`miner`), goes to appeal: a jury of up to
+    /// `appealSeats` of the round's population will be sampled by the hash of a block mined `seedLookahead` from
+    /// now.
+    function _enterAppeal(Round storage s, uint256 candidate, address miner) internal {
+        uint64 seedBlock = uint64(block.number) + _seedLookahead;
+        uint16 jurors = uint16(Math.min(_appealSeats, s.population));
+        _appeal = Appeal(s.round, uint8(candidate), jurors, false, seedBlock, 0);
+        (s.phase, s.deadline) = (Phase.Appeal, 0);
+        emit AppealOpened(s.round, uint8(candidate), miner, seedBlock);
+    }
+    /// @dev Draws the appeal's jury once its seed block is mined (a new seed block if that block's hash is gone);
+    /// the appeal window opens for `appealDuration`.
+    function _drawJury(Round storage s) internal {
+        Appeal storage a = _appeal;
+        if (a.seeded || block.number <= a.seedBlock) return;
+        (bool drawn, uint64 seed) = _drawSeed(a.seedBlock, 1);
+        if (!drawn) {
+            a.seedBlock = uint64(block.number) + _seedLookahead;
+            emit SeedBlockSet(s.round, a.seedBlock);
+            return;
+        }
+        uint40 deadline = uint40(block.timestamp) + _appealDuration;
+        (a.seed, a.seeded, s.deadline) = (seed, true, deadline);
+        emit JuryDrawn(s.round, bytes32(uint256(seed)), s.population, a.jurors, deadline);
+    }
+    /// @dev The seed that the hash of block `seedBlock` draws for this round's committee (`tag` 0) or jury (1):
+    /// 64 bits of keccak256(abi.encode(blockhash, this contract, round, tag)); not `drawn` once the hash is gone
+    /// (nobody drew within 256 blocks).
+    function _drawSeed(uint64 seedBlock, uint256 tag) internal view returns (bool drawn, uint64 seed) {
+        bytes32 hash = blockhash(seedBlock);
+        if (hash == bytes32(0)) return (false, 0);
+        return (true, uint64(uint256(keccak256(abi.encode(hash, address(this), _round.round, tag)))));
     }
     /// @dev Opens round `round`: its aggregator is drawn among the miners from the head block's hash.
     function _openRound(uint64 round) internal {

@@ -2,20 +2,23 @@
 pragma solidity 0.8.28;
 
 import {IPoFLConsensus} from "../IPoFLConsensus.sol";
-import {IPoFLScaled} from "../IPoFLScaled.sol";
+import {IPoFLScaledTypes} from "../IPoFLScaledTypes.sol";
 import {Treasury} from "../libraries/Treasury.sol";
 
 /// @title ScaledStorage: every constant, immutable and state variable of PoFLScaled, and its pure helpers
-/// @notice The storage layout's one home (PoFLScaled's modules inherit it first): the configuration as
-/// immutables, the live round in four slots, the two K-entry tops and the c vote slots reused every round, the
-/// miners as an array and a mapping, the digest registry, the blocks and the Treasury books.
-abstract contract ScaledStorage is IPoFLScaled {
+/// @notice The storage layout's one home (PoFLScaled's modules and its lens inherit it first): the configuration
+/// as immutables, the live round in four slots, the two K-entry tops and the c vote slots reused every round, the
+/// miners as an array and a mapping, the digest registry, the blocks, the Treasury books, and the round's appeal
+/// in one slot with the jurors' report slots reused every round.
+abstract contract ScaledStorage is IPoFLScaledTypes {
     /// @notice Basis points in 1.0.
     uint16 public constant BPS = 10000;
     /// @notice The most candidates (K): 12 reports of 16 bits fill a seat's vote slot beside the round's tag.
     uint16 public constant MAX_TOP_K = 12;
     /// @notice The most seats (c).
     uint16 public constant MAX_SEATS = 128;
+    /// @notice The most jurors of an appeal.
+    uint16 public constant MAX_JURORS = 128;
     /// @notice A report lane that says nothing (its own claim, an unrevealed or unfetchable candidate).
     uint16 public constant NO_REPORT = type(uint16).max;
     /// @notice The EIP-712 type of a signed claim.
@@ -25,6 +28,8 @@ abstract contract ScaledStorage is IPoFLScaled {
 
     /// @dev Bits of a vote slot that hold the reports; the round's tag sits above them.
     uint256 internal constant REPORT_BITS = 192;
+    /// @dev Bits of a juror's slot that hold its report; the round's tag sits above them.
+    uint256 internal constant JUROR_BITS = 16;
     /// @dev Slot ids of the direct top start here (root top: 0 .. K - 1).
     uint256 internal constant DIRECT = 16;
 
@@ -70,6 +75,17 @@ abstract contract ScaledStorage is IPoFLScaled {
         uint256 order; // candidate i's slot id at bits 5i (root top: 0..15, direct top: 16..31)
     }
 
+    /// @dev The round's appeal, one slot: the disputed candidate and its jury, drawn from the hash of `seedBlock`.
+    /// `round` says which round it belongs to (it is rewritten only when a round is appealed).
+    struct Appeal {
+        uint48 round;
+        uint8 candidate;
+        uint16 jurors;
+        bool seeded;
+        uint64 seedBlock;
+        uint64 seed;
+    }
+
     /// @dev The configuration (immutables: read for free).
     uint16 internal immutable _thresholdBps;
     uint16 internal immutable _toleranceBps;
@@ -86,6 +102,8 @@ abstract contract ScaledStorage is IPoFLScaled {
     uint32 internal immutable _revealDuration;
     uint32 internal immutable _voteDuration;
     uint16 internal immutable _seedLookahead;
+    uint16 internal immutable _appealSeats;
+    uint32 internal immutable _appealDuration;
 
     Round internal _round;
     bytes32 internal _root;
@@ -98,6 +116,8 @@ abstract contract ScaledStorage is IPoFLScaled {
     mapping(bytes32 digest => uint64 round) internal _digestRound; // the round that first revealed it
     Block[] internal _blocks;
     Treasury.Books internal _books;
+    Appeal internal _appeal;
+    uint256[MAX_JURORS] internal _jurorVotes; // juror -> round << 16 | report
 
     /// @dev Sets the immutables from `config_` (checked).
     constructor(Config memory config_, bytes32 genesisDigest) {
@@ -117,6 +137,8 @@ abstract contract ScaledStorage is IPoFLScaled {
         _revealDuration = config_.revealDuration;
         _voteDuration = config_.voteDuration;
         _seedLookahead = config_.seedLookahead;
+        _appealSeats = config_.appealSeats;
+        _appealDuration = config_.appealDuration;
     }
 
     /// @dev The miner at `index`, which the caller knows to be under the array's length (a sampled index is
@@ -166,12 +188,14 @@ abstract contract ScaledStorage is IPoFLScaled {
             c.fallbackDuration == 0 ||
             c.forcedDuration == 0 ||
             c.revealDuration == 0 ||
-            c.voteDuration == 0
+            c.voteDuration == 0 ||
+            c.appealDuration == 0
         ) revert ScaledInvalidConfig(ConfigField.Duration);
         if (c.seedLookahead == 0 || c.seedLookahead > 128) revert ScaledInvalidConfig(ConfigField.SeedLookahead);
         if (c.minStake == 0) revert ScaledInvalidConfig(ConfigField.MinStake);
         if (c.bond == 0 || c.bond > c.minStake) revert ScaledInvalidConfig(ConfigField.Bond);
         if (c.misreportPenaltyBps > BPS) revert ScaledInvalidConfig(ConfigField.MisreportPenaltyBps);
+        if (c.appealSeats == 0 || c.appealSeats > MAX_JURORS) revert ScaledInvalidConfig(ConfigField.AppealSeats);
         if (genesisDigest == bytes32(0)) revert ScaledInvalidConfig(ConfigField.Genesis);
     }
 }

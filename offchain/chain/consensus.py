@@ -30,7 +30,14 @@ from web3.contract import Contract
 
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.client import StakingClient, View
-from offchain.chain.deploy import DeploymentError, DeploymentRecord, attach, deploy_contract, load_artifact
+from offchain.chain.deploy import (
+    DeploymentError,
+    DeploymentRecord,
+    attach,
+    deploy_contract,
+    load_artifact,
+    with_lens_views,
+)
 from offchain.chain.errors import ErrorDecoder
 from offchain.chain.tx import PendingTx
 from offchain.chain.types import (
@@ -78,9 +85,7 @@ def _lens_artifact() -> dict[str, Any]:
 def views_abi(consensus_abi: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``consensus_abi`` with the lens's functions added (the views the consensus serves with the lens's code;
     a function both have, such as the public constants, is listed once)."""
-    have = {(e["name"], tuple(i["type"] for i in e["inputs"])) for e in consensus_abi if e.get("type") == "function"}
-    return consensus_abi + [e for e in _lens_artifact()["abi"] if e.get("type") == "function"
-                            and (e["name"], tuple(i["type"] for i in e["inputs"])) not in have]
+    return with_lens_views(consensus_abi, _lens_artifact()["abi"])
 
 
 class PoFLContract(StakingClient):

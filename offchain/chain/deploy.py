@@ -50,6 +50,16 @@ def load_artifact(name: str, artifacts_dir: Path = ARTIFACTS_DIR) -> dict[str, A
     return dict(json.loads(path.read_text()))
 
 
+def with_lens_views(abi: list[dict[str, Any]], lens_abi: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``abi`` with the functions of ``lens_abi`` added: the views a contract serves with its lens's code (its
+    ``fallback`` DELEGATECALLs the lens). A function both have, such as a public constant, is listed once."""
+    def key(e: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+        return e["name"], tuple(i["type"] for i in e["inputs"])
+
+    have = {key(e) for e in abi if e.get("type") == "function"}
+    return abi + [e for e in lens_abi if e.get("type") == "function" and key(e) not in have]
+
+
 def artifact_sha256(artifact: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(artifact, sort_keys=True).encode()).hexdigest()
 

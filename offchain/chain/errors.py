@@ -268,6 +268,14 @@ class ScaledAlreadyVoted(ContractRevert):
     pass
 
 
+class ScaledNotAJuror(ContractRevert):
+    pass
+
+
+class ScaledJurorAlreadyVoted(ContractRevert):
+    pass
+
+
 class ScaledBlockNotFound(ContractRevert):
     pass
 

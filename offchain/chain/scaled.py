@@ -11,11 +11,15 @@ A round, from a miner's side and the aggregator's::
     ...                                                                          # Forced: check, or commit_direct
     contract.reveal(miner, info.round, index, claim).wait()                    # if candidate(index) is yours
     contract.vote(seat_miner, info.round, seat, reports).wait()                # if you hold a seat
+    contract.finalize(anyone).wait()               # or, on a dispute, opens the appeal (phase APPEAL):
+    contract.appeal_vote(juror_miner, info.round, juror, report).wait()        # if you are a juror
     contract.finalize(anyone).wait()
 
 The pure parts (the commitment, the EIP-712 claim, the Merkle tree, the sampling of seats, the packing of the
 reports and of the claim list into a blob) are module functions, each equal to its counterpart in
-contracts/PoFLScaled.sol (tests/contract/test_scaled.py checks each against the contract).
+contracts/PoFLScaled.sol (tests/contract/test_scaled.py checks each against the contract). The views are the code
+of the contract's lens (contracts/PoFLScaledLens.sol), served at the contract's own address: the client calls them
+there with the lens's ABI added.
 """
 
 from __future__ import annotations
@@ -37,7 +41,14 @@ from web3.contract import Contract
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.blobs import BlobSidecar, pack_blob, sidecar, unpack_blob
 from offchain.chain.client import StakingClient, View
-from offchain.chain.deploy import DeploymentRecord, attach, deploy_contract, load_artifact
+from offchain.chain.deploy import (
+    DeploymentError,
+    DeploymentRecord,
+    attach,
+    deploy_contract,
+    load_artifact,
+    with_lens_views,
+)
 from offchain.chain.errors import ErrorDecoder
 from offchain.chain.tx import PendingTx, send
 from offchain.chain.types import decode_struct, encode_struct
@@ -46,6 +57,7 @@ from offchain.paths import DEPLOYMENTS_DIR
 from offchain.store.cid import CidKind, cid_from_digest, cid_to_digest
 
 CONTRACT_NAME = "PoFLScaled"
+LENS_NAME = "PoFLScaledLens"
 DOMAIN_NAME = "PoFLScaled"
 DOMAIN_VERSION = "1"
 NO_REPORT = 0xFFFF
@@ -66,7 +78,8 @@ class ScaledPhase(IntEnum):
     FORCED = 1
     REVEAL = 2
     VOTE = 3
-    FINALIZE = 4
+    APPEAL = 4
+    FINALIZE = 5
 
 
 class Outcome(IntEnum):
@@ -85,6 +98,7 @@ class ScaledPenaltyReason(IntEnum):
     AGGREGATOR_ABSENT = 4
     WRONG_ROOT = 5
     UNSIGNED_CLAIM = 6
+    MISSED_JURY_VOTE = 7
 
 
 class ScaledConfigField(IntEnum):
@@ -99,6 +113,7 @@ class ScaledConfigField(IntEnum):
     BOND = 8
     MISREPORT_PENALTY_BPS = 9
     GENESIS = 10
+    APPEAL_SEATS = 11
 
 
 ENUMS: dict[str, type[IntEnum]] = {"Phase": ScaledPhase, "Outcome": Outcome, "PenaltyReason": ScaledPenaltyReason,
@@ -110,8 +125,8 @@ ENUMS: dict[str, type[IntEnum]] = {"Phase": ScaledPhase, "Outcome": Outcome, "Pe
 
 @dataclass(frozen=True)
 class ScaledConfig:
-    """PoFLScaled's configuration (``IPoFLScaled.Config``): fixed at deployment. The defaults are docs/scaling.md's
-    design point (c = 48 seats, K = 8 reveals)."""
+    """PoFLScaled's configuration (``IPoFLScaledTypes.Config``): fixed at deployment. The defaults are
+    docs/scaling.md's design point (c = 48 seats, K = 8 reveals, a jury of 96)."""
 
     threshold_bps: int = 6000
     tolerance_bps: int = 200
@@ -128,6 +143,8 @@ class ScaledConfig:
     reveal_duration: int = 60
     vote_duration: int = 120
     seed_lookahead: int = 1
+    appeal_seats: int = 96
+    appeal_duration: int = 120
 
 
 @dataclass(frozen=True)
@@ -172,6 +189,19 @@ class ScaledRoundInfo:
     reveals: int
     population: int
     seats: int
+    seed_block: int
+    seed: bytes
+
+
+@dataclass(frozen=True)
+class AppealInfo:
+    """The current round's appeal (``appealInfo()``): the round's first disputed candidate and its jury (all zero
+    while the round has none; ``seed`` zero until the jury is drawn)."""
+
+    round: int
+    candidate: int
+    miner: str
+    jurors: int
     seed_block: int
     seed: bytes
 
@@ -380,7 +410,7 @@ def permute(seed: bytes, x: int, n: int) -> int:
 
 
 def seat_indices(seed: bytes, population: int, seats: int) -> list[int]:
-    """The miner index of each seat 0 .. seats - 1 (distinct)."""
+    """The miner index of each seat 0 .. seats - 1 (distinct); of each juror, with the jury's seed."""
     return [permute(seed, j, population) for j in range(seats)]
 
 
@@ -414,8 +444,10 @@ class ScaledContract(StakingClient):
 
     def __init__(self, contract: Contract, artifact: dict[str, Any] | None = None) -> None:
         self.artifact = artifact or load_artifact(CONTRACT_NAME)
-        super().__init__(contract, ErrorDecoder.from_artifact(self.artifact, ENUMS))
-        self._abi = {e["name"]: e for e in self.artifact["abi"] if e.get("type") == "function"}
+        abi = with_lens_views(self.artifact["abi"], load_artifact(LENS_NAME)["abi"])
+        super().__init__(contract.w3.eth.contract(address=contract.address, abi=abi),
+                         ErrorDecoder.from_artifact(self.artifact, ENUMS))
+        self._abi = {e["name"]: e for e in abi if e.get("type") == "function"}
         self._leaf_components = self._abi["leafHash"]["inputs"][1]["components"]
         self._chain_id: int | None = None
 
@@ -436,9 +468,16 @@ class ScaledContract(StakingClient):
 
     @classmethod
     def attach(cls, w3: Web3, address: str | None = None, deployments_dir: Path = DEPLOYMENTS_DIR) -> ScaledContract:
-        """The contract at ``address``, or the one recorded for this chain; checks its code is there."""
+        """The contract at ``address``, or the one recorded for this chain; checks its code is there, and its
+        lens's."""
         artifact = load_artifact(CONTRACT_NAME)
-        return cls(attach(w3, artifact, address, deployments_dir), artifact)
+        contract = cls(attach(w3, artifact, address, deployments_dir), artifact)
+        lens = contract.lens_address()
+        try:
+            attach(w3, load_artifact(LENS_NAME), lens, deployments_dir)
+        except DeploymentError as exc:
+            raise DeploymentError(f"the lens of the contract at {contract.address} (at {lens}): {exc}") from None
+        return contract
 
     @property
     def chain_id(self) -> int:
@@ -452,6 +491,7 @@ class ScaledContract(StakingClient):
     miner_at = View("minerAt", str, "The miner at index ``index``.")
     block_count = View("blockCount", int, "The number of blocks, genesis included.")
     pending_rewards = View("pendingRewards", int, "Wei credited to ``account`` and not yet withdrawn.")
+    lens_address = View("lens", str, "The lens whose code serves the views (called at this contract's address).")
 
     def _struct(self, cls: type[T], name: str, *args: Any, at: str | int = "latest") -> T:
         return decode_struct(cls, self._abi[name]["outputs"][0]["components"], self._view(name, *args, at=at),
@@ -493,6 +533,18 @@ class ScaledContract(StakingClient):
         if info.seed == bytes(32):
             return []
         return [self.miner_at(i) for i in seat_indices(info.seed, info.population, info.seats)]
+
+    def appeal_info(self, at: str | int = "latest") -> AppealInfo:
+        """The current round's appeal (all zero while it has none)."""
+        return self._struct(AppealInfo, "appealInfo", at=at)
+
+    def jurors(self) -> list[str]:
+        """The current appeal's jurors, place by place (computed here as the contract does; empty until the jury
+        is drawn). The appealed claimant may be among them: its place does not count."""
+        appeal, info = self.appeal_info(), self.round_info()
+        if appeal.seed == bytes(32):
+            return []
+        return [self.miner_at(i) for i in seat_indices(appeal.seed, info.population, appeal.jurors)]
 
     # --------------------------------------------------------------- claims
 
@@ -573,11 +625,16 @@ class ScaledContract(StakingClient):
         """Seat ``seat``'s reports, one a candidate in order (None: no report)."""
         return self._send(signer, "vote", round_id, seat, pack_reports(reports))
 
+    def appeal_vote(self, signer: LocalSigner, round_id: int, juror: int, report_bps: int) -> PendingTx:
+        """Juror ``juror``'s report of the appealed candidate (``appeal_info().candidate``)."""
+        return self._send(signer, "appealVote", round_id, juror, report_bps)
+
     def finalize(self, signer: LocalSigner, gas: int | None = None) -> PendingTx:
-        """Decide the round and open the next (in the Finalize phase). Its gas is estimated against the latest
-        block: right after the vote deadline, before any block has a later timestamp, the estimate still sees the
-        Vote phase (ScaledWrongPhase); call :meth:`advance` first, or pass ``gas`` (at most ~2M measured at
-        c = 48, K = 8; bench/results/gas_scaled.json)."""
+        """Decide the round and open the next (in the Finalize phase); with a disputed claim in a round not yet
+        appealed, open its appeal instead (phase APPEAL; call again once the appeal window is over). Its gas is
+        estimated against the latest block: right after the vote (appeal) deadline, before any block has a later
+        timestamp, the estimate still sees the window open (ScaledWrongPhase); call :meth:`advance` first, or pass
+        ``gas`` (bench/results/gas_scaled.json has the largest measured)."""
         return self._send(signer, "finalize", gas=gas)
 
     # ------------------------------------------------------------------ reads of the contract's pure helpers
@@ -594,3 +651,6 @@ class ScaledContract(StakingClient):
 
     def seat_index_on_chain(self, seat: int) -> int:
         return int(self._view("seatIndex", seat))
+
+    def juror_index_on_chain(self, juror: int) -> int:
+        return int(self._view("jurorIndex", juror))

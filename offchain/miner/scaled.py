@@ -1,5 +1,5 @@
 """The round driver of the scaled mode (``PoFLScaled``, docs/scaling.md): local miners through a round of
-Claims → Forced → Reveal → Vote → Finalize.
+Claims → Forced → Reveal → Vote → (Appeal) → Finalize.
 
 As :class:`~offchain.miner.driver.RoundDriver` does for the per-miner mode, :class:`ScaledRoundDriver` looks at
 the chain (``roundInfo()``) and does what is due for all its local miners at once, with the same hooks: a
@@ -15,6 +15,8 @@ same :class:`~offchain.store.fetching.UntrustedFetcher`.
 - **Reveal**: the local candidates publish their models to the store and reveal.
 - **Vote**: once the seed block is mined the committee is drawn (``advance``); each local seat fetches every
   revealed candidate itself, each model is evaluated once, and every seat votes its reports.
+- **Appeal** (a dispute): once the jury's seed block is mined the jury is drawn (``advance``); each local juror
+  (never the claimant) reports its measurement of the appealed candidate.
 - **Finalize**: one local miner finalizes when the vote window ends; every local miner adopts the new head.
 
 Claims reach the aggregator inside this process only: the claims of a driver whose aggregator is elsewhere enter
@@ -35,11 +37,19 @@ import torch
 
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.keys import DEV_CHAIN_IDS
-from offchain.chain.scaled import Candidate, ScaledClaim, ScaledContract, ScaledPhase, ScaledRoundInfo, SignedClaim
+from offchain.chain.scaled import (
+    AppealInfo,
+    Candidate,
+    ScaledClaim,
+    ScaledContract,
+    ScaledPhase,
+    ScaledRoundInfo,
+    SignedClaim,
+)
 from offchain.chain.tx import PendingTx
 from offchain.chain.types import to_bps
 from offchain.fl.training import FlatParams
-from offchain.miner.claims import ClaimPolicy, HeldModel, HonestClaims
+from offchain.miner.claims import ClaimPolicy, HeldModel, HonestClaims, HonestReports, ReportPolicy
 from offchain.miner.crew import send_all
 from offchain.miner.records import RoundRecord
 from offchain.miner.round import RoundLoop, Stopwatch
@@ -101,6 +111,7 @@ class ScaledRound:
     posted: bool = False
     forced: bool = False
     voted: bool = False
+    appealed: bool = False
     gas: int = 0
     clients_trained: int = 0
     validations: int = 0
@@ -132,6 +143,7 @@ class ScaledRoundDriver(RoundLoop):
         strategy: how the local miners train and evaluate.
         genesis: the genesis model's parameters (what every miner holds before the first block).
         claims: what the local miners claim (honest by default; an attacker in tests).
+        reports: what the local seats and jurors report of what they measured (honest by default).
         indices: each local miner's number in the run (default: its position).
         settings: pacing (:class:`ScaledSettings`).
         progress: called with a short line whenever the driver starts a step.
@@ -139,7 +151,8 @@ class ScaledRoundDriver(RoundLoop):
 
     def __init__(self, contract: ScaledContract, store: ModelStore, flat: FlatParams, architecture: str,
                  signers: list[LocalSigner], strategy: MinerStrategy, genesis: torch.Tensor, *,
-                 claims: ClaimPolicy | None = None, indices: list[int] | None = None,
+                 claims: ClaimPolicy | None = None, reports: ReportPolicy | None = None,
+                 indices: list[int] | None = None,
                  settings: ScaledSettings | None = None, progress: Callable[[str], None] | None = None) -> None:
         self.contract = contract
         self.store = store
@@ -147,6 +160,7 @@ class ScaledRoundDriver(RoundLoop):
         self.architecture = architecture
         self.strategy = strategy
         self.claims = claims or HonestClaims()
+        self.reports = reports or HonestReports()
         self.settings = settings or ScaledSettings()
         self.progress = progress or (lambda _msg: None)
         self.fetcher = UntrustedFetcher(store, timeout_s=self.settings.fetch_timeout_s,
@@ -191,9 +205,15 @@ class ScaledRoundDriver(RoundLoop):
             return self._reveal(ctx, info)
         elif phase == ScaledPhase.VOTE:
             if info.seed == bytes(32):
-                return self._draw(ctx, info)
+                return self._draw(info.seed_block)
             if not ctx.voted:
                 return self._vote(ctx, info)
+        elif phase == ScaledPhase.APPEAL:
+            appeal = self.contract.appeal_info()
+            if appeal.seed == bytes(32):
+                return self._draw(appeal.seed_block)
+            if not ctx.appealed:
+                return self._judge_appeal(ctx, appeal)
         elif phase == ScaledPhase.FINALIZE:
             return self._finalize(ctx)
         self._wait(info)
@@ -306,12 +326,12 @@ class ScaledRoundDriver(RoundLoop):
                     for i, m in due])
         return True
 
-    def _draw(self, ctx: ScaledRound, info: ScaledRoundInfo) -> bool:
-        """The committee's seed block: once mined, ``advance()`` draws the seats."""
+    def _draw(self, seed_block: int) -> bool:
+        """The committee's (the jury's) seed block: once mined, ``advance()`` draws the seats (the jurors)."""
         w3 = self.contract.w3
-        if w3.eth.block_number < info.seed_block:
+        if w3.eth.block_number < seed_block:
             if self._alone():
-                for _ in range(info.seed_block - w3.eth.block_number):
+                for _ in range(seed_block - w3.eth.block_number):
                     w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
             elif not self._devnet:  # a chain that mines blocks of its own: wait for the seed block
                 time.sleep(self.settings.poll_s)
@@ -337,9 +357,43 @@ class ScaledRoundDriver(RoundLoop):
         candidates = self.contract.candidates()
         cids = [revealed_cid(c) for c in candidates]
         self.progress(f"round {info.round}: {len(seats)} seats fetch and measure {sum(map(bool, cids))} candidates")
+        self._measure(ctx, [cid for cid in cids if cid], seats[0][1], len(seats))
+
+        def reports(m: ScaledMiner) -> list[int | None]:
+            return [None if cand.miner == m.address else self._report(ctx, m, cand.miner, cid)
+                    for cand, cid in zip(candidates, cids, strict=True)]
+
+        self._send([(m, "vote", lambda seat=seat, m=m: self.contract.vote(m.signer, info.round, seat, reports(m)))
+                    for seat, m in seats])
+        return True
+
+    def _judge_appeal(self, ctx: ScaledRound, appeal: AppealInfo) -> bool:
+        """Every local juror (never the appealed claimant) reports its measurement of the appealed candidate (none
+        where this process could not fetch it: the juror then forfeits its bond, as a silent seat does)."""
+        ctx.appealed = True
+        jurors = [(place, self._by_address[a]) for place, a in enumerate(self.contract.jurors())
+                  if a in self._by_address and a != appeal.miner]
+        if not jurors:
+            return True
+        cid = revealed_cid(self.contract.candidate(appeal.candidate))
+        if cid is None:  # never: only a revealed claim is disputed
+            return True
+        self.progress(f"round {appeal.round}: {len(jurors)} jurors measure the appealed claim of {appeal.miner}")
+        self._measure(ctx, [cid], jurors[0][1], len(jurors))
+        due = [(place, m, self._report(ctx, m, appeal.miner, cid)) for place, m in jurors]
+        self._send([(m, "appealVote", lambda place=place, m=m, bps=bps: self.contract.appeal_vote(
+            m.signer, appeal.round, place, bps)) for place, m, bps in due if bps is not None])
+        return True
+
+    def _measure(self, ctx: ScaledRound, cids: list[str], evaluator: ScaledMiner, judges: int) -> None:
+        """Fetch and measure each of ``cids`` not measured yet this round (``ctx.measured``; 0 for a model that is
+        not a valid model of the architecture, nothing for one this process could not fetch by the fetch
+        timeout). The ``judges`` local seats or jurors share one machine's store: each model is measured once."""
         models: dict[str, torch.Tensor] = {}
         with ctx.watch("store"):
-            for cid in filter(None, cids):
+            for cid in dict.fromkeys(cids):
+                if cid in ctx.measured:
+                    continue
                 fetched = self._fetch(cid)
                 if fetched.value is not None:
                     models[cid] = fetched.value
@@ -349,17 +403,16 @@ class ScaledRoundDriver(RoundLoop):
                     ctx.measured[cid] = 0.0
                     log.warning("the seats measure candidate %s at 0: %s", cid[:64], fetched.error[:300])
         with ctx.watch("validate"):
-            accs = self.strategy.evaluate(list(models.values()), [seats[0][1].position] * len(models))
+            accs = self.strategy.evaluate(list(models.values()), [evaluator.position] * len(models))
         ctx.measured.update(zip(models, accs, strict=True))
-        ctx.validations += len(seats) * len(models)
+        ctx.validations += judges * len(cids)
 
-        def reports(seat_miner: ScaledMiner) -> list[int | None]:
-            return [to_bps(ctx.measured[cid]) if cid in ctx.measured and cand.miner != seat_miner.address else None
-                    for cand, cid in zip(candidates, cids, strict=True)]
-
-        self._send([(m, "vote", lambda seat=seat, m=m: self.contract.vote(m.signer, info.round, seat, reports(m)))
-                    for seat, m in seats])
-        return True
+    def _report(self, ctx: ScaledRound, m: ScaledMiner, claimant: str, cid: str | None) -> int | None:
+        """What local miner ``m`` reports for ``claimant``'s candidate ``cid`` (None: unrevealed)."""
+        if cid is None:
+            return None
+        measured = to_bps(ctx.measured[cid]) if cid in ctx.measured else None
+        return self.reports.report(m.position, claimant, measured)
 
     def _finalize(self, ctx: ScaledRound) -> bool:
         """Decide the round. Its gas is estimated at the latest block: where that block still sees the vote

@@ -1,9 +1,10 @@
 """Scripted rounds of PoFLScaled for tests and benchmarks: every miner's step of a round at once on a devnet.
 
 :func:`play_scaled_round` plays a whole round (signed claims, the aggregator's root and blob, direct commits,
-reveals, the committee's votes, finalize) with scripted claims and measurements, moving the devnet's clock past
-deadlines, and returns each transaction's gas by phase. Each batch is sent before any receipt is awaited. Used by
-tests/contract/test_scaled.py and bench/gas.py --scaled; the miners' own round driver lives in offchain/miner.
+reveals, the committee's votes, finalize, and the appeal of a dispute with the jury's reports) with scripted
+claims and measurements, moving the devnet's clock past deadlines, and returns each transaction's gas by phase.
+Each batch is sent before any receipt is awaited. Used by tests/contract/test_scaled*.py and bench/gas.py
+--scaled; the miners' own round driver lives in offchain/miner.
 """
 
 from __future__ import annotations
@@ -84,18 +85,20 @@ def seal_claims(round_id: int, claims: Mapping[str, int], tag: str = "") -> dict
 def play_scaled_round(fed: ScaledFederation, claims: Mapping[str, int], measure: Measure, *, tag: str = "",
                       posted: Iterable[str] | None = None, direct: Iterable[str] = (),
                       revealers: Iterable[str] | None = None, voters: Iterable[str] | None = None,
-                      poster: LocalSigner | None = None, post: bool = True) -> ScaledRoundResult:
+                      poster: LocalSigner | None = None, post: bool = True, jury: Measure | None = None,
+                      jurors: Iterable[str] | None = None) -> ScaledRoundResult:
     """Play the current round to its end: every miner in ``claims`` (address -> claimed bps) seals and signs its
     claim; ``poster`` (default: the round's aggregator) posts those of ``posted`` (default: all) unless ``post`` is
     False (then the aggregator window passes); the miners of ``direct`` commit directly; the candidates among
-    ``revealers`` (default: all) reveal; the seats among ``voters`` (default: all) vote ``measure``; finalize."""
+    ``revealers`` (default: all) reveal; the seats among ``voters`` (default: all) vote ``measure``; finalize; on a
+    dispute, the jurors among ``jurors`` (default: all) report ``jury`` (default: ``measure``), finalize again."""
     c = fed.contract
     info = c.round_info()
     r = info.round
     sealed = seal_claims(r, claims, tag)
     signed = {a: c.sign_claim(fed.by_address[a], claim) for a, claim in sealed.items()}
     gas: dict[str, list[int]] = {"postRoot": [], "commitDirect": [], "reveal": [], "advance": [], "vote": [],
-                                 "finalize": []}
+                                 "appealVote": [], "finalize": []}
     tree = None
     if post:
         # round 1 opened before anyone registered: no aggregator, anyone may post
@@ -108,18 +111,21 @@ def play_scaled_round(fed: ScaledFederation, claims: Mapping[str, int], measure:
         fed.advance_past(info.deadline)
     gas["commitDirect"] += [int(x["gasUsed"]) for x in
                             wait_all([c.commit_direct(fed.by_address[a], sealed[a]) for a in direct])]
-    finish_round(fed, sealed, measure, revealers=revealers, voters=voters, gas=gas)
+    finish_round(fed, sealed, measure, revealers=revealers, voters=voters, gas=gas, jury=jury, jurors=jurors)
     return ScaledRoundResult(r, sealed, signed, gas, tree)
 
 
 def finish_round(fed: ScaledFederation, sealed: Mapping[str, ScaledClaim], measure: Measure, *,
                  revealers: Iterable[str] | None = None, voters: Iterable[str] | None = None,
-                 gas: dict[str, list[int]] | None = None) -> dict[str, list[int]]:
+                 gas: dict[str, list[int]] | None = None, jury: Measure | None = None,
+                 jurors: Iterable[str] | None = None) -> dict[str, list[int]]:
     """From the Forced phase to the next round: the forced window passes (the candidates are fixed), the
     candidates among ``revealers`` (default: all) reveal their ``sealed`` claims, the seats among ``voters``
-    (default: all) vote ``measure``, finalize. Returns (or adds to ``gas``) each transaction's gas by phase."""
+    (default: all) vote ``measure``, finalize; if that opened an appeal, :func:`play_appeal` with ``jury``
+    (default: ``measure``) and ``jurors``, finalize again. Returns (or adds to ``gas``) each transaction's gas by
+    phase."""
     c = fed.contract
-    gas = gas if gas is not None else {"reveal": [], "advance": [], "vote": [], "finalize": []}
+    gas = gas if gas is not None else {"reveal": [], "advance": [], "vote": [], "appealVote": [], "finalize": []}
     r = c.round_info().round
     fed.advance_past(c.round_info().deadline)  # the forced window ends: the candidates are fixed
     _reveal(fed, r, sealed, None if revealers is None else set(revealers), gas)
@@ -131,6 +137,33 @@ def finish_round(fed: ScaledFederation, sealed: Mapping[str, ScaledClaim], measu
     if c.round_info().phase != ScaledPhase.FINALIZE:
         fed.advance_past(c.round_info().deadline)
     gas["finalize"].append(int(c.finalize(fed.caller).wait()["gasUsed"]))
+    if c.round_info().phase == ScaledPhase.APPEAL:
+        play_appeal(fed, jury or measure, voters=jurors, gas=gas)
+        gas["finalize"].append(int(c.finalize(fed.caller).wait()["gasUsed"]))
+    return gas
+
+
+def play_appeal(fed: ScaledFederation, measure: Measure, *, voters: Iterable[str] | None = None,
+                gas: dict[str, list[int]] | None = None) -> dict[str, list[int]]:
+    """The Appeal phase to its end: the jury's seed block is mined and the jury drawn (``advance()``), the jurors
+    among ``voters`` (default: all; never the claimant) report ``measure`` of the appealed candidate, and the
+    appeal window passes. Returns (or adds to ``gas``) each transaction's gas by phase."""
+    c = fed.contract
+    gas = gas if gas is not None else {"advance": [], "appealVote": []}
+    appeal = c.appeal_info()
+    mine(fed.w3, max(0, appeal.seed_block + 1 - fed.w3.eth.block_number))
+    gas["advance"].append(int(c.advance(fed.caller).wait()["gasUsed"]))
+    candidate = c.candidate(appeal.candidate)
+    chosen = None if voters is None else set(voters)
+    pending = []
+    for place, address in enumerate(c.jurors()):
+        if address == candidate.miner or (chosen is not None and address not in chosen):
+            continue
+        report = measure(fed.by_address[address], candidate)
+        if report is not None:
+            pending.append(c.appeal_vote(fed.by_address[address], appeal.round, place, report))
+    gas["appealVote"] += [int(x["gasUsed"]) for x in wait_all(pending)]
+    fed.advance_past(c.round_info().deadline)
     return gas
 
 

@@ -10,9 +10,9 @@ import torch
 from web3 import Web3
 
 from offchain.chain.accounts import LocalSigner
-from offchain.chain.scaled import ScaledConfig, ScaledContract, ScaledPenaltyReason
+from offchain.chain.scaled import Outcome, ScaledConfig, ScaledContract, ScaledPenaltyReason
 from offchain.chain.types import to_bps
-from offchain.miner.claims import InflatedClaims
+from offchain.miner.claims import InflatedClaims, Misreporting
 from offchain.miner.run_config import RunConfig
 from offchain.miner.scaled import ScaledRoundDriver
 from offchain.miner.strategy import WorkloadStrategy
@@ -111,3 +111,33 @@ def test_claims_of_a_process_without_the_aggregator_enter_by_forced_inclusion(
     accuracies = {**poster.records[0].miner_accuracies, **other.records[0].miner_accuracies}
     assert record.block_height == 1 and record.chain_accuracy == to_bps(max(accuracies.values())) / 10_000, record
     assert record.winner == max(accuracies, key=accuracies.get)
+
+
+def test_a_false_claim_vouched_for_by_a_third_of_the_seats_is_rejected_on_appeal(
+        anvil_w3: Web3, funded: Callable[..., list[LocalSigner]], tmp_path) -> None:
+    """Miner 0 claims 99% and miners 1 and 2 vouch for it (they report 99% for its claim, the truth for others).
+    Every miner sits on the committee (six seats): two of the five reports on the false claim agree with it, too
+    few to accept it and too many to reject it (a dispute). The driver opens the appeal, its jurors (all miners
+    but the claimant) report, the majority rejects the claim: miner 0 loses its stake, each voucher pays the
+    misreport penalty as a seat and as a juror, and the best honest claim is the block."""
+    workload = Workload(RUN)
+    store = LocalStore(tmp_path / "store")
+    config = ScaledConfig(seats=6, top_k=2, appeal_seats=6, threshold_bps=1000, min_stake=STAKE, bond=10**17,
+                          block_reward=10**16)
+    contract, miners = deploy(funded, store, workload, config)
+    vouchers = Misreporting(frozenset({1, 2}), frozenset({miners[0].address}), 9900)
+    driver = ScaledRoundDriver(contract, store, workload.flat, RUN.architecture, miners, WorkloadStrategy(workload),
+                               workload.genesis, claims=InflatedClaims(frozenset({0}), 0.99), reports=vouchers)
+    try:
+        record = driver.run_round(max_seconds=180)
+    finally:
+        driver.close()
+    appeal = contract.events("AppealDecided")
+    assert [(e["args"]["miner"], Outcome(e["args"]["outcome"])) for e in appeal] == [(miners[0].address,
+                                                                                      Outcome.REJECTED)]
+    paid = sorted((e["args"]["miner"], ScaledPenaltyReason(e["args"]["reason"])) for e in contract.events("Penalized"))
+    assert paid == sorted([(miners[0].address, ScaledPenaltyReason.FALSE_CLAIM)]
+                          + [(miners[i].address, ScaledPenaltyReason.MISREPORT) for i in (1, 2) for _ in range(2)])
+    best_honest = max(acc for i, acc in record.miner_accuracies.items() if i != 0)
+    assert record.block_height == 1 and record.winner != 0, record
+    assert record.chain_accuracy == to_bps(best_honest) / 10_000, record

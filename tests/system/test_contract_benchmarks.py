@@ -23,13 +23,16 @@ def test_gas_bench_tiny_is_within_budget_and_o1() -> None:
 
 @pytest.mark.timeout(300)
 def test_gas_bench_scaled_tiny_makes_blocks_within_the_caps() -> None:
-    """bench/gas.py --scaled --tiny: PoFLScaled at 5 miners, two honest rounds and the worst one, each a block,
-    every transaction under EIP-7825's cap (the Anvil it starts enforces it)."""
+    """bench/gas.py --scaled --tiny: PoFLScaled at 8 miners, two honest rounds, an appealed one (the jury upholds
+    the disputed top claim: a block, with its jurors' reports) and the worst one, each a block, every transaction
+    under EIP-7825's cap (the Anvil it starts enforces it)."""
     report = run_bench("gas.py", "--scaled", "--tiny")
-    five = report["5 miners"]
-    rounds = [v for v in five.values() if isinstance(v, dict) and "block" in v]
-    assert len(rounds) == 3 and all(r["block"] for r in rounds), rounds
-    assert five["summary"]["within_tx_cap"] and five["summary"]["honest_within_budget"], five["summary"]
+    eight = report["8 miners"]
+    rounds = [v for v in eight.values() if isinstance(v, dict) and "block" in v]
+    assert len(rounds) == 4 and all(r["block"] for r in rounds), rounds
+    appeal = next(v for k, v in eight.items() if k.startswith("appeal"))
+    assert appeal["phases"]["appealVote"]["count"] == 7 and appeal["phases"]["finalize"]["count"] == 2, appeal
+    assert eight["summary"]["within_tx_cap"] and eight["summary"]["honest_within_budget"], eight["summary"]
     assert report["sizes"]["PoFLScaled"]["room"] > 0
 
 
@@ -37,7 +40,7 @@ def test_size_bench_reports_room_under_eip170() -> None:
     report = run_bench("contract_size.py")
     sizes = report["sizes"]
     assert set(sizes) == {"PoFLConsensus", "PoFLLens", "PoFLAppealCourt", "PoFLHoldout", "PoWConsensus",
-                          "PoSConsensus", "PoFLScaled"}
+                          "PoSConsensus", "PoFLScaled", "PoFLScaledLens"}
     for entry in sizes.values():
         assert entry["runtime"] + entry["room"] == report["eip170_limit"] == 24_576
         assert entry["creation"] + entry["creation_room"] == report["eip3860_limit"]

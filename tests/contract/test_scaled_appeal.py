@@ -1,0 +1,184 @@
+"""PoFLScaled's appeal on a real Anvil (issue 25: every consensus v3 attack defeated in the scaled mode). A third of
+the committee's seats can split it (a dispute); the round's first dispute goes to a jury sampled by index, whose
+majority decides: the disputers lose, whether they under-report an honest claim or vouch for a false one, and a
+jury that does not report leaves the dispute standing and pays its bonds. Each attack is played, not read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from web3 import Web3
+
+from offchain.chain import errors as E
+from offchain.chain.accounts import LocalSigner
+from offchain.chain.scaled import (
+    Candidate,
+    Outcome,
+    ScaledConfig,
+    ScaledConfigField,
+    ScaledContract,
+    ScaledPenaltyReason,
+    ScaledPhase,
+    seat_indices,
+)
+from offchain.testing.rounds import placeholder_cid
+from offchain.testing.scaled_rounds import ScaledFederation, _reveal, _vote, mine, play_scaled_round, seal_claims
+from tests.contract.test_scaled import STAKE, federation, penalties
+
+# nine miners, a committee of five (two seats are more than a third of it), a jury of every miner
+CONFIG = ScaledConfig(seats=5, top_k=3, appeal_seats=9, min_stake=STAKE, bond=10**17, block_reward=10**16)
+
+
+@pytest.fixture
+def nine(anvil_w3: Web3, funded: Callable[..., list[LocalSigner]]) -> ScaledFederation:
+    return federation(anvil_w3, funded, n=9, config=CONFIG)
+
+
+class Coalition:
+    """Two of the committee's seats (chosen once it is drawn, never the target's miner) and, as jurors, the same
+    two miners: they report ``lie`` for the target's claim and the truth for every other."""
+
+    def __init__(self, contract: ScaledContract, truth: dict[str, int], target: str, lie: int) -> None:
+        self.contract, self.truth, self.target, self.lie = contract, truth, target, lie
+        self.members: list[str] = []
+
+    def measure(self, seat: LocalSigner, cand: Candidate) -> int:
+        if not self.members:
+            self.members = [a for a in self.contract.seats() if a != self.target][:2]
+        if cand.miner == self.target and seat.address in self.members:
+            return self.lie
+        return self.truth[cand.miner]
+
+
+def decided(fed: ScaledFederation, since: int, name: str) -> list[tuple[str, Outcome]]:
+    return [(e["args"]["miner"], Outcome(e["args"]["outcome"])) for e in fed.contract.events(name, from_block=since)]
+
+
+def test_a_third_of_the_seats_cannot_stall_a_round_for_free(nine: ScaledFederation) -> None:
+    """Two of five seats report 0 for the honest best claim: the committee is split (a dispute), which without an
+    appeal would cost the round its block for nothing. The jury re-measures it and upholds it: the honest best is
+    the round's block, and both disputers pay the misreport penalty (as seats and as jurors)."""
+    c = nine.contract
+    truth = {m.address: 7000 + 200 * i for i, m in enumerate(nine.miners)}
+    best = max(truth, key=truth.__getitem__)
+    coalition = Coalition(c, truth, best, 0)
+    since = nine.w3.eth.block_number + 1
+    result = play_scaled_round(nine, truth, coalition.measure)
+    assert (best, Outcome.DISPUTED) in decided(nine, since, "ClaimDecided")
+    assert decided(nine, since, "AppealDecided") == [(best, Outcome.ACCEPTED)]
+    block = c.latest_block()
+    assert (block.round, block.miner, block.accuracy_bps) == (result.round_id, best, truth[best])
+    paid = penalties(nine, since)
+    for liar in coalition.members:
+        assert paid.count((liar, ScaledPenaltyReason.MISREPORT)) == 2  # as a seat and as a juror
+    assert {m for m, _ in paid} == set(coalition.members)
+    assert len(result.gas["appealVote"]) == 8  # every juror but the claimant
+    assert c.round_info().round == result.round_id + 1
+
+
+def test_a_false_claim_vouched_for_by_a_third_of_the_seats_is_rejected_on_appeal(nine: ScaledFederation) -> None:
+    """A miner claims 9,900 for a model worth 1,000 and two seats vouch for it: the committee is split. The jury
+    rejects the claim: its miner loses its whole stake, the vouchers pay the misreport penalty, and the honest
+    next best claim is the block."""
+    c = nine.contract
+    truth = {m.address: 7000 + 200 * i for i, m in enumerate(nine.miners)}
+    liar = nine.miners[0].address
+    truth[liar] = 1000
+    honest_best = max(truth, key=truth.__getitem__)
+    coalition = Coalition(c, truth, liar, 9900)
+    since = nine.w3.eth.block_number + 1
+    play_scaled_round(nine, dict(truth, **{liar: 9900}), coalition.measure)
+    assert decided(nine, since, "AppealDecided") == [(liar, Outcome.REJECTED)]
+    paid = penalties(nine, since)
+    assert (liar, ScaledPenaltyReason.FALSE_CLAIM) in paid and not c.miner_of(liar)[2]
+    for voucher in coalition.members:
+        assert (voucher, ScaledPenaltyReason.MISREPORT) in paid
+    assert c.latest_block().miner == honest_best
+
+
+def test_a_jury_that_does_not_report_leaves_the_dispute_standing_and_pays_its_bonds(nine: ScaledFederation) -> None:
+    """No juror reports: without a quorum the dispute stands (no block this round, nobody's report is judged a
+    misreport), and every juror but the claimant forfeits the bond."""
+    c = nine.contract
+    truth = {m.address: 7000 + 200 * i for i, m in enumerate(nine.miners)}
+    best = max(truth, key=truth.__getitem__)
+    coalition = Coalition(c, truth, best, 0)
+    height = c.block_count()
+    since = nine.w3.eth.block_number + 1
+    play_scaled_round(nine, truth, coalition.measure, jurors=[])
+    assert decided(nine, since, "AppealDecided") == [(best, Outcome.DISPUTED)]
+    assert c.block_count() == height and len(c.events("RoundFailed", from_block=since)) == 1
+    paid = penalties(nine, since)
+    assert sorted(paid) == sorted((m.address, ScaledPenaltyReason.MISSED_JURY_VOTE)
+                                  for m in nine.miners if m.address != best)
+
+
+def test_appeal_rejections(anvil_w3: Web3, funded: Callable[..., list[LocalSigner]]) -> None:
+    owner = funded(1)[0]
+    for bad in (0, 129):
+        with pytest.raises(E.ScaledInvalidConfig) as info:
+            ScaledContract.deploy(owner, ScaledConfig(appeal_seats=bad), placeholder_cid("g"), deployments_dir=None)
+        assert info.value.args_by_name["field"] == ScaledConfigField.APPEAL_SEATS
+    with pytest.raises(E.ScaledInvalidConfig) as info:
+        ScaledContract.deploy(owner, ScaledConfig(appeal_duration=0), placeholder_cid("g"), deployments_dir=None)
+    assert info.value.args_by_name["field"] == ScaledConfigField.DURATION
+
+    fed = federation(anvil_w3, funded, n=9, config=ScaledConfig(seats=5, top_k=3, appeal_seats=5, min_stake=STAKE,
+                                                               bond=10**17, block_reward=10**16))
+    c = fed.contract
+    truth = {m.address: 7000 + 200 * i for i, m in enumerate(fed.miners)}
+    best = max(truth, key=truth.__getitem__)
+    coalition = Coalition(c, truth, best, 0)
+    r = c.round_info().round
+    sealed = seal_claims(r, truth)
+    c.post_root(fed.by_address[c.round_info().aggregator], r,
+                [c.sign_claim(fed.by_address[a], cl) for a, cl in sealed.items()]).wait()
+    with pytest.raises(E.ScaledWrongPhase):  # no appeal vote outside the Appeal phase
+        c.appeal_vote(fed.miners[0], r, 0, 7000)
+    fed.advance_past(c.round_info().deadline)
+    gas: dict[str, list[int]] = {"reveal": [], "vote": []}
+    _reveal(fed, r, sealed, None, gas)
+    mine(fed.w3, 2)
+    c.advance(fed.caller).wait()
+    _vote(fed, r, coalition.measure, None, gas)
+    fed.advance_past(c.round_info().deadline)
+    c.finalize(fed.caller).wait()  # the dispute opens the appeal
+    info, appeal = c.round_info(), c.appeal_info()
+    assert info.phase == ScaledPhase.APPEAL and appeal.round == r and appeal.miner == best and appeal.jurors == 5
+    assert c.candidate(appeal.candidate).miner == best and appeal.seed == bytes(32)
+    with pytest.raises(E.ScaledSeedPending):
+        c.appeal_vote(fed.miners[0], r, 0, 7000)
+    with pytest.raises(E.ScaledWrongPhase):
+        c.finalize(fed.caller)
+    mine(fed.w3, 2)
+    c.advance(fed.caller).wait()
+    appeal = c.appeal_info()
+    jurors = c.jurors()
+    assert jurors == [c.miner_at(i) for i in seat_indices(appeal.seed, info.population, 5)]
+    assert [c.juror_index_on_chain(j) for j in range(5)] == seat_indices(appeal.seed, info.population, 5)
+    assert len(set(jurors)) == 5
+    outsider = next(m for m in fed.miners if m.address not in jurors)
+    with pytest.raises(E.ScaledNotAJuror):
+        c.appeal_vote(outsider, r, 0, 7000)
+    first = fed.by_address[jurors[0]]
+    with pytest.raises(E.ScaledNotAJuror):
+        c.appeal_vote(first, r, 5, 7000)
+    with pytest.raises(E.ScaledWrongRound):
+        c.appeal_vote(first, r + 1, 0, 7000)
+    if best in jurors:  # the claimant cannot judge its own claim
+        with pytest.raises(E.ScaledNotAJuror):
+            c.appeal_vote(fed.by_address[best], r, jurors.index(best), 9999)
+    place, juror = next((j, fed.by_address[a]) for j, a in enumerate(jurors) if a != best)
+    with pytest.raises(E.ScaledAccuracyOutOfRange):
+        c.appeal_vote(juror, r, place, 10_001)
+    c.appeal_vote(juror, r, place, truth[best]).wait()
+    with pytest.raises(E.ScaledJurorAlreadyVoted):
+        c.appeal_vote(juror, r, place, truth[best])
+    assert c.round_info().phase == ScaledPhase.APPEAL
+    finish = c.round_info().deadline
+    fed.advance_past(finish)
+    c.finalize(fed.caller).wait()
+    assert c.round_info().round == r + 1 and c.appeal_info().round == 0
+    with pytest.raises(E.ScaledSeedPending):  # no appeal this round: no jury
+        c.juror_index_on_chain(0)
