@@ -291,8 +291,9 @@ def scaled(rpc_url: str, n: int, rounds: int) -> dict[str, object]:
     chain, finalize. Rounds after the first are honest and steady (every slot a round writes already holds a
     value); then an appealed round (more than a third of the seats dispute the honest top claim: the jury of 96
     draws, reports and upholds it, the disputers pay); the last one's top claim is false and a third of the seats
-    minus one misreport every candidate (a slash, the most misreport penalties): finalize at its heaviest. Gas a round is the sum over all its
-    transactions; the largest transaction beside it. Seconds a round: this scripted driver, in one process."""
+    minus one misreport every candidate (a slash, the most misreport penalties): finalize at its heaviest. Gas a
+    round is the sum over all its transactions; the largest transaction beside it. Seconds a round: this scripted
+    driver, in one process."""
     import time
 
     from offchain.chain.scaled import Candidate, ScaledConfig, ScaledContract

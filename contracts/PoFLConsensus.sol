@@ -11,6 +11,7 @@ import {PoFLAppealCourt} from "./consensus/PoFLAppealCourt.sol";
 import {PoFLCommittee} from "./consensus/PoFLCommittee.sol";
 import {PoFLSettings} from "./consensus/PoFLSettings.sol";
 import {PoFLStorage} from "./consensus/PoFLStorage.sol";
+import {ServedByLens} from "./consensus/ServedByLens.sol";
 import {NO_POSITION, OptionalPosition, toOptional} from "./libraries/OptionalPosition.sol";
 import {Treasury} from "./libraries/Treasury.sol";
 
@@ -62,7 +63,7 @@ import {Treasury} from "./libraries/Treasury.sol";
 /// - Gas: commit, reveal and vote are O(1); loops over the round's committers (at most MAX_MINERS) run only in
 ///   `finalize`, in drawing a committee and in the rare reveal that takes a copied digest back. Per-round bitmaps
 ///   keep a sentinel bit so that no round action writes a zero slot.
-contract PoFLConsensus is PoFLCommittee, PoFLSettings {
+contract PoFLConsensus is PoFLCommittee, PoFLSettings, ServedByLens {
     using Treasury for Treasury.Books;
 
     /// @dev The read-only code of this contract's views (see `fallback`).
@@ -103,22 +104,9 @@ contract PoFLConsensus is PoFLCommittee, PoFLSettings {
         _openRound(1);
     }
 
-    /// @notice Serves the views of `IPoFLLens`: a call of a function this contract does not have runs the lens's
-    /// code on this contract's storage (DELEGATECALL) and returns, or reverts, with what that code does.
-    /// @dev The lens is fixed (this contract's constructor deployed it) and read-only: it has views only, and
-    /// tests/test_compile.py checks that its code holds no instruction that writes state, calls or creates.
-    fallback() external {
-        address lens_ = address(_lens);
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            calldatacopy(ptr, 0, calldatasize())
-            let ok := delegatecall(gas(), lens_, ptr, calldatasize(), 0, 0)
-            returndatacopy(ptr, 0, returndatasize())
-            if iszero(ok) {
-                revert(ptr, returndatasize())
-            }
-            return(ptr, returndatasize())
-        }
+    /// @dev The lens whose code serves the views of `IPoFLLens` (ServedByLens's `fallback`).
+    function _lensCode() internal view override returns (address) {
+        return address(_lens);
     }
 
     /// @dev Runs the court's `judge` on this contract's storage (DELEGATECALL). The court is fixed (this contract's

@@ -15,6 +15,7 @@ import {PoFLScaledLens} from "./PoFLScaledLens.sol";
 import {ScaledAppeal} from "./consensus/ScaledAppeal.sol";
 import {ScaledPhases} from "./consensus/ScaledPhases.sol";
 import {ScaledStorage} from "./consensus/ScaledStorage.sol";
+import {ServedByLens} from "./consensus/ServedByLens.sol";
 import {IndexSampling} from "./libraries/IndexSampling.sol";
 import {Treasury} from "./libraries/Treasury.sol";
 
@@ -39,8 +40,8 @@ import {Treasury} from "./libraries/Treasury.sol";
 /// - By concern: consensus/ScaledStorage.sol (the layout and pure helpers), ScaledBooks.sol (penalties,
 ///   evictions, blocks), ScaledPhases.sol (the round's transitions), ScaledDecision.sol (the committee's reports
 ///   and the decisions), ScaledAppeal.sol (the jury's verdict); PoFLScaledLens.sol the views (served here by
-///   `fallback`); this file holds the actions and the clock.
-contract PoFLScaled is IPoFLScaled, ScaledAppeal, ScaledPhases, EIP712, ReentrancyGuard {
+///   ServedByLens's `fallback`); this file holds the actions and the clock.
+contract PoFLScaled is IPoFLScaled, ScaledAppeal, ScaledPhases, ServedByLens, EIP712, ReentrancyGuard {
     using Treasury for Treasury.Books;
 
     /// @dev The read-only code of this contract's views (see `fallback`).
@@ -316,17 +317,18 @@ contract PoFLScaled is IPoFLScaled, ScaledAppeal, ScaledPhases, EIP712, Reentran
         for (uint256 i = 0; i < candidates; ++i) claimants[i] = _entry(order, i).miner;
         (uint256[] memory seats, uint256[] memory lanes, uint256 voted) = _committee(s, claimants);
         uint256 appealed = _appeal.round == round ? _appeal.candidate : type(uint256).max;
-        if (appealed == type(uint256).max) {
+        Verdict[] memory verdicts = new Verdict[](candidates);
+        uint256 disputed = type(uint256).max;
+        for (uint256 i = 0; i < candidates; ++i) {
+            Entry storage e = _entry(order, i);
+            if (!e.revealed) continue;
+            verdicts[i] = _judge(e.accuracyBps, i, seats.length, lanes);
+            if (disputed == type(uint256).max && verdicts[i].outcome == Outcome.Disputed) disputed = i;
+        }
+        if (disputed != type(uint256).max && appealed == type(uint256).max) {
             // the round's first disputed claim goes to appeal; nothing is settled until the jury has spoken
-            for (uint256 i = 0; i < candidates; ++i) {
-                Entry storage e = _entry(order, i);
-                if (!e.revealed) continue;
-                (Outcome outcome, , , ) = _judge(e.accuracyBps, i, seats.length, lanes);
-                if (outcome == Outcome.Disputed) {
-                    _enterAppeal(s, i, claimants[i]);
-                    return;
-                }
-            }
+            _enterAppeal(s, disputed, claimants[disputed]);
+            return;
         }
         address[] memory losers = new address[](
             seats.length + candidates + (appealed == type(uint256).max ? 0 : _appeal.jurors)
@@ -352,13 +354,20 @@ contract PoFLScaled is IPoFLScaled, ScaledAppeal, ScaledPhases, EIP712, Reentran
                 losers[lost++] = payer;
                 continue;
             }
-            (Outcome outcome, uint16 median, uint256 misreports, uint256 n) = _judge(
+            Verdict memory verdict = verdicts[i];
+            emit ClaimDecided(
+                round,
+                claimants[i],
+                verdict.outcome,
                 e.accuracyBps,
-                i,
-                seats.length,
-                lanes
+                verdict.median,
+                uint16(verdict.reports)
             );
-            emit ClaimDecided(round, claimants[i], outcome, e.accuracyBps, median, uint16(n));
+            (Outcome outcome, uint16 median, uint256 misreports) = (
+                verdict.outcome,
+                verdict.median,
+                verdict.misreports
+            );
             if (i == appealed && outcome == Outcome.Disputed) {
                 (outcome, median, misreports, lost) = _hearAppeal(e, i, lanes, losers, lost);
             }
@@ -377,11 +386,7 @@ contract PoFLScaled is IPoFLScaled, ScaledAppeal, ScaledPhases, EIP712, Reentran
         for (uint256 j = 0; j < seats.length; ++j) {
             bool missed = (voted >> j) & 1 == 0;
             if (!missed && (misreported >> j) & 1 == 0) continue;
-            address seat = _minerOfIndex(seats[j]);
-            Miner storage v = _miners[seat];
-            if (missed) _penalize(seat, v, _bond, PenaltyReason.MissedVote);
-            else _penalize(seat, v, Math.mulDiv(v.stake, _misreportPenaltyBps, BPS), PenaltyReason.Misreport);
-            losers[lost++] = seat;
+            losers[lost++] = _penalizeReporter(seats[j], missed, PenaltyReason.MissedVote);
         }
         if (best == type(uint256).max) emit RoundFailed(round);
         else _appendBlock(round, _entryAt(best), bestMedian);
@@ -409,22 +414,9 @@ contract PoFLScaled is IPoFLScaled, ScaledAppeal, ScaledPhases, EIP712, Reentran
         return _claimDigest(round, miner, accuracyBps, commitment);
     }
 
-    /// @notice Serves the views of `IPoFLScaledLens`: a call of a function this contract does not have runs the
-    /// lens's code on this contract's storage (DELEGATECALL) and returns, or reverts, with what that code does.
-    /// @dev The lens is fixed (this contract's constructor deployed it) and read-only: it has views only, and
-    /// tests/unit/test_compile.py checks that its code holds no instruction that writes state, calls or creates.
-    fallback() external {
-        address lens_ = address(_lens);
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            calldatacopy(ptr, 0, calldatasize())
-            let ok := delegatecall(gas(), lens_, ptr, calldatasize(), 0, 0)
-            returndatacopy(ptr, 0, returndatasize())
-            if iszero(ok) {
-                revert(ptr, returndatasize())
-            }
-            return(ptr, returndatasize())
-        }
+    /// @dev The lens whose code serves the views of `IPoFLScaledLens` (ServedByLens's `fallback`).
+    function _lensCode() internal view override returns (address) {
+        return address(_lens);
     }
 
     // ------------------------------------------------------------ the phases

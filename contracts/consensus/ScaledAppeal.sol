@@ -79,11 +79,7 @@ abstract contract ScaledAppeal is ScaledDecision {
             if (jurors[j] == type(uint256).max) continue; // the claimant's own place
             bool missed = votes[j] == NO_REPORT;
             if (!missed && (jurorMisreports >> j) & 1 == 0) continue;
-            address juror = _minerOfIndex(jurors[j]);
-            Miner storage m = _miners[juror];
-            if (missed) _penalize(juror, m, _bond, PenaltyReason.MissedJuryVote);
-            else _penalize(juror, m, Math.mulDiv(m.stake, _misreportPenaltyBps, BPS), PenaltyReason.Misreport);
-            losers[lost++] = juror;
+            losers[lost++] = _penalizeReporter(jurors[j], missed, PenaltyReason.MissedJuryVote);
         }
         return (outcome, median, seatMisreports, lost);
     }

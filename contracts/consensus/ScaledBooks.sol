@@ -26,6 +26,14 @@ abstract contract ScaledBooks is ScaledStorage {
         _books.forfeit(taken);
         emit Penalized(_round.round, account, reason, taken);
     }
+    /// @dev The miner at `index`, a seat or a juror, pays for a report: the bond if it `missed` (the penalty
+    /// `absent`), else `misreportPenaltyBps` of its stake (a misreport). Returns its address.
+    function _penalizeReporter(uint256 index, bool missed, PenaltyReason absent) internal returns (address account) {
+        account = _minerOfIndex(index);
+        Miner storage m = _miners[account];
+        if (missed) _penalize(account, m, _bond, absent);
+        else _penalize(account, m, Math.mulDiv(m.stake, _misreportPenaltyBps, BPS), PenaltyReason.Misreport);
+    }
     /// @dev Evicts `account` (under minStake): the rest of its stake is credited to it.
     function _evict(address account, Miner storage m, uint64 round) internal {
         uint256 refund = m.stake;

@@ -14,6 +14,15 @@ import {ScaledBooks} from "./ScaledBooks.sol";
 /// loops over the seats run in assembly over memory: via-IR spills this code's variables to memory, and the
 /// Solidity loops cost several times the gas.
 abstract contract ScaledDecision is ScaledBooks {
+    /// @dev What a candidate's reports decide: the outcome, the lower median of its `reports` reports, and the
+    /// seats whose report of it is a misreport if it is decided (bit j: seat j).
+    struct Verdict {
+        Outcome outcome;
+        uint16 median;
+        uint256 misreports;
+        uint256 reports;
+    }
+
     /// @dev The seats (their miners' indices) and their reports: a seat that did not vote this round (`voted`
     /// bit j clear), and the lane of its own candidacy, read NO_REPORT. None before the committee was drawn. A
     /// seat's address is read only where it pays: its own candidacy is found by index (`claimants`' indices,
@@ -54,28 +63,31 @@ abstract contract ScaledDecision is ScaledBooks {
         }
     }
     /// @dev Judges revealed candidate `index`, claimed at `claimed`, from the reports of `seatCount` seats (`lanes`,
-    /// see `_committee`): its outcome, the lower median of its `n` reports, and the seats whose report of it is a
-    /// misreport if it is decided (bit j: seat j; the caller penalizes them once). No effects: `finalize` judges
-    /// every candidate once to find a dispute to appeal, and again to settle the round.
+    /// see `_committee`); the caller penalizes the misreporting seats once. No effects: `finalize` judges every
+    /// candidate before it knows whether the round goes to appeal.
     function _judge(
         uint256 claimed,
         uint256 index,
         uint256 seatCount,
         uint256[] memory lanes
-    ) internal view returns (Outcome outcome, uint16 median, uint256 misreports, uint256 n) {
+    ) internal view returns (Verdict memory v) {
         uint256 shift = 16 * index;
         (uint256[] memory reports, uint256 agreeing) = _collect(lanes, shift, claimed, _toleranceBps);
-        n = reports.length;
-        if (n == 0 || n < Math.mulDiv(seatCount, _quorumBps, BPS, Math.Rounding.Ceil))
-            return (Outcome.NoQuorum, 0, 0, n);
-        median = _lowerMedian(reports);
+        uint256 n = reports.length;
+        v.reports = n;
+        if (n == 0 || n < Math.mulDiv(seatCount, _quorumBps, BPS, Math.Rounding.Ceil)) {
+            v.outcome = Outcome.NoQuorum;
+            return v;
+        }
+        uint16 median = _lowerMedian(reports);
         uint256 outliers = _outside(lanes, shift, _sub(median, _toleranceBps), median + _toleranceBps);
         bool clustered = 3 * (n - PoFLMath.popcount(outliers)) >= 2 * n;
+        Outcome outcome = Outcome.Disputed;
         if (3 * agreeing >= 2 * n && clustered) {
             outcome = median >= _thresholdBps ? Outcome.Accepted : Outcome.BelowThreshold;
         } else if (3 * (n - agreeing) >= 2 * n) outcome = Outcome.Rejected;
-        else outcome = Outcome.Disputed;
-        if (outcome != Outcome.Disputed && clustered) misreports = outliers;
+        (v.outcome, v.median) = (outcome, median);
+        if (outcome != Outcome.Disputed && clustered) v.misreports = outliers;
     }
     /// @dev The reports in lane `shift` of `lanes` (NO_REPORT skipped), and how many of them agree with `claimed`
     /// (at least claimed - tolerance).

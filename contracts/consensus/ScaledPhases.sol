@@ -57,12 +57,9 @@ abstract contract ScaledPhases is ScaledBooks {
     /// vote window opens for `voteDuration`.
     function _drawCommittee(Round storage s) internal {
         if (s.seeded || block.number <= s.seedBlock) return;
-        (bool drawn, uint64 seed) = _drawSeed(s.seedBlock, 0);
-        if (!drawn) {
-            s.seedBlock = uint64(block.number) + _seedLookahead;
-            emit SeedBlockSet(s.round, s.seedBlock);
-            return;
-        }
+        (bool drawn, uint64 seed, uint64 seedBlock) = _drawSeed(s.seedBlock, 0);
+        s.seedBlock = seedBlock;
+        if (!drawn) return;
         uint40 deadline = uint40(block.timestamp) + _voteDuration;
         (s.seed, s.seeded, s.deadline) = (seed, true, deadline);
         emit CommitteeDrawn(s.round, bytes32(uint256(seed)), s.population, s.seats, deadline);
@@ -82,23 +79,23 @@ abstract contract ScaledPhases is ScaledBooks {
     function _drawJury(Round storage s) internal {
         Appeal storage a = _appeal;
         if (a.seeded || block.number <= a.seedBlock) return;
-        (bool drawn, uint64 seed) = _drawSeed(a.seedBlock, 1);
-        if (!drawn) {
-            a.seedBlock = uint64(block.number) + _seedLookahead;
-            emit SeedBlockSet(s.round, a.seedBlock);
-            return;
-        }
+        (bool drawn, uint64 seed, uint64 seedBlock) = _drawSeed(a.seedBlock, 1);
+        a.seedBlock = seedBlock;
+        if (!drawn) return;
         uint40 deadline = uint40(block.timestamp) + _appealDuration;
         (a.seed, a.seeded, s.deadline) = (seed, true, deadline);
         emit JuryDrawn(s.round, bytes32(uint256(seed)), s.population, a.jurors, deadline);
     }
     /// @dev The seed that the hash of block `seedBlock` draws for this round's committee (`tag` 0) or jury (1):
-    /// 64 bits of keccak256(abi.encode(blockhash, this contract, round, tag)); not `drawn` once the hash is gone
-    /// (nobody drew within 256 blocks).
-    function _drawSeed(uint64 seedBlock, uint256 tag) internal view returns (bool drawn, uint64 seed) {
+    /// 64 bits of keccak256(abi.encode(blockhash, this contract, round, tag)). Once that hash is gone (nobody drew
+    /// within 256 blocks) nothing is `drawn` and `next` is a new seed block `seedLookahead` ahead.
+    function _drawSeed(uint64 seedBlock, uint256 tag) internal returns (bool drawn, uint64 seed, uint64 next) {
         bytes32 hash = blockhash(seedBlock);
-        if (hash == bytes32(0)) return (false, 0);
-        return (true, uint64(uint256(keccak256(abi.encode(hash, address(this), _round.round, tag)))));
+        if (hash != bytes32(0)) {
+            return (true, uint64(uint256(keccak256(abi.encode(hash, address(this), _round.round, tag)))), seedBlock);
+        }
+        next = uint64(block.number) + _seedLookahead;
+        emit SeedBlockSet(_round.round, next);
     }
     /// @dev Opens round `round`: its aggregator is drawn among the miners from the head block's hash.
     function _openRound(uint64 round) internal {
