@@ -101,13 +101,13 @@ interface IPoFLScaled is IPoFLScaledTypes {
     function vote(uint64 round, uint16 seat, uint256 reports) external;
 
     /// @notice Juror `juror` of the round's appeal reports what it measured for the appealed candidate
-    /// (`appealInfo()`): at most 10000. The claimant cannot sit on its own jury. The appeal window always runs to
-    /// its deadline.
+    /// (`appealInfo()`): at most 10000, or NO_REPORT if it could not fetch the model (never a misreport). The
+    /// claimant cannot sit on its own jury. The appeal window always runs to its deadline.
     function appealVote(uint64 round, uint16 juror, uint16 reportBps) external;
 
     /// @notice Decide the revealed candidates from the seats' reports, settle the bonds and penalties, append the
-    /// best accepted claim as the block and open the next round. If a claim is disputed and the round has not been
-    /// appealed yet, it opens the appeal of the first disputed claim instead (nothing else changes) and the next
+    /// best accepted claim as the block and open the next round. If a claim is disputed (or left without a quorum)
+    /// and the round has not been appealed yet, it opens the appeal of the first such claim instead (nothing else changes) and the next
     /// call, after the appeal window, decides the round with the jury's verdict.
     function finalize() external;
 

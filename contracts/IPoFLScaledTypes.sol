@@ -25,15 +25,19 @@ interface IPoFLScaledTypes {
     /// @notice How a revealed candidate was decided (`ClaimDecided`). `Accepted`: 2/3 of the reports at least
     /// the claim minus the tolerance and 2/3 within the tolerance of their lower median, which reaches the
     /// threshold; `BelowThreshold`: so confirmed, under the threshold; `Rejected`: 2/3 of the reports under the
-    /// claim minus the tolerance (the claimant loses its whole stake); `Disputed`: neither (the round's first
-    /// dispute goes to appeal; one that stands makes no block from this claim nor from any lower one this round);
-    /// `NoQuorum`: fewer reports than the quorum.
+    /// claim minus the tolerance (the claimant loses its whole stake); `Disputed`: neither; `NoQuorum`: fewer
+    /// reports than the quorum (seats that could not fetch the model report nothing). The round's first claim
+    /// left `Disputed` or `NoQuorum` goes to appeal; a dispute that stands makes no block from this claim nor from
+    /// any lower one this round. `Unavailable` (an appeal's verdict only): most of the jurors that answered could
+    /// not fetch the model; the claimant pays `misreportPenaltyBps` of its stake and the next claim may be the
+    /// block.
     enum Outcome {
         Accepted,
         BelowThreshold,
         Rejected,
         Disputed,
-        NoQuorum
+        NoQuorum,
+        Unavailable
     }
 
     /// @notice Why stake was taken. `MissedReveal`: a candidate signed (or committed) a claim and did not reveal
@@ -43,8 +47,9 @@ interface IPoFLScaledTypes {
     /// (the bond); `WrongRoot`: a fraud proof against the posted root (the whole stake, half to the prover);
     /// `UnsignedClaim`: a top leaf of the root was not revealed and nobody showed its miner's signature (the
     /// poster's whole stake: it posted a claim nobody signed, or sat on the signature); `MissedJuryVote`: a juror
-    /// (not the claimant) did not report in the appeal window (the bond). A report that contradicts an appeal's
-    /// verdict, a seat's or a juror's, is a `Misreport`.
+    /// (not the claimant) did not answer in the appeal window (the bond); `UnservedClaim`: the jury found the
+    /// appealed model unavailable (`misreportPenaltyBps` of the claimant's stake). A report that contradicts an
+    /// appeal's verdict, a seat's or a juror's, is a `Misreport`; saying it could not fetch a model never is.
     enum PenaltyReason {
         MissedReveal,
         MissedVote,
@@ -53,7 +58,8 @@ interface IPoFLScaledTypes {
         AggregatorAbsent,
         WrongRoot,
         UnsignedClaim,
-        MissedJuryVote
+        MissedJuryVote,
+        UnservedClaim
     }
 
     /// @notice A configuration field out of its range (`ScaledInvalidConfig`).
@@ -230,7 +236,7 @@ interface IPoFLScaledTypes {
         uint16 median,
         uint16 reports
     );
-    /// @notice Candidate `candidate` (`miner`) was disputed: it goes to appeal; the jury is drawn from the hash of
+    /// @notice Candidate `candidate` (`miner`) was disputed, or left without a quorum: it goes to appeal; the jury is drawn from the hash of
     /// block `seedBlock`.
     event AppealOpened(uint64 indexed round, uint8 candidate, address indexed miner, uint64 seedBlock);
     /// @notice The jury was drawn: `jurors` jurors sampled from `population` miners by `seed`; reports until
@@ -239,8 +245,8 @@ interface IPoFLScaledTypes {
     /// @notice Juror `juror` (`miner`) reported `reportBps` for the appealed candidate.
     event JuryVoted(uint64 indexed round, uint16 juror, address indexed miner, uint16 reportBps);
     /// @notice The appeal of `miner`'s claim was decided from `reports` jurors' reports, at their lower median
-    /// `median`: `Accepted` or `BelowThreshold` (the claim upheld), `Rejected`, or `Disputed` (no quorum of
-    /// jurors, or a tie: the dispute stands).
+    /// `median`: `Accepted` or `BelowThreshold` (the claim upheld), `Rejected`, `Unavailable` (most jurors that
+    /// answered could not fetch it), or `Disputed` (no quorum of jurors, or a tie: the dispute stands).
     event AppealDecided(uint64 indexed round, address indexed miner, Outcome outcome, uint16 median, uint16 reports);
     /// @notice Stake moved from `miner` to the reward pool.
     event Penalized(uint64 indexed round, address indexed miner, PenaltyReason reason, uint256 amount);

@@ -298,7 +298,7 @@ contract PoFLScaled is IPoFLScaled, ScaledAppeal, ScaledPhases, ServedByLens, EI
             _entry(s.order, a.candidate).miner == msg.sender
         ) revert ScaledNotAJuror(juror, msg.sender);
         if (_jurorVotes[juror] >> JUROR_BITS == round) revert ScaledJurorAlreadyVoted(juror);
-        if (reportBps > BPS) revert ScaledAccuracyOutOfRange(reportBps);
+        if (reportBps > BPS && reportBps != NO_REPORT) revert ScaledAccuracyOutOfRange(reportBps);
         _jurorVotes[juror] = (uint256(round) << JUROR_BITS) | reportBps;
         emit JuryVoted(round, juror, msg.sender, reportBps);
     }
@@ -323,10 +323,13 @@ contract PoFLScaled is IPoFLScaled, ScaledAppeal, ScaledPhases, ServedByLens, EI
             Entry storage e = _entry(order, i);
             if (!e.revealed) continue;
             verdicts[i] = _judge(e.accuracyBps, i, seats.length, lanes);
-            if (disputed == type(uint256).max && verdicts[i].outcome == Outcome.Disputed) disputed = i;
+            Outcome outcome = verdicts[i].outcome;
+            if (disputed == type(uint256).max && (outcome == Outcome.Disputed || outcome == Outcome.NoQuorum)) {
+                disputed = i;
+            }
         }
         if (disputed != type(uint256).max && appealed == type(uint256).max) {
-            // the round's first disputed claim goes to appeal; nothing is settled until the jury has spoken
+            // the round's first claim left undecided goes to appeal; nothing is settled until the jury has spoken
             _enterAppeal(s, disputed, claimants[disputed]);
             return;
         }
@@ -368,13 +371,15 @@ contract PoFLScaled is IPoFLScaled, ScaledAppeal, ScaledPhases, ServedByLens, EI
                 verdict.median,
                 verdict.misreports
             );
-            if (i == appealed && outcome == Outcome.Disputed) {
+            if (i == appealed) {
                 (outcome, median, misreports, lost) = _hearAppeal(e, i, lanes, losers, lost);
             }
             misreported |= misreports;
-            if (outcome == Outcome.Rejected) {
+            if (outcome == Outcome.Rejected || outcome == Outcome.Unavailable) {
                 Miner storage c = _miners[claimants[i]];
-                _penalize(claimants[i], c, c.stake, PenaltyReason.FalseClaim);
+                bool rejected = outcome == Outcome.Rejected;
+                uint256 amount = rejected ? c.stake : Math.mulDiv(c.stake, _misreportPenaltyBps, BPS);
+                _penalize(claimants[i], c, amount, rejected ? PenaltyReason.FalseClaim : PenaltyReason.UnservedClaim);
                 losers[lost++] = claimants[i];
             }
             if (!searching) continue;

@@ -88,6 +88,7 @@ class Outcome(IntEnum):
     REJECTED = 2
     DISPUTED = 3
     NO_QUORUM = 4
+    UNAVAILABLE = 5
 
 
 class ScaledPenaltyReason(IntEnum):
@@ -99,6 +100,7 @@ class ScaledPenaltyReason(IntEnum):
     WRONG_ROOT = 5
     UNSIGNED_CLAIM = 6
     MISSED_JURY_VOTE = 7
+    UNSERVED_CLAIM = 8
 
 
 class ScaledConfigField(IntEnum):
@@ -625,9 +627,11 @@ class ScaledContract(StakingClient):
         """Seat ``seat``'s reports, one a candidate in order (None: no report)."""
         return self._send(signer, "vote", round_id, seat, pack_reports(reports))
 
-    def appeal_vote(self, signer: LocalSigner, round_id: int, juror: int, report_bps: int) -> PendingTx:
-        """Juror ``juror``'s report of the appealed candidate (``appeal_info().candidate``)."""
-        return self._send(signer, "appealVote", round_id, juror, report_bps)
+    def appeal_vote(self, signer: LocalSigner, round_id: int, juror: int, report_bps: int | None) -> PendingTx:
+        """Juror ``juror``'s report of the appealed candidate (``appeal_info().candidate``); None: it could not
+        fetch the model (:data:`NO_REPORT`, never a misreport; a juror that does not answer at all pays the
+        bond)."""
+        return self._send(signer, "appealVote", round_id, juror, NO_REPORT if report_bps is None else report_bps)
 
     def finalize(self, signer: LocalSigner, gas: int | None = None) -> PendingTx:
         """Decide the round and open the next (in the Finalize phase); with a disputed claim in a round not yet

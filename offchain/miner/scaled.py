@@ -15,8 +15,9 @@ same :class:`~offchain.store.fetching.UntrustedFetcher`.
 - **Reveal**: the local candidates publish their models to the store and reveal.
 - **Vote**: once the seed block is mined the committee is drawn (``advance``); each local seat fetches every
   revealed candidate itself, each model is evaluated once, and every seat votes its reports.
-- **Appeal** (a dispute): once the jury's seed block is mined the jury is drawn (``advance``); each local juror
-  (never the claimant) reports its measurement of the appealed candidate.
+- **Appeal** (a claim disputed, or left without a quorum): once the jury's seed block is mined the jury is drawn
+  (``advance``); each local juror (never the claimant) reports its measurement of the appealed candidate, or that
+  it could not fetch it.
 - **Finalize**: one local miner finalizes when the vote window ends; every local miner adopts the new head.
 
 Claims reach the aggregator inside this process only: the claims of a driver whose aggregator is elsewhere enter
@@ -368,8 +369,9 @@ class ScaledRoundDriver(RoundLoop):
         return True
 
     def _judge_appeal(self, ctx: ScaledRound, appeal: AppealInfo) -> bool:
-        """Every local juror (never the appealed claimant) reports its measurement of the appealed candidate (none
-        where this process could not fetch it: the juror then forfeits its bond, as a silent seat does)."""
+        """Every local juror (never the appealed claimant) reports its measurement of the appealed candidate, or,
+        where this process could not fetch it, that it could not (never a misreport: a model most jurors cannot
+        fetch costs its claimant)."""
         ctx.appealed = True
         jurors = [(place, self._by_address[a]) for place, a in enumerate(self.contract.jurors())
                   if a in self._by_address and a != appeal.miner]
@@ -382,7 +384,7 @@ class ScaledRoundDriver(RoundLoop):
         self._measure(ctx, [cid], jurors[0][1], len(jurors))
         due = [(place, m, self._report(ctx, m, appeal.miner, cid)) for place, m in jurors]
         self._send([(m, "appealVote", lambda place=place, m=m, bps=bps: self.contract.appeal_vote(
-            m.signer, appeal.round, place, bps)) for place, m, bps in due if bps is not None])
+            m.signer, appeal.round, place, bps)) for place, m, bps in due])
         return True
 
     def _measure(self, ctx: ScaledRound, cids: list[str], evaluator: ScaledMiner, judges: int) -> None:

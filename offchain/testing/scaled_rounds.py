@@ -146,8 +146,8 @@ def finish_round(fed: ScaledFederation, sealed: Mapping[str, ScaledClaim], measu
 def play_appeal(fed: ScaledFederation, measure: Measure, *, voters: Iterable[str] | None = None,
                 gas: dict[str, list[int]] | None = None) -> dict[str, list[int]]:
     """The Appeal phase to its end: the jury's seed block is mined and the jury drawn (``advance()``), the jurors
-    among ``voters`` (default: all; never the claimant) report ``measure`` of the appealed candidate, and the
-    appeal window passes. Returns (or adds to ``gas``) each transaction's gas by phase."""
+    among ``voters`` (default: all; never the claimant) report ``measure`` of the appealed candidate (None: it
+    could not fetch it), and the appeal window passes. Returns (or adds to ``gas``) each transaction's gas by phase."""
     c = fed.contract
     gas = gas if gas is not None else {"advance": [], "appealVote": []}
     appeal = c.appeal_info()
@@ -159,9 +159,8 @@ def play_appeal(fed: ScaledFederation, measure: Measure, *, voters: Iterable[str
     for place, address in enumerate(c.jurors()):
         if address == candidate.miner or (chosen is not None and address not in chosen):
             continue
-        report = measure(fed.by_address[address], candidate)
-        if report is not None:
-            pending.append(c.appeal_vote(fed.by_address[address], appeal.round, place, report))
+        pending.append(c.appeal_vote(fed.by_address[address], appeal.round, place,
+                                     measure(fed.by_address[address], candidate)))
     gas["appealVote"] += [int(x["gasUsed"]) for x in wait_all(pending)]
     fed.advance_past(c.round_info().deadline)
     return gas

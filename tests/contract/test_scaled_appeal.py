@@ -182,3 +182,69 @@ def test_appeal_rejections(anvil_w3: Web3, funded: Callable[..., list[LocalSigne
     assert c.round_info().round == r + 1 and c.appeal_info().round == 0
     with pytest.raises(E.ScaledSeedPending):  # no appeal this round: no jury
         c.juror_index_on_chain(0)
+
+
+def test_a_starved_seat_reports_nothing_and_pays_nothing(anvil_w3: Web3,
+                                                         funded: Callable[..., list[LocalSigner]]) -> None:
+    """Consensus v3's finding 4, scaled: the best claimant serves its model to all seats but one; the starved seat
+    reports nothing for it (NO_REPORT, as the driver does once its fetch gives up) and the truth for the others.
+    The claim is decided by the other seats (every miner is seated: 7 reports of the 6 the quorum needs; no
+    dispute, no appeal): it is the block, and nobody pays."""
+    nine = federation(anvil_w3, funded, n=9, config=ScaledConfig(seats=9, top_k=3, min_stake=STAKE, bond=10**17,
+                                                                 block_reward=10**16))
+    c = nine.contract
+    truth = {m.address: 7000 + 200 * i for i, m in enumerate(nine.miners)}
+    best = max(truth, key=truth.__getitem__)
+    starved: list[str] = []
+
+    def measure(seat: LocalSigner, cand: Candidate) -> int | None:
+        if not starved:
+            starved.append(next(a for a in c.seats() if a != best))
+        return None if cand.miner == best and seat.address == starved[0] else truth[cand.miner]
+
+    since = nine.w3.eth.block_number + 1
+    result = play_scaled_round(nine, truth, measure)
+    assert decided(nine, since, "AppealDecided") == [] and penalties(nine, since) == []
+    assert c.latest_block().miner == best and c.latest_block().round == result.round_id
+
+
+def test_a_third_of_the_seats_saying_they_cannot_fetch_an_honest_claim_gains_nothing(nine: ScaledFederation) -> None:
+    """Two of five seats report nothing for the honest best claim ("could not fetch"), which leaves it short of the
+    quorum: without an appeal the next claim would be the block. The jury fetches and measures it (the two answer
+    "could not fetch" again): it is upheld and is the block; saying one could not fetch is never penalized."""
+    c = nine.contract
+    truth = {m.address: 7000 + 200 * i for i, m in enumerate(nine.miners)}
+    best = max(truth, key=truth.__getitem__)
+    coalition = Coalition(c, truth, best, 0)
+
+    def abstain(seat: LocalSigner, cand: Candidate) -> int | None:
+        report = coalition.measure(seat, cand)
+        return None if cand.miner == best and seat.address in coalition.members else report
+
+    since = nine.w3.eth.block_number + 1
+    result = play_scaled_round(nine, truth, abstain)
+    assert (best, Outcome.NO_QUORUM) in decided(nine, since, "ClaimDecided")
+    assert decided(nine, since, "AppealDecided") == [(best, Outcome.ACCEPTED)]
+    assert c.latest_block().miner == best and c.latest_block().round == result.round_id
+    assert penalties(nine, since) == []
+
+
+def test_a_model_nobody_can_fetch_costs_its_claimant_and_the_next_claim_is_the_block(nine: ScaledFederation) -> None:
+    """The best claimant reveals a model it serves to nobody: every seat, then every juror, says it could not fetch
+    it. The jury finds it unavailable: the claimant pays the misreport penalty (nobody else pays) and the next best
+    claim is the block."""
+    c = nine.contract
+    truth = {m.address: 7000 + 200 * i for i, m in enumerate(nine.miners)}
+    best = max(truth, key=truth.__getitem__)
+    second = max((a for a in truth if a != best), key=truth.__getitem__)
+
+    def withheld(_seat: LocalSigner, cand: Candidate) -> int | None:
+        return None if cand.miner == best else truth[cand.miner]
+
+    stake = c.stake_of(best)
+    since = nine.w3.eth.block_number + 1
+    play_scaled_round(nine, truth, withheld)
+    assert decided(nine, since, "AppealDecided") == [(best, Outcome.UNAVAILABLE)]
+    assert penalties(nine, since) == [(best, ScaledPenaltyReason.UNSERVED_CLAIM)]
+    assert c.stake_of(best) == 0 or c.stake_of(best) == stake - stake * CONFIG.misreport_penalty_bps // 10_000
+    assert c.latest_block().miner == second
