@@ -7,7 +7,7 @@ import {ScaledBooks} from "./ScaledBooks.sol";
 
 /// @title ScaledPhases: the transitions of PoFLScaled's round, each in one place
 /// @notice Claims -> Forced (a root posted, or the Claims window over) -> Reveal (the candidates fixed) -> Vote
-/// (the seed block fixed; the committee drawn once it is mined) -> Finalize, or -> Appeal (a dispute: the jury's
+/// (the seed block fixed; the committee drawn once it is mined) -> Finalize, or -> Appeal (a claim undecided: the jury's
 /// seed block fixed, the jury drawn once it is mined) -> Finalize. `PoFLScaled._advance` applies the clock's rules
 /// with these; the actions call them when they end a phase early.
 abstract contract ScaledPhases is ScaledBooks {
@@ -64,7 +64,8 @@ abstract contract ScaledPhases is ScaledBooks {
         (s.seed, s.seeded, s.deadline) = (seed, true, deadline);
         emit CommitteeDrawn(s.round, bytes32(uint256(seed)), s.population, s.seats, deadline);
     }
-    /// @dev The round's first disputed claim, candidate `candidate` (`miner`), goes to appeal: a jury of up to
+    /// @dev The round's first undecided claim (disputed, or short of the quorum), candidate `candidate` (`miner`),
+    /// goes to appeal: a jury of up to
     /// `appealSeats` of the round's population will be sampled by the hash of a block mined `seedLookahead` from
     /// now.
     function _enterAppeal(Round storage s, uint256 candidate, address miner) internal {
