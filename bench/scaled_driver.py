@@ -22,25 +22,20 @@ import argparse
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._report import emit, peak_rss_mb
+from offchain.app.scaled_run import run_scaled
 from offchain.chain.accounts import LocalSigner, dev_key
 from offchain.chain.connect import connect
-from offchain.chain.scaled import ScaledConfig, ScaledContract
+from offchain.chain.scaled import ScaledConfig
 from offchain.miner.run_config import RunConfig
-from offchain.miner.scaled import ScaledRoundDriver
-from offchain.miner.strategy import WorkloadStrategy
-from offchain.miner.workload import Workload
 from offchain.servers.devnet import start_devnet
 from offchain.store import LocalStore
 from offchain.store.cid import compute_cid
-from offchain.store.model_bytes import model_to_bytes
-from offchain.testing.scaled_rounds import register_all
 
 STAKE = 10**18
 
@@ -48,37 +43,22 @@ STAKE = 10**18
 def run(n: int, rounds: int) -> dict[str, Any]:
     config = ScaledConfig(threshold_bps=1000)
     run_config = RunConfig(n_miners=n, partition="iid", n_clients=2 * n, clients_per_round=n, scaled=True)
-    started = time.perf_counter()
-    workload = Workload(run_config)
-    setup = {"workload_s": round(time.perf_counter() - started, 2)}
     with start_devnet("anvil", accounts=n + 1, tx_gas_limit=True) as devnet, \
             tempfile.TemporaryDirectory(prefix="pofl-scaled-") as tmp:
         w3 = connect(devnet.rpc_url)
         owner, miners = LocalSigner(w3, dev_key(0)), [LocalSigner(w3, dev_key(i)) for i in range(1, n + 1)]
         store = LocalStore(Path(tmp))
-        genesis = store.put(model_to_bytes(workload.flat.unflatten(workload.genesis.cpu()), run_config.architecture))
-        contract, _ = ScaledContract.deploy(owner, config, genesis, reward_pool=10**20, deployments_dir=None)
-        started = time.perf_counter()
-        register_all(contract, miners, STAKE)
-        setup["register_s"] = round(time.perf_counter() - started, 2)
-        driver = ScaledRoundDriver(contract, store, workload.flat, run_config.architecture, miners,
-                                   WorkloadStrategy(workload), workload.genesis)
-        records = []
-        try:
-            for _ in range(rounds):
-                started = time.perf_counter()
-                record = driver.run_round(max_seconds=1800)
-                records.append({"round": record.round, "seconds_a_round": round(time.perf_counter() - started, 2),
-                                "seconds": record.seconds, "claims": len(record.miner_accuracies),
-                                "block": record.block_height, "accuracy": record.chain_accuracy,
-                                "gas": record.gas_used, "clients_trained": record.clients_trained})
-        finally:
-            driver.close()
-        assert compute_cid(store.get(contract.latest_block().cid)) == contract.latest_block().cid
+        done = run_scaled(owner, miners, run_config, store, rounds=rounds, scaled=config, stake=STAKE,
+                          reward_pool=10**20)
+        head = done.contract.latest_block()
+        assert compute_cid(store.get(head.cid)) == head.cid
+    records = [{"round": r.round, "seconds_a_round": done.seconds[f"round {r.round}"], "seconds": r.seconds,
+                "claims": len(r.miner_accuracies), "block": r.block_height, "accuracy": r.chain_accuracy,
+                "gas": r.gas_used, "clients_trained": r.clients_trained} for r in done.records]
     later = [r["seconds_a_round"] for r in records[1:]] or [records[0]["seconds_a_round"]]
+    setup = {"workload_s": done.seconds["workload"], "register_s": done.seconds["register"]}
     return {"miners": n, "seats": config.seats, "top_k": config.top_k, "setup": setup, "rounds": records,
-            "median_later_rounds_s": statistics.median(later), "blocks": sum(r["block"] is not None for r in records),
-            "peak_rss_mb": peak_rss_mb()}
+            "median_later_rounds_s": statistics.median(later), "blocks": done.blocks, "peak_rss_mb": peak_rss_mb()}
 
 
 def main() -> None:

@@ -171,10 +171,11 @@ def config_from_options(cls: type, options: dict[str, Any], **overrides: Any) ->
                 kwargs[f.name] = values[path]
             elif dataclasses.is_dataclass(hints.get(f.name)) and any(p[:len(path)] == path for p in values):
                 kwargs[f.name] = build(hints[f.name], path)
+        if not prefix:
+            kwargs.update(overrides)  # at construction: its checks see them (--consensus scaled lifts the cap)
         return owner(**kwargs)
 
-    config = build(cls, ())
-    return dataclasses.replace(config, **overrides) if overrides else config
+    return build(cls, ())
 
 
 def config_from_file_or_options(ctx: click.Context, cls: Any, config_file: Path | None, options: dict[str, Any],

@@ -203,9 +203,10 @@ def _deployed(out: Any, w3: Any, rpc_url: str, ipfs_api: str | None, config: Any
 
 
 @click.command("run")
-@click.option("--consensus", type=click.Choice(["pofl", "pow", "pos"]), default="pofl", show_default=True,
-              help="pofl, or flexBlock's pow / pos notebook on its own contract (--miners: PoW's miners, PoS's "
-                   "nodes).")
+@click.option("--consensus", type=click.Choice(["pofl", "scaled", "pow", "pos"]), default="pofl", show_default=True,
+              help="pofl; scaled, PoFL on the scaled mode's contract (signed claims, a sampled committee, no cap on "
+                   "--miners: docs/scaling.md); or flexBlock's pow / pos notebook on its own contract (--miners: "
+                   "PoW's miners, PoS's nodes).")
 @run_options
 @click.option("--rounds", type=click.IntRange(min=1), default=None, help="Run this many rounds.")
 @click.option("--until-accuracy", type=click.FloatRange(0, 1), default=None,
@@ -262,7 +263,23 @@ def run_cmd(ctx: click.Context, consensus: str, rounds: int | None, until_accura
     overrides = {}
     if until_accuracy is not None and not given_on_command_line(ctx, ("threshold",)):
         overrides["threshold"] = until_accuracy
+    if consensus == "scaled":
+        overrides["scaled"] = True
     config = config_from_options(run_config_class(), options, **overrides)
+    if consensus == "scaled":
+        _refuse_pofl_only(ctx, consensus, processes=processes, holdout=holdout_data is not None, watch=watch,
+                          contract=address is not None, metrics=metrics is not None, plot=plot is not None,
+                          cheat=bool(cheaters))
+        from offchain.chain.connect import connect
+        from offchain.cli.consensus_run import run_scaled_consensus
+
+        store = open_checked_store(ipfs_api, store_dir)
+        with chain_endpoint(rpc_url, devnet, state, accounts=max(20, config.n_miners + 2)) as endpoint:
+            owner_key = signing_key(endpoint, connect(endpoint.url).eth.chain_id, key_sources(key, key_file, keystore))
+            run_scaled_consensus(config, rounds=rounds or max_rounds,
+                                 until_accuracy=until_accuracy if rounds is None else None, endpoint=endpoint,
+                                 owner_key=owner_key, miner_keys=miner_keys, store=store, out=out)
+        return
     if consensus != "pofl":
         _refuse_pofl_only(ctx, consensus, processes=processes, holdout=holdout_data is not None, watch=watch,
                           contract=address is not None, state=state is not None, metrics=metrics is not None,
@@ -332,7 +349,7 @@ def run_cmd(ctx: click.Context, consensus: str, rounds: int | None, until_accura
 
 
 def _refuse_pofl_only(ctx: click.Context, consensus: str, **given: bool) -> None:
-    """--consensus pow|pos runs the notebook's pool: the PoFL run's own options do not apply."""
+    """--consensus scaled|pow|pos: the per-miner PoFL run's own options do not apply."""
     used = [f"--{name}" for name, on in given.items() if on]
     if used:
         raise click.UsageError(f"{', '.join(used)} apply to --consensus pofl only, not {consensus}", ctx)

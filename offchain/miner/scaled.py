@@ -20,11 +20,13 @@ same :class:`~offchain.store.fetching.UntrustedFetcher`.
   it could not fetch it.
 - **Finalize**: one local miner finalizes when the vote window ends; every local miner adopts the new head.
 
-Claims reach the aggregator inside this process only: the claims of a driver whose aggregator is elsewhere enter
-the round by forced inclusion (direct commits), not over the network. On a devnet where the driver runs every
-registered miner nobody else can act, so the windows a round only waits out (forced, vote, the seed block) are
-skipped by moving the devnet's clock (:attr:`ScaledSettings.skip_idle_windows`): a round takes the time its work
-takes.
+Claims reach an aggregator in another process through a :class:`~offchain.miner.claim_inbox.ClaimRelay` (each
+driver's HTTP inbox; its aggregator posts its own claims with those its inbox collected, once every peer said it
+is done, it holds a claim of every registered miner, or half of its window has passed); without one, or where a
+peer drops a claim, a claim that would be a candidate enters the round by forced inclusion (a direct commit).
+On a devnet where the driver runs every registered miner nobody else can act, so the windows a round only waits
+out (forced, vote, the seed block) are skipped by moving the devnet's clock (:attr:`ScaledSettings.skip_idle_windows`):
+a round takes the time its work takes.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from offchain.chain.scaled import (
 from offchain.chain.tx import PendingTx
 from offchain.chain.types import to_bps
 from offchain.fl.training import FlatParams
+from offchain.miner.claim_inbox import ClaimRelay
 from offchain.miner.claims import ClaimPolicy, HeldModel, HonestClaims, HonestReports, ReportPolicy
 from offchain.miner.crew import send_all
 from offchain.miner.records import RoundRecord
@@ -145,6 +148,8 @@ class ScaledRoundDriver(RoundLoop):
         genesis: the genesis model's parameters (what every miner holds before the first block).
         claims: what the local miners claim (honest by default; an attacker in tests).
         reports: what the local seats and jurors report of what they measured (honest by default).
+        relay: how the local miners' claims reach other processes' aggregators, and theirs this one's (None:
+            within this process only; forced inclusion covers the rest).
         indices: each local miner's number in the run (default: its position).
         settings: pacing (:class:`ScaledSettings`).
         progress: called with a short line whenever the driver starts a step.
@@ -153,7 +158,7 @@ class ScaledRoundDriver(RoundLoop):
     def __init__(self, contract: ScaledContract, store: ModelStore, flat: FlatParams, architecture: str,
                  signers: list[LocalSigner], strategy: MinerStrategy, genesis: torch.Tensor, *,
                  claims: ClaimPolicy | None = None, reports: ReportPolicy | None = None,
-                 indices: list[int] | None = None,
+                 relay: ClaimRelay | None = None, indices: list[int] | None = None,
                  settings: ScaledSettings | None = None, progress: Callable[[str], None] | None = None) -> None:
         self.contract = contract
         self.store = store
@@ -162,6 +167,7 @@ class ScaledRoundDriver(RoundLoop):
         self.strategy = strategy
         self.claims = claims or HonestClaims()
         self.reports = reports or HonestReports()
+        self.relay = relay
         self.settings = settings or ScaledSettings()
         self.progress = progress or (lambda _msg: None)
         self.fetcher = UntrustedFetcher(store, timeout_s=self.settings.fetch_timeout_s,
@@ -247,18 +253,41 @@ class ScaledRoundDriver(RoundLoop):
                     m.signed = self.contract.sign_claim(m.signer, m.claim)
         ctx.claimed = True
         log.info("round %d: %d miners signed their claims", r, sum(m.registered for m in new))
+        if self.relay is not None and self.relay.peers:
+            with ctx.watch("relay"):
+                signed = [m.signed for m in new if m.registered and m.signed is not None]
+                delivered = self.relay.hand_out(r, signed)
+            log.info("round %d: %d of %d hand-ins to %d peers delivered", r, delivered,
+                     len(signed) * len(self.relay.peers), len(self.relay.peers))
         return True
 
     def _may_post(self, info: ScaledRoundInfo) -> bool:
         """Whether a local miner may post the root now: it is the round's aggregator, or the aggregator's
-        window has passed (or the round has none: it opened before anyone registered)."""
-        if info.aggregator in self._by_address or int(info.aggregator, 16) == 0:
+        window has passed (or the round has none: it opened before anyone registered); and, with peers, every peer
+        said it handed in its claims, or it holds a claim of every registered miner, or half of the aggregator's
+        window has passed (a peer that is down does not hold the round up)."""
+        ours = info.aggregator in self._by_address or int(info.aggregator, 16) == 0
+        if not ours and self._chain_time() < info.opened_at + self._config.aggregator_duration:
+            return False
+        if self.relay is None or not self.relay.peers:
             return True
-        return self._chain_time() >= info.opened_at + self._config.aggregator_duration
+        if self.relay.peers_done(info.round) or len(self._round_claims(info.round)) >= self.contract.miner_count():
+            return True
+        node_time = int(self.contract.w3.eth.get_block("pending")["timestamp"])
+        return node_time >= info.opened_at + self._config.aggregator_duration // 2
+
+    def _round_claims(self, round_id: int) -> list[SignedClaim]:
+        """The claims this process holds for ``round_id``: its miners' own, then those its inbox collected (one a
+        miner: its own first)."""
+        local = [m.signed for m in self.miners if m.signed is not None and m.signed.round_id == round_id]
+        remote = self.relay.collected(round_id) if self.relay is not None else []
+        seen = {c.miner for c in local}
+        return local + [c for c in remote if c.miner not in seen]
 
     def _post(self, ctx: ScaledRound, info: ScaledRoundInfo) -> bool:
-        """The aggregator's duty: the root of every claim signed here, the list in a blob."""
-        claims = [m.signed for m in self.miners if m.signed is not None and m.signed.round_id == info.round]
+        """The aggregator's duty: the root of every claim it holds (signed here, or checked by its inbox), the list
+        in a blob."""
+        claims = self._round_claims(info.round)
         ctx.posted = True
         if not claims:
             return True

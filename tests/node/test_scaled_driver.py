@@ -12,6 +12,7 @@ from web3 import Web3
 from offchain.chain.accounts import LocalSigner
 from offchain.chain.scaled import Outcome, ScaledConfig, ScaledContract, ScaledPenaltyReason
 from offchain.chain.types import to_bps
+from offchain.miner.claim_inbox import ClaimInbox, ClaimRelay
 from offchain.miner.claims import InflatedClaims, Misreporting
 from offchain.miner.run_config import RunConfig
 from offchain.miner.scaled import ScaledRoundDriver
@@ -37,6 +38,27 @@ def deploy(funded: Callable[..., list[LocalSigner]], store: LocalStore, workload
                                         deployments_dir=None)
     register_all(contract, miners, STAKE)
     return contract, miners
+
+
+def two_processes(contract: ScaledContract, store: LocalStore, workload: Workload, miners: list[LocalSigner],
+                  relays: tuple[ClaimRelay | None, ClaimRelay | None] = (None, None)) -> list[ScaledRoundDriver]:
+    """Two drivers of three miners each (miners 0-2 and 3-5), as two machines would run them, stepped by one thread
+    until each has recorded one round; closed."""
+    drivers = [ScaledRoundDriver(contract, store, workload.flat, RUN.architecture, miners[i:i + 3],
+                                 WorkloadStrategy(workload, trainer_index={p: i + p for p in range(3)}),
+                                 workload.genesis, indices=[i, i + 1, i + 2], relay=relay)
+               for i, relay in zip((0, 3), relays, strict=True)]
+    deadline = time.monotonic() + 240
+    try:
+        while not all(d.records for d in drivers):
+            assert time.monotonic() < deadline, [d.round for d in drivers]
+            for d in drivers:
+                if not d.records:
+                    d.step()
+    finally:
+        for d in drivers:
+            d.close()
+    return drivers
 
 
 def test_the_driver_makes_the_best_claim_the_block_and_a_false_top_claim_is_slashed(
@@ -87,19 +109,7 @@ def test_claims_of_a_process_without_the_aggregator_enter_by_forced_inclusion(
                           aggregator_duration=60, fallback_duration=60, forced_duration=15, reveal_duration=60,
                           vote_duration=12)
     contract, miners = deploy(funded, store, workload, config)
-    drivers = [ScaledRoundDriver(contract, store, workload.flat, RUN.architecture, miners[i:i + 3],
-                                 WorkloadStrategy(workload, trainer_index={p: i + p for p in range(3)}),
-                                 workload.genesis, indices=[i, i + 1, i + 2]) for i in (0, 3)]
-    deadline = time.monotonic() + 240
-    try:
-        while not all(d.records for d in drivers):  # one thread steps both, as two processes would run
-            assert time.monotonic() < deadline, [d.round for d in drivers]
-            for d in drivers:
-                if not d.records:
-                    d.step()
-    finally:
-        for d in drivers:
-            d.close()
+    drivers = two_processes(contract, store, workload, miners)
     root = contract.events("RootPosted")
     assert len(root) == 1
     poster = next(d for d in drivers if any(m.address == root[0]["args"]["poster"] for m in d.miners))
@@ -141,3 +151,30 @@ def test_a_false_claim_vouched_for_by_a_third_of_the_seats_is_rejected_on_appeal
     best_honest = max(acc for i, acc in record.miner_accuracies.items() if i != 0)
     assert record.block_height == 1 and record.winner != 0, record
     assert record.chain_accuracy == to_bps(best_honest) / 10_000, record
+
+
+def test_claims_of_a_process_without_the_aggregator_reach_it_through_its_inbox(
+        anvil_w3: Web3, funded: Callable[..., list[LocalSigner]], tmp_path) -> None:
+    """The same two processes, now each with a claim inbox and the other's as its peer: each hands its claims to
+    the other and says it is done, the aggregator's process posts every claim of both in its root (no direct
+    commit), and the best claim of all is the block."""
+    workload = Workload(RUN)
+    store = LocalStore(tmp_path / "store")
+    config = ScaledConfig(seats=3, top_k=8, threshold_bps=1000, min_stake=STAKE, bond=10**17, block_reward=10**16,
+                          aggregator_duration=120, fallback_duration=60, forced_duration=5, reveal_duration=60,
+                          vote_duration=8)
+    contract, miners = deploy(funded, store, workload, config)
+    inboxes = [ClaimInbox(contract), ClaimInbox(contract)]
+    relays = (ClaimRelay(inboxes[0], [inboxes[1].url]), ClaimRelay(inboxes[1], [inboxes[0].url]))
+    try:
+        drivers = two_processes(contract, store, workload, miners, relays)
+    finally:
+        for box in inboxes:
+            box.close()
+    accuracies = {**drivers[0].records[0].miner_accuracies, **drivers[1].records[0].miner_accuracies}
+    root = contract.events("RootPosted")  # every miner that trained this round signed a claim
+    assert len(root) == 1 and root[0]["args"]["count"] == len(accuracies) >= 2, (root, accuracies)
+    assert contract.events("DirectCommitted") == []
+    record = drivers[0].records[0]
+    assert record.block_height == 1 and record.chain_accuracy == to_bps(max(accuracies.values())) / 10_000, record
+    assert record.winner == max(accuracies, key=accuracies.get)
