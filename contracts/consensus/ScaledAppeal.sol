@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
-
 import {IndexSampling} from "../libraries/IndexSampling.sol";
 import {PoFLMath} from "../libraries/PoFLMath.sol";
 import {ScaledDecision} from "./ScaledDecision.sol";
@@ -12,9 +10,10 @@ import {ScaledDecision} from "./ScaledDecision.sol";
 /// they could not fetch it; without an appeal either would stall a round, or hand its block to a lower claim, for
 /// free. So the round's first claim left `Disputed` or `NoQuorum` goes to a jury of up to `appealSeats` miners
 /// sampled by index from a later block's hash (the claimant's own place, if drawn, does not count). Each juror
-/// answers with what it measured, or that it could not fetch the model. If a quorum of the eligible jurors
-/// answered (`quorumBps`): most of them unable to fetch it makes the claim `Unavailable` (its claimant pays
-/// `misreportPenaltyBps`: it did not serve its model); else the reports decide by majority: more than half
+/// answers with what it measured, or that it could not fetch the model. If more than half of the eligible jurors
+/// answered (the jury's quorum: a coalition short of half of it cannot deny it by silence, which a committee's
+/// two-thirds quorum would let a third do): most of them unable to fetch it makes the claim `Unavailable` (its
+/// claimant pays `misreportPenaltyBps`: it did not serve its model); else the reports decide by majority: more than half
 /// agreeing with the claim (at least the claim minus the tolerance) uphold it at the lower median of the jury's
 /// reports, more than half not agreeing reject it (the claimant loses its whole stake). Every report that
 /// contradicts an upheld or rejected claim, a seat's or a juror's, is a misreport (`misreportPenaltyBps`):
@@ -65,7 +64,7 @@ abstract contract ScaledAppeal is ScaledDecision {
         (uint256 n, uint256 answers) = (reports.length, PoFLMath.popcount(answered));
         uint256 jurorMisreports;
         outcome = Outcome.Disputed;
-        if (answers > 0 && answers >= Math.mulDiv(eligible, _quorumBps, BPS, Math.Rounding.Ceil)) {
+        if (2 * answers > eligible) {
             if (2 * (answers - n) > answers) outcome = Outcome.Unavailable;
             else if (n > 0) {
                 median = _lowerMedian(reports);

@@ -248,3 +248,28 @@ def test_a_model_nobody_can_fetch_costs_its_claimant_and_the_next_claim_is_the_b
     assert penalties(nine, since) == [(best, ScaledPenaltyReason.UNSERVED_CLAIM)]
     assert c.stake_of(best) == 0 or c.stake_of(best) == stake - stake * CONFIG.misreport_penalty_bps // 10_000
     assert c.latest_block().miner == second
+
+
+def test_a_silent_third_of_the_jury_cannot_keep_it_from_deciding(nine: ScaledFederation) -> None:
+    """Two seats dispute the honest best claim; three of the eight eligible jurors stay silent in the appeal,
+    hoping to deny the jury its quorum (two thirds of eight would be six answers; five answer). The jury's quorum
+    is more than half of it: the five who answer uphold the claim. The silent jurors forfeit their bonds, the
+    disputers pay the misreport penalty as seats."""
+    c = nine.contract
+    truth = {m.address: 7000 + 200 * i for i, m in enumerate(nine.miners)}
+    best = max(truth, key=truth.__getitem__)
+    coalition = Coalition(c, truth, best, 0)
+    silent = [a for a in truth if a != best][:3]
+    since = nine.w3.eth.block_number + 1
+    result = play_scaled_round(nine, truth, coalition.measure, jury=truthful_jury(truth),
+                               jurors=[a for a in truth if a not in silent])
+    assert decided(nine, since, "AppealDecided") == [(best, Outcome.ACCEPTED)]
+    assert c.latest_block().miner == best and c.latest_block().round == result.round_id
+    paid = penalties(nine, since)
+    assert sorted(a for a, reason in paid if reason == ScaledPenaltyReason.MISSED_JURY_VOTE) == sorted(silent)
+    for liar in coalition.members:
+        assert (liar, ScaledPenaltyReason.MISREPORT) in paid
+
+
+def truthful_jury(truth: dict[str, int]) -> Callable[[LocalSigner, Candidate], int]:
+    return lambda _juror, cand: truth[cand.miner]
