@@ -27,8 +27,8 @@ interface IPoFLScaledTypes {
     /// threshold; `BelowThreshold`: so confirmed, under the threshold; `Rejected`: 2/3 of the reports under the
     /// claim minus the tolerance (the claimant loses its whole stake); `Disputed`: neither; `NoQuorum`: fewer
     /// reports than the quorum (seats that could not fetch the model report nothing). The round's first claim
-    /// left `Disputed` or `NoQuorum` goes to appeal; a dispute that stands makes no block from this claim nor from
-    /// any lower one this round. `Unavailable` (an appeal's verdict only): most of the jurors that answered could
+    /// left `Disputed` or `NoQuorum` goes to appeal; a claim still undecided after it (a dispute that stands, or a
+    /// later claim short of the quorum) makes no block from this claim nor from any lower one this round. `Unavailable` (an appeal's verdict only): most of the jurors that answered could
     /// not fetch the model; the claimant pays `misreportPenaltyBps` of its stake and the next claim may be the
     /// block.
     enum Outcome {
@@ -302,8 +302,8 @@ interface IPoFLScaledTypes {
     /// @notice The root is zero, or `count` is zero or under the number of top leaves.
     error ScaledBadRoot(uint32 count, uint256 topLeaves);
     /// @notice Top leaf `index` is not the root's leaf at rank `index` (wrong rank, not in the root, out of order,
-    /// empty commitment, accuracy over 10000, or its miner is not registered), or the top is not the first
-    /// min(K, count) leaves.
+    /// empty commitment, accuracy over 10000, its miner is not registered or already has a top leaf), or the top is
+    /// not the first min(K, count) leaves.
     error ScaledBadLeaf(uint256 index);
     /// @notice `miner` already committed directly this round.
     error ScaledAlreadyCommitted(uint64 round, address miner);

@@ -155,6 +155,9 @@ contract PoFLScaled is IPoFLScaled, ScaledAppeal, ScaledPhases, ServedByLens, EI
                 !_miners[leaf.miner].registered ||
                 !MerkleProof.verifyCalldata(proofs[i], root, _leafHash(round, leaf))
             ) revert ScaledBadLeaf(i);
+            // one top leaf a miner: copies of a miner's signed leaf could not all be revealed (one digest), and each
+            // unrevealed copy would cost its miner the bond
+            for (uint256 p = 0; p < i; ++p) if (top[p].miner == leaf.miner) revert ScaledBadLeaf(i);
             previous = leaf.accuracyBps;
             Entry storage e = _rootTop[i];
             (e.miner, e.accuracyBps, e.revealed, e.signed, e.seal) = (
@@ -383,7 +386,10 @@ contract PoFLScaled is IPoFLScaled, ScaledAppeal, ScaledPhases, ServedByLens, EI
                 losers[lost++] = claimants[i];
             }
             if (!searching) continue;
-            if (outcome == Outcome.Disputed) searching = false;
+            // a claim left undecided (a dispute that stands, or short of the quorum and not appealed: only the round's
+            // first undecided claim is) keeps every lower claim from the block: abstaining on the best cannot hand
+            // the block to a lower claim
+            if (outcome == Outcome.Disputed || outcome == Outcome.NoQuorum) searching = false;
             else if (outcome == Outcome.Accepted && (best == type(uint256).max || median > bestMedian)) {
                 (best, bestMedian) = (slot, median);
             }

@@ -273,3 +273,48 @@ def test_a_silent_third_of_the_jury_cannot_keep_it_from_deciding(nine: ScaledFed
 
 def truthful_jury(truth: dict[str, int]) -> Callable[[LocalSigner, Candidate], int]:
     return lambda _juror, cand: truth[cand.miner]
+
+
+# seven miners, every one a seat and a juror: a coalition of two holds 2/7 (under a third) of the seats
+SEVEN = ScaledConfig(seats=7, top_k=3, appeal_seats=7, min_stake=STAKE, bond=10**17, block_reward=10**16)
+
+
+def test_a_decoy_and_an_abstaining_coalition_cannot_hand_the_block_to_a_lower_claim(
+        anvil_w3: Web3, funded: Callable[..., list[LocalSigner]]) -> None:
+    """Found by the outside review of this appeal. The coalition {D, L} holds 2 of 7 seats. D claims 9,500 for a
+    model it serves to nobody, a decoy: short of the quorum, it takes the round's only appeal and is found
+    unavailable. Both coalition seats report nothing for the honest best H (9,000), leaving it short of the quorum
+    too, unappealed. The coalition's own lower claim L (8,000) would have been the block; an undecided claim now
+    keeps every lower one from the block: no block this round, and the decoy's claimant pays 10% for it."""
+    fed = federation(anvil_w3, funded, n=7, config=SEVEN)
+    c = fed.contract
+    h, d, low = (m.address for m in fed.miners[:3])
+    truth = {h: 9000, low: 8000}
+
+    def measure(seat: LocalSigner, cand: Candidate) -> int | None:
+        if cand.miner == d or (seat.address in {d, low} and cand.miner == h):
+            return None  # the decoy, fetched by nobody; the honest best, "not fetched" by the coalition
+        return truth[cand.miner]
+
+    height, since = c.block_count(), fed.w3.eth.block_number + 1
+    play_scaled_round(fed, {h: 9000, d: 9500, low: 8000}, measure)
+    assert decided(fed, since, "AppealDecided") == [(d, Outcome.UNAVAILABLE)]
+    assert dict(decided(fed, since, "ClaimDecided"))[h] == Outcome.NO_QUORUM
+    assert c.block_count() == height and len(c.events("RoundFailed", from_block=since)) == 1  # not L's block
+    assert penalties(fed, since) == [(d, ScaledPenaltyReason.UNSERVED_CLAIM)]
+    balances = c.balances()
+    assert balances["balance"] == balances["totalStaked"] + balances["rewardPool"] + balances["totalPendingRewards"]
+
+
+def test_an_aggregator_cannot_put_one_miners_claim_twice_in_the_top(nine: ScaledFederation) -> None:
+    """Found by the outside review of this appeal. The aggregator copies an honest miner's signed claim into every
+    top rank: the copies could not all be revealed (one digest), and each unrevealed copy whose signature is shown
+    would cost the miner the bond, its whole stake in all. A top holds one leaf a miner."""
+    c = nine.contract
+    info = c.round_info()
+    aggregator = nine.by_address[info.aggregator]
+    honest = next(m for m in nine.miners if m is not aggregator)
+    signed = c.sign_claim(honest, seal_claims(info.round, {honest.address: 9000})[honest.address])
+    with pytest.raises(E.ScaledBadLeaf) as refused:
+        c.post_root(aggregator, info.round, [signed] * 3, presorted=True)
+    assert refused.value.args_by_name["index"] == 1
