@@ -532,9 +532,7 @@ class ScaledContract(StakingClient):
         """The current committee's miners, seat by seat (computed here as the contract does; empty until the
         committee is drawn)."""
         info = self.round_info()
-        if info.seed == bytes(32):
-            return []
-        return [self.miner_at(i) for i in seat_indices(info.seed, info.population, info.seats)]
+        return self._sampled(info.seed, info.population, info.seats)
 
     def appeal_info(self, at: str | int = "latest") -> AppealInfo:
         """The current round's appeal (all zero while it has none)."""
@@ -543,10 +541,15 @@ class ScaledContract(StakingClient):
     def jurors(self) -> list[str]:
         """The current appeal's jurors, place by place (computed here as the contract does; empty until the jury
         is drawn). The appealed claimant may be among them: its place does not count."""
-        appeal, info = self.appeal_info(), self.round_info()
-        if appeal.seed == bytes(32):
+        appeal = self.appeal_info()
+        return self._sampled(appeal.seed, self.round_info().population, appeal.jurors)
+
+    def _sampled(self, seed: bytes, population: int, count: int) -> list[str]:
+        """The miners at the first ``count`` places of ``seed``'s permutation of the round's population (none while
+        the seed is not drawn)."""
+        if seed == bytes(32):
             return []
-        return [self.miner_at(i) for i in seat_indices(appeal.seed, info.population, appeal.jurors)]
+        return [self.miner_at(i) for i in seat_indices(seed, population, count)]
 
     # --------------------------------------------------------------- claims
 

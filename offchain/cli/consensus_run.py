@@ -60,7 +60,7 @@ def run_consensus_pool(consensus: str, *, n_miners: int, clients_per_round: int,
 
 
 def run_scaled_consensus(config: RunConfig, *, rounds: int, until_accuracy: float | None, endpoint: Endpoint,
-                         owner_key: str, miner_keys: list[str] | None, store: ModelStore, out: Output) -> None:
+                         key_sources: Any, miner_keys: list[str] | None, store: ModelStore, out: Output) -> None:
     """``pofl run --consensus scaled``: deploy PoFLScaled, register ``config.n_miners`` miners (``miner_keys``, or
     the devnet's accounts 1..N) and drive them in this process (offchain.app.scaled_run); report the rounds."""
     from offchain.app.preflight import miner_signers
@@ -68,10 +68,12 @@ def run_scaled_consensus(config: RunConfig, *, rounds: int, until_accuracy: floa
     from offchain.chain.accounts import LocalSigner
     from offchain.chain.connect import connect
     from offchain.chain.keys import dev_keys_allowed
+    from offchain.cli.options import signing_key
     from offchain.cli.tables import rounds_table
     from offchain.errors import KeyPolicyError
 
     w3 = connect(endpoint.url)
+    owner_key = signing_key(endpoint, w3.eth.chain_id, key_sources)
     if miner_keys is None and not dev_keys_allowed(endpoint.url, w3.eth.chain_id, started_here=endpoint.started_here):
         raise KeyPolicyError(f"the miners' dev keys are public: on {endpoint.url} give the miners' keys "
                              "(--miner-keys FILE, one a line)")

@@ -270,15 +270,14 @@ def run_cmd(ctx: click.Context, consensus: str, rounds: int | None, until_accura
         _refuse_pofl_only(ctx, consensus, processes=processes, holdout=holdout_data is not None, watch=watch,
                           contract=address is not None, metrics=metrics is not None, plot=plot is not None,
                           cheat=bool(cheaters))
-        from offchain.chain.connect import connect
         from offchain.cli.consensus_run import run_scaled_consensus
 
         store = open_checked_store(ipfs_api, store_dir)
         with chain_endpoint(rpc_url, devnet, state, accounts=max(20, config.n_miners + 2)) as endpoint:
-            owner_key = signing_key(endpoint, connect(endpoint.url).eth.chain_id, key_sources(key, key_file, keystore))
             run_scaled_consensus(config, rounds=rounds or max_rounds,
                                  until_accuracy=until_accuracy if rounds is None else None, endpoint=endpoint,
-                                 owner_key=owner_key, miner_keys=miner_keys, store=store, out=out)
+                                 key_sources=key_sources(key, key_file, keystore), miner_keys=miner_keys, store=store,
+                                 out=out)
         return
     if consensus != "pofl":
         _refuse_pofl_only(ctx, consensus, processes=processes, holdout=holdout_data is not None, watch=watch,

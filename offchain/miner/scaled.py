@@ -406,9 +406,8 @@ class ScaledRoundDriver(RoundLoop):
                   if a in self._by_address and a != appeal.miner]
         if not jurors:
             return True
-        cid = revealed_cid(self.contract.candidate(appeal.candidate))
-        if cid is None:  # never: only a revealed claim is disputed
-            return True
+        cid = revealed_cid(self.contract.candidate(appeal.candidate))  # revealed: only a revealed claim is appealed
+        assert cid is not None
         self.progress(f"round {appeal.round}: {len(jurors)} jurors measure the appealed claim of {appeal.miner}")
         self._measure(ctx, [cid], jurors[0][1], len(jurors))
         due = [(place, m, self._report(ctx, m, appeal.miner, cid)) for place, m in jurors]
