@@ -62,3 +62,18 @@ def test_reports_pack_sixteen_bits_a_candidate() -> None:
     assert [(packed >> (16 * i)) & 0xFFFF for i in range(3)] == [8000, NO_REPORT, 0]
     with pytest.raises(PoflValueError):
         pack_reports([1] * 13)
+
+
+def test_a_scaled_run_refuses_a_per_miner_config_and_a_wrong_number_of_keys(tmp_path) -> None:
+    """offchain.app.scaled_run.run_scaled checks its inputs before it loads, deploys or registers anything."""
+    from offchain.app.scaled_run import run_scaled
+    from offchain.errors import ConfigError
+    from offchain.miner.run_config import RunConfig
+    from offchain.store import LocalStore
+
+    store = LocalStore(tmp_path)
+    with pytest.raises(ConfigError, match="scaled=True"):
+        run_scaled(None, [None] * 10, RunConfig(), store, rounds=1)  # type: ignore[arg-type, list-item]
+    with pytest.raises(ConfigError, match="--miners 10 needs as many miner keys, got 3"):
+        run_scaled(None, [None] * 3, RunConfig(scaled=True), store, rounds=1)  # type: ignore[arg-type, list-item]
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []  # nothing was stored
